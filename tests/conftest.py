@@ -1,0 +1,70 @@
+"""Shared fixtures: a warehouse under tmp_path, resources for each source, and a helper
+that materialises the raw layer for one day or a range of days as one run."""
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from twin_resources.config import DEFAULT_CONFIG_DIR
+from twin_resources.io_manager import WarehouseIOManager
+from twin_resources.resources import ReturnSourceResource, WarehouseResource
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path_factory):
+    """No test sees the developer's TWIN_* variables or writes to the project's instance."""
+    for name in ("TWIN_WAREHOUSE", "TWIN_CONFIG_DIR", "TWIN_RETURNS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> WarehouseResource:
+    return WarehouseResource(path=str(tmp_path / "twin.duckdb"), lock_timeout_s=5.0)
+
+
+@pytest.fixture
+def config_dir(tmp_path) -> Path:
+    """A copy of the default firm's config that a test may edit."""
+    target = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, target)
+    return target
+
+
+def resources(warehouse: WarehouseResource, config_dir: Path | str = DEFAULT_CONFIG_DIR, returns_file=None) -> dict:
+    return {
+        "warehouse": warehouse,
+        "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        "return_source": ReturnSourceResource(
+            config_dir=str(config_dir), returns_file=str(returns_file) if returns_file else None
+        ),
+    }
+
+
+def materialize_days(assets, res: dict, start: str, end: str | None = None, raise_on_error: bool = True):
+    """One run over ``start`` (or the range ``start``..``end``)."""
+    if end is None:
+        return dg.materialize(assets, resources=res, partition_key=start, raise_on_error=raise_on_error)
+    return dg.materialize(
+        assets, resources=res, tags={RANGE_START: start, RANGE_END: end}, raise_on_error=raise_on_error
+    )
+
+
+def write_returns_file(path: Path, rows: list[tuple]) -> Path:
+    """A returns CSV from (date, strategy_id, ret[, available]) tuples."""
+    columns = ["date", "strategy_id", "ret", "available"][: len(rows[0])]
+    frame = pl.DataFrame(rows, schema=columns, orient="row")
+    frame.write_csv(path)
+    return path
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)

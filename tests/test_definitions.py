@@ -1,0 +1,142 @@
+"""The code location: it loads, every asset is documented and in the DuckDB pool, and
+the partitions come from the calendar alone."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from twin_assets.common import DUCKDB_POOL
+from twin_assets.definitions import defs
+from twin_assets.operations import business_day_schedule, schedule_partition
+from twin_assets.partitions import business_day_partitions
+from twin_resources.config import CalendarConfig, load_calendar
+
+
+def _asset_defs():
+    return [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+
+
+def test_definitions_load_and_resolve_every_job():
+    repository = defs.get_repository_def()
+    assert repository.get_job("business_day_job") is not None
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {"raw/market_prices", "raw/strategy_returns", "raw/strategy_positions"} <= keys
+
+
+def test_every_asset_has_description_group_kinds_owner_and_column_schema():
+    for assets_def in _asset_defs():
+        for key in assets_def.keys:
+            spec = assets_def.specs_by_key[key]
+            assert spec.description and len(spec.description) > 40, key
+            assert spec.group_name == key.path[0], key
+            assert "duckdb" in spec.kinds, key
+            assert spec.owners, key
+            assert isinstance(spec.metadata["dagster/column_schema"], dg.TableSchema), key
+
+
+def test_every_duckdb_asset_and_check_declares_the_pool():
+    """Checks ride inside their asset's op, so the op's pool covers them too."""
+    checks_seen = 0
+    for assets_def in _asset_defs():
+        assert assets_def.op.pool == DUCKDB_POOL, assets_def.keys
+        checks_seen += len(list(assets_def.check_specs))
+    standalone = [c for c in (defs.asset_checks or [])]
+    for check_def in standalone:
+        assert check_def.op.pool == DUCKDB_POOL
+    assert checks_seen >= 5
+
+
+def test_every_check_is_blocking():
+    for assets_def in _asset_defs():
+        for spec in assets_def.check_specs:
+            assert spec.blocking, spec.key
+
+
+def test_every_daily_asset_backfills_in_a_single_run():
+    for assets_def in _asset_defs():
+        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.keys
+
+
+def test_instance_config_caps_every_pool_at_one():
+    import yaml
+
+    from twin_resources.config import PROJECT_ROOT
+
+    instance = yaml.safe_load((PROJECT_ROOT / ".dagster" / "dagster.yaml").read_text())
+    assert instance["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_partitions_are_the_bundled_calendar():
+    keys = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "strategy_returns"])).partitions_def.get_partition_keys()
+    assert keys[0] == "2015-01-02" and keys[-1] == "2022-12-28"
+    # Monday-Friday only, counted independently by numpy's business-day calendar.
+    assert len(keys) == np.busday_count("2015-01-02", "2022-12-29")
+    assert all(dt.date.fromisoformat(k).weekday() < 5 for k in keys)
+
+
+def test_open_ended_calendar_includes_the_day_in_progress():
+    calendar = CalendarConfig(first_business_day=dt.date(2026, 11, 2))
+    partitions = business_day_partitions(calendar)
+    now = dt.datetime(2026, 11, 21, 12, tzinfo=dt.timezone.utc)  # a Saturday
+    assert partitions.get_partition_keys(current_time=now)[-1] == "2026-11-20"
+
+
+def test_schedule_runs_the_previous_business_day_and_is_off_for_a_closed_calendar():
+    assert business_day_schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert schedule_partition(dt.datetime(2020, 3, 17, 6)) == "2020-03-16"  # Tue -> Mon
+    assert schedule_partition(dt.datetime(2020, 3, 21, 6)) == "2020-03-20"  # Sat -> Fri
+    assert schedule_partition(dt.datetime(2014, 6, 3, 6)) is None  # before the firm opened
+    assert schedule_partition(dt.datetime(2023, 1, 3, 6)) is None  # after the bundled data
+
+
+def _load_in_subprocess(env_overrides: dict) -> dict:
+    script = textwrap.dedent(
+        """
+        import json, warnings
+        warnings.simplefilter("ignore")
+        from twin_assets.definitions import defs
+        from twin_assets.operations import business_day_schedule
+        import dagster as dg
+        keys = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "strategy_returns"])).partitions_def.get_partition_keys()
+        print(json.dumps({"first": keys[0], "last": keys[-1], "n": len(keys),
+                          "schedule": business_day_schedule.default_status.value}))
+        """
+    )
+    env = {**os.environ, **env_overrides}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_partitions_do_not_read_a_data_file(config_dir, tmp_path):
+    """With the returns file missing and strategies.yaml broken, the code location still
+    loads and its partitions are the calendar's: only calendar.yaml is read at load."""
+    (config_dir / "strategies.yaml").write_text("source: [unclosed\n")
+    (config_dir / "calendar.yaml").write_text("first_business_day: 2021-03-01\nlast_business_day: 2021-03-12\n")
+    loaded = _load_in_subprocess(
+        {"TWIN_CONFIG_DIR": str(config_dir), "TWIN_RETURNS_FILE": str(tmp_path / "does_not_exist.csv")}
+    )
+    assert loaded == {"first": "2021-03-01", "last": "2021-03-12", "n": 10, "schedule": "STOPPED"}
+
+
+def test_a_live_calendar_turns_the_schedule_on(config_dir):
+    (config_dir / "calendar.yaml").write_text("first_business_day: 2026-11-02\n")
+    loaded = _load_in_subprocess({"TWIN_CONFIG_DIR": str(config_dir)})
+    assert loaded["first"] == "2026-11-02" and loaded["schedule"] == "RUNNING"
+
+
+def test_a_broken_calendar_names_the_file(config_dir):
+    (config_dir / "calendar.yaml").write_text("first_business_day: 2021-03-06\n")
+    script = "from twin_assets.definitions import defs"
+    env = {**os.environ, "TWIN_CONFIG_DIR": str(config_dir)}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "calendar.yaml" in out.stderr and "first_business_day" in out.stderr and "Saturday" in out.stderr

@@ -1,0 +1,173 @@
+"""The warehouse: partition replacement is atomic and idempotent, tables follow their
+schema (even empty, even grown), and a locked file is waited for, not failed on."""
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+import time
+
+import duckdb
+import polars as pl
+import pytest
+
+from twin_model.schemas import TABLES, DataQualityError, validate
+from twin_resources.warehouse import Warehouse
+
+RETURNS = TABLES["raw.strategy_returns"]
+D1, D2, D3 = dt.date(2021, 3, 1), dt.date(2021, 3, 2), dt.date(2021, 3, 3)
+
+
+def _returns(rows):
+    return pl.DataFrame(rows, schema=RETURNS.columns(), orient="row")
+
+
+@pytest.fixture
+def store(tmp_path) -> Warehouse:
+    return Warehouse(tmp_path / "w.duckdb", lock_timeout_s=3.0)
+
+
+def test_replace_is_idempotent_and_touches_only_its_days(store):
+    store.replace_partitions(RETURNS, _returns([(D1, "a", 0.01, True), (D2, "a", 0.02, True)]), [D1, D2])
+    for _ in range(2):
+        store.replace_partitions(RETURNS, _returns([(D2, "a", 0.05, True), (D2, "b", None, False)]), [D2])
+    stored = store.read(RETURNS)
+    assert stored.rows() == [(D1, "a", 0.01, True), (D2, "a", 0.05, True), (D2, "b", None, False)]
+
+
+def test_an_empty_first_output_creates_the_table_from_the_schema(store):
+    store.replace_partitions(RETURNS, RETURNS.empty_frame(), [D1])
+    with duckdb.connect(str(store.path), read_only=True) as connection:
+        columns = connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema='raw' AND table_name='strategy_returns' ORDER BY ordinal_position"
+        ).fetchall()
+    assert columns == [("date", "DATE"), ("strategy_id", "VARCHAR"), ("ret", "DOUBLE"), ("available", "BOOLEAN")]
+
+
+def test_insert_is_by_column_name(store):
+    shuffled = _returns([(D1, "a", 0.01, True)]).select("available", "ret", "date", "strategy_id")
+    store.replace_partitions(RETURNS, shuffled, [D1])
+    assert store.read(RETURNS).rows() == [(D1, "a", 0.01, True)]
+
+
+def test_a_failure_after_the_delete_leaves_the_old_partition(store, monkeypatch):
+    old = _returns([(D1, "a", 0.01, True), (D1, "b", -0.02, True)])
+    store.replace_partitions(RETURNS, old, [D1])
+    deleted = {}
+
+    def fail_after_delete(connection, spec, frame):
+        deleted["rows_left_inside_transaction"] = connection.execute(
+            "SELECT count(*) FROM raw.strategy_returns"
+        ).fetchone()[0]
+        raise RuntimeError("disk full (injected)")
+
+    monkeypatch.setattr(Warehouse, "_insert", staticmethod(fail_after_delete))
+    with pytest.raises(RuntimeError, match="injected"):
+        store.replace_partitions(RETURNS, _returns([(D1, "a", 0.5, True)]), [D1])
+    assert deleted["rows_left_inside_transaction"] == 0  # the DELETE had run
+    monkeypatch.undo()
+    assert store.read(RETURNS).rows() == old.rows()
+
+
+def test_rows_outside_the_partition_are_refused(store):
+    with pytest.raises(ValueError, match="2021-03-02.*outside"):
+        store.replace_partitions(RETURNS, _returns([(D2, "a", 0.01, True)]), [D1])
+    assert not store.path.exists() or store.read(RETURNS).height == 0
+
+
+def test_reads_only_the_requested_days(store):
+    rows = [(d, "a", 0.01 * i, True) for i, d in enumerate([D1, D2, D3], start=1)]
+    store.replace_partitions(RETURNS, _returns(rows), [D1, D2, D3])
+    assert store.read(RETURNS, D2, D2).get_column("date").to_list() == [D2]
+    assert store.last_date_before(RETURNS, D3) == D2
+
+
+def test_an_older_schema_is_read_and_then_grown(store):
+    """A warehouse written before ``available`` existed: reads give typed nulls for the new
+    column, and the next write adds it as a nullable column without losing old rows."""
+    with duckdb.connect(str(store.path)) as connection:
+        connection.execute("CREATE SCHEMA raw")
+        connection.execute("CREATE TABLE raw.strategy_returns (date DATE, strategy_id VARCHAR, ret DOUBLE)")
+        connection.execute("INSERT INTO raw.strategy_returns VALUES ('2021-03-01', 'a', 0.01)")
+    old = store.read(RETURNS)
+    assert old.schema == pl.Schema(RETURNS.columns())
+    assert old.rows() == [(D1, "a", 0.01, None)]
+
+    store.replace_partitions(RETURNS, _returns([(D2, "a", 0.02, True)]), [D2])
+    assert store.read(RETURNS).rows() == [(D1, "a", 0.01, None), (D2, "a", 0.02, True)]
+
+
+def test_reading_a_missing_warehouse_gives_an_empty_frame_of_the_schema(store):
+    frame = store.read(RETURNS)
+    assert frame.height == 0 and frame.schema == pl.Schema(RETURNS.columns())
+    assert not store.path.exists()
+
+
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+    script = textwrap.dedent(
+        f"""
+        import duckdb, sys, time
+        connection = duckdb.connect({str(path)!r})
+        connection.execute("CREATE TABLE IF NOT EXISTS held (x INT)")
+        print("locked", flush=True)
+        time.sleep({seconds})
+        connection.close()
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_lock_held_by_another_process_is_waited_for(store):
+    holder = _hold_lock(store.path, 1.5)
+    started = time.monotonic()
+    store.replace_partitions(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1])
+    waited = time.monotonic() - started
+    holder.wait(timeout=30)
+    assert store.read(RETURNS).height == 1
+    assert waited > 0.5  # it did have to wait for the other writer
+
+
+def test_a_lock_held_past_the_timeout_fails_with_the_lock_error(tmp_path):
+    store = Warehouse(tmp_path / "w.duckdb", lock_timeout_s=0.5)
+    holder = _hold_lock(store.path, 5)
+    try:
+        with pytest.raises(duckdb.IOException, match="(?i)lock"):
+            store.replace_partitions(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1])
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        ((D1, "a", float("nan"), True), "column 'ret': rule finite"),
+        ((D1, "a", float("inf"), True), "column 'ret': rule finite"),
+        ((D1, "a", -1.0, True), "column 'ret': rule greater_than(-1.0)"),
+        ((D1, "a", -1.7, True), "column 'ret': rule greater_than(-1.0)"),
+        ((D1, "a", 0.51, True), "column 'ret': rule less_than_or_equal_to(0.5)"),
+        ((D1, "a", None, True), "rule ret_present_when_available"),
+        ((D1, "", 0.01, True), "column 'strategy_id'"),
+    ],
+)
+def test_schema_names_the_row_column_and_rule(row, expected):
+    with pytest.raises(DataQualityError) as error:
+        validate(_returns([(D1, "ok", 0.0, True), row]), RETURNS)
+    message = str(error.value)
+    assert expected in message
+    assert f"row 1 (date=2021-03-01, strategy_id={row[1]})" in message
+
+
+def test_schema_names_duplicates_and_structure_problems():
+    with pytest.raises(DataQualityError, match="duplicate key"):
+        validate(_returns([(D1, "a", 0.0, True), (D1, "a", 0.1, True)]), RETURNS)
+    with pytest.raises(DataQualityError, match="missing column 'available'"):
+        validate(_returns([(D1, "a", 0.0, True)]).drop("available"), RETURNS)
+    mistyped = _returns([(D1, "a", 0.0, True)]).with_columns(pl.col("ret").cast(pl.String))
+    with pytest.raises(DataQualityError, match="column 'ret' has type String, expected Float64"):
+        validate(mistyped, RETURNS)
+    with pytest.raises(DataQualityError, match="unexpected column 'note'"):
+        validate(_returns([(D1, "a", 0.0, True)]).with_columns(note=pl.lit("x")), RETURNS)

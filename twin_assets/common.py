@@ -1,0 +1,108 @@
+"""What every daily warehouse asset shares: the pool, partitions, back-fill policy, IO
+manager, owner, and the checks that re-read a written range from the warehouse."""
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+import polars as pl
+
+from twin_model.schemas import DataQualityError, TableSpec, validate
+from twin_resources.io_manager import column_schema
+from twin_resources.resources import WarehouseResource
+from twin_assets.partitions import BUSINESS_DAYS, partition_days
+
+DUCKDB_POOL = "duckdb"
+"""DuckDB has one writer per file: every asset and check touching it runs in this pool,
+limited to one step at a time in ``.dagster/dagster.yaml``."""
+
+OWNER = "team:strategy-twin"
+WAREHOUSE_IO = "warehouse_io_manager"
+ROWS_VALID = "rows_valid"
+
+
+def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str]) -> dict:
+    """Keyword arguments of ``@dg.asset`` for a daily warehouse table with blocking checks.
+
+    ``checks`` maps check name to description; ``rows_valid`` (the table's schema and
+    rules, re-read from the warehouse after the write) is always first.
+    """
+    key = dg.AssetKey([spec.layer, spec.name])
+    all_checks = {ROWS_VALID: f"Every stored row of the written days passes the {spec.qualified_name} schema."}
+    all_checks.update(checks)
+    return dict(
+        key=key,
+        description=description,
+        group_name=spec.layer,
+        partitions_def=BUSINESS_DAYS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=DUCKDB_POOL,
+        io_manager_key=WAREHOUSE_IO,
+        owners=[OWNER],
+        kinds={"duckdb", "polars"},
+        check_specs=[
+            dg.AssetCheckSpec(name, asset=key, blocking=True, description=text) for name, text in all_checks.items()
+        ],
+        metadata={"dagster/table_name": spec.qualified_name, "dagster/column_schema": column_schema(spec)},
+    )
+
+
+def days_of(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The business days of the run's partition or range, in order."""
+    return partition_days(context.partition_keys)
+
+
+def day_metadata(frame: pl.DataFrame, days: list[dt.date], entity: str | None) -> dict:
+    """Which days had data; a weekday without data is an empty partition and says why."""
+    with_data = set(frame.get_column("date").unique().to_list()) if frame.height else set()
+    empty = [str(day) for day in days if day not in with_data]
+    metadata = {
+        "first_day": str(days[0]),
+        "last_day": str(days[-1]),
+        "days": len(days),
+        "days_with_data": len(with_data),
+        "empty_days": dg.MetadataValue.json(empty),
+    }
+    if empty:
+        metadata["empty_reason"] = (
+            "the source delivered no rows on these weekdays (exchange holiday or no trading); "
+            "later layers treat them as no new information"
+        )
+    if entity and frame.height:
+        metadata[f"{entity}s"] = frame.get_column(entity).n_unique()
+    return metadata
+
+
+def check_written(
+    warehouse: WarehouseResource,
+    spec: TableSpec,
+    days: list[dt.date],
+    rules: dict[str, Callable[[pl.DataFrame], list[str]]],
+) -> Iterator[dg.AssetCheckResult]:
+    """Re-read the written days from the warehouse and evaluate each check on them.
+
+    ``rules`` maps a check name to a function returning problems; ``rows_valid`` (the
+    schema) is evaluated first. The checks are the second line and the view in the UI:
+    a frame that fails its schema never reaches the warehouse in the first place.
+    """
+    stored = warehouse.warehouse().read(spec, days[0], days[-1])
+    yield _result(ROWS_VALID, _schema_problems(stored, spec), stored.height)
+    for name, rule in rules.items():
+        yield _result(name, rule(stored), stored.height)
+
+
+def _schema_problems(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
+    try:
+        validate(frame, spec)
+    except DataQualityError as error:
+        return error.problems
+    return []
+
+
+def _result(name: str, problems: list[str], rows: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"rows_checked": rows, "problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:10])},
+    )

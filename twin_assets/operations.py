@@ -1,0 +1,43 @@
+"""Jobs and the schedule: the business-day job, run after the close for the previous
+business day; on by default only for an open-ended (live) calendar."""
+
+import datetime as dt
+
+import dagster as dg
+
+from twin_model.calendar import previous_business_day
+from twin_assets.partitions import CALENDAR
+
+BUSINESS_DAY_JOB = "business_day_job"
+
+business_day_job = dg.define_asset_job(
+    name=BUSINESS_DAY_JOB,
+    selection=dg.AssetSelection.all(),
+    description="Every daily layer for one business day (or, as a back-fill, a range of days in one run).",
+)
+
+
+def schedule_partition(scheduled: dt.datetime) -> str | None:
+    """The partition a tick at ``scheduled`` runs: the business day before it, if in the calendar."""
+    day = previous_business_day(scheduled.date())
+    last = CALENDAR.last_business_day
+    if day < CALENDAR.first_business_day or (last is not None and day > last):
+        return None
+    return day.isoformat()
+
+
+_hour, _minute = CALENDAR.schedule_time.split(":")
+
+
+@dg.schedule(
+    job=business_day_job,
+    cron_schedule=f"{int(_minute)} {int(_hour)} * * 2-6",
+    execution_timezone=CALENDAR.timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING if CALENDAR.open_ended else dg.DefaultScheduleStatus.STOPPED,
+    description="Tuesday to Saturday morning, after each business day's close: materialise that day.",
+)
+def business_day_schedule(context: dg.ScheduleEvaluationContext):
+    key = schedule_partition(context.scheduled_execution_time)
+    if key is None:
+        return dg.SkipReason("the previous business day is outside the firm's calendar")
+    return dg.RunRequest(run_key=key, partition_key=key)

@@ -1,0 +1,43 @@
+"""The one business-day partitions definition every daily asset shares.
+
+It is built from ``calendar.yaml`` alone (never from a data file), so a broken data file
+fails one asset instead of the whole code location.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from twin_model.calendar import next_business_day
+from twin_resources.config import CalendarConfig, load_calendar
+
+PARTITION_FORMAT = "%Y-%m-%d"
+
+
+def business_day_partitions(calendar: CalendarConfig) -> dg.TimeWindowPartitionsDefinition:
+    """Monday-Friday partitions from the first business day.
+
+    A closed calendar ends on its last business day. An open-ended (live) one also holds
+    the day in progress (``end_offset=1``), so the schedule can ask for a Friday's
+    partition on the Saturday morning after it.
+    """
+    last = calendar.last_business_day
+    # A partition's window runs to the next weekday's midnight: end there to include it.
+    end = next_business_day(last) if last else None
+    return dg.TimeWindowPartitionsDefinition(
+        cron_schedule="0 0 * * 1-5",
+        start=calendar.first_business_day.strftime(PARTITION_FORMAT),
+        end=end.strftime(PARTITION_FORMAT) if end else None,
+        fmt=PARTITION_FORMAT,
+        timezone=calendar.timezone,
+        end_offset=0 if end else 1,
+    )
+
+
+def partition_days(keys: list[str]) -> list[dt.date]:
+    """Partition keys as dates, in order."""
+    return sorted(dt.date.fromisoformat(key) for key in keys)
+
+
+CALENDAR = load_calendar()
+BUSINESS_DAYS = business_day_partitions(CALENDAR)

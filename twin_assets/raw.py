@@ -1,0 +1,112 @@
+"""The raw layer: what the firm observes each business day (W_{t+1}).
+
+Each asset reads its days from the return source, validates them against the table's
+schema and rules before anything is written (a bad input fails the run with a message
+naming day, strategy and rule, and the warehouse keeps its last good state), then writes
+them through the warehouse IO manager and re-checks what was stored.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from twin_model.quality import unknown_position_strategies, vanished_strategies
+from twin_model.schemas import TABLES, DataQualityError, validate
+from twin_resources.resources import ReturnSourceResource, WarehouseResource
+from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of
+
+MARKET_PRICES = TABLES["raw.market_prices"]
+STRATEGY_RETURNS = TABLES["raw.strategy_returns"]
+STRATEGY_POSITIONS = TABLES["raw.strategy_positions"]
+
+UNIVERSE_CONTINUOUS = "universe_continuous"
+KNOWN_STRATEGIES = "known_strategies"
+
+@dg.asset(
+    **daily_asset_args(
+        MARKET_PRICES,
+        "Daily closes of the instruments the bundled strategies trade (20 S&P 500 stocks, five "
+        "factor ETFs) and the benchmark (is_benchmark: the S&P 500 index, or the synthetic market). "
+        "Empty for a returns file, which has neither.",
+        {},
+    )
+)
+def market_prices(context: dg.AssetExecutionContext, return_source: ReturnSourceResource, warehouse: WarehouseResource):
+    days = days_of(context)
+    source = return_source.source()
+    frame = validate(source.market_prices(days[0], days[-1]), MARKET_PRICES, source.description)
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "ticker"), "source": source.description})
+    yield from check_written(warehouse, MARKET_PRICES, days, {})
+
+@dg.asset(
+    **daily_asset_args(
+        STRATEGY_RETURNS,
+        "Each strategy's simple daily return (net of its own trading costs) and whether it was "
+        "available: the exogenous information W_{t+1} at strategy level. The universe is whatever "
+        "the source delivers.",
+        {UNIVERSE_CONTINUOUS: "No strategy disappears from one data day to the next without being marked unavailable."},
+    )
+)
+def strategy_returns(
+    context: dg.AssetExecutionContext, return_source: ReturnSourceResource, warehouse: WarehouseResource
+):
+    days = days_of(context)
+    source = return_source.source()
+    frame = validate(source.strategy_returns(days[0], days[-1]), STRATEGY_RETURNS, source.description)
+    previous = _previous_universe(warehouse, days[0])
+    problems = vanished_strategies(frame, previous)
+    if problems:
+        raise DataQualityError(STRATEGY_RETURNS.qualified_name, problems, source.description)
+    unavailable = frame.filter(~pl.col("available")).height
+    yield dg.Output(
+        frame,
+        metadata={
+            **day_metadata(frame, days, "strategy_id"),
+            "unavailable_rows": unavailable,
+            "source": source.description,
+        },
+    )
+    yield from check_written(
+        warehouse, STRATEGY_RETURNS, days, {UNIVERSE_CONTINUOUS: lambda stored: vanished_strategies(stored, previous)}
+    )
+
+def _previous_universe(warehouse: WarehouseResource, first_day: dt.date) -> tuple[dt.date, set[str]] | None:
+    """The last data day before ``first_day`` and the strategies delivered on it."""
+    last = warehouse.warehouse().last_date_before(STRATEGY_RETURNS, first_day)
+    if last is None:
+        return None
+    ids = warehouse.read_history(STRATEGY_RETURNS.qualified_name, last, last, ["strategy_id"])
+    return last, set(ids.get_column("strategy_id").to_list())
+
+@dg.asset(
+    **daily_asset_args(
+        STRATEGY_POSITIONS,
+        "What each bundled strategy holds over the day: weight per ticker as a fraction of the "
+        "strategy's capital, decided at the previous close. Empty for a returns file or the "
+        "synthetic source, so position-level risk is off there.",
+        {KNOWN_STRATEGIES: "Every position belongs to a strategy with a return that day."},
+    ),
+    ins={"returns": dg.AssetIn(key=STRATEGY_RETURNS.qualified_name.split("."))},
+)
+def strategy_positions(
+    context: dg.AssetExecutionContext,
+    return_source: ReturnSourceResource,
+    warehouse: WarehouseResource,
+    returns: pl.DataFrame,
+):
+    days = days_of(context)
+    source = return_source.source()
+    frame = validate(source.strategy_positions(days[0], days[-1]), STRATEGY_POSITIONS, source.description)
+    problems = unknown_position_strategies(frame, returns)
+    if problems:
+        raise DataQualityError(STRATEGY_POSITIONS.qualified_name, problems, source.description)
+    metadata = {**day_metadata(frame, days, "strategy_id"), "source": source.description}
+    if not source.has_positions:
+        metadata["positions_off"] = "this source has no positions: position-level risk is off"
+    yield dg.Output(frame, metadata=metadata)
+    yield from check_written(
+        warehouse, STRATEGY_POSITIONS, days, {KNOWN_STRATEGIES: lambda stored: unknown_position_strategies(stored, returns)}
+    )
+
+RAW_ASSETS = [market_prices, strategy_returns, strategy_positions]

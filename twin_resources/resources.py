@@ -1,0 +1,63 @@
+"""Dagster resources: the warehouse and the return source, configured from environment
+variables (``TWIN_WAREHOUSE``, ``TWIN_CONFIG_DIR``, ``TWIN_RETURNS_FILE``)."""
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from twin_model.schemas import table_spec
+from twin_model.synthetic import SyntheticConfig
+from twin_resources.config import load_calendar, load_file, StrategiesConfig
+from twin_resources.sources import BundledSource, FileSource, ReturnSource, SyntheticSource
+from twin_resources.warehouse import Warehouse
+
+
+def env_or_default(name: str, default: str) -> str | dg.EnvVar:
+    """``EnvVar(name)`` when the variable is set (shown as such in the UI), else ``default``."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file, and reads of history from it (trailing windows)."""
+
+    path: str = Field(description="Path of the DuckDB file (TWIN_WAREHOUSE).")
+    lock_timeout_s: float = Field(default=120.0, description="How long to retry a file held by another writer.")
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.path, lock_timeout_s=self.lock_timeout_s)
+
+    def read_history(
+        self, table: str, start: dt.date | None, end: dt.date | None, columns: Sequence[str] | None = None
+    ) -> pl.DataFrame:
+        """Rows of ``layer.table`` dated ``start`` to ``end``: a date-range query, not a
+        Dagster partition mapping, for trailing windows of any length."""
+        return self.warehouse().read(table_spec(table), start, end, columns)
+
+
+class ReturnSourceResource(dg.ConfigurableResource):
+    """The source of strategy returns: ``strategies.yaml``'s ``source`` section, replaced by
+    ``TWIN_RETURNS_FILE`` when that is set. Read at run time, so a broken file fails the
+    raw assets with a message naming it, not the code location."""
+
+    config_dir: str = Field(description="Directory of the firm's YAML config (TWIN_CONFIG_DIR).")
+    returns_file: str | None = Field(default=None, description="A CSV or Parquet returns file (TWIN_RETURNS_FILE).")
+
+    def source(self) -> ReturnSource:
+        if self.returns_file:
+            return FileSource(self.returns_file)
+        directory = Path(self.config_dir)
+        settings = load_file(directory / "strategies.yaml", StrategiesConfig).source
+        if settings.kind == "file":
+            path = Path(settings.returns_file)
+            return FileSource(path if path.is_absolute() else directory / path)
+        if settings.kind == "synthetic":
+            anchor = load_calendar(directory).first_business_day
+            return SyntheticSource(
+                SyntheticConfig(n_strategies=settings.synthetic.n_strategies, seed=settings.synthetic.seed, anchor=anchor)
+            )
+        return BundledSource(cost_bps=settings.cost_bps)
