@@ -54,7 +54,6 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(
             {
                 "dagster/row_count": written,
-                "dagster/column_schema": column_schema(spec),
                 "dagster/table_name": spec.qualified_name,
                 "warehouse": dg.MetadataValue.path(self.warehouse.path),
             }
