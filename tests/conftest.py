@@ -2,9 +2,12 @@
 that materialises the raw layer for one day or a range of days as one run."""
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
+
+from twin_resources.runtime import own_pytensor_compiledir
+
+own_pytensor_compiledir()  # one PyTensor compile directory per test session, before any import of it
 
 import dagster as dg
 import polars as pl
@@ -12,7 +15,7 @@ import pytest
 
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.io_manager import WarehouseIOManager
-from twin_resources.resources import ReturnSourceResource, WarehouseResource
+from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -43,6 +46,7 @@ def resources(warehouse: WarehouseResource, config_dir: Path | str = DEFAULT_CON
     return {
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
+        "twin_config": TwinConfigResource(config_dir=str(config_dir)),
         "return_source": ReturnSourceResource(
             config_dir=str(config_dir), returns_file=str(returns_file) if returns_file else None
         ),

@@ -15,12 +15,13 @@ def test_twin_run_records_one_run_in_the_instance_and_prints_the_warehouse(tmp_p
     warehouse = tmp_path / "twin.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(home), "TWIN_WAREHOUSE": str(warehouse)}
     out = subprocess.run(
-        [sys.executable, "-m", "twin_assets.cli", "run", "--start", "2022-12-19", "--end", "2022-12-23"],
+        [sys.executable, "-m", "twin_assets.cli", "run", "--start", "2022-12-19", "--end", "2022-12-23", "--model-days", "0"],
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"Warehouse: {warehouse}" in out.stdout
     assert "raw.strategy_returns" in out.stdout and "dagster dev" in out.stdout
+    assert "raw_history_job" in out.stdout and "modelling_job" not in out.stdout
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
@@ -41,7 +42,7 @@ def test_a_failing_run_exits_non_zero_and_says_why(tmp_path):
         "TWIN_RETURNS_FILE": str(tmp_path / "missing.csv"),
     }
     out = subprocess.run(
-        [sys.executable, "-m", "twin_assets.cli", "run", "--start", "2022-12-19", "--end", "2022-12-19"],
+        [sys.executable, "-m", "twin_assets.cli", "run", "--start", "2022-12-19", "--end", "2022-12-19", "--model-days", "0"],
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 1

@@ -45,6 +45,13 @@ def test_an_empty_first_output_creates_the_table_from_the_schema(store):
     assert columns == [("date", "DATE"), ("strategy_id", "VARCHAR"), ("ret", "DOUBLE"), ("available", "BOOLEAN")]
 
 
+def test_a_file_named_after_a_layer_is_not_ambiguous(tmp_path):
+    store = Warehouse(tmp_path / "raw.duckdb")
+    store.replace_partitions(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1])
+    assert store.read(RETURNS).height == 1 and store.last_date_before(RETURNS, D2) == D1
+    assert store.row_counts() == {"raw.strategy_returns": 1}
+
+
 def test_insert_is_by_column_name(store):
     shuffled = _returns([(D1, "a", 0.01, True)]).select("available", "ret", "date", "strategy_id")
     store.replace_partitions(RETURNS, shuffled, [D1])

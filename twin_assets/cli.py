@@ -1,8 +1,9 @@
 """``twin``: the command line of Strategy Twin.
 
-``twin run`` materialises the main job on the configured firm as one run in the project's
-Dagster instance (so it shows in the UI), then prints where the results are.
-``twin status`` prints what the warehouse holds.
+``twin run`` is the main job: the raw layer over the firm's whole calendar as one run,
+then every layer above it over the last month (21 business days) as a second run, both
+in the project's Dagster instance (so they show in the UI); then it prints where the
+results are. ``twin status`` prints what the warehouse holds.
 """
 
 import argparse
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 from twin_resources.config import PROJECT_ROOT
+
+MODEL_DAYS = 21
 
 
 def _instance():
@@ -21,30 +24,44 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
-def run(start: str | None, end: str | None) -> int:
-    """Materialise every daily asset over ``start``..``end`` (default: the whole calendar)."""
+def _execute(job_name: str, first: str, last: str) -> bool:
+    """One run of ``job_name`` over the partition range ``first``..``last``."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from twin_assets.definitions import defs
-    from twin_assets.operations import BUSINESS_DAY_JOB
-    from twin_assets.partitions import BUSINESS_DAYS
 
-    keys = BUSINESS_DAYS.get_partition_keys()
-    first, last = start or keys[0], end or keys[-1]
-    print(f"Materialising {BUSINESS_DAY_JOB} for {first} .. {last} as one run ...", flush=True)
-    job = defs.get_job_def(BUSINESS_DAY_JOB)
-    result = job.execute_in_process(
+    print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
+    result = defs.get_job_def(job_name).execute_in_process(
         instance=_instance(),
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
         raise_on_error=False,
     )
-    if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        print(f"Run {result.run_id} FAILED: {failure.message if failure else 'see the UI'}", file=sys.stderr)
-        if failure and failure.step_failure_data and failure.step_failure_data.error:
-            print(failure.step_failure_data.error.message, file=sys.stderr)
+    if result.success:
+        print(f"Run {result.run_id} succeeded.", flush=True)
+        return True
+    failure = next((e for e in result.all_events if e.is_step_failure), None)
+    print(f"Run {result.run_id} FAILED: {failure.message if failure else 'see the UI'}", file=sys.stderr)
+    if failure and failure.step_failure_data and failure.step_failure_data.error:
+        print(failure.step_failure_data.error.message, file=sys.stderr)
+    return False
+
+
+def run(start: str | None, end: str | None, model_days: int) -> int:
+    """Raw layer over ``start``..``end`` (default: the whole calendar), then the layers
+    above it over the last ``model_days`` business days of that span."""
+    from twin_assets.operations import MODELLING_JOB, RAW_HISTORY_JOB
+    from twin_assets.partitions import BUSINESS_DAYS
+
+    keys = BUSINESS_DAYS.get_partition_keys()
+    first, last = start or keys[0], end or keys[-1]
+    span = [key for key in keys if first <= key <= last]
+    if not span:
+        print(f"No business day of the calendar lies in {first} .. {last}", file=sys.stderr)
+        return 2
+    if not _execute(RAW_HISTORY_JOB, span[0], span[-1]):
         return 1
-    print(f"Run {result.run_id} succeeded.")
+    if model_days > 0 and not _execute(MODELLING_JOB, span[-min(model_days, len(span))], span[-1]):
+        return 1
     status()
     return 0
 
@@ -55,18 +72,14 @@ def status() -> None:
 
     warehouse = Warehouse(warehouse_path())
     print(f"\nWarehouse: {warehouse.path}")
-    with warehouse.connect(read_only=True) as connection:
-        tables = connection.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
-        ).fetchall()
-        for schema, name in tables:
-            rows, first, last = connection.execute(
-                f'SELECT count(*), min(date), max(date) FROM "{schema}"."{name}"'
-            ).fetchone()
-            print(f"  {schema}.{name:<22} {rows:>9,} rows  {first} .. {last}")
+    for table, (rows, first, last) in warehouse.table_summaries().items():
+        print(f"  {table:<32} {rows:>9,} rows  {first} .. {last}")
+    print(f"Artefacts (posterior draws, scenarios): {warehouse.path.parent / 'artifacts'}")
     print(
-        "\nQuery it:   .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
-        f"{warehouse.path}', read_only=True).sql('SELECT * FROM raw.strategy_returns ORDER BY date DESC LIMIT 13'))\""
+        "\nLook at the alpha pool:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
+        f"{warehouse.path}', read_only=True).sql('SELECT date, strategy_id, in_pool, days_in_state, "
+        "round(evidence, 3) AS p_alpha, reason FROM alpha.alpha_pool WHERE date = (SELECT max(date) "
+        "FROM alpha.alpha_pool) ORDER BY evidence DESC'))\""
         "\nOpen the UI: DAGSTER_HOME=$PWD/.dagster .venv/bin/dagster dev   (then http://127.0.0.1:3000)"
     )
 
@@ -74,13 +87,17 @@ def status() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="twin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="materialise the main job as one run")
+    run_parser = commands.add_parser("run", help="the main job: raw history, then the last month of modelling")
     run_parser.add_argument("--start", help="first business day (default: the calendar's first)")
     run_parser.add_argument("--end", help="last business day (default: the calendar's last)")
+    run_parser.add_argument(
+        "--model-days", type=int, default=MODEL_DAYS,
+        help=f"business days at the end of the span to run the layers above raw on (default {MODEL_DAYS}; 0 for raw only)",
+    )
     commands.add_parser("status", help="what the warehouse holds")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(args.start, args.end)
+        return run(args.start, args.end, args.model_days)
     status()
     return 0
 

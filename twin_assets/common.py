@@ -27,7 +27,7 @@ def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str]) 
     ``checks`` maps check name to description; ``rows_valid`` (the table's schema and
     rules, re-read from the warehouse after the write) is always first.
     """
-    key = dg.AssetKey([spec.layer, spec.name])
+    key = dg.AssetKey(spec.path)
     all_checks = {ROWS_VALID: f"Every stored row of the written days passes the {spec.qualified_name} schema."}
     all_checks.update(checks)
     return dict(

@@ -9,11 +9,25 @@ from twin_model.calendar import previous_business_day
 from twin_assets.partitions import CALENDAR
 
 BUSINESS_DAY_JOB = "business_day_job"
+RAW_HISTORY_JOB = "raw_history_job"
+MODELLING_JOB = "modelling_job"
 
 business_day_job = dg.define_asset_job(
     name=BUSINESS_DAY_JOB,
     selection=dg.AssetSelection.all(),
     description="Every daily layer for one business day (or, as a back-fill, a range of days in one run).",
+)
+
+raw_history_job = dg.define_asset_job(
+    name=RAW_HISTORY_JOB,
+    selection=dg.AssetSelection.groups("raw"),
+    description="The raw layer only: cheap enough to back-fill the whole history in one run.",
+)
+
+modelling_job = dg.define_asset_job(
+    name=MODELLING_JOB,
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw"),
+    description="Every layer above raw (models, statistics, alpha pool, ...) for a range of days, reading the raw history.",
 )
 
 

@@ -87,7 +87,7 @@ def _previous_universe(warehouse: WarehouseResource, first_day: dt.date) -> tupl
         "synthetic source, so position-level risk is off there.",
         {KNOWN_STRATEGIES: "Every position belongs to a strategy with a return that day."},
     ),
-    ins={"returns": dg.AssetIn(key=STRATEGY_RETURNS.qualified_name.split("."))},
+    ins={"returns": dg.AssetIn(key=STRATEGY_RETURNS.path)},
 )
 def strategy_positions(
     context: dg.AssetExecutionContext,

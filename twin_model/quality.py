@@ -42,3 +42,43 @@ def unknown_position_strategies(positions: pl.DataFrame, returns: pl.DataFrame) 
         "(rule: positions only for known strategies)"
         for day, strategy_id in orphans.sort("date", "strategy_id").iter_rows()
     ]
+
+
+def unusable_fits(posteriors: pl.DataFrame) -> list[str]:
+    """Rows whose fit did not converge and carry no fallback: they must not be used."""
+    bad = posteriors.filter(~pl.col("converged") & pl.col("fallback_reason").is_null())
+    return [
+        f"day {day}, strategy {sid}: fit did not converge (R-hat {rhat}, ESS {ess}) and no fallback was recorded"
+        for day, sid, rhat, ess in bad.select("date", "strategy_id", "rhat_max", "ess_bulk_min").iter_rows()
+    ]
+
+
+POSTERIOR_BOUNDS = {
+    "vol_mean": (0.0, 0.5),
+    "sharpe_mean": (-10.0, 10.0),
+    "beta_mean": (-5.0, 5.0),
+    "daily_mean_mean": (-0.05, 0.05),
+}
+"""Plausible ranges of daily posterior means (vol and mean daily, Sharpe annual)."""
+
+
+def implausible_posteriors(posteriors: pl.DataFrame) -> list[str]:
+    """Posterior summaries outside ``POSTERIOR_BOUNDS``, or a tail df not above 2."""
+    problems = []
+    for column, (low, high) in POSTERIOR_BOUNDS.items():
+        outside = posteriors.filter(~pl.col(column).is_between(low, high, closed="none"))
+        problems += [
+            f"day {day}, strategy {sid}: {column} = {value:.4g} outside ({low:g}, {high:g})"
+            for day, sid, value in outside.select("date", "strategy_id", column).iter_rows()
+        ]
+    heavy = posteriors.filter(~(pl.col("nu_mean") > 2))
+    problems += [f"day {d}, strategy {s}: tail df {v} not above 2" for d, s, v in heavy.select("date", "strategy_id", "nu_mean").iter_rows()]
+    return problems
+
+
+def forecasts_without_usable_fit(forecasts: pl.DataFrame, posteriors: pl.DataFrame) -> list[str]:
+    """Model forecasts for a strategy whose fit that day was not usable (not converged)."""
+    usable = posteriors.filter(pl.col("converged")).select("date", "strategy_id")
+    model = forecasts.filter(pl.col("parameter_set") == "posterior")
+    orphans = model.join(usable, on=["date", "strategy_id"], how="anti").select("date", "strategy_id")
+    return [f"day {d}, strategy {s}: forecast without a usable fit" for d, s in orphans.iter_rows()]

@@ -110,6 +110,172 @@ class StrategyPositions(pa.DataFrameModel):
         return _finite(data)
 
 
+_PROBABILITY = {"ge": 0.0, "le": 1.0}
+
+
+class StrategyPosteriors(pa.DataFrameModel):
+    """models.strategy_posteriors: the posterior summary of each strategy's return model.
+
+    Daily units unless named otherwise (sharpe_* are annualised). ``method`` says whether
+    NUTS or the exact conjugate fallback produced the row; ``converged`` False means the
+    row must not be used downstream. Draws live in the artefact store at ``draws_path``.
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    n_obs: pl.Int64 = pa.Field(ge=0)
+    daily_mean_mean: pl.Float64
+    daily_mean_sd: pl.Float64 = pa.Field(ge=0)
+    alpha_mean: pl.Float64
+    alpha_sd: pl.Float64 = pa.Field(ge=0)
+    beta_mean: pl.Float64
+    beta_sd: pl.Float64 = pa.Field(ge=0)
+    vol_mean: pl.Float64 = pa.Field(gt=0)
+    vol_sd: pl.Float64 = pa.Field(ge=0)
+    nu_mean: pl.Float64 = pa.Field(gt=2)
+    nu_sd: pl.Float64 = pa.Field(nullable=True)
+    sharpe_mean: pl.Float64
+    sharpe_sd: pl.Float64 = pa.Field(ge=0)
+    sharpe_q05: pl.Float64
+    sharpe_q95: pl.Float64
+    alpha_q05: pl.Float64
+    alpha_q95: pl.Float64
+    p_alpha_positive: pl.Float64 = pa.Field(**_PROBABILITY)
+    p_sharpe_above_hurdle: pl.Float64 = pa.Field(**_PROBABILITY)
+    rhat_max: pl.Float64 = pa.Field(nullable=True)
+    ess_bulk_min: pl.Float64 = pa.Field(nullable=True)
+    divergences: pl.Int64 = pa.Field(nullable=True, ge=0)
+    converged: pl.Boolean
+    method: pl.String = pa.Field(isin=["nuts", "conjugate"])
+    fallback_reason: pl.String = pa.Field(nullable=True)
+    sampler: pl.String
+    draws: pl.Int64 = pa.Field(gt=0)
+    chains: pl.Int64 = pa.Field(gt=0)
+    seed: pl.Int64
+    window_start: pl.Date
+    window_end: pl.Date
+    window_days: pl.Int64 = pa.Field(gt=0)
+    fit_seconds: pl.Float64 = pa.Field(ge=0)
+    draws_path: pl.String
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id"]
+
+
+class StrategyForecasts(pa.DataFrameModel):
+    """models.strategy_forecasts: the next month of each strategy, simulated.
+
+    Returns are the month's compounded return; ``monthly_valley`` is the 5th percentile
+    over paths of the running minimum of month-to-date cumulative P&L (<= 0).
+    ``parameter_set`` is "posterior" (the model) or a named view such as "expert".
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    parameter_set: pl.String = pa.Field(nullable=False)
+    horizon_days: pl.Int64 = pa.Field(gt=0)
+    n_paths: pl.Int64 = pa.Field(gt=0)
+    mean_return: pl.Float64 = pa.Field(gt=-1)
+    p05: pl.Float64 = pa.Field(gt=-1)
+    p50: pl.Float64 = pa.Field(gt=-1)
+    p95: pl.Float64 = pa.Field(gt=-1)
+    prob_loss: pl.Float64 = pa.Field(**_PROBABILITY)
+    expected_shortfall_95: pl.Float64 = pa.Field(gt=-1)
+    monthly_valley: pl.Float64 = pa.Field(gt=-1, le=0)
+    expected_trough: pl.Float64 = pa.Field(gt=-1, le=0)
+    scenarios_path: pl.String
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id", "parameter_set"]
+
+    @pa.dataframe_check(name="percentiles_ordered")
+    @classmethod
+    def percentiles_ordered(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("p05") <= pl.col("p50")) & (pl.col("p50") <= pl.col("p95")))
+
+
+class ForecastCalibration(pa.DataFrameModel):
+    """models.forecast_calibration: did the month that just ended fall in the 5-95 band
+    forecast a month earlier, and the running coverage of every matured forecast."""
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    forecast_date: pl.Date
+    realised_return: pl.Float64 = pa.Field(gt=-1)
+    p05: pl.Float64
+    p95: pl.Float64
+    inside_band: pl.Boolean
+    n_evaluated: pl.Int64 = pa.Field(gt=0)
+    coverage_rate: pl.Float64 = pa.Field(**_PROBABILITY)
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id"]
+
+
+class StrategyStatistics(pa.DataFrameModel):
+    """stats.strategy_statistics: risk and performance over trailing observed returns.
+
+    Conventions are twin_model.statistics' (252 periods a year, ddof=1, drawdown from
+    wealth 1, VaR as the 5% quantile). Null where a statistic is not computable.
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    window: pl.String = pa.Field(isin=["21d", "63d", "252d", "inception"])
+    n_obs: pl.Int64 = pa.Field(gt=0)
+    annual_return: pl.Float64 = pa.Field(nullable=True)
+    annual_volatility: pl.Float64 = pa.Field(nullable=True, ge=0)
+    sharpe: pl.Float64 = pa.Field(nullable=True)
+    sortino: pl.Float64 = pa.Field(nullable=True)
+    calmar: pl.Float64 = pa.Field(nullable=True)
+    max_drawdown: pl.Float64 = pa.Field(nullable=True, ge=-1, le=0)
+    max_drawdown_duration: pl.Int64 = pa.Field(nullable=True, ge=0)
+    var_95: pl.Float64 = pa.Field(nullable=True)
+    cvar_95: pl.Float64 = pa.Field(nullable=True)
+    cf_var_95: pl.Float64 = pa.Field(nullable=True)
+    cf_cvar_95: pl.Float64 = pa.Field(nullable=True)
+    skew: pl.Float64 = pa.Field(nullable=True)
+    kurtosis: pl.Float64 = pa.Field(nullable=True)
+    alpha: pl.Float64 = pa.Field(nullable=True)
+    beta: pl.Float64 = pa.Field(nullable=True)
+    psr: pl.Float64 = pa.Field(nullable=True, **_PROBABILITY)
+    dsr: pl.Float64 = pa.Field(nullable=True, **_PROBABILITY)
+    min_track_record_length: pl.Float64 = pa.Field(nullable=True)
+    hit_rate: pl.Float64 = pa.Field(nullable=True, **_PROBABILITY)
+    mtd_pnl: pl.Float64 = pa.Field(nullable=True)
+    mtd_trough: pl.Float64 = pa.Field(nullable=True, le=0)
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id", "window"]
+
+
+class AlphaPool(pa.DataFrameModel):
+    """alpha.alpha_pool: the strategy-level decision and its state (S_t of the strategy level).
+
+    One row per known strategy every business day (a holiday carries the state), so the
+    previous day's state is always there to read. ``alpha_level`` is the posterior mean
+    of the annualised alpha (daily alpha x 252); ``evidence`` the policy's probability.
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    in_pool: pl.Boolean
+    days_in_state: pl.Int64 = pa.Field(ge=0)
+    changed: pl.Boolean
+    alpha_level: pl.Float64 = pa.Field(nullable=True)
+    evidence: pl.Float64 = pa.Field(nullable=True, **_PROBABILITY)
+    reason: pl.String
+    policy: pl.String
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id"]
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """Where a table lives in the warehouse, its schema and the keys that name a row."""
@@ -122,6 +288,11 @@ class TableSpec:
     @property
     def qualified_name(self) -> str:
         return f"{self.layer}.{self.name}"
+
+    @property
+    def path(self) -> list[str]:
+        """The asset key path of the table's asset: [layer, name]."""
+        return [self.layer, self.name]
 
     def columns(self) -> dict[str, pl.DataType]:
         """Column name to polars dtype, in schema order."""
@@ -137,6 +308,11 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("raw", "market_prices", MarketPrices, ("date", "ticker")),
         TableSpec("raw", "strategy_returns", StrategyReturns, ("date", "strategy_id")),
         TableSpec("raw", "strategy_positions", StrategyPositions, ("date", "strategy_id", "ticker")),
+        TableSpec("models", "strategy_posteriors", StrategyPosteriors, ("date", "strategy_id")),
+        TableSpec("models", "strategy_forecasts", StrategyForecasts, ("date", "strategy_id", "parameter_set")),
+        TableSpec("models", "forecast_calibration", ForecastCalibration, ("date", "strategy_id")),
+        TableSpec("stats", "strategy_statistics", StrategyStatistics, ("date", "strategy_id", "window")),
+        TableSpec("alpha", "alpha_pool", AlphaPool, ("date", "strategy_id")),
     )
 }
 

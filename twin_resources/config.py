@@ -88,10 +88,55 @@ class SourceConfig(_Strict):
         return self
 
 
+class ExpertView(_Strict):
+    """An expert's belief about a strategy, simulated beside the fitted model's."""
+
+    annual_return: float
+    annual_volatility: float = Field(gt=0)
+    tail_df: float = Field(default=float("inf"), gt=2)
+
+
 class StrategyMetadata(_Strict):
     sector: str | None = None
     asset_class: str | None = None
     cost_class: str | None = None
+    expert: ExpertView | None = None
+
+
+class ModelSettings(_Strict):
+    """The Bayesian strategy model (models.strategy_posteriors)."""
+
+    method: Literal["nuts", "conjugate"] = "nuts"
+    window_days: int = Field(default=504, ge=20)
+    draws: int = Field(default=300, ge=50)
+    tune: int = Field(default=300, ge=50)
+    chains: int = Field(default=2, ge=1)
+    seed: int = 20260101
+    hurdle_sharpe: float = 0.0
+    max_rhat: float = Field(default=1.05, gt=1)
+    min_ess_bulk: float = Field(default=100, gt=0)
+    max_divergence_share: float = Field(default=0.01, ge=0)
+
+
+class ForecastSettings(_Strict):
+    """The one-month posterior-predictive simulation (models.strategy_forecasts)."""
+
+    horizon: int = Field(default=21, ge=1)
+    n_paths: int = Field(default=2000, ge=100)
+    seed: int = 20260102
+    valley_quantile: float = Field(default=0.05, gt=0, lt=0.5)
+
+
+class PoolPolicySettings(_Strict):
+    """The alpha-pool policy (alpha.alpha_pool); see twin_model.policies.AlphaPoolPolicy."""
+
+    signal: Literal["p_alpha_positive", "p_sharpe_above_hurdle"] = "p_alpha_positive"
+    enter_probability: float = Field(default=0.90, ge=0, le=1)
+    exit_probability: float = Field(default=0.70, ge=0, le=1)
+    min_deflated_sharpe: float = 0.50
+    min_history: int = Field(default=126, ge=0)
+    max_drawdown: float = Field(default=-0.35, lt=0)
+    min_days_in_state: int = Field(default=5, ge=0)
 
 
 class StrategyDefaults(_Strict):
@@ -102,13 +147,19 @@ class StrategyDefaults(_Strict):
 
 class StrategiesConfig(_Strict):
     source: SourceConfig = SourceConfig()
+    model: ModelSettings = ModelSettings()
+    forecast: ForecastSettings = ForecastSettings()
+    pool_policy: PoolPolicySettings = PoolPolicySettings()
     defaults: StrategyDefaults = StrategyDefaults()
     strategies: dict[str, StrategyMetadata] = {}
 
     def metadata(self, strategy_id: str) -> StrategyDefaults:
         """The strategy's metadata, each field falling back to the defaults."""
-        given = self.strategies.get(strategy_id, StrategyMetadata()).model_dump(exclude_none=True)
+        given = self.strategies.get(strategy_id, StrategyMetadata()).model_dump(exclude_none=True, exclude={"expert"})
         return self.defaults.model_copy(update=given)
+
+    def expert_views(self) -> dict[str, ExpertView]:
+        return {sid: meta.expert for sid, meta in self.strategies.items() if meta.expert is not None}
 
 
 # --- solutions.yaml ------------------------------------------------------------------

@@ -12,7 +12,8 @@ from pydantic import Field
 
 from twin_model.schemas import table_spec
 from twin_model.synthetic import SyntheticConfig
-from twin_resources.config import load_calendar, load_file, StrategiesConfig
+from twin_resources.artifacts import ArtifactStore
+from twin_resources.config import StrategiesConfig, load_calendar, load_file
 from twin_resources.sources import BundledSource, FileSource, ReturnSource, SyntheticSource
 from twin_resources.warehouse import Warehouse
 
@@ -30,6 +31,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def warehouse(self) -> Warehouse:
         return Warehouse(self.path, lock_timeout_s=self.lock_timeout_s)
+
+    def artifacts(self) -> ArtifactStore:
+        """Large arrays beside the warehouse file: ``<dir of the file>/artifacts/``."""
+        return ArtifactStore(Path(self.path).parent / "artifacts")
 
     def read_history(
         self, table: str, start: dt.date | None, end: dt.date | None, columns: Sequence[str] | None = None
@@ -61,3 +66,13 @@ class ReturnSourceResource(dg.ConfigurableResource):
                 SyntheticConfig(n_strategies=settings.synthetic.n_strategies, seed=settings.synthetic.seed, anchor=anchor)
             )
         return BundledSource(cost_bps=settings.cost_bps)
+
+
+class TwinConfigResource(dg.ConfigurableResource):
+    """The firm's YAML config, read at run time so a broken file fails the assets that
+    need it (naming the file), not the code location."""
+
+    config_dir: str = Field(description="Directory of the firm's YAML config (TWIN_CONFIG_DIR).")
+
+    def strategies(self) -> StrategiesConfig:
+        return load_file(Path(self.config_dir) / "strategies.yaml", StrategiesConfig)  # type: ignore[return-value]

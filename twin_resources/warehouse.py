@@ -96,18 +96,19 @@ class Warehouse:
 
     def ensure_table(self, connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         """Create the layer schema and table from ``spec``; add columns the table lacks."""
-        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{spec.layer}"')
+        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{_catalog(connection)}"."{spec.layer}"')
         columns = ", ".join(f'"{name}" {duckdb_type(dtype)}' for name, dtype in spec.columns().items())
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {_quoted(spec)} ({columns})")
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {_quoted(connection, spec)} ({columns})")
         existing = set(self._columns(connection, spec))
         for name, dtype in spec.columns().items():
             if name not in existing:
-                connection.execute(f'ALTER TABLE {_quoted(spec)} ADD COLUMN "{name}" {duckdb_type(dtype)}')
+                connection.execute(f'ALTER TABLE {_quoted(connection, spec)} ADD COLUMN "{name}" {duckdb_type(dtype)}')
 
     @staticmethod
     def _columns(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[str]:
         rows = connection.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
             "ORDER BY ordinal_position",
             [spec.layer, spec.name],
         ).fetchall()
@@ -138,9 +139,11 @@ class Warehouse:
     @staticmethod
     def _delete(connection: duckdb.DuckDBPyConnection, spec: TableSpec, days: Sequence[dt.date] | None) -> None:
         if days is None:
-            connection.execute(f"DELETE FROM {_quoted(spec)}")
+            connection.execute(f"DELETE FROM {_quoted(connection, spec)}")
         else:
-            connection.execute(f"DELETE FROM {_quoted(spec)} WHERE date BETWEEN ? AND ?", [min(days), max(days)])
+            connection.execute(
+                f"DELETE FROM {_quoted(connection, spec)} WHERE date BETWEEN ? AND ?", [min(days), max(days)]
+            )
 
     @staticmethod
     def _insert(connection: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pl.DataFrame) -> None:
@@ -148,7 +151,7 @@ class Warehouse:
             return
         connection.register("incoming_frame", frame.to_arrow())
         try:
-            connection.execute(f"INSERT INTO {_quoted(spec)} BY NAME SELECT * FROM incoming_frame")
+            connection.execute(f"INSERT INTO {_quoted(connection, spec)} BY NAME SELECT * FROM incoming_frame")
         finally:
             connection.unregister("incoming_frame")
 
@@ -176,7 +179,7 @@ class Warehouse:
             select = ", ".join(f'"{c}"' if c in stored else f'NULL AS "{c}"' for c in wanted)
             where, params = _date_filter(start, end)
             order = ", ".join(f'"{k}"' for k in spec.keys if k in stored)
-            sql = f"SELECT {select} FROM {_quoted(spec)}{where} ORDER BY {order}"
+            sql = f"SELECT {select} FROM {_quoted(connection, spec)}{where} ORDER BY {order}"
             frame = connection.sql(sql, params=params).pl()
         dtypes = spec.columns()
         return frame.cast({c: dtypes[c] for c in wanted}) if frame.height else spec.empty_frame().select(wanted)
@@ -188,24 +191,39 @@ class Warehouse:
         with self.connect(read_only=True) as connection:
             if not self._columns(connection, spec):
                 return None
-            return connection.execute(f"SELECT max(date) FROM {_quoted(spec)} WHERE date < ?", [day]).fetchone()[0]
+            sql = f"SELECT max(date) FROM {_quoted(connection, spec)} WHERE date < ?"
+            return connection.execute(sql, [day]).fetchall()[0][0]
 
-    def row_counts(self) -> dict[str, int]:
-        """Rows per ``layer.table`` for every table in the warehouse."""
+    def table_summaries(self) -> dict[str, tuple[int, dt.date | None, dt.date | None]]:
+        """Rows, first and last date per ``layer.table`` for every table in the warehouse."""
         if not self.path.exists():
             return {}
         with self.connect(read_only=True) as connection:
+            catalog = _catalog(connection)
             tables = connection.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() ORDER BY 1, 2"
             ).fetchall()
             return {
-                f"{schema}.{name}": connection.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+                f"{schema}.{name}": connection.execute(
+                    f'SELECT count(*), min(date), max(date) FROM "{catalog}"."{schema}"."{name}"'
+                ).fetchall()[0]
                 for schema, name in tables
             }
 
+    def row_counts(self) -> dict[str, int]:
+        """Rows per ``layer.table`` for every table in the warehouse."""
+        return {table: summary[0] for table, summary in self.table_summaries().items()}
 
-def _quoted(spec: TableSpec) -> str:
-    return f'"{spec.layer}"."{spec.name}"'
+
+def _catalog(connection: duckdb.DuckDBPyConnection) -> str:
+    return connection.execute("SELECT current_database()").fetchall()[0][0]
+
+
+def _quoted(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
+    """The fully qualified table name: a file named after a layer (raw.duckdb) would make
+    a bare ``raw.table`` ambiguous between the catalog and the schema."""
+    return f'"{_catalog(connection)}"."{spec.layer}"."{spec.name}"'
 
 
 def _date_filter(start: dt.date | None, end: dt.date | None) -> tuple[str, list[dt.date]]:

@@ -1,0 +1,139 @@
+"""The strategy layer as a graph on the synthetic source: raw -> posteriors, forecasts,
+calibration, statistics -> alpha pool, day by day and as one range with identical
+results; cold start, gap refusal and the blocking checks."""
+
+import shutil
+
+import polars as pl
+import pytest
+
+from tests.conftest import day, materialize_days, resources
+from twin_assets.alpha import alpha_pool
+from twin_assets.models import MODEL_ASSETS
+from twin_assets.raw import RAW_ASSETS
+from twin_assets.stats import strategy_statistics
+from twin_model.schemas import TABLES
+from twin_resources.resources import WarehouseResource
+
+STRATEGY_LAYER = [*MODEL_ASSETS, strategy_statistics, alpha_pool]
+TABLE_NAMES = [
+    "models.strategy_posteriors",
+    "models.strategy_forecasts",
+    "models.forecast_calibration",
+    "stats.strategy_statistics",
+    "alpha.alpha_pool",
+]
+DAYS = ["2017-01-03", "2017-01-04", "2017-01-05"]
+
+
+def _small_synthetic_firm(config_dir):
+    text = (config_dir / "strategies.yaml").read_text()
+    for old, new in [
+        ("kind: bundled", "kind: synthetic"),
+        ("n_strategies: 20", "n_strategies: 6"),
+        ("window_days: 504", "window_days: 250"),
+        ("draws: 300", "draws: 200"),
+        ("tune: 300", "tune: 200"),
+        ("n_paths: 2000", "n_paths: 400"),
+        ("min_history: 126", "min_history: 60"),
+    ]:
+        text = text.replace(old, new)
+    (config_dir / "strategies.yaml").write_text(text)
+    return config_dir
+
+
+@pytest.fixture(scope="module")
+def raw_history(tmp_path_factory):
+    """A warehouse with a year of raw synthetic history up to the test days."""
+    root = tmp_path_factory.mktemp("strategy_layer")
+    config_dir = root / "config"
+    from twin_resources.config import DEFAULT_CONFIG_DIR
+
+    shutil.copytree(DEFAULT_CONFIG_DIR, config_dir)
+    _small_synthetic_firm(config_dir)
+    warehouse = WarehouseResource(path=str(root / "raw.duckdb"))
+    assert materialize_days(RAW_ASSETS, resources(warehouse, config_dir), "2016-01-04", "2017-01-06").success
+    return root, config_dir
+
+
+def _copy(raw_history, name) -> WarehouseResource:
+    root, _ = raw_history
+    target = root / name / "twin.duckdb"
+    target.parent.mkdir()
+    shutil.copy(root / "raw.duckdb", target)
+    return WarehouseResource(path=str(target))
+
+
+def _tables(warehouse):
+    return {name: warehouse.read_history(name, None, None).drop("fit_seconds", strict=False) for name in TABLE_NAMES}
+
+
+@pytest.fixture(scope="module")
+def day_by_day(raw_history):
+    _, config_dir = raw_history
+    warehouse = _copy(raw_history, "day_by_day")
+    results = [materialize_days(STRATEGY_LAYER, resources(warehouse, config_dir), key) for key in DAYS]
+    return warehouse, results
+
+
+def test_three_days_one_by_one_equal_the_same_days_as_one_range(raw_history, day_by_day):
+    _, config_dir = raw_history
+    one_by_one, _ = day_by_day
+    ranged = _copy(raw_history, "range")
+    assert materialize_days(STRATEGY_LAYER, resources(ranged, config_dir), DAYS[0], DAYS[-1]).success
+    left, right = _tables(one_by_one), _tables(ranged)
+    for name in TABLE_NAMES:
+        assert left[name].height > 0 or name == "models.forecast_calibration", name
+        assert left[name].equals(right[name]), name
+
+
+def test_every_table_holds_exactly_the_days_run(day_by_day):
+    warehouse, results = day_by_day
+    assert all(result.success for result in results)
+    for name in ("models.strategy_posteriors", "models.strategy_forecasts", "alpha.alpha_pool"):
+        dates = warehouse.read_history(name, None, None).get_column("date").unique().sort().to_list()
+        assert dates == [day(d) for d in DAYS], name
+
+
+def test_posteriors_are_usable_and_draws_are_stored(day_by_day):
+    warehouse, results = day_by_day
+    posteriors = warehouse.read_history("models.strategy_posteriors", None, None)
+    assert posteriors.height == 6 * 3
+    assert posteriors.get_column("converged").all()
+    for path in posteriors.get_column("draws_path").unique():
+        draws = warehouse.artifacts().read(path)
+        assert draws.get_column("strategy_id").n_unique() == 6
+    checks = [c for r in results for c in r.get_asset_check_evaluations()]
+    assert checks and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
+
+
+def test_forecasts_carry_the_model_and_the_expert_view(day_by_day):
+    warehouse, _ = day_by_day
+    forecasts = warehouse.read_history("models.strategy_forecasts", None, None)
+    assert set(forecasts.get_column("parameter_set")) == {"posterior"}  # no synthetic id has an expert view
+    assert (forecasts.get_column("monthly_valley") <= 0).all()
+    assert (forecasts.get_column("p05") <= forecasts.get_column("p95")).all()
+
+
+def test_the_first_day_is_a_cold_start_and_later_days_are_not(day_by_day):
+    _, results = day_by_day
+    cold = [
+        event.materialization.metadata["cold_start"].value
+        for result in results
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path == ["alpha", "alpha_pool"]
+    ]
+    assert cold == [True, False, False]
+
+
+def test_a_gap_in_the_state_is_refused_naming_the_day(raw_history):
+    _, config_dir = raw_history
+    warehouse = _copy(raw_history, "gap")
+    res = resources(warehouse, config_dir)
+    assert materialize_days(STRATEGY_LAYER, res, DAYS[0]).success
+    before = warehouse.read_history("alpha.alpha_pool", None, None)
+    result = materialize_days(STRATEGY_LAYER, res, DAYS[2], raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure and "alpha_pool" in e.step_key)
+    assert "materialise 2017-01-04 first" in failure.step_failure_data.error.message
+    assert warehouse.read_history("alpha.alpha_pool", None, None).equals(before)

@@ -1,0 +1,109 @@
+"""The alpha layer: which strategies hold persistent alpha (the strategy-level decision).
+
+``alpha.alpha_pool`` depends on its own previous day: it reads yesterday's state once,
+steps the pure policy through the days of its partition or range in memory, and writes
+every day (a day without new information carries the state).
+"""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from twin_model.policies import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy
+from twin_model.schemas import TABLES
+from twin_resources.resources import TwinConfigResource, WarehouseResource
+from twin_assets.common import check_written, daily_asset_args, days_of
+from twin_assets.history import previous_state
+
+ALPHA_POOL = TABLES["alpha.alpha_pool"]
+POSTERIORS = TABLES["models.strategy_posteriors"]
+STATISTICS = TABLES["stats.strategy_statistics"]
+ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
+
+
+def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: str) -> pl.DataFrame:
+    """Today's evidence per strategy: usable (converged or fallen back) fits only.
+
+    evidence = the posterior probability named by ``signal``; alpha_level = posterior
+    mean of daily alpha x 252; the deflated Sharpe and drawdown over 252 observed returns;
+    the track record (observed returns since inception) and its minimum length.
+    """
+    usable = posteriors.filter(pl.col("converged"))
+    recent = statistics.filter(pl.col("window") == "252d").select(
+        "strategy_id", deflated_sharpe="dsr", max_drawdown="max_drawdown"
+    )
+    record = statistics.filter(pl.col("window") == "inception").select(
+        "strategy_id", n_obs="n_obs", min_track_record="min_track_record_length"
+    )
+    evidence = usable.select(
+        "strategy_id", evidence=pl.col(signal), alpha_level=pl.col("alpha_mean") * 252
+    ).join(recent, on="strategy_id", how="left").join(record, on="strategy_id", how="left")
+    return evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
+
+
+@dg.asset(
+    **daily_asset_args(
+        ALPHA_POOL,
+        "The alpha pool: for every strategy and business day, in_pool or not, days in that state, "
+        "the alpha level and evidence behind it and a readable reason. A policy function "
+        "approximation with hysteresis on P(alpha > 0), deflated Sharpe, minimum track record and "
+        "drawdown (config/strategies.yaml pool_policy). Carries its own state from the previous day.",
+        {ONE_ROW_PER_KNOWN_STRATEGY: "Every strategy known yesterday has a row today (state is never dropped)."},
+    ),
+    deps=[
+        dg.AssetDep(POSTERIORS.path),
+        dg.AssetDep(STATISTICS.path),
+        dg.AssetDep(
+            ALPHA_POOL.path,
+            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1),
+        ),
+    ],
+)
+def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
+    days = days_of(context)
+    policy = AlphaPoolPolicy(**twin_config.strategies().pool_policy.model_dump())
+    previous, cold_start = previous_state(warehouse, ALPHA_POOL, days[0])
+    posteriors = warehouse.read_history(POSTERIORS.qualified_name, days[0], days[-1])
+    statistics = warehouse.read_history(STATISTICS.qualified_name, days[0], days[-1])
+
+    state = previous.select(list(POOL_STATE_COLUMNS))
+    frames = []
+    for day in days:
+        evidence = pool_evidence(_on(posteriors, day), _on(statistics, day), policy.signal)
+        decision = policy.decide(state, evidence)
+        frames.append(decision.with_columns(date=pl.lit(day), policy=pl.lit(policy.name)))
+        state = decision.select(list(POOL_STATE_COLUMNS))
+    frame = pl.concat(frames).select(list(ALPHA_POOL.columns()))
+
+    last = frame.filter(pl.col("date") == days[-1])
+    yield dg.Output(
+        frame,
+        metadata={
+            "cold_start": cold_start,
+            "first_day": str(days[0]),
+            "last_day": str(days[-1]),
+            "in_pool_last_day": int(last.get_column("in_pool").sum()),
+            "strategies": last.height,
+            "changes": int(frame.get_column("changed").sum()),
+            "policy": policy.name,
+        },
+    )
+    known_before = set(previous.get_column("strategy_id").to_list())
+    yield from check_written(
+        warehouse, ALPHA_POOL, days, {ONE_ROW_PER_KNOWN_STRATEGY: lambda stored: _dropped(stored, days, known_before)}
+    )
+
+
+def _on(frame: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    return frame.filter(pl.col("date") == day)
+
+
+def _dropped(stored: pl.DataFrame, days: list[dt.date], known_before: set[str]) -> list[str]:
+    """Strategies known on an earlier day that have no row on a later one."""
+    problems, known = [], set(known_before)
+    for day in days:
+        today = set(_on(stored, day).get_column("strategy_id").to_list())
+        problems += [f"day {day}, strategy {s}: known before but has no alpha-pool row" for s in sorted(known - today)]
+        known |= today
+    return problems

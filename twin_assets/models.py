@@ -1,0 +1,236 @@
+"""The models layer: what the firm believes about each strategy.
+
+``strategy_posteriors`` fits the hierarchical Bayesian model once per business day over a
+trailing window (compiled once per run, re-used across the days of a range);
+``strategy_forecasts`` simulates the next month from the posterior; and
+``forecast_calibration`` scores earlier forecasts against what happened.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from twin_model import quality
+from twin_model.inference import FitSettings, StrategyModelFitter, return_window
+from twin_model.schemas import TABLES
+from twin_model.simulation import (
+    ParameterSet,
+    SimulationSettings,
+    forecast_calibration as calibrate,
+    forecast_summary,
+    simulate_parameter_set,
+    simulate_posterior_predictive,
+)
+from twin_resources.config import ExpertView
+from twin_resources.resources import TwinConfigResource, WarehouseResource
+from twin_assets import history
+from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of
+
+POSTERIORS = TABLES["models.strategy_posteriors"]
+FORECASTS = TABLES["models.strategy_forecasts"]
+CALIBRATION = TABLES["models.forecast_calibration"]
+RAW_RETURNS = dg.AssetDep(TABLES["raw.strategy_returns"].path)
+RAW_PRICES = dg.AssetDep(TABLES["raw.market_prices"].path)
+
+FITS_USABLE = "fits_usable"
+POSTERIOR_RANGES = "posterior_ranges"
+DRAWS_STORED = "draws_stored"
+ONLY_USABLE_FITS = "only_usable_fits"
+SCENARIOS_STORED = "scenarios_stored"
+
+
+def _history_start(first_day: dt.date, window_days: int) -> dt.date:
+    """Far enough back to hold ``window_days`` observed returns (weekends and holidays)."""
+    return first_day - dt.timedelta(days=int(window_days * 1.6) + 30)
+
+
+def _traded_days(returns: pl.DataFrame, days: list[dt.date]) -> list[dt.date]:
+    traded = set(returns.filter(pl.col("available")).get_column("date").to_list())
+    return [day for day in days if day in traded]
+
+
+@dg.asset(
+    **daily_asset_args(
+        POSTERIORS,
+        "Posterior summary of each strategy's return model: a hierarchical Student-t model of daily "
+        "returns over a trailing window (two years of observed returns by default), alpha and beta "
+        "to the benchmark, the information ratio of alpha partially pooled across strategies, "
+        "unavailable days masked. Means and sds of daily mean, alpha, beta, volatility, tail df and "
+        "annual Sharpe; P(alpha > 0), P(Sharpe > hurdle); R-hat, ESS, divergences, converged, and "
+        "the exact conjugate fallback where NUTS did not converge. Draws in the artefact store.",
+        {
+            FITS_USABLE: "No fit that did not converge is left without a recorded fallback.",
+            POSTERIOR_RANGES: "Posterior summaries lie in plausible ranges (vol > 0, nu > 2, |Sharpe| < 10, ...).",
+            DRAWS_STORED: "Every row's posterior draws are in the artefact store.",
+        },
+    ),
+    deps=[RAW_RETURNS, RAW_PRICES],
+)
+def strategy_posteriors(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource
+):
+    days = days_of(context)
+    settings = FitSettings(**twin_config.strategies().model.model_dump())
+    start = _history_start(days[0], settings.window_days)
+    returns = history.strategy_returns(warehouse, start, days[-1])
+    benchmark = history.benchmark(warehouse, start, days[-1])
+    fitter = StrategyModelFitter(settings)
+    artifacts = warehouse.artifacts()
+    frames = []
+    for day in _traded_days(returns, days):
+        window = return_window(returns, benchmark if benchmark.height else None, day, settings.window_days)
+        result = fitter.fit(window, seed=settings.seed + day.toordinal())
+        path = artifacts.write("strategy_posteriors", day, result.draws)
+        frames.append(result.summary.with_columns(date=pl.lit(day), draws_path=pl.lit(path)))
+        context.log.info(f"{day}: fitted {window.returns.shape[1]} strategies over {len(window.dates)} days")
+    frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), **_fit_metadata(frame, fitter)})
+    yield from check_written(
+        warehouse,
+        POSTERIORS,
+        days,
+        {
+            FITS_USABLE: quality.unusable_fits,
+            POSTERIOR_RANGES: quality.implausible_posteriors,
+            DRAWS_STORED: lambda stored: _missing_artifacts(warehouse, stored, "draws_path"),
+        },
+    )
+
+
+def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
+    if frame.height == 0:
+        return {"compile_seconds": round(fitter.compile_seconds, 2)}
+    per_day = frame.group_by("date").agg(pl.col("fit_seconds").first())
+    return {
+        "compile_seconds": round(fitter.compile_seconds, 2),
+        "fit_seconds_per_day": round(float(per_day.get_column("fit_seconds").mean()), 2),
+        "rhat_max": float(frame.get_column("rhat_max").max() or np.nan),
+        "ess_bulk_min": float(frame.get_column("ess_bulk_min").min() or np.nan),
+        "fallbacks": int((frame.get_column("method") == "conjugate").sum()),
+        "not_converged": int((~frame.get_column("converged")).sum()),
+    }
+
+
+def _missing_artifacts(warehouse: WarehouseResource, stored: pl.DataFrame, column: str) -> list[str]:
+    root = warehouse.artifacts().root
+    paths = stored.select("date", column).unique()
+    return [f"day {day}: artefact {root / path} is missing" for day, path in paths.iter_rows() if not (root / path).exists()]
+
+
+@dg.asset(
+    **daily_asset_args(
+        FORECASTS,
+        "One-month (21 business days) posterior-predictive forecast of every strategy: parameters "
+        "drawn from the posterior, benchmark and residual co-movement by a joint bootstrap of "
+        "historical days. Mean, 5/50/95 percentiles of the month's compounded return, P(loss), "
+        "expected shortfall 95% and the monthly valley (5th percentile of the month-to-date "
+        "trough: where the solution layer pauses a strategy). Named parameter sets ('expert' views "
+        "from config) are simulated beside the model. Scenario matrices in the artefact store.",
+        {
+            ONLY_USABLE_FITS: "Forecasts exist only for strategies whose fit converged or fell back.",
+            SCENARIOS_STORED: "Every row's scenario matrix is in the artefact store.",
+        },
+    ),
+    ins={"posteriors": dg.AssetIn(POSTERIORS.path)},
+    deps=[RAW_RETURNS, RAW_PRICES],
+)
+def strategy_forecasts(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    twin_config: TwinConfigResource,
+    posteriors: pl.DataFrame,
+):
+    days = days_of(context)
+    config = twin_config.strategies()
+    base = SimulationSettings(**config.forecast.model_dump())
+    start = _history_start(days[0], config.model.window_days)
+    returns = history.strategy_returns(warehouse, start, days[-1])
+    benchmark = history.benchmark(warehouse, start, days[-1])
+    artifacts = warehouse.artifacts()
+    frames = []
+    for day in sorted(posteriors.get_column("date").unique().to_list()):
+        usable = posteriors.filter((pl.col("date") == day) & pl.col("converged"))
+        settings = SimulationSettings(**{**config.forecast.model_dump(), "seed": base.seed + day.toordinal()})
+        frames.append(
+            _forecast_day(day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days)
+        )
+    frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), "paths": base.n_paths, "horizon": base.horizon})
+    yield from check_written(
+        warehouse,
+        FORECASTS,
+        days,
+        {
+            ONLY_USABLE_FITS: lambda stored: quality.forecasts_without_usable_fit(stored, posteriors),
+            SCENARIOS_STORED: lambda stored: _missing_artifacts(warehouse, stored, "scenarios_path"),
+        },
+    )
+
+
+def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, ExpertView], artifacts, window_days):
+    """Simulate one day: the posterior predictive, and each expert view beside it."""
+    ids = usable.get_column("strategy_id").to_list()
+    draws = artifacts.read(usable.get_column("draws_path")[0]).filter(pl.col("strategy_id").is_in(ids))
+    window = return_window(returns.filter(pl.col("strategy_id").is_in(ids)), benchmark if benchmark.height else None, day, window_days)
+    ids = list(window.strategy_ids)
+    scenarios = simulate_posterior_predictive(draws, window.returns, window.benchmark, ids, settings)
+    summaries = [forecast_summary(scenarios, ids, settings).with_columns(parameter_set=pl.lit("posterior"))]
+    stored = {"posterior": scenarios}
+    expert_ids = [s for s in ids if s in experts]
+    if expert_ids:
+        view = ParameterSet(
+            name="expert",
+            annual_return={s: experts[s].annual_return for s in expert_ids},
+            annual_volatility={s: experts[s].annual_volatility for s in expert_ids},
+            tail_df={s: experts[s].tail_df for s in expert_ids},
+        )
+        expert_scenarios = simulate_parameter_set(view, expert_ids, settings)
+        summaries.append(forecast_summary(expert_scenarios, expert_ids, settings).with_columns(parameter_set=pl.lit("expert")))
+        stored["expert"] = expert_scenarios
+    path = artifacts.write("strategy_forecasts", day, _scenario_frame(stored, {"posterior": ids, "expert": expert_ids}))
+    return pl.concat(summaries).with_columns(date=pl.lit(day), scenarios_path=pl.lit(path))
+
+
+def _scenario_frame(scenarios: dict[str, np.ndarray], ids: dict[str, list[str]]) -> pl.DataFrame:
+    """Scenario matrices long in paths and days, wide in strategies (float32):
+    parameter_set, path, day, <strategy_id>..."""
+    frames = []
+    for name, matrix in scenarios.items():
+        paths, horizon, _ = matrix.shape
+        flat = matrix.reshape(paths * horizon, -1).astype(np.float32)
+        frame = pl.DataFrame(flat, schema=ids[name], orient="row").with_columns(
+            parameter_set=pl.lit(name),
+            path=pl.Series(np.repeat(np.arange(paths, dtype=np.int32), horizon)),
+            day=pl.Series(np.tile(np.arange(1, horizon + 1, dtype=np.int16), paths)),
+        )
+        frames.append(frame.select("parameter_set", "path", "day", *ids[name]))
+    return pl.concat(frames, how="diagonal")
+
+
+@dg.asset(
+    **daily_asset_args(
+        CALIBRATION,
+        "Forecast calibration: for each strategy, whether the month that just ended (the last 21 "
+        "observed returns) fell inside the 5-95% band forecast a month earlier, and the running "
+        "coverage rate over every matured forecast (about 90% for a calibrated model).",
+        {},
+    ),
+    deps=[dg.AssetDep(FORECASTS.path), RAW_RETURNS],
+)
+def forecast_calibration(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource
+):
+    days = days_of(context)
+    horizon = twin_config.strategies().forecast.horizon
+    forecasts = warehouse.read_history(FORECASTS.qualified_name, None, days[-1], ["date", "strategy_id", "parameter_set", "p05", "p95"])
+    forecasts = forecasts.filter(pl.col("parameter_set") == "posterior").drop("parameter_set")
+    returns = history.strategy_returns(warehouse, None, days[-1])
+    frames = [calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon) for day in days]
+    frame = pl.concat(frames).select(list(CALIBRATION.columns())) if frames else CALIBRATION.empty_frame()
+    yield dg.Output(frame, metadata=day_metadata(frame, days, "strategy_id"))
+    yield from check_written(warehouse, CALIBRATION, days, {})
+
+
+MODEL_ASSETS = [strategy_posteriors, strategy_forecasts, forecast_calibration]

@@ -1,0 +1,148 @@
+"""Decision policies X^pi(S_t) -> x_t. Pure: no I/O, so the month-end policy search can
+replay them over simulated histories.
+
+Strategy level: ``AlphaPoolPolicy`` decides, for each strategy and day, whether it holds
+persistent alpha (in the alpha pool) or not. It is a policy function approximation (PFA)
+with hysteresis:
+
+- evidence e_i = P(alpha_i > 0 | data) from the strategy model (or P(Sharpe_i > hurdle)
+  when the firm has no benchmark), a deflated Sharpe ratio DSR_i over the last 252
+  observed returns, the track record n_i against its minimum track record length
+  MinTRL_i, and the maximum drawdown DD_i over the last 252 observed returns;
+- enter when e_i >= enter_probability, DSR_i >= min_deflated_sharpe, n_i >= MinTRL_i,
+  n_i >= min_history and DD_i >= max_drawdown (all must hold);
+- leave when e_i < exit_probability or DD_i < max_drawdown (either suffices);
+- otherwise keep the state. enter_probability > exit_probability is the hysteresis band,
+  and no switch happens before min_days_in_state days in the current state (a drawdown
+  breach overrides that wait).
+
+State S_t per strategy: in_pool and days_in_state. A strategy seen for the first time
+starts out of the pool with days_in_state 0 (the initialisation rule) and must earn its
+way in. A day without new information for a strategy (a holiday, or no usable fit)
+carries its state unchanged: days_in_state counts decision days, not calendar days.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+POOL_STATE_COLUMNS = {"strategy_id": pl.String, "in_pool": pl.Boolean, "days_in_state": pl.Int64}
+EVIDENCE_COLUMNS = {
+    "strategy_id": pl.String,
+    "evidence": pl.Float64,
+    "alpha_level": pl.Float64,
+    "deflated_sharpe": pl.Float64,
+    "n_obs": pl.Int64,
+    "min_track_record": pl.Float64,
+    "max_drawdown": pl.Float64,
+}
+
+
+@dataclass(frozen=True)
+class AlphaPoolPolicy:
+    """The strategy-level PFA; its parameters are what the policy search tunes."""
+
+    signal: Literal["p_alpha_positive", "p_sharpe_above_hurdle"] = "p_alpha_positive"
+    enter_probability: float = 0.90
+    exit_probability: float = 0.70
+    min_deflated_sharpe: float = 0.50
+    min_history: int = 126
+    max_drawdown: float = -0.35
+    min_days_in_state: int = 5
+
+    def __post_init__(self):
+        if not 0 <= self.exit_probability < self.enter_probability <= 1:
+            raise ValueError(
+                f"alpha pool policy: need 0 <= exit_probability < enter_probability <= 1, got "
+                f"{self.exit_probability} and {self.enter_probability}"
+            )
+
+    @property
+    def name(self) -> str:
+        return (
+            f"pfa({self.signal}: enter>={self.enter_probability:g}, exit<{self.exit_probability:g}, "
+            f"dsr>={self.min_deflated_sharpe:g}, dd>={self.max_drawdown:g}, wait {self.min_days_in_state}d)"
+        )
+
+    def decide(self, state: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+        """One step: S_t (``state``) and today's ``evidence`` -> S_{t+1} with the reason.
+
+        ``state`` has POOL_STATE_COLUMNS (empty on a cold start); ``evidence`` has
+        EVIDENCE_COLUMNS for the strategies with new information today. Strategies in the
+        state without evidence carry over. Returns strategy_id, in_pool, days_in_state,
+        changed, alpha_level, evidence, reason.
+        """
+        merged = (
+            state.join(evidence, on="strategy_id", how="full", coalesce=True)
+            .with_columns(
+                in_pool=pl.col("in_pool").fill_null(False),
+                days_in_state=pl.col("days_in_state").fill_null(0),
+                new=pl.col("days_in_state").is_null(),
+                informed=pl.col("evidence").is_not_null(),
+            )
+            .sort("strategy_id")
+        )
+        rows = [self._step(row) for row in merged.iter_rows(named=True)]
+        return pl.DataFrame(rows, schema=_DECISION_SCHEMA, orient="row")
+
+    def _step(self, row: dict) -> tuple:
+        in_pool, days = row["in_pool"], row["days_in_state"]
+        if not row["informed"]:
+            return (row["strategy_id"], in_pool, days, False, row["alpha_level"], None, "no new information: state carried")
+        target, reason = self._target(row, in_pool)
+        drawdown_exit = in_pool and not target and row["max_drawdown"] is not None and row["max_drawdown"] < self.max_drawdown
+        waiting = target != in_pool and days < self.min_days_in_state and not drawdown_exit and not row["new"]
+        if waiting:
+            reason = f"{reason}; held: only {days} of {self.min_days_in_state} days in state"
+            target = in_pool
+        changed = target != in_pool
+        days_next = 1 if changed or row["new"] else days + 1
+        if row["new"]:
+            reason = f"new strategy, starts out of the pool; {reason}"
+        return (row["strategy_id"], target, days_next, changed, row["alpha_level"], row["evidence"], reason)
+
+    def _target(self, row: dict, in_pool: bool) -> tuple[bool, str]:
+        """Where the rules point today, and why, before the minimum-wait rule."""
+        e, dd = row["evidence"], row["max_drawdown"]
+        shown = f"{self.signal}={e:.2f}"
+        if dd is not None and dd < self.max_drawdown:
+            return False, f"drawdown {dd:.1%} below {self.max_drawdown:.0%}"
+        if in_pool:
+            if e < self.exit_probability:
+                return False, f"{shown} < exit {self.exit_probability:g}"
+            return True, f"{shown} >= exit {self.exit_probability:g}: alpha persists"
+        failures = self._entry_failures(row)
+        if failures:
+            return False, "; ".join(failures)
+        return True, f"{shown} >= enter {self.enter_probability:g}, DSR, track record and drawdown pass"
+
+    def _entry_failures(self, row: dict) -> list[str]:
+        failures = []
+        if row["evidence"] < self.enter_probability:
+            failures.append(f"{self.signal}={row['evidence']:.2f} < enter {self.enter_probability:g}")
+        n = row["n_obs"] or 0
+        if n < self.min_history:
+            failures.append(f"history {n} < {self.min_history} returns")
+        dsr = row["deflated_sharpe"]
+        if dsr is None or dsr < self.min_deflated_sharpe:
+            failures.append(f"deflated Sharpe {_fmt(dsr)} < {self.min_deflated_sharpe:g}")
+        trl = row["min_track_record"]
+        if trl is None or n < trl:
+            failures.append(f"track record {n} < minimum {_fmt(trl)}")
+        return failures
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+_DECISION_SCHEMA = {
+    "strategy_id": pl.String,
+    "in_pool": pl.Boolean,
+    "days_in_state": pl.Int64,
+    "changed": pl.Boolean,
+    "alpha_level": pl.Float64,
+    "evidence": pl.Float64,
+    "reason": pl.String,
+}
