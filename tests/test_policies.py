@@ -6,7 +6,9 @@ import pytest
 
 from twin_model.policies import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy
 
-POLICY = AlphaPoolPolicy(enter_probability=0.9, exit_probability=0.7, min_days_in_state=3, min_history=100)
+POLICY = AlphaPoolPolicy(
+    enter_probability=0.9, exit_probability=0.7, min_deflated_sharpe=0.5, min_days_in_state=3, min_history=100
+)
 EMPTY_STATE = pl.DataFrame(schema=POOL_STATE_COLUMNS)
 
 

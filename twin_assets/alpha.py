@@ -10,7 +10,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_model.policies import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy
+from twin_model.policies import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
 from twin_model.schemas import TABLES
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, days_of
@@ -20,26 +20,6 @@ ALPHA_POOL = TABLES["alpha.alpha_pool"]
 POSTERIORS = TABLES["models.strategy_posteriors"]
 STATISTICS = TABLES["stats.strategy_statistics"]
 ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
-
-
-def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: str) -> pl.DataFrame:
-    """Today's evidence per strategy: usable (converged or fallen back) fits only.
-
-    evidence = the posterior probability named by ``signal``; alpha_level = posterior
-    mean of daily alpha x 252; the deflated Sharpe and drawdown over 252 observed returns;
-    the track record (observed returns since inception) and its minimum length.
-    """
-    usable = posteriors.filter(pl.col("converged"))
-    recent = statistics.filter(pl.col("window") == "252d").select(
-        "strategy_id", deflated_sharpe="dsr", max_drawdown="max_drawdown"
-    )
-    record = statistics.filter(pl.col("window") == "inception").select(
-        "strategy_id", n_obs="n_obs", min_track_record="min_track_record_length"
-    )
-    evidence = usable.select(
-        "strategy_id", evidence=pl.col(signal), alpha_level=pl.col("alpha_mean") * 252
-    ).join(recent, on="strategy_id", how="left").join(record, on="strategy_id", how="left")
-    return evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
 
 
 @dg.asset(

@@ -39,14 +39,34 @@ EVIDENCE_COLUMNS = {
 }
 
 
+def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: str) -> pl.DataFrame:
+    """Today's evidence per strategy: usable (converged or fallen back) fits only.
+
+    evidence = the posterior probability named by ``signal``; alpha_level = posterior
+    mean of daily alpha x 252; the deflated Sharpe and drawdown over 252 observed returns;
+    the track record (observed returns since inception) and its minimum length.
+    """
+    usable = posteriors.filter(pl.col("converged"))
+    recent = statistics.filter(pl.col("window") == "252d").select(
+        "strategy_id", deflated_sharpe="dsr", max_drawdown="max_drawdown"
+    )
+    record = statistics.filter(pl.col("window") == "inception").select(
+        "strategy_id", n_obs="n_obs", min_track_record="min_track_record_length"
+    )
+    evidence = usable.select(
+        "strategy_id", evidence=pl.col(signal), alpha_level=pl.col("alpha_mean") * 252
+    ).join(recent, on="strategy_id", how="left").join(record, on="strategy_id", how="left")
+    return evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
+
+
 @dataclass(frozen=True)
 class AlphaPoolPolicy:
     """The strategy-level PFA; its parameters are what the policy search tunes."""
 
     signal: Literal["p_alpha_positive", "p_sharpe_above_hurdle"] = "p_alpha_positive"
-    enter_probability: float = 0.90
-    exit_probability: float = 0.70
-    min_deflated_sharpe: float = 0.50
+    enter_probability: float = 0.975
+    exit_probability: float = 0.80
+    min_deflated_sharpe: float = 0.10
     min_history: int = 126
     max_drawdown: float = -0.35
     min_days_in_state: int = 5

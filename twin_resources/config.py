@@ -131,9 +131,9 @@ class PoolPolicySettings(_Strict):
     """The alpha-pool policy (alpha.alpha_pool); see twin_model.policies.AlphaPoolPolicy."""
 
     signal: Literal["p_alpha_positive", "p_sharpe_above_hurdle"] = "p_alpha_positive"
-    enter_probability: float = Field(default=0.90, ge=0, le=1)
-    exit_probability: float = Field(default=0.70, ge=0, le=1)
-    min_deflated_sharpe: float = 0.50
+    enter_probability: float = Field(default=0.975, ge=0, le=1)
+    exit_probability: float = Field(default=0.80, ge=0, le=1)
+    min_deflated_sharpe: float = 0.10
     min_history: int = Field(default=126, ge=0)
     max_drawdown: float = Field(default=-0.35, lt=0)
     min_days_in_state: int = Field(default=5, ge=0)
