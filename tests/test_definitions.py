@@ -29,6 +29,21 @@ def test_definitions_load_and_resolve_every_job():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {"raw/market_prices", "raw/strategy_returns", "raw/strategy_positions"} <= keys
+    assert {
+        "models/strategy_posteriors",
+        "models/strategy_forecasts",
+        "models/forecast_calibration",
+        "stats/strategy_statistics",
+        "alpha/alpha_pool",
+    } <= keys
+    for job in ("raw_history_job", "modelling_job"):
+        assert repository.get_job(job) is not None
+
+
+def test_the_alpha_pool_depends_on_its_own_previous_day():
+    graph = defs.resolve_asset_graph()
+    pool = dg.AssetKey(["alpha", "alpha_pool"])
+    assert pool in graph.get(pool).parent_keys
 
 
 def test_every_asset_has_description_group_kinds_owner_and_column_schema():

@@ -31,7 +31,7 @@ def _execute(job_name: str, first: str, last: str) -> bool:
     from twin_assets.definitions import defs
 
     print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
-    result = defs.get_job_def(job_name).execute_in_process(
+    result = defs.resolve_job_def(job_name).execute_in_process(
         instance=_instance(),
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
         raise_on_error=False,
