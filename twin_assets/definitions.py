@@ -1,5 +1,7 @@
 """The one Definitions of Strategy Twin: assets, checks, jobs, schedule and resources."""
 
+import os
+
 import dagster as dg
 
 from twin_resources.config import config_dir
@@ -24,15 +26,9 @@ def resources() -> dict:
         "twin_config": TwinConfigResource(config_dir=configured),
         "return_source": ReturnSourceResource(
             config_dir=configured,
-            returns_file=dg.EnvVar("TWIN_RETURNS_FILE") if _set("TWIN_RETURNS_FILE") else None,
+            returns_file=dg.EnvVar("TWIN_RETURNS_FILE") if os.environ.get("TWIN_RETURNS_FILE") else None,
         ),
     }
-
-
-def _set(name: str) -> bool:
-    import os
-
-    return bool(os.environ.get(name))
 
 
 defs = dg.Definitions(
