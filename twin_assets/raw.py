@@ -11,6 +11,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from twin_model.market import market_regime as regime_of
 from twin_model.quality import unknown_position_strategies, vanished_strategies
 from twin_model.schemas import TABLES, DataQualityError, validate
 from twin_resources.resources import ReturnSourceResource, WarehouseResource
@@ -19,6 +20,9 @@ from twin_assets.common import check_written, daily_asset_args, day_metadata, da
 MARKET_PRICES = TABLES["raw.market_prices"]
 STRATEGY_RETURNS = TABLES["raw.strategy_returns"]
 STRATEGY_POSITIONS = TABLES["raw.strategy_positions"]
+MARKET_REGIME = TABLES["raw.market_regime"]
+REGIME_HISTORY_DAYS = 420
+"""Calendar days of closes read before a range: 252 closes for the drawdown, 200 for the trend."""
 
 UNIVERSE_CONTINUOUS = "universe_continuous"
 KNOWN_STRATEGIES = "known_strategies"
@@ -109,4 +113,28 @@ def strategy_positions(
         warehouse, STRATEGY_POSITIONS, days, {KNOWN_STRATEGIES: lambda stored: unknown_position_strategies(stored, returns)}
     )
 
-RAW_ASSETS = [market_prices, strategy_returns, strategy_positions]
+@dg.asset(
+    **daily_asset_args(
+        MARKET_REGIME,
+        "The market regime each business day, from the benchmark: trend (close vs its 200-day "
+        "average), volatility state (21-day realised volatility: low < 12% <= normal < 25% <= high), "
+        "their indicators and the suggested risk_scale of a solution's risk budget (1.0, halved in "
+        "high volatility, x0.75 in a downtrend). Empty when the source has no benchmark.",
+        {},
+    ),
+    deps=[dg.AssetDep(MARKET_PRICES.path)],
+)
+def market_regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    days = days_of(context)
+    start = days[0] - dt.timedelta(days=REGIME_HISTORY_DAYS)
+    prices = warehouse.read_history(MARKET_PRICES.qualified_name, start, days[-1])
+    closes = prices.filter(pl.col("is_benchmark")).select("date", "close")
+    frame = regime_of(closes, days) if closes.height else MARKET_REGIME.empty_frame()
+    metadata = day_metadata(frame, days, None)
+    if frame.height:
+        metadata["last_regime"] = frame.get_column("regime")[-1]
+    yield dg.Output(frame, metadata=metadata)
+    yield from check_written(warehouse, MARKET_REGIME, days, {})
+
+
+RAW_ASSETS = [market_prices, strategy_returns, strategy_positions, market_regime]

@@ -113,6 +113,29 @@ class StrategyPositions(pa.DataFrameModel):
 _PROBABILITY = {"ge": 0.0, "le": 1.0}
 
 
+class MarketRegime(pa.DataFrameModel):
+    """raw.market_regime: the market state behind solution risk budgets (W_{t+1} for solutions).
+
+    From the benchmark: trend (close vs 200-day average) and volatility state (21-day
+    realised volatility), their indicators, and the suggested risk_scale of a solution's
+    risk budget (twin_model.market). "unknown" while history is too short.
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    regime: pl.String = pa.Field(nullable=False)
+    trend: pl.String = pa.Field(nullable=True, isin=["up", "down"])
+    volatility_state: pl.String = pa.Field(nullable=True, isin=["low_vol", "normal_vol", "high_vol"])
+    vol_21d: pl.Float64 = pa.Field(nullable=True, ge=0)
+    vol_63d: pl.Float64 = pa.Field(nullable=True, ge=0)
+    trend_ratio: pl.Float64 = pa.Field(nullable=True)
+    drawdown_252d: pl.Float64 = pa.Field(nullable=True, ge=-1, le=0)
+    risk_scale: pl.Float64 = pa.Field(nullable=False, gt=0, le=1)
+
+    class Config:
+        strict = True
+        unique = ["date"]
+
+
 class StrategyPosteriors(pa.DataFrameModel):
     """models.strategy_posteriors: the posterior summary of each strategy's return model.
 
@@ -308,6 +331,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("raw", "market_prices", MarketPrices, ("date", "ticker")),
         TableSpec("raw", "strategy_returns", StrategyReturns, ("date", "strategy_id")),
         TableSpec("raw", "strategy_positions", StrategyPositions, ("date", "strategy_id", "ticker")),
+        TableSpec("raw", "market_regime", MarketRegime, ("date",)),
         TableSpec("models", "strategy_posteriors", StrategyPosteriors, ("date", "strategy_id")),
         TableSpec("models", "strategy_forecasts", StrategyForecasts, ("date", "strategy_id", "parameter_set")),
         TableSpec("models", "forecast_calibration", ForecastCalibration, ("date", "strategy_id")),
