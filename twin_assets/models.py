@@ -152,6 +152,9 @@ def strategy_forecasts(
     frames = []
     for day in sorted(posteriors.get_column("date").unique().to_list()):
         usable = posteriors.filter((pl.col("date") == day) & pl.col("converged"))
+        if usable.height == 0:
+            context.log.warning(f"{day}: no usable fit, so no forecast (no new information)")
+            continue
         settings = SimulationSettings(**{**config.forecast.model_dump(), "seed": base.seed + day.toordinal()})
         frames.append(
             _forecast_day(day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days)
