@@ -50,3 +50,18 @@ def test_a_missing_file_is_named(config_dir):
     (config_dir / "firm.yaml").unlink()
     with pytest.raises(ConfigError, match="firm.yaml: cannot read config file"):
         load_config(config_dir)
+
+
+def test_solution_policy_names_are_the_engines():
+    """config.py spells the policy kinds, objectives and methods as literals (so loading
+    config does not import cvxpy); they must stay the names the engine dispatches on."""
+    from typing import get_args
+
+    from twin_model.allocation import POLICY_KINDS
+    from twin_model.optimize import Method, Objective
+    from twin_resources.config import SolutionPolicy
+
+    fields = SolutionPolicy.model_fields
+    assert get_args(fields["kind"].annotation) == POLICY_KINDS
+    assert set(get_args(get_args(fields["objective"].annotation)[0])) == {o.value for o in Objective}
+    assert set(get_args(get_args(fields["method"].annotation)[0])) == {m.value for m in Method}

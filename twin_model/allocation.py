@@ -582,17 +582,6 @@ def fractional_kelly(inputs: AllocationInputs, fraction: float = 0.5) -> Allocat
 # --------------------------------------------------------------------------- dispatcher
 
 
-POLICY_KINDS = (
-    "static",
-    "inverse_volatility",
-    "equal_risk_contribution",
-    "performance",
-    "fractional_kelly",
-    "hierarchical_risk_budget",
-    "optimizer",
-)
-
-
 def allocate(inputs: AllocationInputs, policy_kind: str, **params: Any) -> Allocation:
     """Dispatch a ``SolutionPolicy.kind`` to its policy; ``params`` go to that function.
 
@@ -601,22 +590,24 @@ def allocate(inputs: AllocationInputs, policy_kind: str, **params: Any) -> Alloc
     ValueError naming the kind and the known ones.
     """
     params = {k: v for k, v in params.items() if v is not None}
+    if policy_kind not in _POLICIES:
+        raise ValueError(f"unknown allocation policy kind {policy_kind!r}; known: {', '.join(POLICY_KINDS)}")
     if policy_kind == "static":
         if "static_weights" in params:
             params["weights"] = params.pop("static_weights")
         if "weights" not in params:
             raise ValueError("allocate: policy 'static' needs weights (static_weights)")
-        return static(inputs, **params)
-    if policy_kind == "inverse_volatility":
-        return inverse_volatility(inputs, **params)
-    if policy_kind == "equal_risk_contribution":
-        return equal_risk_contribution(inputs, **params)
-    if policy_kind == "performance":
-        return performance_based(inputs, **params)
-    if policy_kind == "fractional_kelly":
-        return fractional_kelly(inputs, **params)
-    if policy_kind == "hierarchical_risk_budget":
-        return hierarchical_risk_budget(inputs, **params)
-    if policy_kind == "optimizer":
-        return optimizer_policy(inputs, **params)
-    raise ValueError(f"unknown allocation policy kind {policy_kind!r}; known: {', '.join(POLICY_KINDS)}")
+    return _POLICIES[policy_kind](inputs, **params)
+
+
+_POLICIES = {
+    "static": static,
+    "inverse_volatility": inverse_volatility,
+    "equal_risk_contribution": equal_risk_contribution,
+    "performance": performance_based,
+    "fractional_kelly": fractional_kelly,
+    "hierarchical_risk_budget": hierarchical_risk_budget,
+    "optimizer": optimizer_policy,
+}
+POLICY_KINDS = tuple(_POLICIES)
+"""The policy kinds of ``config/solutions.yaml`` (``SolutionPolicy.kind``)."""
