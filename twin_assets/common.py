@@ -18,6 +18,8 @@ limited to one step at a time in ``.dagster/dagster.yaml``."""
 
 OWNER = "team:strategy-twin"
 WAREHOUSE_IO = "warehouse_io_manager"
+RAW_RETURNS = dg.AssetDep(["raw", "strategy_returns"])
+RAW_PRICES = dg.AssetDep(["raw", "market_prices"])
 ROWS_VALID = "rows_valid"
 
 

@@ -6,6 +6,7 @@ trailing window (compiled once per run, re-used across the days of a range);
 ``forecast_calibration`` scores earlier forecasts against what happened.
 """
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -26,13 +27,11 @@ from twin_model.simulation import (
 from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets import history
-from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of
+from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of
 
 POSTERIORS = TABLES["models.strategy_posteriors"]
 FORECASTS = TABLES["models.strategy_forecasts"]
 CALIBRATION = TABLES["models.forecast_calibration"]
-RAW_RETURNS = dg.AssetDep(TABLES["raw.strategy_returns"].path)
-RAW_PRICES = dg.AssetDep(TABLES["raw.market_prices"].path)
 
 FITS_USABLE = "fits_usable"
 POSTERIOR_RANGES = "posterior_ranges"
@@ -155,7 +154,7 @@ def strategy_forecasts(
         if usable.height == 0:
             context.log.warning(f"{day}: no usable fit, so no forecast (no new information)")
             continue
-        settings = SimulationSettings(**{**config.forecast.model_dump(), "seed": base.seed + day.toordinal()})
+        settings = dataclasses.replace(base, seed=base.seed + day.toordinal())
         frames.append(
             _forecast_day(day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days)
         )

@@ -7,7 +7,7 @@ from twin_model.schemas import TABLES
 from twin_model.statistics import strategy_statistics_table
 from twin_resources.resources import WarehouseResource
 from twin_assets import history
-from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of
+from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of
 
 STATISTICS = TABLES["stats.strategy_statistics"]
 
@@ -22,7 +22,7 @@ STATISTICS = TABLES["stats.strategy_statistics"]
         "length, hit rate, month-to-date P&L and its trough. Conventions: twin_model.statistics.",
         {},
     ),
-    deps=[dg.AssetDep(["raw", "strategy_returns"]), dg.AssetDep(["raw", "market_prices"])],
+    deps=[RAW_RETURNS, RAW_PRICES],
 )
 def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     days = days_of(context)
