@@ -67,7 +67,8 @@ def walsh(x: float, n: int, period: int) -> np.ndarray:
 
 
 def run(weights, R, ids, limits, port=(), positions=None):
-    return evaluate_risk("sol", weights, np.asarray(R, float), ids, np.asarray(port, float), limits, positions)
+    drawdown = current_drawdown(np.asarray(port, float))
+    return evaluate_risk("sol", weights, np.asarray(R, float), ids, drawdown, limits, positions)
 
 
 def only(breaches, rule) -> Breach:
@@ -324,7 +325,7 @@ def test_no_breach_when_everything_inside_default_limits():
     w = {"A": 0.3, "B": 0.3, "C": 0.3}
     port = R @ np.array([0.3, 0.3, 0.3])
     positions = pl.DataFrame({"strategy_id": ["A", "B", "C"], "ticker": ["X", "Y", "X"], "weight": [0.1, 0.2, -0.1]})
-    assert evaluate_risk("sol", w, R, ["A", "B", "C"], port, DEFAULT, positions) == []
+    assert evaluate_risk("sol", w, R, ["A", "B", "C"], current_drawdown(port), DEFAULT, positions) == []
 
 
 def test_held_strategy_without_returns_raises():

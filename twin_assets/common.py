@@ -80,17 +80,19 @@ def check_written(
     spec: TableSpec,
     days: list[dt.date],
     rules: dict[str, Callable[[pl.DataFrame], list[str]]],
+    asset_key: dg.AssetKey | None = None,
 ) -> Iterator[dg.AssetCheckResult]:
     """Re-read the written days from the warehouse and evaluate each check on them.
 
     ``rules`` maps a check name to a function returning problems; ``rows_valid`` (the
     schema) is evaluated first. The checks are the second line and the view in the UI:
     a frame that fails its schema never reaches the warehouse in the first place.
+    ``asset_key`` names the asset when the op writes several (a multi-asset).
     """
     stored = warehouse.warehouse().read(spec, days[0], days[-1])
-    yield _result(ROWS_VALID, _schema_problems(stored, spec), stored.height)
+    yield _result(ROWS_VALID, _schema_problems(stored, spec), stored.height, asset_key)
     for name, rule in rules.items():
-        yield _result(name, rule(stored), stored.height)
+        yield _result(name, rule(stored), stored.height, asset_key)
 
 
 def _schema_problems(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
@@ -101,8 +103,9 @@ def _schema_problems(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
     return []
 
 
-def _result(name: str, problems: list[str], rows: int) -> dg.AssetCheckResult:
+def _result(name: str, problems: list[str], rows: int, asset_key: dg.AssetKey | None) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
+        asset_key=asset_key,
         check_name=name,
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,

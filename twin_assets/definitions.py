@@ -12,6 +12,7 @@ from twin_assets.common import WAREHOUSE_IO
 from twin_assets.operations import business_day_job, business_day_schedule, modelling_job, raw_history_job
 from twin_assets.alpha import alpha_pool
 from twin_assets.models import MODEL_ASSETS
+from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_assets.stats import strategy_statistics
 
@@ -32,7 +33,7 @@ def resources() -> dict:
 
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, *MODEL_ASSETS, strategy_statistics, alpha_pool],
+    assets=[*RAW_ASSETS, *MODEL_ASSETS, strategy_statistics, alpha_pool, solution_level],
     jobs=[business_day_job, raw_history_job, modelling_job],
     schedules=[business_day_schedule],
     resources=resources(),

@@ -291,7 +291,7 @@ def evaluate_risk(
     weights: Mapping[str, float],
     strategy_returns: np.ndarray,
     strategy_ids: Sequence[str],
-    portfolio_returns: np.ndarray,
+    portfolio_drawdown: float,
     limits: RiskLimits,
     positions: pl.DataFrame | None = None,
 ) -> list[Breach]:
@@ -299,16 +299,17 @@ def evaluate_risk(
 
     Inputs: ``weights`` maps strategy_id -> current weight (missing strategies hold 0);
     ``strategy_returns`` is [T, N] daily returns (NaN = not observed), columns in
-    ``strategy_ids`` order; ``portfolio_returns`` [T'] is the solution's realised daily
-    return history; ``positions`` (strategy_id, ticker, weight) is each strategy's book as
+    ``strategy_ids`` order; ``portfolio_drawdown`` is the solution's current drawdown
+    (``current_drawdown`` of its realised daily returns, or AUM over its peak less 1);
+    ``positions`` (strategy_id, ticker, weight) is each strategy's book as
     fractions of its own capital. ``w`` is the weight vector in ``strategy_ids`` order and
     "held" means ``w_i != 0``.
 
     Portfolio rules (subject = solution_id):
 
     * ``gross_leverage``: ``G = sum_i |w_i|``; breach when ``G > max_gross_leverage``.
-    * ``drawdown_stop``: ``DD = W_T / max(1, W_1..W_T) - 1`` of ``portfolio_returns`` (current
-      drawdown, see ``current_drawdown``); breach when ``DD < drawdown_stop``.
+    * ``drawdown_stop``: ``DD = portfolio_drawdown`` (current drawdown, ``W_T / max(1, W_1..W_T) - 1``,
+      see ``current_drawdown``); breach when ``DD < drawdown_stop``.
     * ``volatility_target``: ``vol = sqrt(252 * w' Sigma w)`` with ``Sigma`` the ddof=1 sample
       covariance of the held strategies over the last 63 rows where all of them are
       observed (rows with a NaN among held strategies dropped first); needs >= 2 rows;
@@ -365,7 +366,7 @@ def evaluate_risk(
     if _above(gross, P.max_gross_leverage):
         out.append(_make("gross_leverage", sid, gross, P.max_gross_leverage, "sum of |weights|"))
 
-    dd = current_drawdown(portfolio_returns)
+    dd = float(portfolio_drawdown)
     if _below(dd, P.drawdown_stop):
         out.append(_make("drawdown_stop", sid, dd, P.drawdown_stop, "current drawdown from running peak"))
 

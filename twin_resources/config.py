@@ -70,9 +70,19 @@ class CalendarConfig(_Strict):
 # --- strategies.yaml -----------------------------------------------------------------
 
 
+class Shock(_Strict):
+    """A scripted stress: ``strategy_id`` returns ``daily_return`` on ``days`` business days from ``start``."""
+
+    strategy_id: str
+    start: dt.date
+    days: int = Field(default=1, ge=1)
+    daily_return: float = Field(gt=-1, le=0.5)
+
+
 class SyntheticSourceConfig(_Strict):
     n_strategies: int = Field(default=20, ge=1)
     seed: int = 7
+    shocks: list[Shock] = []
 
 
 class SourceConfig(_Strict):
@@ -203,6 +213,39 @@ class RebalanceRule(_Strict):
 class PauseRule(_Strict):
     period_days: int = Field(default=10, ge=1)
     ramp_days: int = Field(default=5, ge=0)
+    cooldown_days: int = Field(default=10, ge=1)
+
+
+class StopRule(_Strict):
+    valley_multiple: float = Field(default=2.0, gt=1)
+    max_pauses: int = Field(default=3, ge=1)
+
+
+class IncubationRule(_Strict):
+    """Strategies outside the alpha pool with pool evidence >= min_evidence (kept while
+    >= exit_evidence), at scale x their weight."""
+
+    min_evidence: float = Field(ge=0, le=1)
+    exit_evidence: float | None = Field(default=None, ge=0, le=1)
+    scale: float = Field(default=0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _band(self) -> "IncubationRule":
+        if self.exit_evidence is not None and self.exit_evidence > self.min_evidence:
+            raise ValueError(f"exit_evidence {self.exit_evidence} is above min_evidence {self.min_evidence}")
+        return self
+
+
+class ManualOverride(_Strict):
+    date: dt.date
+    action: Literal["rebalance", "stop", "reinstate"]
+    strategy_id: str | None = None
+
+    @model_validator(mode="after")
+    def _strategy_named(self) -> "ManualOverride":
+        if self.action != "rebalance" and not self.strategy_id:
+            raise ValueError(f"manual {self.action} on {self.date} needs a strategy_id")
+        return self
 
 
 class SolutionConfig(_Strict):
@@ -216,9 +259,25 @@ class SolutionConfig(_Strict):
     constraints: SolutionConstraints = SolutionConstraints()
     rebalance: RebalanceRule = RebalanceRule()
     pause: PauseRule = PauseRule()
+    stop: StopRule = StopRule()
+    use_market_regime: bool = False
+    incubation: IncubationRule | None = None
+    manual: list[ManualOverride] = []
+
+
+class ExecutionConfig(_Strict):
+    """The trading-cost model (twin_model.execution.CostModel)."""
+
+    commission_bps: float = Field(default=1.0, ge=0)
+    half_spread_bps: float = Field(default=2.0, ge=0)
+    impact_coefficient: float = Field(default=0.001, ge=0)
+    capacity: float = Field(default=1e9, gt=0)
+    slippage_sd_bps: float = Field(default=1.0, ge=0)
+    seed: int = 20260103
 
 
 class SolutionsConfig(_Strict):
+    execution: ExecutionConfig = ExecutionConfig()
     solutions: list[SolutionConfig]
 
     @field_validator("solutions")

@@ -13,7 +13,7 @@ from pydantic import Field
 from twin_model.schemas import table_spec
 from twin_model.synthetic import SyntheticConfig
 from twin_resources.artifacts import ArtifactStore
-from twin_resources.config import StrategiesConfig, load_calendar, load_file
+from twin_resources.config import RiskLimitsConfig, SolutionsConfig, StrategiesConfig, load_calendar, load_file
 from twin_resources.sources import BundledSource, FileSource, ReturnSource, SyntheticSource
 from twin_resources.warehouse import Warehouse
 
@@ -63,7 +63,8 @@ class ReturnSourceResource(dg.ConfigurableResource):
         if settings.kind == "synthetic":
             anchor = load_calendar(directory).first_business_day
             return SyntheticSource(
-                SyntheticConfig(n_strategies=settings.synthetic.n_strategies, seed=settings.synthetic.seed, anchor=anchor)
+                SyntheticConfig(n_strategies=settings.synthetic.n_strategies, seed=settings.synthetic.seed, anchor=anchor),
+                settings.synthetic.shocks,
             )
         return BundledSource(cost_bps=settings.cost_bps)
 
@@ -76,3 +77,9 @@ class TwinConfigResource(dg.ConfigurableResource):
 
     def strategies(self) -> StrategiesConfig:
         return load_file(Path(self.config_dir) / "strategies.yaml", StrategiesConfig)  # type: ignore[return-value]
+
+    def solutions(self) -> SolutionsConfig:
+        return load_file(Path(self.config_dir) / "solutions.yaml", SolutionsConfig)  # type: ignore[return-value]
+
+    def risk_limits(self) -> RiskLimitsConfig:
+        return load_file(Path(self.config_dir) / "risk_limits.yaml", RiskLimitsConfig)  # type: ignore[return-value]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +19,7 @@ import polars as pl
 
 from twin_model import signals, synthetic
 from twin_model.schemas import TABLES
+from twin_resources.config import Shock
 
 MARKET_PRICES = TABLES["raw.market_prices"]
 STRATEGY_RETURNS = TABLES["raw.strategy_returns"]
@@ -203,10 +205,14 @@ class SyntheticSource:
 
     has_positions = False
 
-    def __init__(self, config: synthetic.SyntheticConfig):
+    def __init__(self, config: synthetic.SyntheticConfig, shocks: Sequence[Shock] = ()):
         self.config = config
+        self.shocks = tuple(shocks)
         self.truth = synthetic.truth_table(config)
         self.description = f"synthetic: {config.n_strategies} strategies, seed {config.seed}"
+        unknown = sorted({s.strategy_id for s in self.shocks} - set(self.truth.get_column("strategy_id")))
+        if unknown:
+            raise ValueError(f"synthetic shocks name unknown strategies {unknown}")
 
     @functools.cache
     def _generate(self, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -225,7 +231,19 @@ class SyntheticSource:
         )
 
     def strategy_returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        return self._generate(start, end)[0]
+        """The generated returns, with each scripted shock's return in place of the draw."""
+        returns = self._generate(start, end)[0]
+        for shock in self.shocks:
+            hit = pl.col("date").is_in(_shock_days(shock)) & (pl.col("strategy_id") == shock.strategy_id)
+            returns = returns.with_columns(ret=pl.when(hit).then(pl.lit(shock.daily_return)).otherwise(pl.col("ret")))
+        return returns
 
     def strategy_positions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         return STRATEGY_POSITIONS.empty_frame()
+
+
+def _shock_days(shock: Shock) -> list[dt.date]:
+    """The ``days`` business days from ``start`` (itself included when a business day)."""
+    from twin_model.calendar import business_days
+
+    return business_days(shock.start, shock.start + dt.timedelta(days=7 * shock.days + 7))[: shock.days]

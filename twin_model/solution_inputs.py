@@ -1,0 +1,136 @@
+"""The exogenous information of the solution level, assembled from the warehouse tables.
+
+``SolutionHistory`` holds what the tables say over a run's days (and the trailing window
+before them) and hands out one ``DayInputs`` per business day. Pure polars/numpy.
+
+Which figures a day sees:
+
+* returns: ``raw.strategy_returns`` up to and including the day (unavailable = not observed);
+* the pool: ``alpha.alpha_pool`` of the day, and each strategy's latest evidence;
+* moments: the latest usable (converged) ``models.strategy_posteriors`` row on or before the
+  day: expected return ``daily_mean_mean x 252``, its sd ``daily_mean_sd x 252``, Sharpe
+  ``sharpe_mean``;
+* the monthly valley in force: from the "posterior" forecast made on the last date before
+  the month began (the forecast of that month); failing that, the earliest forecast made
+  in the month before the day;
+* the regime's ``risk_scale`` of the day (1 without a regime row), the day's positions.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from twin_model.solutions import DayInputs
+from twin_model.statistics import PERIODS_PER_YEAR
+
+HISTORY_CALENDAR_DAYS = 400
+"""Calendar days read before a run's first day: 252 observed returns and some holidays."""
+
+
+def history_start(first_day: dt.date) -> dt.date:
+    return first_day - dt.timedelta(days=HISTORY_CALENDAR_DAYS)
+
+
+def forecasts_start(first_day: dt.date) -> dt.date:
+    """Forecasts needed for the valleys of a run starting ``first_day``: from ten days
+    before the month of ``first_day`` began."""
+    return first_day.replace(day=1) - dt.timedelta(days=10)
+
+
+def valleys_in_force(forecasts: pl.DataFrame, day: dt.date) -> dict[str, float]:
+    """strategy_id -> the monthly valley in force on ``day`` (see the module docstring)."""
+    month_start = day.replace(day=1)
+    posterior = forecasts.filter(pl.col("parameter_set") == "posterior")
+    before = posterior.filter(pl.col("date") < month_start)
+    if before.height:
+        chosen = before.filter(pl.col("date") == before.get_column("date").max())
+    else:
+        within = posterior.filter((pl.col("date") >= month_start) & (pl.col("date") < day))
+        if within.height == 0:
+            return {}
+        chosen = within.filter(pl.col("date") == within.get_column("date").min())
+    return dict(zip(chosen.get_column("strategy_id").to_list(), chosen.get_column("monthly_valley").to_list()))
+
+
+class SolutionHistory:
+    """The tables a run of the solution level reads, indexed for one-day look-ups."""
+
+    def __init__(
+        self,
+        returns: pl.DataFrame,
+        pool: pl.DataFrame,
+        posteriors: pl.DataFrame,
+        forecasts: pl.DataFrame,
+        regime: pl.DataFrame,
+        positions: pl.DataFrame | None,
+        sectors: Mapping[str, str],
+        asset_classes: Mapping[str, str],
+        scenarios: Callable[[dt.date, Sequence[str]], np.ndarray | None] | None = None,
+    ):
+        observed = returns.filter(pl.col("available") & pl.col("ret").is_not_null())
+        wide = observed.pivot(on="strategy_id", index="date", values="ret").sort("date")
+        self.strategy_ids = tuple(sorted(c for c in wide.columns if c != "date"))
+        self.dates = tuple(wide.get_column("date").to_list())
+        self.matrix = wide.select(self.strategy_ids).to_numpy().astype(float) if self.strategy_ids else np.zeros((len(self.dates), 0))
+        self.pool = pool
+        self.posteriors = posteriors.filter(pl.col("converged")).sort("date")
+        self.forecasts = forecasts
+        self.regime = regime
+        self.positions = positions
+        self.sectors = dict(sectors)
+        self.asset_classes = dict(asset_classes)
+        self.scenarios = scenarios
+
+    def day(self, day: dt.date) -> DayInputs:
+        """The ``DayInputs`` of one business day."""
+        rows = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), np.datetime64(day, "D"), side="right"))
+        pool = self.pool.filter(pl.col("date") == day)
+        moments = self._moments(day)
+        return DayInputs(
+            day=day,
+            strategy_ids=self.strategy_ids,
+            history_dates=self.dates[:rows],
+            history=self.matrix[:rows],
+            in_pool=dict(zip(pool.get_column("strategy_id").to_list(), pool.get_column("in_pool").to_list())),
+            sectors=self.sectors,
+            asset_classes=self.asset_classes,
+            expected_return=moments["expected_return"],
+            expected_return_sd=moments["expected_return_sd"],
+            sharpe=moments["sharpe"],
+            valley=valleys_in_force(self.forecasts, day),
+            evidence=self._evidence(day),
+            risk_scale=self._risk_scale(day),
+            positions=self._positions(day),
+            scenarios=(lambda ids: self.scenarios(day, ids)) if self.scenarios else None,
+        )
+
+    def _moments(self, day: dt.date) -> dict[str, dict[str, float]]:
+        latest = self.posteriors.filter(pl.col("date") <= day).group_by("strategy_id").last()
+        ids = latest.get_column("strategy_id").to_list()
+
+        def column(expr: pl.Expr) -> dict[str, float]:
+            return dict(zip(ids, latest.select(expr).to_series().to_list()))
+
+        return {
+            "expected_return": column(pl.col("daily_mean_mean") * PERIODS_PER_YEAR),
+            "expected_return_sd": column(pl.col("daily_mean_sd") * PERIODS_PER_YEAR),
+            "sharpe": column(pl.col("sharpe_mean")),
+        }
+
+    def _evidence(self, day: dt.date) -> dict[str, float]:
+        """The latest pool evidence on or before ``day`` (a holiday carries the last one)."""
+        known = self.pool.filter((pl.col("date") <= day) & pl.col("evidence").is_not_null()).sort("date")
+        latest = known.group_by("strategy_id").last()
+        return dict(zip(latest.get_column("strategy_id").to_list(), latest.get_column("evidence").to_list()))
+
+    def _risk_scale(self, day: dt.date) -> float:
+        row = self.regime.filter(pl.col("date") == day)
+        return float(row.get_column("risk_scale")[0]) if row.height else 1.0
+
+    def _positions(self, day: dt.date) -> pl.DataFrame | None:
+        if self.positions is None:
+            return None
+        today = self.positions.filter(pl.col("date") == day)
+        return today if today.height else None
