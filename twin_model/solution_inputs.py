@@ -5,7 +5,8 @@ before them) and hands out one ``DayInputs`` per business day. Pure polars/numpy
 
 Which figures a day sees:
 
-* returns: ``raw.strategy_returns`` up to and including the day (unavailable = not observed);
+* returns: ``raw.strategy_returns``, the last 252 days with returns up to and including the
+  day (unavailable = not observed), so drawdowns in the risk rules are one-year drawdowns;
 * the pool: ``alpha.alpha_pool`` of the day, and each strategy's latest evidence;
 * moments: the latest usable (converged) ``models.strategy_posteriors`` row on or before the
   day: expected return ``daily_mean_mean x 252``, its sd ``daily_mean_sd x 252``, Sharpe
@@ -27,6 +28,9 @@ from twin_model.statistics import PERIODS_PER_YEAR
 
 HISTORY_CALENDAR_DAYS = 400
 """Calendar days read before a run's first day: 252 observed returns and some holidays."""
+HISTORY_ROWS = 252
+"""Each day sees exactly its last 252 days with returns (a fixed window, so a day's figures
+never depend on where its run started)."""
 
 
 def history_start(first_day: dt.date) -> dt.date:
@@ -86,13 +90,14 @@ class SolutionHistory:
     def day(self, day: dt.date) -> DayInputs:
         """The ``DayInputs`` of one business day."""
         rows = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), np.datetime64(day, "D"), side="right"))
+        first = max(0, rows - HISTORY_ROWS)
         pool = self.pool.filter(pl.col("date") == day)
         moments = self._moments(day)
         return DayInputs(
             day=day,
             strategy_ids=self.strategy_ids,
-            history_dates=self.dates[:rows],
-            history=self.matrix[:rows],
+            history_dates=self.dates[first:rows],
+            history=self.matrix[first:rows],
             in_pool=dict(zip(pool.get_column("strategy_id").to_list(), pool.get_column("in_pool").to_list())),
             sectors=self.sectors,
             asset_classes=self.asset_classes,
