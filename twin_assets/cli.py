@@ -80,6 +80,11 @@ def status() -> None:
         f"{warehouse.path}', read_only=True).sql('SELECT date, strategy_id, in_pool, days_in_state, "
         "round(evidence, 3) AS p_alpha, reason FROM alpha.alpha_pool WHERE date = (SELECT max(date) "
         "FROM alpha.alpha_pool) ORDER BY evidence DESC'))\""
+        "\nLook at the solutions on the last day:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
+        f"{warehouse.path}', read_only=True).sql('SELECT p.solution_id, round(p.aum) AS aum, round(p.drawdown, 4) AS drawdown, "
+        "round(p.leverage, 3) AS leverage, o.status, o.triggers, o.message FROM portfolio.solution_performance p "
+        "JOIN portfolio.solution_optimizations o USING (date, solution_id) WHERE date = (SELECT max(date) "
+        "FROM portfolio.solution_performance)'))\""
         "\nOpen the UI: DAGSTER_HOME=$PWD/.dagster .venv/bin/dagster dev   (then http://127.0.0.1:3000)"
     )
 
