@@ -36,8 +36,26 @@ def test_definitions_load_and_resolve_every_job():
         "stats/strategy_statistics",
         "alpha/alpha_pool",
     } <= keys
+    assert {
+        "portfolio/solution_weights",
+        "portfolio/solution_optimizations",
+        "portfolio/solution_performance",
+        "portfolio/strategy_attribution",
+        "portfolio/risk_violations",
+        "portfolio/rebalance_orders",
+    } <= keys
     for job in ("raw_history_job", "modelling_job"):
         assert repository.get_job(job) is not None
+
+
+def test_the_solution_level_is_one_multi_asset_that_depends_on_its_own_previous_day():
+    graph = defs.resolve_asset_graph()
+    performance = dg.AssetKey(["portfolio", "solution_performance"])
+    level = next(a for a in _asset_defs() if performance in a.keys)
+    assert len(level.keys) == 6 and not level.can_subset
+    assert performance in graph.get(performance).parent_keys
+    checked = {spec.asset_key for spec in level.check_specs}
+    assert checked == set(level.keys)  # every table of the level has blocking checks
 
 
 def test_the_alpha_pool_depends_on_its_own_previous_day():

@@ -19,7 +19,7 @@ from twin_model.execution import CostModel
 from twin_model.optimize import Optimizer
 from twin_model.risk import RiskLimits
 from twin_model.schemas import TABLES, validate
-from twin_model.solution_inputs import SolutionHistory, forecasts_start, history_start
+from twin_model.solution_inputs import SolutionHistory, forecasts_start, history_start, scenario_matrix
 from twin_model.solutions import PORTFOLIO_TABLES, SolutionRules, SolutionState, records_to_frames, state_from_tables, step
 from twin_resources.config import SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
@@ -144,11 +144,7 @@ def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: l
 
     def scenarios(day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
         row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == "posterior"))
-        if row.height == 0 or not set(wanted) <= set(row.get_column("strategy_id")):
-            return None
-        frame = artifacts.read(row.get_column("scenarios_path")[0]).filter(pl.col("parameter_set") == "posterior")
-        paths, horizon = frame.get_column("path").n_unique(), frame.get_column("day").n_unique()
-        return frame.sort("path", "day").select(list(wanted)).to_numpy().reshape(paths, horizon, len(wanted))
+        return scenario_matrix(artifacts.read(row.get_column("scenarios_path")[0]), wanted) if row.height else None
 
     return SolutionHistory(
         returns=returns,

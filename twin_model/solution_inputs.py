@@ -58,6 +58,18 @@ def valleys_in_force(forecasts: pl.DataFrame, day: dt.date) -> dict[str, float]:
     return dict(zip(chosen.get_column("strategy_id").to_list(), chosen.get_column("monthly_valley").to_list()))
 
 
+def scenario_matrix(frame: pl.DataFrame, wanted: Sequence[str]) -> np.ndarray | None:
+    """Posterior-predictive daily returns ``[paths, horizon, len(wanted)]`` from a forecast
+    artefact (long in ``parameter_set, path, day``, wide in strategies); None when a
+    wanted strategy is not in it."""
+    posterior = frame.filter(pl.col("parameter_set") == "posterior")
+    if posterior.height == 0 or not set(wanted) <= set(posterior.columns):
+        return None
+    paths, horizon = posterior.get_column("path").n_unique(), posterior.get_column("day").n_unique()
+    values = posterior.sort("path", "day").select(list(wanted)).to_numpy().astype(float)
+    return values.reshape(paths, horizon, len(wanted))
+
+
 class SolutionHistory:
     """The tables a run of the solution level reads, indexed for one-day look-ups."""
 
