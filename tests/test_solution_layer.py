@@ -295,7 +295,7 @@ def test_a_broken_solutions_file_fails_naming_it_and_keeps_the_stored_days(stres
     (broken / "solutions.yaml").write_text("solutions:\n  - {solution_id: stress, launch_date: 2017-01-02, initial_aum: -1, policy: {kind: static}}\n")
     result = materialize_days([solution_level], resources(warehouse, broken), "2017-02-03", raise_on_error=False)
     assert not result.success
-    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
     assert "solutions.yaml" in message and "solutions.0.initial_aum" in message
     after = _tables(warehouse)
     assert all(after[name].equals(before[name]) for name in PORTFOLIO_TABLES.values())
