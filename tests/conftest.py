@@ -62,6 +62,14 @@ def materialize_days(assets, res: dict, start: str, end: str | None = None, rais
     )
 
 
+def copy_warehouse(source: Path, name: str) -> WarehouseResource:
+    """A copy of the warehouse file ``source`` in a new folder ``name`` beside it."""
+    target = source.parent / name / "twin.duckdb"
+    target.parent.mkdir()
+    shutil.copy(source, target)
+    return WarehouseResource(path=str(target))
+
+
 def write_returns_file(path: Path, rows: list[tuple]) -> Path:
     """A returns CSV from (date, strategy_id, ret[, available]) tuples."""
     columns = ["date", "strategy_id", "ret", "available"][: len(rows[0])]

@@ -10,13 +10,12 @@ import textwrap
 
 import dagster as dg
 import numpy as np
-import pytest
 
 from twin_assets.common import DUCKDB_POOL
 from twin_assets.definitions import defs
 from twin_assets.operations import business_day_schedule, schedule_partition
 from twin_assets.partitions import business_day_partitions
-from twin_resources.config import CalendarConfig, load_calendar
+from twin_resources.config import CalendarConfig
 
 
 def _asset_defs():

@@ -1,14 +1,11 @@
 """The raw layer as a graph: materialised into a DuckDB file under tmp_path, re-run,
 run as a range, fed bad inputs, and kept at its last good state when a run fails."""
 
-import datetime as dt
-
-import numpy as np
 import polars as pl
 import pytest
 
 from tests.conftest import day, materialize_days, resources, write_returns_file
-from twin_assets.raw import RAW_ASSETS, strategy_returns
+from twin_assets.raw import RAW_ASSETS
 from twin_model.schemas import TABLES
 
 RETURNS = TABLES["raw.strategy_returns"]

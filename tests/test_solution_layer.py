@@ -45,7 +45,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import day, materialize_days, resources
+from tests.conftest import copy_warehouse, day, materialize_days, resources
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import business_days
@@ -147,11 +147,7 @@ def stress_history(tmp_path_factory):
 
 
 def _copy(stress_history, name) -> WarehouseResource:
-    root, _ = stress_history
-    target = root / name / "twin.duckdb"
-    target.parent.mkdir()
-    shutil.copy(root / "base.duckdb", target)
-    return WarehouseResource(path=str(target))
+    return copy_warehouse(stress_history[0] / "base.duckdb", name)
 
 
 @pytest.fixture(scope="module")

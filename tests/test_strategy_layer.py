@@ -4,15 +4,13 @@ results; cold start, gap refusal and the blocking checks."""
 
 import shutil
 
-import polars as pl
 import pytest
 
-from tests.conftest import day, materialize_days, resources
+from tests.conftest import copy_warehouse, day, materialize_days, resources
 from twin_assets.alpha import alpha_pool
 from twin_assets.models import MODEL_ASSETS
 from twin_assets.raw import RAW_ASSETS
 from twin_assets.stats import strategy_statistics
-from twin_model.schemas import TABLES
 from twin_resources.resources import WarehouseResource
 
 STRATEGY_LAYER = [*MODEL_ASSETS, strategy_statistics, alpha_pool]
@@ -57,11 +55,7 @@ def raw_history(tmp_path_factory):
 
 
 def _copy(raw_history, name) -> WarehouseResource:
-    root, _ = raw_history
-    target = root / name / "twin.duckdb"
-    target.parent.mkdir()
-    shutil.copy(root / "raw.duckdb", target)
-    return WarehouseResource(path=str(target))
+    return copy_warehouse(raw_history[0] / "raw.duckdb", name)
 
 
 def _tables(warehouse):
