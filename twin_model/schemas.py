@@ -345,6 +345,7 @@ class SolutionOptimizations(pa.DataFrameModel):
     ``expected_return``/``expected_volatility``/``sharpe_ratio`` (annual) are recomputed from
     the final targets with the moments the allocation used (null on a day the targets were
     held). ``sum(targets) = target_exposure - cash_pauses - cash_risk - cash_other``.
+    ``awaiting_allocation``: the last allocation failed and is retried on the next day.
     """
 
     date: pl.Date = pa.Field(nullable=False)
@@ -369,6 +370,7 @@ class SolutionOptimizations(pa.DataFrameModel):
     cash_pauses: pl.Float64
     cash_risk: pl.Float64
     cash_other: pl.Float64
+    awaiting_allocation: pl.Boolean
     message: pl.String
 
     class Config:

@@ -32,7 +32,8 @@ One day, in order:
    drift ``max_i |h_i - target_i| > drift_threshold``, a new (or worse) breach whose
    action is not an alert, a change of the
    selection (pool entry or exit, a stop, a ramp step), the end of a cooldown, or a
-   manual override; otherwise hold the targets. A rebalance allocates by the solution's
+   manual override, or while an allocation that failed (too little history, infeasible)
+   awaits a retry; otherwise hold the targets. A rebalance allocates by the solution's
    policy over the selected strategies and the paused ones still in the pool (a paused
    strategy's slot stays in cash), then scales ramping strategies, then applies the risk
    actions (``reduce_to_limits``) and, while a high or critical violation is open, caps
@@ -213,6 +214,7 @@ class StrategyState:
     ramp_day: int = 0
     pause_count: int = 0
     watch_from: dt.date | None = None
+    scale: float = 0.0
     reason: str = ""
 
     def ramp_factor(self, ramp_days: int) -> float:
@@ -239,6 +241,7 @@ class SolutionState:
     pending_costs: float = 0.0
     cooldown_days_left: int = 0
     last_rebalance: dt.date | None = None
+    awaiting_allocation: bool = False
     exposure: float = 0.0
     cash: Mapping[str, float] = field(default_factory=lambda: dict(_NO_CASH))
     strategies: Mapping[str, StrategyState] = field(default_factory=dict)
@@ -370,7 +373,10 @@ def step(
     decision = _decide(rules, state, inputs, strategies, book, breaches, events, cooldown, optimizer)
     orders, close = _orders(rules, inputs, book, strategies, decision, costs)
 
-    strategies = {s: replace(st, weight=close.get(s, 0.0), target=decision.targets.get(s, 0.0)) for s, st in strategies.items()}
+    strategies = {
+        s: replace(st, weight=close.get(s, 0.0), target=decision.targets.get(s, 0.0), scale=decision.scale.get(s, 0.0))
+        for s, st in strategies.items()
+    }
     pending = float(sum(o["simulated_cost"] for o in orders))
     aum_peak = max(state.aum_peak, book.aum)
     new_state = SolutionState(
@@ -381,6 +387,7 @@ def step(
         pending_costs=pending,
         cooldown_days_left=cooldown,
         last_rebalance=day if decision.rebalanced else state.last_rebalance,
+        awaiting_allocation=_awaiting(decision, state),
         exposure=decision.exposure,
         cash=decision.cash,
         strategies=strategies,
@@ -388,7 +395,7 @@ def step(
     )
     record = DayRecord(
         weights=_weight_rows(rules, inputs, state, book, strategies, decision),
-        optimization=_optimization_row(rules, inputs, decision),
+        optimization=_optimization_row(rules, inputs, state, decision),
         performance=_performance_row(rules, inputs, state, new_state, book, strategies, decision),
         attribution=_attribution_rows(rules, inputs, state, book, close),
         violations=violation_rows,
@@ -456,8 +463,11 @@ def _manage(
     out: dict[str, StrategyState] = {}
     for s in _universe(rules, state, inputs):
         st = state.strategies.get(s, StrategyState())
+        had_slot = st.status == "paused" and st.tier != "none"
         st = replace(st, tier=rules.tier(inputs, s, on_list=st.status in ("active", "paused")))
         selected = st.tier != "none"
+        if had_slot and not selected:
+            events.add("pool_change")  # its reserved slot can go to the others
         st = _manual(st, [m for m in manual if m.strategy_id == s], events)
         if st.status == "stopped":
             out[s] = st
@@ -485,15 +495,19 @@ def _advance_pause_and_ramp(st: StrategyState, rules: SolutionRules, selected: b
         left = st.pause_days_left - 1
         if left > 0:
             return replace(st, pause_days_left=left)
+        if not selected:
+            return replace(st, status="out_of_pool", pause_days_left=0, ramp_day=0,
+                           reason=f"pause over on {day}, no longer selected")
         events.add("ramp")
-        ramp = 1 if rules.ramp_days > 0 else 0
         return replace(
-            st, status="active" if selected else "out_of_pool", pause_days_left=0, ramp_day=ramp,
+            st, status="active", pause_days_left=0, ramp_day=1 if rules.ramp_days > 0 else 0,
             watch_from=next_business_day(day), reason=f"pause over on {day}: re-entering over {rules.ramp_days} days",
         )
+    if st.ramp_day >= rules.ramp_days:
+        return replace(st, ramp_day=0)  # the last ramp day already had full weight
     if st.ramp_day:
         events.add("ramp")
-        return replace(st, ramp_day=0 if st.ramp_day >= rules.ramp_days else st.ramp_day + 1)
+        return replace(st, ramp_day=st.ramp_day + 1)
     return st
 
 
@@ -621,6 +635,8 @@ def _triggers(rules: SolutionRules, state: SolutionState, inputs: DayInputs, str
     found += sorted(events)
     if state.cooldown_days_left == 1 and cooldown == 0:
         found.append("recovery")
+    if state.awaiting_allocation and cooldown == 0:
+        found.append("retry")
     return found
 
 
@@ -654,12 +670,12 @@ def _hold(state: SolutionState, strategies: Mapping[str, StrategyState]) -> _Dec
     cash = dict(state.cash)
     targets, scale = {}, {}
     for s, st in strategies.items():
-        previous = state.strategies.get(s, StrategyState()).target
+        previous = state.strategies.get(s, StrategyState())
         keep = st.status == "active"
-        targets[s] = previous if keep else 0.0
-        scale[s] = 1.0 if keep else 0.0
+        targets[s] = previous.target if keep else 0.0
+        scale[s] = previous.scale if keep else 0.0
         if not keep:
-            cash["cash_pauses"] += previous
+            cash["cash_pauses"] += previous.target
     return _Decision(False, [], targets, scale, cash, state.exposure, "held", "no rebalance trigger: targets held")
 
 
@@ -817,7 +833,7 @@ def _weight_rows(rules, inputs, state, book, strategies, decision) -> list[dict]
             "in_pool": bool(inputs.in_pool.get(s, False)), "tier": st.tier,
             "weight_start": state.strategies.get(s, StrategyState()).weight,
             "weight_held": book.held.get(s, 0.0), "weight_target": st.target, "weight_close": st.weight,
-            "target_scale": decision.scale.get(s, 0.0), "pause_days_left": st.pause_days_left,
+            "target_scale": st.scale, "pause_days_left": st.pause_days_left,
             "ramp_day": st.ramp_day, "pause_count": st.pause_count, "watch_from": st.watch_from,
             "pnl_watched": inputs.pnl_since(s, start), "monthly_valley": valley, "reason": st.reason,
         })
@@ -832,7 +848,17 @@ def _portfolio_moments(targets: Mapping[str, float], moments) -> tuple[float | N
     return float(w @ mu), float(math.sqrt(max(w @ cov @ w, 0.0)))
 
 
-def _optimization_row(rules, inputs, decision: _Decision) -> dict:
+_FAILED = ("insufficient_history", "infeasible")
+
+
+def _awaiting(decision: _Decision, state: SolutionState) -> bool:
+    """Whether the book waits for an allocation that failed (retried every day until it works)."""
+    if decision.status in _FAILED:
+        return True
+    return state.awaiting_allocation and not decision.rebalanced
+
+
+def _optimization_row(rules, inputs, state, decision: _Decision) -> dict:
     """Expected return, volatility and Sharpe recomputed from the final targets."""
     er, vol = _portfolio_moments(decision.targets, decision.moments)
     details = decision.allocation
@@ -847,7 +873,8 @@ def _optimization_row(rules, inputs, decision: _Decision) -> dict:
         "solver": details.get("solver"), "convergence_status": details.get("convergence_status"),
         "constraints_satisfied": not violations, "violations": "; ".join(violations),
         "n_strategies": sum(1 for t in decision.targets.values() if t > 0),
-        "target_exposure": decision.exposure, **decision.cash, "message": decision.message,
+        "target_exposure": decision.exposure, **decision.cash, "awaiting_allocation": _awaiting(decision, state),
+        "message": decision.message,
     }
 
 
@@ -976,10 +1003,10 @@ def state_from_tables(
         raise ValueError(f"solution {rules.solution_id}: {perf.height} performance rows for one day")
     p = perf.row(0, named=True)
     opt = optimization.filter(pl.col("solution_id") == rules.solution_id)
-    o = opt.row(0, named=True) if opt.height else {"target_exposure": 0.0, **_NO_CASH}
+    o = opt.row(0, named=True) if opt.height else {"target_exposure": 0.0, "awaiting_allocation": False, **_NO_CASH}
     strategies = {
         r["strategy_id"]: StrategyState(
-            status=r["status"], tier=r["tier"], weight=r["weight_close"], target=r["weight_target"],
+            status=r["status"], tier=r["tier"], weight=r["weight_close"], target=r["weight_target"], scale=r["target_scale"],
             pause_days_left=r["pause_days_left"], ramp_day=r["ramp_day"], pause_count=r["pause_count"],
             watch_from=r["watch_from"], reason=r["reason"],
         )
@@ -993,6 +1020,6 @@ def state_from_tables(
     return SolutionState(
         day=p["date"], aum=p["aum"], aum_peak=p["aum_peak"], risk_peak=p["risk_peak"],
         pending_costs=p["pending_costs"], cooldown_days_left=p["cooldown_days_left"],
-        last_rebalance=p["last_rebalance"], exposure=o["target_exposure"],
+        last_rebalance=p["last_rebalance"], awaiting_allocation=o["awaiting_allocation"], exposure=o["target_exposure"],
         cash={k: o[k] for k in _NO_CASH}, strategies=strategies, violations=open_violations,
     )
