@@ -384,3 +384,10 @@ def test_blocks_new_risk():
     assert not blocks_new_risk([_b("portfolio", "gross_leverage", "sol", 1.8, 1.5)])  # medium
     assert blocks_new_risk([_b("portfolio", "gross_leverage", "sol", 2.4, 1.5)])  # high
     assert blocks_new_risk([_b("portfolio", "drawdown_stop", "sol", -0.16, -0.15)])  # critical
+
+
+def test_a_breach_exactly_on_a_severity_boundary_takes_the_higher_grade():
+    # (0.44 - 0.40) / 0.40 = 10% and (0.60 - 0.40) / 0.40 = 50% exactly, though floats round below
+    assert classify("strategy_weight", 0.44, 0.40) == ("medium", "reduce_proportionally")
+    assert classify("strategy_weight", 0.60, 0.40) == ("high", "pause_strategy")
+    assert classify("strategy_weight", 0.4399, 0.40) == ("low", "alert")

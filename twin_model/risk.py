@@ -233,7 +233,7 @@ def classify(rule: str, value: float, limit: float) -> tuple[str, str]:
     level = _level_of(rule)
     if rule == "drawdown_stop":
         return "critical", "liquidate"
-    excess = abs(value - limit) / abs(limit)
+    excess = abs(value - limit) / abs(limit) + _TOL  # 0.44 vs 0.40 is 10%, whatever the rounding
     if excess >= HIGH_EXCESS:
         return "high", "pause_strategy" if level == "strategy" else "reduce_proportionally"
     if excess >= MEDIUM_EXCESS:
