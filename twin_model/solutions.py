@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import polars as pl
 
-from twin_model.allocation import AllocationInputs, allocate
+from twin_model.allocation import Allocation, AllocationInputs, allocate
 from twin_model.calendar import next_business_day
 from twin_model.execution import CostModel
 from twin_model.optimize import InfeasibleRequestError, Optimizer, ledoit_wolf_covariance
@@ -394,9 +394,9 @@ def step(
         violations=open_violations,
     )
     record = DayRecord(
-        weights=_weight_rows(rules, inputs, state, book, strategies, decision),
+        weights=_weight_rows(rules, inputs, state, book, strategies),
         optimization=_optimization_row(rules, inputs, state, decision),
-        performance=_performance_row(rules, inputs, state, new_state, book, strategies, decision),
+        performance=_performance_row(rules, inputs, new_state, book, strategies, decision),
         attribution=_attribution_rows(rules, inputs, state, book, close),
         violations=violation_rows,
         orders=orders,
@@ -616,8 +616,8 @@ class _Decision:
     moments: tuple[list[str], np.ndarray, np.ndarray] | None = None
 
 
-def _triggers(rules: SolutionRules, state: SolutionState, inputs: DayInputs, strategies, book: _Book,
-              breaches: list[Breach], events: set[str], cooldown: int) -> list[str]:
+def _triggers(rules: SolutionRules, state: SolutionState, inputs: DayInputs, strategies: Mapping[str, StrategyState],
+              book: _Book, breaches: list[Breach], events: set[str], cooldown: int) -> list[str]:
     day = inputs.day
     found = []
     if book.cold_start:
@@ -650,7 +650,10 @@ def _new_or_worse(breach: Breach, open_before: Mapping[tuple[str, str, str], Vio
     return before is None or _SEVERITY_RANK[breach.severity] > _SEVERITY_RANK[before.breach.severity]
 
 
-def _decide(rules, state, inputs, strategies, book, breaches, events, cooldown, optimizer) -> _Decision:
+def _decide(
+    rules: SolutionRules, state: SolutionState, inputs: DayInputs, strategies: dict[str, StrategyState], book: _Book,
+    breaches: list[Breach], events: set[str], cooldown: int, optimizer: Optimizer | None,
+) -> _Decision:
     triggers = _triggers(rules, state, inputs, strategies, book, breaches, events, cooldown)
     exposure = rules.target_exposure * (inputs.risk_scale if rules.use_market_regime else 1.0)
     if cooldown > 0:
@@ -660,7 +663,7 @@ def _decide(rules, state, inputs, strategies, book, breaches, events, cooldown, 
                          f"in cash after a drawdown stop: {cooldown} business days of cooldown left")
     if not triggers:
         return _hold(state, strategies)
-    decision = _rebalance(rules, state, inputs, strategies, book, exposure, triggers, optimizer)
+    decision = _rebalance(rules, inputs, strategies, book, exposure, triggers, optimizer)
     return _apply_risk(decision, breaches, book, inputs)
 
 
@@ -690,23 +693,30 @@ def _selection(rules: SolutionRules, strategies: Mapping[str, StrategyState], in
     ]
 
 
-def _rebalance(rules, state, inputs, strategies, book, exposure, triggers, optimizer) -> _Decision:
-    ids = _selection(rules, strategies, inputs)
+def _all_cash(triggers: list[str], strategies: Mapping[str, StrategyState], exposure: float, status: str,
+              message: str, moments=None) -> _Decision:
+    """A rebalance that could not allocate: every target 0, the exposure in ``cash_other``."""
     zero = {s: 0.0 for s in strategies}
+    cash = {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": exposure}
+    return _Decision(True, triggers, zero, dict(zero), cash, exposure, status, message, moments=moments)
+
+
+def _rebalance(
+    rules: SolutionRules, inputs: DayInputs, strategies: Mapping[str, StrategyState], book: _Book,
+    exposure: float, triggers: list[str], optimizer: Optimizer | None,
+) -> _Decision:
+    ids = _selection(rules, strategies, inputs)
     if not ids:
-        return _Decision(True, triggers, zero, dict(zero), {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": exposure},
-                         exposure, "no_strategies", "no strategy selected from the alpha pool: all cash")
+        return _all_cash(triggers, strategies, exposure, "no_strategies", "no strategy selected from the alpha pool: all cash")
     X = inputs.complete_rows(ids, COVARIANCE_WINDOW)
     if X.shape[0] < max(MIN_COVARIANCE_ROWS, 2):
-        return _Decision(True, triggers, zero, dict(zero), {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": exposure},
-                         exposure, "insufficient_history",
-                         f"only {X.shape[0]} days where all of {len(ids)} selected strategies report: all cash")
+        why = f"only {X.shape[0]} days where all of {len(ids)} selected strategies report: all cash"
+        return _all_cash(triggers, strategies, exposure, "insufficient_history", why)
     covariance = ledoit_wolf_covariance(X)
     investable = min(exposure, _capacity(rules, ids, inputs), rules.leverage_limit)
     allocation, status, message = _allocate(rules, inputs, ids, covariance, book, strategies, investable, optimizer)
     if allocation is None:
-        return _Decision(True, triggers, zero, dict(zero), {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": exposure},
-                         exposure, status, message, moments=(ids, _mu(inputs, ids), covariance))
+        return _all_cash(triggers, strategies, exposure, status, message, moments=(ids, _mu(inputs, ids), covariance))
     targets, scale, cash_pauses, incubation_cash = {}, {}, 0.0, 0.0
     for s in strategies:
         w = allocation.weights.get(s, 0.0)
@@ -735,7 +745,10 @@ def _capacity(rules: SolutionRules, ids: list[str], inputs: DayInputs) -> float:
     return float(sum(min(rules.sector_limits.get(k, math.inf), n * rules.max_weight) for k, n in counts.items()))
 
 
-def _allocate(rules, inputs, ids, covariance, book, strategies, investable, optimizer):
+def _allocate(
+    rules: SolutionRules, inputs: DayInputs, ids: list[str], covariance: np.ndarray, book: _Book,
+    strategies: Mapping[str, StrategyState], investable: float, optimizer: Optimizer | None,
+) -> tuple[Allocation | None, str, str]:
     """(allocation or None, status, message); the turnover limit is relaxed, and said so,
     when no book within it exists (forced exits are already outside it)."""
     previous = {s: book.held.get(s, 0.0) for s in ids if strategies[s].status == "active"}
@@ -794,7 +807,9 @@ def _apply_risk(decision: _Decision, breaches: list[Breach], book: _Book, inputs
 # --------------------------------------------------------------------------- 5. orders
 
 
-def _orders(rules, inputs, book: _Book, strategies, decision: _Decision, costs: CostModel) -> tuple[list[dict], dict[str, float]]:
+def _orders(
+    rules: SolutionRules, inputs: DayInputs, book: _Book, strategies: Mapping[str, StrategyState], decision: _Decision, costs: CostModel,
+) -> tuple[list[dict], dict[str, float]]:
     """Trades from held to target (every strategy on a rebalance, forced exits otherwise),
     their estimated and simulated costs, and the weights at the close after them."""
     close, trades = dict(book.held), []
@@ -823,7 +838,9 @@ def _orders(rules, inputs, book: _Book, strategies, decision: _Decision, costs: 
 # --------------------------------------------------------------------------- rows
 
 
-def _weight_rows(rules, inputs, state, book, strategies, decision) -> list[dict]:
+def _weight_rows(
+    rules: SolutionRules, inputs: DayInputs, state: SolutionState, book: _Book, strategies: Mapping[str, StrategyState],
+) -> list[dict]:
     rows = []
     for s, st in strategies.items():
         valley = inputs.valley.get(s)
@@ -858,7 +875,7 @@ def _awaiting(decision: _Decision, state: SolutionState) -> bool:
     return state.awaiting_allocation and not decision.rebalanced
 
 
-def _optimization_row(rules, inputs, state, decision: _Decision) -> dict:
+def _optimization_row(rules: SolutionRules, inputs: DayInputs, state: SolutionState, decision: _Decision) -> dict:
     """Expected return, volatility and Sharpe recomputed from the final targets."""
     er, vol = _portfolio_moments(decision.targets, decision.moments)
     details = decision.allocation
@@ -908,7 +925,9 @@ def _risk_view(inputs: DayInputs, weights: Mapping[str, float]) -> tuple[list[st
     return ids, np.array([weights[s] for s in ids]), cov
 
 
-def _performance_row(rules, inputs, state, new: SolutionState, book: _Book, strategies, decision) -> dict:
+def _performance_row(
+    rules: SolutionRules, inputs: DayInputs, new: SolutionState, book: _Book, strategies: Mapping[str, StrategyState], decision: _Decision,
+) -> dict:
     close = {s: st.weight for s, st in strategies.items()}
     view = _risk_view(inputs, close)
     vol = dr = None
@@ -933,7 +952,9 @@ def _performance_row(rules, inputs, state, new: SolutionState, book: _Book, stra
     }
 
 
-def _attribution_rows(rules, inputs, state, book: _Book, close: Mapping[str, float]) -> list[dict]:
+def _attribution_rows(
+    rules: SolutionRules, inputs: DayInputs, state: SolutionState, book: _Book, close: Mapping[str, float],
+) -> list[dict]:
     """Return contribution ``w_i r_i`` (sums to the day's return) and, for the closing
     book, marginal risk ``(Sigma w)_i / sigma_p`` and contribution ``w_i (Sigma w)_i / sigma_p``
     (annualised, summing to sigma_p), with its share of sigma_p."""
