@@ -594,14 +594,7 @@ def _fill_mv(b: _Built, kind: str, d: _Data, mu: np.ndarray) -> None:
     P["mu"].value = ex / m
     P["lo"].value = np.full(n, d.min_w)
     P["hi"].value = np.full(n, d.max_w)
-    if "A" in P:
-        P["A"].value = d.sector_matrix
-        P["caps"].value = d.sector_caps
-    if "w_prev" in P:
-        P["w_prev"].value = d.w_prev
-        P["to_budget"].value = 2 * d.turnover_limit - d.removed_prev
-    if "lev" in P:
-        P["lev"].value = d.leverage_limit
+    _fill_linear_limits(P, d)
     if "vol" in P:
         P["vol"].value = d.max_vol / np.sqrt(s)
     if "sd" in P:
@@ -787,13 +780,8 @@ def _build_rp(d: _Data) -> _Built:
     return _Built(prob, P, y, None, False)
 
 
-def _fill_rp(rp: _Built, d: _Data, b: np.ndarray) -> None:
-    """Put the request's data into a :func:`_build_rp` problem."""
-    P = rp.params
-    P["F"].value = _lower(d.factor)
-    P["b"].value = b
-    P["lo"].value = d.min_w
-    P["hi"].value = d.max_w
+def _fill_linear_limits(P: dict, d: _Data) -> None:
+    """Sector caps, the turnover budget ``2 tau - removed`` and leverage, where the problem has them."""
     if "A" in P:
         P["A"].value = d.sector_matrix
         P["caps"].value = d.sector_caps
@@ -802,6 +790,16 @@ def _fill_rp(rp: _Built, d: _Data, b: np.ndarray) -> None:
         P["to_budget"].value = 2 * d.turnover_limit - d.removed_prev
     if "lev" in P:
         P["lev"].value = d.leverage_limit
+
+
+def _fill_rp(rp: _Built, d: _Data, b: np.ndarray) -> None:
+    """Put the request's data into a :func:`_build_rp` problem."""
+    P = rp.params
+    P["F"].value = _lower(d.factor)
+    P["b"].value = b
+    P["lo"].value = d.min_w
+    P["hi"].value = d.max_w
+    _fill_linear_limits(P, d)
 
 
 def _risk_parity_constrained(
