@@ -295,3 +295,17 @@ def test_a_broken_solutions_file_fails_naming_it_and_keeps_the_stored_days(stres
     assert "solutions.yaml" in message and "solutions.0.initial_aum" in message
     after = _tables(warehouse)
     assert all(after[name].equals(before[name]) for name in PORTFOLIO_TABLES.values())
+
+
+def test_a_day_whose_tables_disagree_is_refused_as_the_next_days_state(stress_history):
+    """As if a write stopped after solution_weights: the next day fails and names the day."""
+    _, config_dir = stress_history
+    warehouse = _copy(stress_history, "interrupted")
+    assert materialize_days([solution_level], resources(warehouse, config_dir), "2017-02-01", "2017-02-03").success
+    store = warehouse.warehouse()
+    optimizations = TABLES["portfolio.solution_optimizations"]
+    store.replace_partitions(optimizations, optimizations.empty_frame(), [day("2017-02-03")])
+    result = materialize_days([solution_level], resources(warehouse, config_dir), "2017-02-06", raise_on_error=False)
+    assert not result.success
+    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
+    assert "disagree on 2017-02-03" in message and "materialise 2017-02-03 again" in message

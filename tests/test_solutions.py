@@ -17,6 +17,7 @@ import math
 from dataclasses import fields, replace
 
 import numpy as np
+import polars as pl
 import pytest
 
 from twin_model.calendar import business_days
@@ -29,6 +30,7 @@ from twin_model.solutions import (
     ManualAction,
     SolutionRules,
     SolutionState,
+    StateMismatchError,
     StrategyState,
     records_to_frames,
     state_from_tables,
@@ -1076,6 +1078,20 @@ def test_state_from_tables_picks_its_solution():
     with pytest.raises(ValueError, match="performance rows for one day"):
         state_from_tables(r1, frames["portfolio.solution_weights"], frames["portfolio.solution_optimizations"],
                           frames["portfolio.solution_performance"], frames["portfolio.risk_violations"])
+
+
+def test_state_from_tables_refuses_tables_that_disagree():
+    # a write interrupted between tables: the optimisation row's counts expose it
+    dl = days(LAUNCH, D(2024, 3, 5))
+    rule = rules({"A": 0.5, "B": 0.5})
+    _, records = run(rule, Market("AB"), dl)
+    frames = records_to_frames(records[-1:])
+    w, o = frames["portfolio.solution_weights"], frames["portfolio.solution_optimizations"]
+    p, v = frames["portfolio.solution_performance"], frames["portfolio.risk_violations"]
+    assert o["weight_rows"].item() == w.height == 2
+    for broken in ((w.head(1), o, p, v), (w, o.head(0), p, v), (w, o.with_columns(open_violations=pl.lit(1, pl.Int64)), p, v)):
+        with pytest.raises(StateMismatchError, match="tables disagree on 2024-03-05.*materialise 2024-03-05 again"):
+            state_from_tables(rule, *broken)
 
 
 def test_state_from_tables_without_rows_is_launch_state():

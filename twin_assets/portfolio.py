@@ -20,7 +20,15 @@ from twin_model.optimize import Optimizer
 from twin_model.risk import RiskLimits
 from twin_model.schemas import TABLES, validate
 from twin_model.solution_inputs import SolutionHistory, forecasts_start, history_start, scenario_matrix
-from twin_model.solutions import PORTFOLIO_TABLES, SolutionRules, SolutionState, records_to_frames, state_from_tables, step
+from twin_model.solutions import (
+    PORTFOLIO_TABLES,
+    SolutionRules,
+    SolutionState,
+    StateMismatchError,
+    records_to_frames,
+    state_from_tables,
+    step,
+)
 from twin_resources.config import SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
@@ -31,15 +39,18 @@ from twin_assets.partitions import BUSINESS_DAYS
 WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
 TOL = 1e-8
 
-DESCRIPTIONS = {  # performance first: every output depends on its previous day (Dagster's topological order)
+# Written in this order: performance first (every output depends on its previous day, and
+# Dagster wants topological order), then the other state tables, the optimisation row that
+# counts them last among those, so a state read back can prove it was written whole.
+DESCRIPTIONS = {
     PERFORMANCE: "Per solution: AUM, AUM peak, daily return from held weights, P&L, costs, drawdown, "
     "leverage, volatility and diversification ratio.",
     WEIGHTS: "Per solution and strategy: weight held (drifted), target, weight after trades, status "
     "(active, paused, stopped, out_of_pool) with pause days left, re-entry ramp and pause count, and why.",
+    VIOLATIONS: "Risk-limit breaches per solution: level, rule, severity, action taken, opened and resolved dates.",
     OPTIMIZATIONS: "Per solution: what set today's targets (policy, objective, method, triggers, status), "
     "expected return, volatility and Sharpe recomputed from the targets, solver, constraint status, cash buckets.",
     ATTRIBUTION: "Per solution and strategy: return contribution (w x r) and marginal and total risk contribution.",
-    VIOLATIONS: "Risk-limit breaches per solution: level, rule, severity, action taken, opened and resolved dates.",
     ORDERS: "The trading plan: held vs target weight, trade value, estimated cost and simulated fill with slippage.",
 }
 
@@ -131,7 +142,10 @@ def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], f
     day = previous_business_day(first_day)
     tables = [warehouse.read_history(spec.qualified_name, day, day) for spec in (WEIGHTS, OPTIMIZATIONS, VIOLATIONS)]
     weights, optimizations, violations = tables
-    return {r.solution_id: state_from_tables(r, weights, optimizations, performance, violations) for r in rules}, False
+    try:
+        return {r.solution_id: state_from_tables(r, weights, optimizations, performance, violations) for r in rules}, False
+    except StateMismatchError as error:
+        raise dg.Failure(description=str(error)) from None
 
 
 def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: list[dt.date]) -> SolutionHistory:

@@ -346,6 +346,9 @@ class SolutionOptimizations(pa.DataFrameModel):
     the final targets with the moments the allocation used (null on a day the targets were
     held). ``sum(targets) = target_exposure - cash_pauses - cash_risk - cash_other``.
     ``awaiting_allocation``: the last allocation failed and is retried on the next day.
+    ``weight_rows`` and ``open_violations`` count the solution-day's rows in solution_weights
+    and its open rows in risk_violations: this row is written after them, so a state read
+    back can prove it is whole.
     """
 
     date: pl.Date = pa.Field(nullable=False)
@@ -371,6 +374,8 @@ class SolutionOptimizations(pa.DataFrameModel):
     cash_risk: pl.Float64
     cash_other: pl.Float64
     awaiting_allocation: pl.Boolean
+    weight_rows: pl.Int64 = pa.Field(ge=0)
+    open_violations: pl.Int64 = pa.Field(ge=0)
     message: pl.String
 
     class Config:

@@ -395,7 +395,7 @@ def step(
     )
     record = DayRecord(
         weights=_weight_rows(rules, inputs, state, book, strategies),
-        optimization=_optimization_row(rules, inputs, state, decision),
+        optimization=_optimization_row(rules, inputs, state, decision, len(strategies), len(open_violations)),
         performance=_performance_row(rules, inputs, new_state, book, strategies, decision),
         attribution=_attribution_rows(rules, inputs, state, book, close),
         violations=violation_rows,
@@ -875,7 +875,9 @@ def _awaiting(decision: _Decision, state: SolutionState) -> bool:
     return state.awaiting_allocation and not decision.rebalanced
 
 
-def _optimization_row(rules: SolutionRules, inputs: DayInputs, state: SolutionState, decision: _Decision) -> dict:
+def _optimization_row(
+    rules: SolutionRules, inputs: DayInputs, state: SolutionState, decision: _Decision, weight_rows: int, open_violations: int,
+) -> dict:
     """Expected return, volatility and Sharpe recomputed from the final targets."""
     er, vol = _portfolio_moments(decision.targets, decision.moments)
     details = decision.allocation
@@ -891,7 +893,7 @@ def _optimization_row(rules: SolutionRules, inputs: DayInputs, state: SolutionSt
         "constraints_satisfied": not violations, "violations": "; ".join(violations),
         "n_strategies": sum(1 for t in decision.targets.values() if t > 0),
         "target_exposure": decision.exposure, **decision.cash, "awaiting_allocation": _awaiting(decision, state),
-        "message": decision.message,
+        "weight_rows": weight_rows, "open_violations": open_violations, "message": decision.message,
     }
 
 
@@ -984,6 +986,10 @@ def _attribution_rows(
 # --------------------------------------------------------------------------- tables <-> state
 
 
+class StateMismatchError(ValueError):
+    """The stored tables of one solution-day do not describe one consistent state."""
+
+
 PORTFOLIO_TABLES = {
     "weights": "portfolio.solution_weights",
     "optimization": "portfolio.solution_optimizations",
@@ -1016,7 +1022,12 @@ def state_from_tables(
     violations: pl.DataFrame,
 ) -> SolutionState:
     """A solution's state at the close of the day these rows describe (one day's rows of
-    the solution). No performance row means the solution has not launched: its launch state."""
+    the solution). No performance row means the solution has not launched: its launch state.
+
+    The optimisation row counts the day's weight rows and open violations; tables that
+    disagree with it (a write interrupted between tables) raise ``StateMismatchError``
+    rather than carry a partial state forward.
+    """
     perf = performance.filter(pl.col("solution_id") == rules.solution_id)
     if perf.height == 0:
         return SolutionState.launch(rules)
@@ -1024,16 +1035,23 @@ def state_from_tables(
         raise ValueError(f"solution {rules.solution_id}: {perf.height} performance rows for one day")
     p = perf.row(0, named=True)
     opt = optimization.filter(pl.col("solution_id") == rules.solution_id)
-    o = opt.row(0, named=True) if opt.height else {"target_exposure": 0.0, "awaiting_allocation": False, **_NO_CASH}
+    mine = weights.filter(pl.col("solution_id") == rules.solution_id)
+    open_rows = violations.filter((pl.col("solution_id") == rules.solution_id) & (pl.col("status") == "open"))
+    if opt.height != 1 or (opt["weight_rows"][0], opt["open_violations"][0]) != (mine.height, open_rows.height):
+        raise StateMismatchError(
+            f"solution {rules.solution_id}: the portfolio tables disagree on {p['date']} "
+            f"({opt.height} optimisation rows, {mine.height} weight rows, {open_rows.height} open violations; "
+            f"an interrupted write?): materialise {p['date']} again"
+        )
+    o = opt.row(0, named=True)
     strategies = {
         r["strategy_id"]: StrategyState(
             status=r["status"], tier=r["tier"], weight=r["weight_close"], target=r["weight_target"], scale=r["target_scale"],
             pause_days_left=r["pause_days_left"], ramp_day=r["ramp_day"], pause_count=r["pause_count"],
             watch_from=r["watch_from"], reason=r["reason"],
         )
-        for r in weights.filter(pl.col("solution_id") == rules.solution_id).iter_rows(named=True)
+        for r in mine.iter_rows(named=True)
     }
-    open_rows = violations.filter((pl.col("solution_id") == rules.solution_id) & (pl.col("status") == "open"))
     open_violations = {}
     for r in open_rows.iter_rows(named=True):
         breach = Breach(r["level"], r["rule"], r["subject"], r["value"], r["limit_value"], r["severity"], r["action"], r["message"])
