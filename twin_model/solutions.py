@@ -679,7 +679,9 @@ def _hold(state: SolutionState, strategies: Mapping[str, StrategyState]) -> _Dec
         scale[s] = previous.scale if keep else 0.0
         if not keep:
             cash["cash_pauses"] += previous.target
-    return _Decision(False, [], targets, scale, cash, state.exposure, "held", "no rebalance trigger: targets held")
+    invested = sum(targets.values())
+    why = f"no rebalance trigger: the targets set on {state.last_rebalance} hold ({invested:.1%} invested)"
+    return _Decision(False, [], targets, scale, cash, state.exposure, "held", why)
 
 
 def _selection(rules: SolutionRules, strategies: Mapping[str, StrategyState], inputs: DayInputs) -> list[str]:
