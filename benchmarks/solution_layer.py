@@ -82,7 +82,8 @@ def _pure(day: dt.date, repeat: int, path: Path) -> None:
     from twin_model.execution import CostModel
     from twin_model.optimize import Optimizer
     from twin_model.risk import RiskLimits
-    from twin_model.solutions import ManualAction, SolutionRules, step
+    from twin_model.solution_state import ManualAction, SolutionRules
+    from twin_model.solutions import step
     from twin_resources.config import DEFAULT_CONFIG_DIR
     from twin_resources.resources import TwinConfigResource, WarehouseResource
 

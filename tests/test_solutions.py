@@ -24,18 +24,9 @@ from twin_model.calendar import business_days
 from twin_model.execution import CostModel
 from twin_model.risk import RiskLimits
 from twin_model.schemas import TABLES, validate
-from twin_model.solutions import (
-    PORTFOLIO_TABLES,
-    DayInputs,
-    ManualAction,
-    SolutionRules,
-    SolutionState,
-    StateMismatchError,
-    StrategyState,
-    records_to_frames,
-    state_from_tables,
-    step,
-)
+from twin_model.solution_state import DayInputs, ManualAction, SolutionRules, SolutionState, StrategyState
+from twin_model.solution_tables import PORTFOLIO_TABLES, StateMismatchError, records_to_frames, state_from_tables
+from twin_model.solutions import step
 
 D = dt.date
 LAUNCH = D(2024, 3, 1)
@@ -1199,3 +1190,16 @@ def test_day_inputs_pnl_since_and_returns_today():
     assert inp.pnl_since("Z", D(2024, 3, 4)) == 0.0
     assert inp.returns_today() == {"A": -0.1, "B": 0.0}
     assert m.inputs(D(2024, 3, 5)).returns_today() == {"B": 0.0}
+
+
+def test_state_from_an_older_warehouse_without_the_counts_is_read_as_it_is():
+    dl = days(LAUNCH, D(2024, 3, 5))
+    rule = rules({"A": 0.5, "B": 0.5})
+    states, records = run(rule, Market("AB"), dl)
+    frames = records_to_frames(records[-1:])
+    older = frames["portfolio.solution_optimizations"].with_columns(
+        weight_rows=pl.lit(None, pl.Int64), open_violations=pl.lit(None, pl.Int64)
+    )
+    rebuilt = state_from_tables(rule, frames["portfolio.solution_weights"], older,
+                                frames["portfolio.solution_performance"], frames["portfolio.risk_violations"])
+    _assert_states_equal(rebuilt, states[-1])

@@ -20,15 +20,9 @@ from twin_model.optimize import Optimizer
 from twin_model.risk import RiskLimits
 from twin_model.schemas import TABLES, validate
 from twin_model.solution_inputs import SolutionHistory, forecasts_start, history_start, scenario_matrix
-from twin_model.solutions import (
-    PORTFOLIO_TABLES,
-    SolutionRules,
-    SolutionState,
-    StateMismatchError,
-    records_to_frames,
-    state_from_tables,
-    step,
-)
+from twin_model.solution_state import SolutionRules, SolutionState
+from twin_model.solution_tables import PORTFOLIO_TABLES, StateMismatchError, records_to_frames, state_from_tables
+from twin_model.solutions import step
 from twin_resources.config import SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from twin_model.solutions import DayInputs
+from twin_model.solution_state import DayInputs
 from twin_model.statistics import PERIODS_PER_YEAR
 
 HISTORY_CALENDAR_DAYS = 400

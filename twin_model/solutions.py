@@ -54,22 +54,28 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import polars as pl
 
 from twin_model.allocation import Allocation, AllocationInputs, allocate
 from twin_model.calendar import next_business_day
 from twin_model.execution import CostModel
 from twin_model.optimize import InfeasibleRequestError, Optimizer, ledoit_wolf_covariance
 from twin_model.risk import Breach, RiskLimits, blocks_new_risk, evaluate_risk, reduce_to_limits
-from twin_model.schemas import TABLES
+from twin_model.solution_state import (
+    DayInputs,
+    DayRecord,
+    ManualAction,
+    SolutionRules,
+    SolutionState,
+    StrategyState,
+    Violation,
+    violation_key,
+)
 from twin_model.statistics import PERIODS_PER_YEAR
 
-STATUSES = ("active", "paused", "stopped", "out_of_pool")
-MANUAL_ACTIONS = ("rebalance", "stop", "reinstate")
 COVARIANCE_WINDOW = 252
 """Trailing rows (all selected strategies observed) behind the allocation covariance."""
 MIN_COVARIANCE_ROWS = 21
@@ -77,267 +83,6 @@ RISK_WINDOW = 63
 """Trailing rows behind the reported volatility, diversification ratio and risk contributions."""
 MIN_TRADE = 1e-9
 """Weight changes smaller than this are not traded."""
-
-
-# --------------------------------------------------------------------------- rules
-
-
-@dataclass(frozen=True)
-class ManualAction:
-    """An override from config: ``rebalance`` the solution, ``stop`` or ``reinstate`` a strategy."""
-
-    date: dt.date
-    action: str
-    strategy_id: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.action not in MANUAL_ACTIONS:
-            raise ValueError(f"manual action {self.action!r}: expected one of {MANUAL_ACTIONS}")
-        if self.action != "rebalance" and not self.strategy_id:
-            raise ValueError(f"manual action {self.action!r} on {self.date} needs a strategy_id")
-
-
-@dataclass(frozen=True)
-class SolutionRules:
-    """Everything ``config/solutions.yaml`` says about one solution (see ``from_config``)."""
-
-    solution_id: str
-    launch_date: dt.date
-    initial_aum: float
-    target_exposure: float = 1.0
-    policy_kind: str = "equal_risk_contribution"
-    policy_params: Mapping[str, object] = field(default_factory=dict)
-    sectors: tuple[str, ...] | None = None
-    asset_classes: tuple[str, ...] | None = None
-    min_weight: float = 0.0
-    max_weight: float = 1.0
-    sector_limits: Mapping[str, float] = field(default_factory=dict)
-    turnover_limit: float | None = None
-    leverage_limit: float = 1.0
-    drift_threshold: float = 0.05
-    monthly: bool = True
-    pause_days: int = 10
-    ramp_days: int = 5
-    cooldown_days: int = 10
-    stop_valley_multiple: float = 2.0
-    max_pauses: int = 3
-    use_market_regime: bool = False
-    incubation_evidence: float | None = None
-    incubation_exit_evidence: float | None = None
-    incubation_scale: float = 0.5
-    manual: tuple[ManualAction, ...] = ()
-
-    @classmethod
-    def from_config(cls, config: Mapping) -> SolutionRules:
-        """From ``SolutionConfig.model_dump()`` (the nested YAML layout)."""
-        policy = dict(config["policy"])
-        constraints, filters = config.get("constraints", {}), config.get("filters", {})
-        rebalance, pause, stop = config.get("rebalance", {}), config.get("pause", {}), config.get("stop", {})
-        incubation = config.get("incubation") or {}
-        optional = {
-            "min_weight": constraints.get("min_weight"),
-            "max_weight": constraints.get("max_weight"),
-            "turnover_limit": constraints.get("turnover_limit"),
-            "leverage_limit": constraints.get("leverage_limit"),
-            "drift_threshold": rebalance.get("drift_threshold"),
-            "monthly": rebalance.get("monthly"),
-            "pause_days": pause.get("period_days"),
-            "ramp_days": pause.get("ramp_days"),
-            "cooldown_days": pause.get("cooldown_days"),
-            "stop_valley_multiple": stop.get("valley_multiple"),
-            "max_pauses": stop.get("max_pauses"),
-            "use_market_regime": config.get("use_market_regime"),
-            "incubation_evidence": incubation.get("min_evidence"),
-            "incubation_exit_evidence": incubation.get("exit_evidence"),
-            "incubation_scale": incubation.get("scale"),
-        }
-        return cls(
-            solution_id=str(config["solution_id"]),
-            launch_date=config["launch_date"],
-            initial_aum=float(config["initial_aum"]),
-            target_exposure=float(config.get("target_exposure", 1.0)),
-            policy_kind=policy.pop("kind"),
-            policy_params={k: v for k, v in policy.items() if v is not None},
-            sectors=_tuple_or_none(filters.get("sectors")),
-            asset_classes=_tuple_or_none(filters.get("asset_classes")),
-            sector_limits=dict(constraints.get("sector_limits") or {}),
-            manual=tuple(ManualAction(**m) for m in config.get("manual") or ()),
-            **{k: v for k, v in optional.items() if v is not None},
-        )
-
-    def selects(self, sector: str, asset_class: str) -> bool:
-        """Whether the filters let a strategy of this sector and asset class in."""
-        return (self.sectors is None or sector in self.sectors) and (
-            self.asset_classes is None or asset_class in self.asset_classes
-        )
-
-    def tier(self, inputs: DayInputs, strategy_id: str, on_list: bool = False) -> str:
-        """"core" (in the alpha pool), "incubation" (outside it, evidence at least
-        ``incubation_evidence``, or ``incubation_exit_evidence`` for a strategy already on the
-        solution's list: a hysteresis band; sized at ``incubation_scale``) or "none",
-        through the filters."""
-        if not self.selects(inputs.sectors.get(strategy_id, "unclassified"), inputs.asset_classes.get(strategy_id, "unknown")):
-            return "none"
-        if inputs.in_pool.get(strategy_id, False):
-            return "core"
-        evidence = inputs.evidence.get(strategy_id)
-        if self.incubation_evidence is None or evidence is None:
-            return "none"
-        bar = self.incubation_evidence
-        if on_list and self.incubation_exit_evidence is not None:
-            bar = min(bar, self.incubation_exit_evidence)
-        return "incubation" if evidence >= bar else "none"
-
-    def tier_scale(self, tier: str) -> float:
-        return {"core": 1.0, "incubation": self.incubation_scale}.get(tier, 0.0)
-
-    def manual_on(self, day: dt.date) -> list[ManualAction]:
-        return [m for m in self.manual if m.date == day]
-
-
-def _tuple_or_none(values) -> tuple[str, ...] | None:
-    return None if values is None else tuple(values)
-
-
-# --------------------------------------------------------------------------- state
-
-
-@dataclass(frozen=True)
-class StrategyState:
-    """One strategy inside one solution at a day's close."""
-
-    status: str = "out_of_pool"
-    tier: str = "none"
-    weight: float = 0.0
-    target: float = 0.0
-    pause_days_left: int = 0
-    ramp_day: int = 0
-    pause_count: int = 0
-    watch_from: dt.date | None = None
-    scale: float = 0.0
-    reason: str = ""
-
-    def ramp_factor(self, ramp_days: int) -> float:
-        """``k / ramp_days`` on the k-th day of a re-entry ramp, 1 otherwise."""
-        return self.ramp_day / ramp_days if self.ramp_day and ramp_days else 1.0
-
-
-@dataclass(frozen=True)
-class Violation:
-    """An open risk violation: a breach and the day it opened."""
-
-    breach: Breach
-    opened: dt.date
-
-
-@dataclass(frozen=True)
-class SolutionState:
-    """S_t of one solution: what it carries from one business day to the next."""
-
-    day: dt.date | None
-    aum: float
-    aum_peak: float
-    risk_peak: float
-    pending_costs: float = 0.0
-    cooldown_days_left: int = 0
-    last_rebalance: dt.date | None = None
-    awaiting_allocation: bool = False
-    exposure: float = 0.0
-    cash: Mapping[str, float] = field(default_factory=lambda: dict(_NO_CASH))
-    strategies: Mapping[str, StrategyState] = field(default_factory=dict)
-    violations: Mapping[tuple[str, str, str], Violation] = field(default_factory=dict)
-
-    @classmethod
-    def launch(cls, rules: SolutionRules) -> SolutionState:
-        """The state of a solution opening its doors: all cash at its initial AUM."""
-        return cls(day=None, aum=rules.initial_aum, aum_peak=rules.initial_aum, risk_peak=rules.initial_aum)
-
-
-_NO_CASH = {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": 0.0}
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True)
-class DayInputs:
-    """The exogenous information W_t of one business day, shared by every solution.
-
-    ``history`` is ``[T, N]`` daily returns (NaN = not observed) over ``history_dates``,
-    columns in ``strategy_ids`` order, ending with ``day`` when it has returns. Moments
-    are annual (posterior mean of the daily mean x 252 and its sd); ``valley`` is the
-    monthly valley in force (<= 0). ``scenarios(ids)`` returns posterior-predictive daily
-    returns ``[paths, horizon, len(ids)]`` or None.
-    """
-
-    day: dt.date
-    strategy_ids: tuple[str, ...]
-    history_dates: tuple[dt.date, ...]
-    history: np.ndarray
-    in_pool: Mapping[str, bool]
-    sectors: Mapping[str, str]
-    asset_classes: Mapping[str, str]
-    expected_return: Mapping[str, float]
-    expected_return_sd: Mapping[str, float]
-    sharpe: Mapping[str, float]
-    valley: Mapping[str, float]
-    evidence: Mapping[str, float] = field(default_factory=dict)
-    risk_scale: float = 1.0
-    positions: pl.DataFrame | None = None
-    scenarios: Callable[[Sequence[str]], np.ndarray | None] | None = None
-
-    def __post_init__(self) -> None:
-        shape = (len(self.history_dates), len(self.strategy_ids))
-        if np.shape(self.history) != shape:
-            raise ValueError(f"DayInputs {self.day}: history has shape {np.shape(self.history)}, need {shape}")
-        if self.history_dates and self.history_dates[-1] > self.day:
-            raise ValueError(f"DayInputs {self.day}: history runs past the day ({self.history_dates[-1]})")
-
-    def column(self, strategy_id: str) -> int | None:
-        return self._columns.get(strategy_id)
-
-    @property
-    def _columns(self) -> dict[str, int]:
-        return {s: i for i, s in enumerate(self.strategy_ids)}
-
-    def returns_today(self) -> dict[str, float]:
-        """Today's observed returns (empty on a day without data)."""
-        if not self.history_dates or self.history_dates[-1] != self.day:
-            return {}
-        row = self.history[-1]
-        return {s: float(row[i]) for i, s in enumerate(self.strategy_ids) if not math.isnan(row[i])}
-
-    def pnl_since(self, strategy_id: str, start: dt.date) -> float:
-        """Compounded return of the strategy's observed returns dated ``start`` .. ``day``."""
-        i = self.column(strategy_id)
-        if i is None:
-            return 0.0
-        dates = np.array(self.history_dates, dtype="datetime64[D]")
-        r = self.history[dates >= np.datetime64(start, "D"), i]
-        r = r[~np.isnan(r)]
-        return float(np.prod(1.0 + r) - 1.0)
-
-    def complete_rows(self, ids: Sequence[str], window: int) -> np.ndarray:
-        """The last ``window`` rows of ``ids``' returns where every one of them is observed."""
-        cols = [self._columns[s] for s in ids]
-        X = self.history[:, cols]
-        return X[~np.isnan(X).any(axis=1)][-window:]
-
-
-# --------------------------------------------------------------------------- the record
-
-
-@dataclass
-class DayRecord:
-    """The rows one solution writes for one day, one list per ``portfolio.*`` table."""
-
-    weights: list[dict]
-    optimization: dict
-    performance: dict
-    attribution: list[dict]
-    violations: list[dict]
-    orders: list[dict]
-
 
 # --------------------------------------------------------------------------- the step
 
@@ -566,15 +311,14 @@ def _pause_on_breaches(
     return out, events
 
 
-def _key(b: Breach) -> tuple[str, str, str]:
-    return (b.level, b.rule, b.subject)
-
-
 def _track_violations(
     solution_id: str, previous: Mapping[tuple[str, str, str], Violation], breaches: list[Breach], day: dt.date
 ) -> tuple[list[dict], dict[tuple[str, str, str], Violation]]:
     """Rows for every violation open today or resolved today, and the ones still open."""
-    open_now = {_key(b): Violation(b, previous[_key(b)].opened if _key(b) in previous else day) for b in breaches}
+    open_now = {}
+    for b in breaches:
+        key = violation_key(b)
+        open_now[key] = Violation(b, previous[key].opened if key in previous else day)
     rows = [_violation_row(solution_id, day, v, "open", None) for v in open_now.values()]
     rows += [
         _violation_row(solution_id, day, v, "resolved", day) for k, v in sorted(previous.items()) if k not in open_now
@@ -646,7 +390,7 @@ _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 def _new_or_worse(breach: Breach, open_before: Mapping[tuple[str, str, str], Violation]) -> bool:
     """A breach not open yesterday, or open at a lower severity: the targets set since do
     not yet reflect its action (a continuing breach's action is already in them)."""
-    before = open_before.get(_key(breach))
+    before = open_before.get(violation_key(breach))
     return before is None or _SEVERITY_RANK[breach.severity] > _SEVERITY_RANK[before.breach.severity]
 
 
@@ -983,84 +727,3 @@ def _attribution_rows(
             "weight_close": close.get(s, 0.0), "marginal_risk": m, "risk_contribution": rc, "risk_contribution_pct": pct,
         })
     return rows
-
-
-# --------------------------------------------------------------------------- tables <-> state
-
-
-class StateMismatchError(ValueError):
-    """The stored tables of one solution-day do not describe one consistent state."""
-
-
-PORTFOLIO_TABLES = {
-    "weights": "portfolio.solution_weights",
-    "optimization": "portfolio.solution_optimizations",
-    "performance": "portfolio.solution_performance",
-    "attribution": "portfolio.strategy_attribution",
-    "violations": "portfolio.risk_violations",
-    "orders": "portfolio.rebalance_orders",
-}
-"""DayRecord field -> the warehouse table its rows go to."""
-
-
-def records_to_frames(records: Sequence[DayRecord]) -> dict[str, pl.DataFrame]:
-    """The rows of many solution-days as one frame per ``portfolio.*`` table (schema order)."""
-    out = {}
-    for attribute, table in PORTFOLIO_TABLES.items():
-        spec = TABLES[table]
-        rows: list[dict] = []
-        for record in records:
-            value = getattr(record, attribute)
-            rows.extend(value if isinstance(value, list) else [value])
-        out[table] = pl.DataFrame(rows, schema=spec.columns(), orient="row") if rows else spec.empty_frame()
-    return out
-
-
-def state_from_tables(
-    rules: SolutionRules,
-    weights: pl.DataFrame,
-    optimization: pl.DataFrame,
-    performance: pl.DataFrame,
-    violations: pl.DataFrame,
-) -> SolutionState:
-    """A solution's state at the close of the day these rows describe (one day's rows of
-    the solution). No performance row means the solution has not launched: its launch state.
-
-    The optimisation row counts the day's weight rows and open violations; tables that
-    disagree with it (a write interrupted between tables) raise ``StateMismatchError``
-    rather than carry a partial state forward.
-    """
-    perf = performance.filter(pl.col("solution_id") == rules.solution_id)
-    if perf.height == 0:
-        return SolutionState.launch(rules)
-    if perf.height > 1:
-        raise ValueError(f"solution {rules.solution_id}: {perf.height} performance rows for one day")
-    p = perf.row(0, named=True)
-    opt = optimization.filter(pl.col("solution_id") == rules.solution_id)
-    mine = weights.filter(pl.col("solution_id") == rules.solution_id)
-    open_rows = violations.filter((pl.col("solution_id") == rules.solution_id) & (pl.col("status") == "open"))
-    if opt.height != 1 or (opt["weight_rows"][0], opt["open_violations"][0]) != (mine.height, open_rows.height):
-        raise StateMismatchError(
-            f"solution {rules.solution_id}: the portfolio tables disagree on {p['date']} "
-            f"({opt.height} optimisation rows, {mine.height} weight rows, {open_rows.height} open violations; "
-            f"an interrupted write?): materialise {p['date']} again"
-        )
-    o = opt.row(0, named=True)
-    strategies = {
-        r["strategy_id"]: StrategyState(
-            status=r["status"], tier=r["tier"], weight=r["weight_close"], target=r["weight_target"], scale=r["target_scale"],
-            pause_days_left=r["pause_days_left"], ramp_day=r["ramp_day"], pause_count=r["pause_count"],
-            watch_from=r["watch_from"], reason=r["reason"],
-        )
-        for r in mine.iter_rows(named=True)
-    }
-    open_violations = {}
-    for r in open_rows.iter_rows(named=True):
-        breach = Breach(r["level"], r["rule"], r["subject"], r["value"], r["limit_value"], r["severity"], r["action"], r["message"])
-        open_violations[_key(breach)] = Violation(breach, r["opened_date"])
-    return SolutionState(
-        day=p["date"], aum=p["aum"], aum_peak=p["aum_peak"], risk_peak=p["risk_peak"],
-        pending_costs=p["pending_costs"], cooldown_days_left=p["cooldown_days_left"],
-        last_rebalance=p["last_rebalance"], awaiting_allocation=o["awaiting_allocation"], exposure=o["target_exposure"],
-        cash={k: o[k] for k in _NO_CASH}, strategies=strategies, violations=open_violations,
-    )

@@ -1,0 +1,100 @@
+"""The solution level in the warehouse: a day's records as the six ``portfolio.*`` frames,
+and a solution's state rebuilt from one day's stored rows (proved whole first)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from twin_model.risk import Breach
+from twin_model.schemas import TABLES
+from twin_model.solution_state import (
+    NO_CASH,
+    DayRecord,
+    SolutionRules,
+    SolutionState,
+    StrategyState,
+    Violation,
+    violation_key,
+)
+
+
+class StateMismatchError(ValueError):
+    """The stored tables of one solution-day do not describe one consistent state."""
+
+
+PORTFOLIO_TABLES = {
+    "weights": "portfolio.solution_weights",
+    "optimization": "portfolio.solution_optimizations",
+    "performance": "portfolio.solution_performance",
+    "attribution": "portfolio.strategy_attribution",
+    "violations": "portfolio.risk_violations",
+    "orders": "portfolio.rebalance_orders",
+}
+"""DayRecord field -> the warehouse table its rows go to."""
+
+
+def records_to_frames(records: Sequence[DayRecord]) -> dict[str, pl.DataFrame]:
+    """The rows of many solution-days as one frame per ``portfolio.*`` table (schema order)."""
+    out = {}
+    for attribute, table in PORTFOLIO_TABLES.items():
+        spec = TABLES[table]
+        rows: list[dict] = []
+        for record in records:
+            value = getattr(record, attribute)
+            rows.extend(value if isinstance(value, list) else [value])
+        out[table] = pl.DataFrame(rows, schema=spec.columns(), orient="row") if rows else spec.empty_frame()
+    return out
+
+
+def state_from_tables(
+    rules: SolutionRules,
+    weights: pl.DataFrame,
+    optimization: pl.DataFrame,
+    performance: pl.DataFrame,
+    violations: pl.DataFrame,
+) -> SolutionState:
+    """A solution's state at the close of the day these rows describe (one day's rows of
+    the solution). No performance row means the solution has not launched: its launch state.
+
+    The optimisation row counts the day's weight rows and open violations; tables that
+    disagree with it (a write interrupted between tables) raise ``StateMismatchError``
+    rather than carry a partial state forward. Rows from a warehouse older than those
+    counts (null) are taken as they are.
+    """
+    perf = performance.filter(pl.col("solution_id") == rules.solution_id)
+    if perf.height == 0:
+        return SolutionState.launch(rules)
+    if perf.height > 1:
+        raise ValueError(f"solution {rules.solution_id}: {perf.height} performance rows for one day")
+    p = perf.row(0, named=True)
+    opt = optimization.filter(pl.col("solution_id") == rules.solution_id)
+    mine = weights.filter(pl.col("solution_id") == rules.solution_id)
+    open_rows = violations.filter((pl.col("solution_id") == rules.solution_id) & (pl.col("status") == "open"))
+    counts = (opt["weight_rows"][0], opt["open_violations"][0]) if opt.height == 1 else None
+    if opt.height != 1 or (None not in counts and counts != (mine.height, open_rows.height)):
+        raise StateMismatchError(
+            f"solution {rules.solution_id}: the portfolio tables disagree on {p['date']} "
+            f"({opt.height} optimisation rows, {mine.height} weight rows, {open_rows.height} open violations; "
+            f"an interrupted write?): materialise {p['date']} again"
+        )
+    o = opt.row(0, named=True)
+    strategies = {
+        r["strategy_id"]: StrategyState(
+            status=r["status"], tier=r["tier"], weight=r["weight_close"], target=r["weight_target"], scale=r["target_scale"],
+            pause_days_left=r["pause_days_left"], ramp_day=r["ramp_day"], pause_count=r["pause_count"],
+            watch_from=r["watch_from"], reason=r["reason"],
+        )
+        for r in mine.iter_rows(named=True)
+    }
+    open_violations = {}
+    for r in open_rows.iter_rows(named=True):
+        breach = Breach(r["level"], r["rule"], r["subject"], r["value"], r["limit_value"], r["severity"], r["action"], r["message"])
+        open_violations[violation_key(breach)] = Violation(breach, r["opened_date"])
+    return SolutionState(
+        day=p["date"], aum=p["aum"], aum_peak=p["aum_peak"], risk_peak=p["risk_peak"],
+        pending_costs=p["pending_costs"], cooldown_days_left=p["cooldown_days_left"],
+        last_rebalance=p["last_rebalance"], awaiting_allocation=o["awaiting_allocation"], exposure=o["target_exposure"],
+        cash={k: o[k] for k in NO_CASH}, strategies=strategies, violations=open_violations,
+    )
