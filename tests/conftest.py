@@ -13,6 +13,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from twin_model.risk import RiskLimits
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.io_manager import WarehouseIOManager
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
@@ -59,6 +60,35 @@ def materialize_days(assets, res: dict, start: str, end: str | None = None, rais
         return dg.materialize(assets, resources=res, partition_key=start, raise_on_error=raise_on_error)
     return dg.materialize(
         assets, resources=res, tags={RANGE_START: start, RANGE_END: end}, raise_on_error=raise_on_error
+    )
+
+
+LOOSE_RISK_LIMITS = {
+    "portfolio": {
+        "max_gross_leverage": 100.0,
+        "drawdown_stop": -0.99,
+        "volatility_target": 1e6,
+        "max_pairwise_correlation": 1.0,
+        "min_diversification_ratio": 1.0,
+        "var_95": -0.99,
+        "cvar_95": -0.99,
+        "var_99": -0.99,
+        "cvar_99": -0.99,
+    },
+    "strategy": {"max_weight": 1.0, "drawdown_stop": -0.99, "max_volatility": 1e6},
+    "position": {"max_net_exposure_per_ticker": 100.0},
+}
+"""Risk limits nothing breaches; tests tighten the keys they are about."""
+
+
+def loose_risk_limits(portfolio: dict | None = None, strategy: dict | None = None) -> RiskLimits:
+    """``LOOSE_RISK_LIMITS`` with the given keys tightened."""
+    return RiskLimits.from_mapping(
+        {
+            "portfolio": {**LOOSE_RISK_LIMITS["portfolio"], **(portfolio or {})},
+            "strategy": {**LOOSE_RISK_LIMITS["strategy"], **(strategy or {})},
+            "position": dict(LOOSE_RISK_LIMITS["position"]),
+        }
     )
 
 

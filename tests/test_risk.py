@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
+from tests.conftest import loose_risk_limits
 from twin_model.risk import (
     Breach,
     RiskLimits,
@@ -29,23 +30,7 @@ YAML = Path(__file__).resolve().parents[1] / "config" / "risk_limits.yaml"
 DEFAULT = RiskLimits.from_mapping(yaml.safe_load(YAML.read_text()))
 
 # Everything loose except what a test tightens.
-LOOSE = RiskLimits.from_mapping(
-    {
-        "portfolio": {
-            "max_gross_leverage": 100.0,
-            "drawdown_stop": -0.99,
-            "volatility_target": 100.0,
-            "max_pairwise_correlation": 1.0,
-            "min_diversification_ratio": 1.0,
-            "var_95": -0.99,
-            "cvar_95": -0.99,
-            "var_99": -0.99,
-            "cvar_99": -0.99,
-        },
-        "strategy": {"max_weight": 1.0, "drawdown_stop": -0.99, "max_volatility": 100.0},
-        "position": {"max_net_exposure_per_ticker": 100.0},
-    }
-)
+LOOSE = loose_risk_limits()
 
 
 def with_portfolio(**kw) -> RiskLimits:

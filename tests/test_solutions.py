@@ -20,9 +20,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.conftest import loose_risk_limits
 from twin_model.calendar import business_days
 from twin_model.execution import CostModel
-from twin_model.risk import RiskLimits
 from twin_model.schemas import TABLES, validate
 from twin_model.solution_state import DayInputs, ManualAction, SolutionRules, SolutionState, StrategyState
 from twin_model.solution_tables import PORTFOLIO_TABLES, StateMismatchError, records_to_frames, state_from_tables
@@ -35,35 +35,7 @@ SID = "sol_test"
 
 ZERO_COSTS = CostModel(commission_bps=0.0, half_spread_bps=0.0, impact_coefficient=0.0, capacity=1e9, slippage_sd_bps=0.0)
 
-_LOOSE = {
-    "portfolio": {
-        "max_gross_leverage": 100.0,
-        "drawdown_stop": -0.99,
-        "volatility_target": 1e6,
-        "max_pairwise_correlation": 1.0,
-        "min_diversification_ratio": 1.0,
-        "var_95": -0.99,
-        "cvar_95": -0.99,
-        "var_99": -0.99,
-        "cvar_99": -0.99,
-    },
-    "strategy": {"max_weight": 1.0, "drawdown_stop": -0.99, "max_volatility": 1e6},
-    "position": {"max_net_exposure_per_ticker": 100.0},
-}
-
-
-def limits(portfolio: dict | None = None, strategy: dict | None = None) -> RiskLimits:
-    """Loose limits (nothing breaches) with the given keys tightened."""
-    return RiskLimits.from_mapping(
-        {
-            "portfolio": {**_LOOSE["portfolio"], **(portfolio or {})},
-            "strategy": {**_LOOSE["strategy"], **(strategy or {})},
-            "position": dict(_LOOSE["position"]),
-        }
-    )
-
-
-LOOSE = limits()
+LOOSE = loose_risk_limits()
 
 
 def rules(weights: dict[str, float], **kw) -> SolutionRules:
@@ -645,7 +617,7 @@ def test_pool_exit_is_a_forced_exit_despite_turnover_limit(policy):
 def test_drawdown_stop_liquidates_cools_down_and_recovers():
     # 0.5/0.5; Mar 5: A -25 %, B -5 % -> R = -15 %, AUM 85, 85/100 - 1 = -15 % < -10 %
     rule = rules({"A": 0.5, "B": 0.5}, cooldown_days=3)
-    risk = limits(portfolio={"drawdown_stop": -0.10})
+    risk = loose_risk_limits(portfolio={"drawdown_stop": -0.10})
     m = Market("AB").set(D(2024, 3, 5), "A", -0.25).set(D(2024, 3, 5), "B", -0.05)
     m.set(D(2024, 3, 7), "A", 0.10)  # in cash: the book does not see it
     dl = days(LAUNCH, D(2024, 3, 12))
@@ -692,7 +664,7 @@ def test_drawdown_stop_liquidates_cools_down_and_recovers():
 def test_low_alert_violation_stays_open_with_its_opened_date():
     # exposure 0.8, A 0.42 / B 0.38; strategy max_weight 0.4: excess 0.02/0.4 = 5 % -> low, alert
     rule = rules({"A": 0.42, "B": 0.38}, target_exposure=0.8)
-    risk = limits(strategy={"max_weight": 0.4})
+    risk = loose_risk_limits(strategy={"max_weight": 0.4})
     dl = days(LAUNCH, D(2024, 3, 6))
     states, recs = run(rule, Market("AB"), dl, risk=risk)
     assert recs[0].violations == []  # the launch day holds nothing yet
@@ -710,7 +682,7 @@ def test_low_alert_violation_stays_open_with_its_opened_date():
 def test_medium_weight_violation_caps_target_then_resolves():
     # A 0.5: excess 0.1/0.4 = 25 % -> medium, reduce_proportionally: target capped at 0.4
     rule = rules({"A": 0.5, "B": 0.3}, target_exposure=0.8)
-    risk = limits(strategy={"max_weight": 0.4})
+    risk = loose_risk_limits(strategy={"max_weight": 0.4})
     states, recs = run(rule, Market("AB"), days(LAUNCH, D(2024, 3, 6)), risk=risk)
     rec = recs[1]
     (v,) = rec.violations
@@ -734,7 +706,7 @@ def test_high_weight_violation_pauses_and_blocks_new_risk():
     # held B = 0.1*0.9/0.99 = 0.090909. The rebalance wants B at 0.1 but no target may
     # exceed its held weight while the high violation is open: B capped at 0.090909.
     rule = rules({"A": 0.7, "B": 0.1}, target_exposure=0.8, pause_days=2)
-    risk = limits(strategy={"max_weight": 0.4})
+    risk = loose_risk_limits(strategy={"max_weight": 0.4})
     m = Market("AB").set(D(2024, 3, 4), "B", -0.10)
     states, recs = run(rule, m, days(LAUNCH, D(2024, 3, 6)), risk=risk)
     rec, st = recs[1], states[1]
@@ -767,7 +739,7 @@ def test_high_weight_violation_pauses_and_blocks_new_risk():
 )
 def test_strategy_weight_severity_table(weight_a, severity, action):
     rule = rules({"A": weight_a, "B": 0.8 - weight_a}, target_exposure=0.8)
-    _, recs = run(rule, Market("AB"), days(LAUNCH, D(2024, 3, 4)), risk=limits(strategy={"max_weight": 0.4}))
+    _, recs = run(rule, Market("AB"), days(LAUNCH, D(2024, 3, 4)), risk=loose_risk_limits(strategy={"max_weight": 0.4}))
     (v,) = [v for v in recs[1].violations if v["subject"] == "A"]
     assert (v["severity"], v["action"]) == (severity, action)
 
@@ -779,7 +751,7 @@ def test_strategy_volatility_violation_by_numpy():
     # reduce_proportionally -> A's target scaled by 0.12 / vol.
     rule = rules({"A": 0.5, "B": 0.5})
     m = Market("AB").set(D(2024, 3, 1), "A", 0.04).set(D(2024, 3, 4), "A", -0.04)
-    _, recs = run(rule, m, days(LAUNCH, D(2024, 3, 4)), risk=limits(strategy={"max_volatility": 0.12}))
+    _, recs = run(rule, m, days(LAUNCH, D(2024, 3, 4)), risk=loose_risk_limits(strategy={"max_volatility": 0.12}))
     r = m.R[: m.dates.index(D(2024, 3, 4)) + 1, 0][-63:]
     vol = float(np.std(r, ddof=1) * np.sqrt(252))
     assert 0.1 <= (vol - 0.12) / 0.12 < 0.5  # the scenario is what the comment says
@@ -923,7 +895,7 @@ def _eventful(day_list, costs=None):
                                capacity=1e4, slippage_sd_bps=3.0)
     rule = rules({"A": 0.3, "B": 0.42, "C": 0.28}, pause_days=2, ramp_days=3, drift_threshold=0.03, monthly=True,
                  max_weight=0.5)
-    risk = limits(strategy={"max_weight": 0.41})
+    risk = loose_risk_limits(strategy={"max_weight": 0.41})
     m = Market("ABC")
     for d, s, r in [(D(2024, 3, 4), "A", -0.02), (D(2024, 3, 5), "A", -0.02), (D(2024, 3, 5), "B", 0.004),
                     (D(2024, 3, 6), "B", -0.003), (D(2024, 3, 7), "C", 0.06), (D(2024, 3, 8), "B", 0.01),
@@ -984,7 +956,7 @@ def _same(a, b) -> bool:
 
 def _drawdown_scenario():
     rule = rules({"A": 0.5, "B": 0.5}, cooldown_days=3)
-    risk = limits(portfolio={"drawdown_stop": -0.10})
+    risk = loose_risk_limits(portfolio={"drawdown_stop": -0.10})
     costs = CostModel(slippage_sd_bps=2.0, capacity=1e4, impact_coefficient=0.01)
     m = Market("AB").set(D(2024, 3, 5), "A", -0.25).set(D(2024, 3, 5), "B", -0.05).set(D(2024, 3, 12), "A", 0.02)
     return rule, risk, costs, m, None
