@@ -90,6 +90,16 @@ def check_written(
     ``asset_key`` names the asset when the op writes several (a multi-asset).
     """
     stored = warehouse.warehouse().read(spec, days[0], days[-1])
+    yield from check_stored(spec, stored, rules, asset_key)
+
+
+def check_stored(
+    spec: TableSpec,
+    stored: pl.DataFrame,
+    rules: dict[str, Callable[[pl.DataFrame], list[str]]],
+    asset_key: dg.AssetKey | None = None,
+) -> Iterator[dg.AssetCheckResult]:
+    """``rows_valid`` and each of ``rules`` on rows already read back from the warehouse."""
     yield _result(ROWS_VALID, _schema_problems(stored, spec), stored.height, asset_key)
     for name, rule in rules.items():
         yield _result(name, rule(stored), stored.height, asset_key)

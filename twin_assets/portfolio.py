@@ -26,7 +26,7 @@ from twin_model.solutions import step
 from twin_resources.config import SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
-from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, WAREHOUSE_IO, check_written, days_of
+from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, WAREHOUSE_IO, check_stored, days_of
 from twin_assets.history import previous_state
 from twin_assets.partitions import BUSINESS_DAYS
 
@@ -184,6 +184,7 @@ def _metadata(spec, frames: dict[str, pl.DataFrame], days: list[dt.date], cold_s
 
 
 def _checks(warehouse: WarehouseResource, days: list[dt.date], solutions: SolutionsConfig):
+    """Every check of the level on the written days, each table read back once."""
     stored = {spec: warehouse.warehouse().read(spec, days[0], days[-1]) for spec in DESCRIPTIONS}
     configs = {s.solution_id: s for s in solutions.solutions}
     before = warehouse.read_history(PERFORMANCE.qualified_name, previous_business_day(days[0]), previous_business_day(days[0]))
@@ -200,7 +201,7 @@ def _checks(warehouse: WarehouseResource, days: list[dt.date], solutions: Soluti
         ORDERS: {"orders_match_targets": lambda frame: order_problems(frame, stored[WEIGHTS])},
     }
     for spec, checks in rules.items():
-        yield from check_written(warehouse, spec, days, checks, asset_key=dg.AssetKey(spec.path))
+        yield from check_stored(spec, stored[spec], checks, asset_key=dg.AssetKey(spec.path))
 
 
 def _rows(frame: pl.DataFrame, column: str) -> list[str]:

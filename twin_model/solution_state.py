@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -239,7 +240,11 @@ class DayInputs:
     def column(self, strategy_id: str) -> int | None:
         return self._columns.get(strategy_id)
 
-    @property
+    @cached_property
+    def _dates(self) -> np.ndarray:
+        return np.array(self.history_dates, dtype="datetime64[D]")
+
+    @cached_property
     def _columns(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.strategy_ids)}
 
@@ -255,8 +260,7 @@ class DayInputs:
         i = self.column(strategy_id)
         if i is None:
             return 0.0
-        dates = np.array(self.history_dates, dtype="datetime64[D]")
-        r = self.history[dates >= np.datetime64(start, "D"), i]
+        r = self.history[self._dates >= np.datetime64(start, "D"), i]
         r = r[~np.isnan(r)]
         return float(np.prod(1.0 + r) - 1.0)
 
