@@ -34,12 +34,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import polars as pl
 
-from twin_model.statistics import (
-    PERIODS_PER_YEAR,
-    annual_volatility,
-    conditional_value_at_risk,
-    value_at_risk,
-)
+from twin_model.statistics import annual_volatility, conditional_value_at_risk, value_at_risk
 
 __all__ = [
     "VOLATILITY_WINDOW",
@@ -53,7 +48,9 @@ __all__ = [
     "STRATEGY_RULES",
     "POSITION_RULES",
     "classify",
+    "complete_rows",
     "current_drawdown",
+    "diversification_ratio",
     "evaluate_risk",
     "reduce_to_limits",
     "blocks_new_risk",
@@ -276,11 +273,18 @@ def current_drawdown(returns) -> float:
     return min(dd, 0.0) if dd > -_TOL else dd
 
 
-def _held_window(R: np.ndarray, held: np.ndarray, window: int) -> np.ndarray:
-    """Rows of the held columns where every held strategy is observed, last ``window`` of them."""
-    X = R[:, held]
-    X = X[~np.isnan(X).any(axis=1)]
-    return X[-window:]
+def complete_rows(X: np.ndarray, window: int) -> np.ndarray:
+    """The last ``window`` rows of ``X`` [T, N] in which no column is NaN (every strategy observed)."""
+    return X[~np.isnan(X).any(axis=1)][-window:]
+
+
+def diversification_ratio(weights: np.ndarray, covariance: np.ndarray) -> float:
+    """``DR = sum_i |w_i| sqrt(Sigma_ii) / sqrt(w' Sigma w)``; NaN when ``w' Sigma w`` is not positive."""
+    w = np.asarray(weights, dtype=float)
+    variance = float(w @ covariance @ w)
+    if not variance > 0:
+        return float("nan")
+    return float(np.abs(w) @ np.sqrt(np.clip(np.diag(covariance), 0.0, None))) / math.sqrt(variance)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -373,7 +377,7 @@ def evaluate_risk(
     if held.any():
         wh = w[held]
         names = [s for s, h in zip(ids, held, strict=True) if h]
-        X = _held_window(R, held, VOLATILITY_WINDOW)
+        X = complete_rows(R[:, held], VOLATILITY_WINDOW)
         if X.shape[0] >= 2:
             port = X @ wh
             vol = annual_volatility(port)  # = sqrt(252 w' Sigma w), ddof=1
@@ -397,12 +401,11 @@ def evaluate_risk(
                     lim = P.max_pairwise_correlation
                     out.append(_make("max_pairwise_correlation", sid, best, lim, f"{pair[0]} vs {pair[1]}"))
                 if vol > 0:
-                    daily_vol = vol / math.sqrt(PERIODS_PER_YEAR)
-                    dr = float(np.abs(wh) @ s) / daily_vol
+                    dr = diversification_ratio(wh, sigma)
                     if _below(dr, P.min_diversification_ratio):
                         lim = P.min_diversification_ratio
                         out.append(_make("min_diversification_ratio", sid, dr, lim, "sum |w_i| s_i / s_p"))
-        T = _held_window(R, held, TAIL_WINDOW)
+        T = complete_rows(R[:, held], TAIL_WINDOW)
         if T.shape[0] >= 1:
             p = T @ wh
             for rule, level, fn in (

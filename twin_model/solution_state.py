@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from twin_model.risk import Breach
+from twin_model.risk import Breach, complete_rows
 
 STATUSES = ("active", "paused", "stopped", "out_of_pool")
 MANUAL_ACTIONS = ("rebalance", "stop", "reinstate")
@@ -266,9 +266,7 @@ class DayInputs:
 
     def complete_rows(self, ids: Sequence[str], window: int) -> np.ndarray:
         """The last ``window`` rows of ``ids``' returns where every one of them is observed."""
-        cols = [self._columns[s] for s in ids]
-        X = self.history[:, cols]
-        return X[~np.isnan(X).any(axis=1)][-window:]
+        return complete_rows(self.history[:, [self._columns[s] for s in ids]], window)
 
 
 # --------------------------------------------------------------------------- the record

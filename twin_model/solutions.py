@@ -63,7 +63,14 @@ from twin_model.allocation import Allocation, AllocationInputs, allocate
 from twin_model.calendar import next_business_day
 from twin_model.execution import CostModel
 from twin_model.optimize import InfeasibleRequestError, Optimizer, ledoit_wolf_covariance
-from twin_model.risk import Breach, RiskLimits, blocks_new_risk, evaluate_risk, reduce_to_limits
+from twin_model.risk import (
+    Breach,
+    RiskLimits,
+    blocks_new_risk,
+    diversification_ratio,
+    evaluate_risk,
+    reduce_to_limits,
+)
 from twin_model.solution_state import (
     DayInputs,
     DayRecord,
@@ -683,7 +690,7 @@ def _performance_row(
         _, w, cov = view
         var = float(w @ cov @ w)
         vol = math.sqrt(max(var, 0.0))
-        dr = float(np.abs(w) @ np.sqrt(np.diag(cov)) / vol) if vol > 0 else None
+        dr = diversification_ratio(w, cov) if vol > 0 else None
     statuses = [st.status for st in strategies.values()]
     net = sum(close.values())
     return {
