@@ -18,7 +18,6 @@ import polars as pl
 
 from twin_model.risk import Breach, complete_rows
 
-STATUSES = ("active", "paused", "stopped", "out_of_pool")
 MANUAL_ACTIONS = ("rebalance", "stop", "reinstate")
 NO_CASH = {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": 0.0}
 """The cash buckets of a book's targets, all empty."""
