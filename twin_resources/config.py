@@ -327,6 +327,7 @@ class SolutionConfig(_Strict):
 
 
 _WEIGHT_TOLERANCE = 1e-9
+"""Slack on the static weights' sum (0.1 + 0.2 + 0.7 is 1.0000000000000002)."""
 
 
 def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
@@ -336,7 +337,10 @@ def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
     limits, exposure = solution.constraints, solution.target_exposure
     conflicts = []
     if exposure > limits.leverage_limit:
-        conflicts.append(("target_exposure", f"target_exposure {exposure} is above constraints.leverage_limit {limits.leverage_limit}"))
+        conflicts.append((
+            "target_exposure",
+            f"target_exposure {exposure} is above constraints.leverage_limit {limits.leverage_limit}",
+        ))
     if limits.min_weight > exposure:
         conflicts.append((
             "constraints.min_weight",
@@ -537,9 +541,10 @@ def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
     """A solution whose target exposure is above the firm's gross leverage limit breaches
     it on every day it is invested."""
     ceiling = config.risk_limits.portfolio.max_gross_leverage
+    limit = f"{directory / 'risk_limits.yaml'} key 'portfolio.max_gross_leverage' {ceiling}"
     return [
-        f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': target_exposure "
-        f"{solution.target_exposure} is above {directory / 'risk_limits.yaml'} key 'portfolio.max_gross_leverage' {ceiling}"
+        f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': "
+        f"target_exposure {solution.target_exposure} is above {limit}"
         for index, solution in enumerate(config.solutions.solutions)
         if solution.target_exposure > ceiling
     ]
