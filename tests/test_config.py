@@ -28,7 +28,7 @@ BROKEN = [
     ("strategies.yaml", "source:\n  kind: file\n", ["kind 'file' needs returns_file"]),
     ("strategies.yaml", "strategies:\n  momentum_60: {sectr: x}\n", ["strategies.momentum_60.sectr"]),
     ("solutions.yaml", "solutions:\n  - solution_id: a\n    launch_date: 2015-01-02\n    initial_aum: -5\n    policy: {kind: static}\n", ["solutions.0.initial_aum"]),
-    ("solutions.yaml", "solutions:\n  - {solution_id: a, launch_date: 2015-01-02, initial_aum: 1, policy: {kind: static}}\n  - {solution_id: a, launch_date: 2015-01-02, initial_aum: 1, policy: {kind: static}}\n", ["duplicate solution_id: a"]),
+    ("solutions.yaml", "solutions:\n  - {solution_id: a, launch_date: 2015-01-02, initial_aum: 1, policy: {kind: inverse_volatility}}\n  - {solution_id: a, launch_date: 2015-01-02, initial_aum: 1, policy: {kind: inverse_volatility}}\n", ["duplicate solution_id: a"]),
     ("solutions.yaml", "solutions:\n  - {solution_id: a, launch_date: 2015-01-02, initial_aum: 1, policy: {kind: static}, manual: [{date: 2021-03-08, action: stop}]}\n", ["solutions.0.manual.0", "needs a strategy_id"]),
     ("solutions.yaml", "solutions:\n  - {solution_id: a, launch_date: 2015-01-02, initial_aum: 1, policy: {kind: static}, manual: [{date: 2021-03-08, action: sell}]}\n", ["solutions.0.manual.0.action"]),
     ("solutions.yaml", "solutions:\n  - {solution_id: a, launch_date: 2015-01-02, initial_aum: 1, policy: {kind: static}, incubation: {min_evidence: 0.8, exit_evidence: 0.9}}\n", ["solutions.0.incubation", "exit_evidence 0.9 is above min_evidence 0.8"]),

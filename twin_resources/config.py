@@ -2,16 +2,23 @@
 
 Each file has one model; unknown keys are rejected so a typo cannot pass silently. A
 missing, unreadable or malformed file raises ``ConfigError`` naming the file, the key
-and the reason.
+and the reason. Rules across keys are checked at load too (min_weight <= max_weight,
+exposure within leverage, static weights within bounds, CVaR limits at or below VaR
+limits, a solution's exposure within the firm's gross leverage limit), each naming the
+key it refuses. Whether a solution's min_weight floor fits its selected strategies
+depends on the day's universe, so that is the optimiser's (named) concern, not load's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import zoneinfo
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -22,6 +29,24 @@ DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
 
 class ConfigError(ValueError):
     """A config file is missing or malformed; the message names the file, key and reason."""
+
+
+class KeyConflict(ValueError):
+    """Rules across a model's keys that do not hold, as (key below the model, reason)
+    pairs: ``load_file`` names each key in full (``solutions.0.constraints.min_weight``)."""
+
+    def __init__(self, conflicts: Sequence[tuple[str, str]]):
+        super().__init__("; ".join(f"key '{key}': {reason}" for key, reason in conflicts))
+        self.conflicts = tuple(conflicts)
+
+
+def _refuse(conflicts: Sequence[tuple[str, str]]) -> None:
+    """Raise ``KeyConflict`` when any rule across keys failed."""
+    if conflicts:
+        raise KeyConflict(conflicts)
+
+
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class _Strict(BaseModel):
@@ -189,7 +214,22 @@ class SolutionPolicy(_Strict):
     method: Literal[
         "MEAN_VARIANCE", "BLACK_LITTERMAN", "RISK_PARITY", "HIERARCHICAL_RISK_PARITY", "ROBUST_OPTIMIZATION"
     ] | None = None
-    static_weights: dict[str, float] | None = None
+    static_weights: dict[str, NonNegative] | None = None
+
+    @model_validator(mode="after")
+    def _keys_of_its_kind(self) -> SolutionPolicy:
+        """``static`` needs its weights; a key another kind reads would pass silently
+        here (or fail deep in the engine), so it is refused."""
+        conflicts = []
+        if self.kind == "static" and not self.static_weights:
+            conflicts.append(("static_weights", "policy 'static' needs static_weights (a weight per strategy id)"))
+        if self.kind != "static" and self.static_weights is not None:
+            conflicts.append(("static_weights", f"only policy 'static' reads static_weights, not {self.kind!r}"))
+        for key in ("objective", "method"):
+            if self.kind != "optimizer" and getattr(self, key) is not None:
+                conflicts.append((key, f"only policy 'optimizer' reads {key}, not {self.kind!r}"))
+        _refuse(conflicts)
+        return self
 
 
 class SolutionFilters(_Strict):
@@ -200,9 +240,25 @@ class SolutionFilters(_Strict):
 class SolutionConstraints(_Strict):
     min_weight: float = Field(default=0.0, ge=0)
     max_weight: float = Field(default=1.0, gt=0)
-    sector_limits: dict[str, float] = {}
+    sector_limits: dict[str, NonNegative] = {}
     turnover_limit: float | None = Field(default=None, gt=0)
     leverage_limit: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds_hold(self) -> SolutionConstraints:
+        """min_weight <= max_weight; a sector limit above leverage_limit can never bind (the
+        book never invests more), so it is a typo (60 for 0.6), refused."""
+        conflicts = []
+        if self.min_weight > self.max_weight:
+            conflicts.append(("min_weight", f"min_weight {self.min_weight} is above max_weight {self.max_weight}"))
+        for sector, limit in self.sector_limits.items():
+            if limit > self.leverage_limit:
+                conflicts.append((
+                    f"sector_limits.{sector}",
+                    f"sector limit {limit} is above leverage_limit {self.leverage_limit}: it can never bind",
+                ))
+        _refuse(conflicts)
+        return self
 
 
 class RebalanceRule(_Strict):
@@ -264,6 +320,44 @@ class SolutionConfig(_Strict):
     incubation: IncubationRule | None = None
     manual: list[ManualOverride] = []
 
+    @model_validator(mode="after")
+    def _exposure_and_weights_hold(self) -> SolutionConfig:
+        _refuse(_solution_conflicts(self))
+        return self
+
+
+_WEIGHT_TOLERANCE = 1e-9
+"""Slack on the static weights' sum (0.1 + 0.2 + 0.7 is 1.0000000000000002)."""
+
+
+def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
+    """The exposure within the leverage limit and above the min_weight floor; each static
+    weight within [min_weight, max_weight] (every listed id, selected today or not) and
+    their sum at most the exposure (the engine renormalises them over the selection)."""
+    limits, exposure = solution.constraints, solution.target_exposure
+    conflicts = []
+    if exposure > limits.leverage_limit:
+        conflicts.append((
+            "target_exposure",
+            f"target_exposure {exposure} is above constraints.leverage_limit {limits.leverage_limit}",
+        ))
+    if limits.min_weight > exposure:
+        conflicts.append((
+            "constraints.min_weight",
+            f"min_weight {limits.min_weight} is above target_exposure {exposure}: not even one strategy fits",
+        ))
+    weights = solution.policy.static_weights or {}
+    for strategy_id, weight in weights.items():
+        if not limits.min_weight <= weight <= limits.max_weight:
+            conflicts.append((
+                f"policy.static_weights.{strategy_id}",
+                f"weight {weight} is outside [min_weight {limits.min_weight}, max_weight {limits.max_weight}]",
+            ))
+    total = sum(weights.values())
+    if total > exposure + _WEIGHT_TOLERANCE:
+        conflicts.append(("policy.static_weights", f"the weights sum to {total:g}, above target_exposure {exposure}"))
+    return conflicts
+
 
 class ExecutionConfig(_Strict):
     """The trading-cost model (twin_model.execution.CostModel)."""
@@ -294,8 +388,11 @@ class SolutionsConfig(_Strict):
 
 
 class PortfolioLimits(_Strict):
+    """Breached when the measure falls below its limit (drawdowns, VaR and CVaR are
+    negative returns); a drawdown below -100% never happens, so a stop there never fires."""
+
     max_gross_leverage: float = Field(gt=0)
-    drawdown_stop: float = Field(lt=0)
+    drawdown_stop: float = Field(lt=0, gt=-1)
     volatility_target: float = Field(gt=0)
     max_pairwise_correlation: float = Field(gt=-1, le=1)
     min_diversification_ratio: float = Field(ge=1)
@@ -304,10 +401,27 @@ class PortfolioLimits(_Strict):
     var_99: float = Field(lt=0)
     cvar_99: float = Field(lt=0)
 
+    @model_validator(mode="after")
+    def _tails_ordered(self) -> PortfolioLimits:
+        """For every return series CVaR (the mean beyond VaR) is at or below VaR, and the
+        99% tail at or below the 95% one; a deeper tail's limit above the shallower's
+        breaches first whenever either would, so the pair cannot mean what it says."""
+        _refuse([
+            (deeper, f"{deeper} {getattr(self, deeper)} is above {shallower} {getattr(self, shallower)}: "
+                     f"{deeper} is never above {shallower}, so its limit must be at or below it")
+            for deeper, shallower in _TAIL_ORDER
+            if getattr(self, deeper) > getattr(self, shallower)
+        ])
+        return self
+
+
+_TAIL_ORDER = (("cvar_95", "var_95"), ("cvar_99", "var_99"), ("var_99", "var_95"), ("cvar_99", "cvar_95"))
+"""(deeper, shallower) tail measures: the deeper one's limit must be at or below the other's."""
+
 
 class StrategyLimits(_Strict):
     max_weight: float = Field(gt=0, le=1)
-    drawdown_stop: float = Field(lt=0)
+    drawdown_stop: float = Field(lt=0, gt=-1)
     max_volatility: float = Field(gt=0)
 
 
@@ -331,7 +445,7 @@ class ProjectionConfig(_Strict):
 
 
 class FirmConfig(_Strict):
-    name: str
+    name: str = Field(pattern=r"\S")
     management_fee: float = Field(ge=0, lt=1)
     performance_fee: float = Field(ge=0, lt=1)
     hurdle_rate: float = 0.0
@@ -383,10 +497,20 @@ def load_file(path: Path, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        reasons = "; ".join(
-            f"key '{'.'.join(str(p) for p in item['loc']) or '<top>'}': {item['msg']}" for item in error.errors()
-        )
+        reasons = "; ".join(f"key '{key}': {reason}" for key, reason in _keyed_reasons(error))
         raise ConfigError(f"{path}: {reasons}") from None
+
+
+def _keyed_reasons(error: ValidationError) -> Iterator[tuple[str, str]]:
+    """(full key path, reason) per failure; a ``KeyConflict`` names the keys below its model."""
+    for item in error.errors():
+        where = [str(part) for part in item["loc"]]
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, KeyConflict):
+            for key, reason in cause.conflicts:
+                yield ".".join([*where, key]), reason
+        else:
+            yield ".".join(where) or "<top>", item["msg"]
 
 
 def load_calendar(directory: Path | None = None) -> CalendarConfig:
@@ -395,7 +519,41 @@ def load_calendar(directory: Path | None = None) -> CalendarConfig:
 
 
 def load_config(directory: Path | None = None) -> TwinConfig:
-    """All five files of ``directory`` (default: ``config_dir()``)."""
+    """All five files of ``directory`` (default: ``config_dir()``), each validated, then
+    checked against each other; one ``ConfigError`` lists every file's problems."""
     directory = directory or config_dir()
-    parts = {name: load_file(directory / f"{name}.yaml", model) for name, model in _FILES.items()}
-    return TwinConfig(**parts)
+    parts, problems = {}, []
+    for name, model in _FILES.items():
+        try:
+            parts[name] = load_file(directory / f"{name}.yaml", model)
+        except ConfigError as error:
+            problems.append(str(error))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    config = TwinConfig(**parts)
+    problems = _cross_file_problems(config, directory)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return config
+
+
+def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
+    """A solution whose target exposure is above the firm's gross leverage limit breaches
+    it on every day it is invested."""
+    ceiling = config.risk_limits.portfolio.max_gross_leverage
+    limit = f"{directory / 'risk_limits.yaml'} key 'portfolio.max_gross_leverage' {ceiling}"
+    return [
+        f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': "
+        f"target_exposure {solution.target_exposure} is above {limit}"
+        for index, solution in enumerate(config.solutions.solutions)
+        if solution.target_exposure > ceiling
+    ]
+
+
+def config_hash(directory: Path | None = None) -> str:
+    """sha256 of the five files' validated content as canonical JSON (sorted keys, defaults
+    filled in): comments, layout, key order and spelling out a default leave it unchanged;
+    any value changes it. Provenance records it with each partition."""
+    content = load_config(directory).model_dump(mode="json")
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -13,7 +13,15 @@ from pydantic import Field
 from twin_model.schemas import table_spec
 from twin_model.synthetic import SyntheticConfig
 from twin_resources.artifacts import ArtifactStore
-from twin_resources.config import RiskLimitsConfig, SolutionsConfig, StrategiesConfig, load_calendar, load_file
+from twin_resources.config import (
+    RiskLimitsConfig,
+    SolutionsConfig,
+    StrategiesConfig,
+    TwinConfig,
+    load_calendar,
+    load_config,
+    load_file,
+)
 from twin_resources.sources import BundledSource, FileSource, ReturnSource, SyntheticSource
 from twin_resources.warehouse import Warehouse
 
@@ -71,15 +79,21 @@ class ReturnSourceResource(dg.ConfigurableResource):
 
 class TwinConfigResource(dg.ConfigurableResource):
     """The firm's YAML config, read at run time so a broken file fails the assets that
-    need it (naming the file), not the code location."""
+    need it (naming the file), not the code location. Every read validates all five files
+    and the rules between them, so a step that reads any of them fails on a broken one,
+    firm.yaml included, long before the firm layer uses it."""
 
     config_dir: str = Field(description="Directory of the firm's YAML config (TWIN_CONFIG_DIR).")
 
+    def validated(self) -> TwinConfig:
+        """All five files, each checked and cross-checked (``load_config``)."""
+        return load_config(Path(self.config_dir))
+
     def strategies(self) -> StrategiesConfig:
-        return load_file(Path(self.config_dir) / "strategies.yaml", StrategiesConfig)  # type: ignore[return-value]
+        return self.validated().strategies
 
     def solutions(self) -> SolutionsConfig:
-        return load_file(Path(self.config_dir) / "solutions.yaml", SolutionsConfig)  # type: ignore[return-value]
+        return self.validated().solutions
 
     def risk_limits(self) -> RiskLimitsConfig:
-        return load_file(Path(self.config_dir) / "risk_limits.yaml", RiskLimitsConfig)  # type: ignore[return-value]
+        return self.validated().risk_limits
