@@ -3,7 +3,10 @@
 ``twin run`` is the main job: the raw layer over the firm's whole calendar as one run,
 then every layer above it over the last month (21 business days) as a second run, both
 in the project's Dagster instance (so they show in the UI); then it prints where the
-results are. ``twin status`` prints what the warehouse holds.
+results are. ``twin status`` prints what the warehouse holds. When ``dagster dev`` serves
+the instance, ``twin run`` submits its runs through it (twin_assets/webserver.py); else it
+runs them in this process (twin_assets/launch.py). Both commands first mark runs whose
+process died as failed and free their pool slots (twin_assets/runs.py).
 """
 
 import argparse

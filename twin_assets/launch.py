@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from twin_assets.runs import ProcessIdentity, release, waiting_message
+from twin_assets.runs import ProcessIdentity, release, waiting_for
 
 POLL_S = 1.0
 WAIT_REPORT_S = 10.0
@@ -57,23 +57,23 @@ class PoolWaitReporter:
     def tick(self) -> None:
         if time.monotonic() - self.last_report < WAIT_REPORT_S:
             return
-        message = waiting_message(self.instance, self.run_id)
-        if message:
-            print(message, flush=True)
+        waiting = waiting_for(self.instance, self.run_id)
+        if waiting:
+            print(f"Run {self.run_id} is waiting for {waiting}", flush=True)
             self.last_report = time.monotonic()
 
 
 def _stop(instance: dg.DagsterInstance, run_id: str, signum: int) -> None:
     """Mark this process's run canceled, free its slots, say so, and exit 128 + signum."""
     name = signal.Signals(signum).name
-    waiting = waiting_message(instance, run_id)
+    waiting = waiting_for(instance, run_id)
     run = instance.get_run_by_id(run_id)
     if run is None:
         print(f"Stopped by {name} before run {run_id} started.", file=sys.stderr, flush=True)
     else:
         if not run.is_finished:
             instance.report_run_canceled(run, message=f"twin run stopped by {name}")
-        print(f"Stopped by {name}{' (' + waiting + ')' if waiting else ''}: run {run_id} marked CANCELED, "
+        print(f"Stopped by {name}{' while waiting for ' + waiting if waiting else ''}: run {run_id} marked CANCELED, "
               f"{release(instance, run_id)}.", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(128 + signum)  # the worker thread may be inside a step: leave as a kill would

@@ -136,8 +136,8 @@ def blocked_pools(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     ]
 
 
-def waiting_message(instance: dg.DagsterInstance, run_id: str) -> str | None:
-    """"waiting for pool duckdb: held by run X (...)" while ``run_id`` waits, else None."""
+def waiting_for(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """"pool duckdb: held by run X (...)" while ``run_id`` waits for a slot, else None."""
     parts = [f"pool {pool}: held by {', '.join(holders(instance, pool, run_id)) or 'no run (being assigned)'}"
              for pool in blocked_pools(instance, run_id)]
-    return f"Run {run_id} is waiting for " + "; ".join(parts) if parts else None
+    return "; ".join(parts) or None
