@@ -3,17 +3,36 @@
 ``twin run`` is the main job: the raw layer over the firm's whole calendar as one run,
 then every layer above it over the last month (21 business days) as a second run, both
 in the project's Dagster instance (so they show in the UI); then it prints where the
-results are. ``twin status`` prints what the warehouse holds.
+results are. ``twin status`` prints what the warehouse holds. When ``dagster dev`` serves
+the instance, ``twin run`` submits its runs through it (twin_assets/webserver.py); else it
+runs them in this process (twin_assets/launch.py). Both commands first mark runs whose
+process died as failed and free their pool slots (twin_assets/runs.py).
 """
 
 import argparse
+import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 
 from twin_resources.config import PROJECT_ROOT
 
 MODEL_DAYS = 21
+# Dagster's tags for a partition-range run (not exported by its public API in 1.13.27)
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(text: str) -> dt.date:
+    """An argparse type: a calendar date written YYYY-MM-DD."""
+    try:
+        if ISO_DATE.fullmatch(text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD (e.g. 2021-01-08)")
 
 
 def _instance():
@@ -24,50 +43,92 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
-def _execute(job_name: str, first: str, last: str) -> bool:
-    """One run of ``job_name`` over the partition range ``first``..``last``."""
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+def clean_up_dead_runs() -> None:
+    """Mark runs whose process is gone as failed and free their pool slots, naming each."""
+    from twin_assets.runs import clean_up_dead_runs as clean_up
 
-    from twin_assets.definitions import defs
+    for line in clean_up(_instance()):
+        print(line, flush=True)
 
-    print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=_instance(),
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
-        raise_on_error=False,
-    )
-    if result.success:
-        print(f"Run {result.run_id} succeeded.", flush=True)
+
+def _report(run_id: str) -> bool:
+    """Say whether run ``run_id`` succeeded and, if not, which step failed and why."""
+    import dagster as dg
+
+    instance = _instance()
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.status == dg.DagsterRunStatus.SUCCESS:
+        print(f"Run {run_id} succeeded.", flush=True)
         return True
-    failure = next((e for e in result.all_events if e.is_step_failure), None)
-    print(f"Run {result.run_id} FAILED: {failure.message if failure else 'see the UI'}", file=sys.stderr)
+    failures = [entry.dagster_event for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)]
+    failure = failures[0] if failures else None
+    status = run.status.value if run else "missing"
+    print(f"Run {run_id} FAILED ({status}): {failure.message if failure else 'see the UI'}", file=sys.stderr)
     if failure and failure.step_failure_data and failure.step_failure_data.error:
         print(failure.step_failure_data.error.message, file=sys.stderr)
     return False
 
 
-def run(start: str | None, end: str | None, model_days: int) -> int:
+def _execute(server, job_name: str, first: str, last: str) -> bool:
+    """One run of ``job_name`` over the partition range ``first``..``last``: submitted to
+    ``server`` (a running ``dagster dev``) if there is one, else in this process."""
+    from twin_assets.launch import run_in_process
+    from twin_assets.webserver import submit_and_wait
+
+    print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
+    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+    if server is not None:
+        run_id = submit_and_wait(server, _instance(), job_name, tags)
+    else:
+        from twin_assets.definitions import defs
+
+        run_id = run_in_process(_instance, defs.resolve_job_def(job_name), tags)
+    return _report(run_id)
+
+
+def _choose_webserver():
+    """The ``dagster dev`` to submit through, or None (saying so) to run in process."""
+    from twin_assets.webserver import find_webserver
+
+    server, why = find_webserver(_instance())
+    if server is None:
+        print(f"Running in process ({why}): the runs show in the UI but cannot be re-executed from it; "
+              "start `dagster dev` first for that.", flush=True)
+    else:
+        print(f"Submitting through {why}: the runs show on the UI's timeline and can be re-executed from it.", flush=True)
+    return server
+
+
+def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
     """Raw layer over ``start``..``end`` (default: the whole calendar), then the layers
     above it over the last ``model_days`` business days of that span."""
+    from twin_assets.launch import Stopped
     from twin_assets.operations import MODELLING_JOB, RAW_HISTORY_JOB
     from twin_assets.partitions import BUSINESS_DAYS
 
+    clean_up_dead_runs()
     keys = BUSINESS_DAYS.get_partition_keys()
-    first, last = start or keys[0], end or keys[-1]
-    span = [key for key in keys if first <= key <= last]
+    first = start or dt.date.fromisoformat(keys[0])
+    last = end or dt.date.fromisoformat(keys[-1])
+    span = [key for key in keys if first <= dt.date.fromisoformat(key) <= last]
     if not span:
         print(f"No business day of the calendar lies in {first} .. {last}", file=sys.stderr)
         return 2
-    if not _execute(RAW_HISTORY_JOB, span[0], span[-1]):
-        return 1
-    if model_days > 0 and not _execute(MODELLING_JOB, span[-min(model_days, len(span))], span[-1]):
-        return 1
+    server = _choose_webserver()
+    try:
+        if not _execute(server, RAW_HISTORY_JOB, span[0], span[-1]):
+            return 1
+        if model_days > 0 and not _execute(server, MODELLING_JOB, span[-min(model_days, len(span))], span[-1]):
+            return 1
+    except Stopped as stop:
+        return 128 + stop.signum
     status()
     return 0
 
 
 def status() -> None:
     """Print the warehouse path, its tables with row counts and date spans, and how to look."""
+    clean_up_dead_runs()
     from twin_resources.warehouse import Warehouse, warehouse_path
 
     warehouse = Warehouse(warehouse_path())
@@ -93,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="twin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="the main job: raw history, then the last month of modelling")
-    run_parser.add_argument("--start", help="first business day (default: the calendar's first)")
-    run_parser.add_argument("--end", help="last business day (default: the calendar's last)")
+    run_parser.add_argument("--start", type=iso_date, help="first business day, YYYY-MM-DD (default: the calendar's first)")
+    run_parser.add_argument("--end", type=iso_date, help="last business day, YYYY-MM-DD (default: the calendar's last)")
     run_parser.add_argument(
         "--model-days", type=int, default=MODEL_DAYS,
         help=f"business days at the end of the span to run the layers above raw on (default {MODEL_DAYS}; 0 for raw only)",
