@@ -33,6 +33,35 @@ def vanished_strategies(returns: pl.DataFrame, previous: tuple[dt.date, set[str]
     return problems
 
 
+def unaccounted_days(
+    days: list[dt.date],
+    days_with_rows: set[dt.date],
+    span: tuple[dt.date, dt.date] | None,
+    no_data_days: dict[dt.date, str],
+    calendar: str,
+) -> list[str]:
+    """Business days of a run that the source does not account for.
+
+    A day outside the source's ``span`` (its first to last day of data; None for a source
+    that generates any day) is missing, never a holiday. A day inside it without rows is
+    accepted only when it is one of ``no_data_days`` (the firm's holiday calendar, named
+    ``calendar``); otherwise storing it would replace what the warehouse holds with nothing.
+    """
+    problems = []
+    for day in days:
+        if span is not None and not span[0] <= day <= span[1]:
+            problems.append(
+                f"day {day}: missing: outside the source's data, which runs from {span[0]} to {span[1]} "
+                "(rule: a day beyond the data is missing, not a holiday)"
+            )
+        elif day not in days_with_rows and day not in no_data_days:
+            problems.append(
+                f"day {day}: missing: no rows on this {day.strftime('%A')}, which the holiday calendar "
+                f"({calendar}) does not list as a day without data"
+            )
+    return problems
+
+
 def unknown_position_strategies(positions: pl.DataFrame, returns: pl.DataFrame) -> list[str]:
     """Position rows whose (date, strategy_id) has no strategy return that day."""
     known = returns.select("date", "strategy_id").unique()
