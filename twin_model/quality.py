@@ -42,24 +42,33 @@ def unaccounted_days(
 ) -> list[str]:
     """Business days of a run that the source does not account for.
 
-    A day outside the source's ``span`` (its first to last day of data; None for a source
-    that generates any day) is missing, never a holiday. A day inside it without rows is
-    accepted only when it is one of ``no_data_days`` (the firm's holiday calendar, named
-    ``calendar``); otherwise storing it would replace what the warehouse holds with nothing.
+    Days outside the source's ``span`` (its first to last day of data; None for a source
+    that generates any day) are missing, never holidays: one line names each run of them
+    before and after the span. A day inside it without rows is accepted only when it is
+    one of ``no_data_days`` (the firm's holiday calendar, named ``calendar``); otherwise
+    storing it would replace what the warehouse holds with nothing.
     """
     problems = []
-    for day in days:
-        if span is not None and not span[0] <= day <= span[1]:
-            problems.append(
-                f"day {day}: missing: outside the source's data, which runs from {span[0]} to {span[1]} "
-                "(rule: a day beyond the data is missing, not a holiday)"
-            )
-        elif day not in days_with_rows and day not in no_data_days:
-            problems.append(
-                f"day {day}: missing: no rows on this {day.strftime('%A')}, which the holiday calendar "
-                f"({calendar}) does not list as a day without data"
-            )
-    return problems
+    if span is not None:
+        first, last = span
+        for outside, where in (([d for d in days if d < first], "before"), ([d for d in days if d > last], "after")):
+            if outside:
+                problems.append(
+                    f"{_days_named(outside)}: missing: {where} the source's data, which runs from {first} to {last} "
+                    "(rule: a day beyond the data is missing, not a holiday)"
+                )
+        days = [day for day in days if first <= day <= last]
+    return problems + [
+        f"day {day}: missing: no rows on this {day.strftime('%A')}, which the holiday calendar "
+        f"({calendar}) does not list as a day without data"
+        for day in days
+        if day not in days_with_rows and day not in no_data_days
+    ]
+
+
+def _days_named(days: list[dt.date]) -> str:
+    """"day D" for one day, else "days FIRST to LAST (N business days)"."""
+    return f"day {days[0]}" if len(days) == 1 else f"days {days[0]} to {days[-1]} ({len(days)} business days)"
 
 
 def unknown_position_strategies(positions: pl.DataFrame, returns: pl.DataFrame) -> list[str]:
