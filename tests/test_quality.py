@@ -66,3 +66,19 @@ def test_an_empty_weekday_needs_the_holiday_calendar():
 
 def test_a_generating_source_has_no_span():
     assert unaccounted_days([D1, D2], {D1, D2}, None, {}, "no holiday calendar") == []
+
+
+def test_padded_tickers_and_weekend_positions_are_refused_by_the_raw_schemas():
+    import pytest
+
+    from twin_model.schemas import SOURCE_ROW, TABLES, DataQualityError, validate
+
+    positions = pl.DataFrame(
+        {"date": [D1, dt.date(2021, 3, 6)], "strategy_id": ["a", "a"], "ticker": ["X ", "Y"], "weight": [0.1, 0.2]}
+    )
+    with pytest.raises(DataQualityError) as error:
+        validate(positions.with_columns(pl.Series(SOURCE_ROW, [12, 40])), TABLES["raw.strategy_positions"])
+    message = str(error.value)
+    assert "data row 12 (date=2021-03-01, strategy_id=a, ticker=X ): column 'ticker': rule not_blank_or_padded failed (value: 'X ')" in message
+    assert "data row 40 (date=2021-03-06, strategy_id=a, ticker=Y): column 'date': rule business_day failed" in message
+    assert SOURCE_ROW not in validate(positions.head(1).with_columns(ticker=pl.lit("X")), TABLES["raw.strategy_positions"]).columns

@@ -57,10 +57,20 @@ def _ret_present_when_available(data: PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select(pl.col("ret").is_not_null() | ~pl.col("available"))
 
 
-class MarketPrices(pa.DataFrameModel):
-    """raw.market_prices: one close per instrument and business day."""
+class _RawTable(pa.DataFrameModel):
+    """What every raw table holds: rows dated on business days (a weekend row is refused)."""
 
     date: pl.Date = pa.Field(nullable=False)
+
+    @pa.check("date", name="business_day")
+    @classmethod
+    def business_day(cls, data: PolarsData) -> pl.LazyFrame:
+        return _business_day(data)
+
+
+class MarketPrices(_RawTable):
+    """raw.market_prices: one close per instrument and business day."""
+
     ticker: pl.String = pa.Field(nullable=False, str_length={"min_value": 1})
     close: pl.Float64 = pa.Field(nullable=False, gt=0)
     asset_class: pl.String = pa.Field(nullable=False)
@@ -75,18 +85,13 @@ class MarketPrices(pa.DataFrameModel):
     def close_finite(cls, data: PolarsData) -> pl.LazyFrame:
         return _finite(data)
 
-    @pa.check("date", name="business_day")
-    @classmethod
-    def date_business_day(cls, data: PolarsData) -> pl.LazyFrame:
-        return _business_day(data)
-
     @pa.check("ticker", name="not_blank_or_padded")
     @classmethod
     def ticker_identifier(cls, data: PolarsData) -> pl.LazyFrame:
         return _identifier(data)
 
 
-class StrategyReturns(pa.DataFrameModel):
+class StrategyReturns(_RawTable):
     """raw.strategy_returns: W_{t+1} at strategy level.
 
     ``ret`` is the simple return of the day (net of the strategy's own trading costs);
@@ -94,7 +99,6 @@ class StrategyReturns(pa.DataFrameModel):
     null. A return must be finite, above -100% and at most +50%.
     """
 
-    date: pl.Date = pa.Field(nullable=False)
     strategy_id: pl.String = pa.Field(nullable=False, str_length={"min_value": 1})
     ret: pl.Float64 = pa.Field(nullable=True, gt=-1.0, le=MAX_DAILY_RETURN)
     available: pl.Boolean = pa.Field(nullable=False)
@@ -108,11 +112,6 @@ class StrategyReturns(pa.DataFrameModel):
     def ret_finite(cls, data: PolarsData) -> pl.LazyFrame:
         return _finite(data)
 
-    @pa.check("date", name="business_day")
-    @classmethod
-    def date_business_day(cls, data: PolarsData) -> pl.LazyFrame:
-        return _business_day(data)
-
     @pa.check("strategy_id", name="not_blank_or_padded")
     @classmethod
     def strategy_identifier(cls, data: PolarsData) -> pl.LazyFrame:
@@ -124,14 +123,13 @@ class StrategyReturns(pa.DataFrameModel):
         return _ret_present_when_available(data)
 
 
-class StrategyPositions(pa.DataFrameModel):
+class StrategyPositions(_RawTable):
     """raw.strategy_positions: the weight of each ticker a bundled strategy holds that day.
 
     The weight is a fraction of the strategy's capital (negative for a short), held over
     the day's return: it was decided at the previous close.
     """
 
-    date: pl.Date = pa.Field(nullable=False)
     strategy_id: pl.String = pa.Field(nullable=False)
     ticker: pl.String = pa.Field(nullable=False)
     weight: pl.Float64 = pa.Field(nullable=False, ge=-1.0, le=1.0)
@@ -144,11 +142,6 @@ class StrategyPositions(pa.DataFrameModel):
     @classmethod
     def weight_finite(cls, data: PolarsData) -> pl.LazyFrame:
         return _finite(data)
-
-    @pa.check("date", name="business_day")
-    @classmethod
-    def date_business_day(cls, data: PolarsData) -> pl.LazyFrame:
-        return _business_day(data)
 
     @pa.check("strategy_id", "ticker", name="not_blank_or_padded")
     @classmethod
