@@ -1,5 +1,7 @@
 """Config files: the default firm loads; a malformed file names the file, key and reason."""
 
+import datetime as dt
+
 import pytest
 
 from twin_resources.config import ConfigError, load_config
@@ -24,6 +26,9 @@ BROKEN = [
     ("calendar.yaml", "first_business_day: 2021-03-08\nschedule_time: '25:00'\n", ["schedule_time"]),
     ("calendar.yaml", "first_busines_day: 2021-03-08\n", ["first_business_day", "first_busines_day"]),
     ("calendar.yaml", "- just\n- a list\n", ["expected a mapping"]),
+    ("calendar.yaml", "first_business_day: 2021-03-08\nholidays: XNYZ\n", ["key 'holidays'", "unknown exchange calendar 'XNYZ'"]),
+    ("calendar.yaml", "first_business_day: 2021-03-08\nno_data_days: [2021-03-09, 2021-03-13]\n", ["key 'no_data_days'", "2021-03-13 is a Saturday"]),
+    ("calendar.yaml", "first_business_day: 2021-03-08\nno_data_days: [03/09/2021]\n", ["key 'no_data_days.0'"]),
     ("strategies.yaml", "source:\n  kind: ftp\n", ["source.kind"]),
     ("strategies.yaml", "source:\n  kind: file\n", ["kind 'file' needs returns_file"]),
     ("strategies.yaml", "strategies:\n  momentum_60: {sectr: x}\n", ["strategies.momentum_60.sectr"]),
@@ -50,6 +55,14 @@ def test_a_malformed_file_names_file_key_and_reason(config_dir, filename, text, 
     assert str(config_dir / filename) in message
     for fragment in fragments:
         assert fragment in message, (fragment, message)
+
+
+def test_the_bundled_firm_keeps_the_new_york_stock_exchange_holidays(config_dir):
+    calendar = load_config().calendar.holiday_calendar()
+    assert calendar.exchange == "XNYS" and not calendar.listed
+    (config_dir / "calendar.yaml").write_text("first_business_day: 2021-03-01\nno_data_days: [2021-03-02]\n")
+    listed = load_config(config_dir).calendar.holiday_calendar()
+    assert listed.exchange is None and listed.listed == {dt.date(2021, 3, 2)}
 
 
 def test_a_missing_file_is_named(config_dir):

@@ -1,10 +1,11 @@
-"""Cross-row data-quality rules: vanished strategies and orphan positions."""
+"""Cross-row data-quality rules: vanished strategies, orphan positions and the business
+days a source does not account for."""
 
 import datetime as dt
 
 import polars as pl
 
-from twin_model.quality import unknown_position_strategies, vanished_strategies
+from twin_model.quality import unaccounted_days, unknown_position_strategies, vanished_strategies
 
 D1, D2, D3 = dt.date(2021, 3, 1), dt.date(2021, 3, 2), dt.date(2021, 3, 3)
 
@@ -39,3 +40,45 @@ def test_positions_of_unknown_strategies_are_named():
     )
     problems = unknown_position_strategies(positions, returns)
     assert [p.split(":")[0] for p in problems] == ["day 2021-03-01, strategy ghost", "day 2021-03-02, strategy a"]
+
+
+def test_days_outside_the_span_are_missing_even_on_a_holiday():
+    # 2021-02-15 is Presidents' Day, but a source whose data ends on 2021-02-12 cannot say so.
+    days = [dt.date(2021, 2, 12), dt.date(2021, 2, 15), dt.date(2021, 2, 16)]
+    span = (dt.date(2021, 1, 4), dt.date(2021, 2, 12))
+    problems = unaccounted_days(days, {days[0]}, span, {days[1]: "XNYS holiday"}, "XNYS holidays")
+    assert problems == [
+        "days 2021-02-15 to 2021-02-16 (2 business days): missing: after the source's data, which runs from "
+        "2021-01-04 to 2021-02-12 (rule: a day beyond the data is missing, not a holiday)"
+    ]
+    early = unaccounted_days([dt.date(2021, 1, 1), *days], set(days), span, {}, "no holiday calendar")
+    assert early[0].startswith("day 2021-01-01: missing: before the source's data")
+
+
+def test_an_empty_weekday_needs_the_holiday_calendar():
+    problems = unaccounted_days([D1, D2, D3], {D1, D3}, (D1, D3), {}, "no holiday calendar")
+    assert problems == [
+        "day 2021-03-02: missing: no rows on this Tuesday, which the holiday calendar "
+        "(no holiday calendar) does not list as a day without data"
+    ]
+    assert unaccounted_days([D1, D2, D3], {D1, D3}, (D1, D3), {D2: "listed"}, "1 listed no-data day(s)") == []
+
+
+def test_a_generating_source_has_no_span():
+    assert unaccounted_days([D1, D2], {D1, D2}, None, {}, "no holiday calendar") == []
+
+
+def test_padded_tickers_and_weekend_positions_are_refused_by_the_raw_schemas():
+    import pytest
+
+    from twin_model.schemas import SOURCE_ROW, TABLES, DataQualityError, validate
+
+    positions = pl.DataFrame(
+        {"date": [D1, dt.date(2021, 3, 6)], "strategy_id": ["a", "a"], "ticker": ["X ", "Y"], "weight": [0.1, 0.2]}
+    )
+    with pytest.raises(DataQualityError) as error:
+        validate(positions.with_columns(pl.Series(SOURCE_ROW, [12, 40])), TABLES["raw.strategy_positions"])
+    message = str(error.value)
+    assert "data row 12 (date=2021-03-01, strategy_id=a, ticker=X ): column 'ticker': rule not_blank_or_padded failed (value: 'X ')" in message
+    assert "data row 40 (date=2021-03-06, strategy_id=a, ticker=Y): column 'date': rule business_day failed" in message
+    assert SOURCE_ROW not in validate(positions.head(1).with_columns(ticker=pl.lit("X")), TABLES["raw.strategy_positions"]).columns

@@ -13,7 +13,7 @@ PRICES = TABLES["raw.market_prices"]
 POSITIONS = TABLES["raw.strategy_positions"]
 
 
-def _failure_message(result) -> str:
+def failure_message(result) -> str:
     failures = [event for event in result.all_events if event.is_step_failure]
     assert failures, "the run was expected to fail"
     error = failures[0].step_failure_data.error
@@ -24,7 +24,7 @@ def _failure_message(result) -> str:
     return "\n".join(messages)
 
 
-def _stored(warehouse, spec) -> pl.DataFrame:
+def stored(warehouse, spec) -> pl.DataFrame:
     return warehouse.warehouse().read(spec)
 
 
@@ -34,11 +34,11 @@ def _stored(warehouse, spec) -> pl.DataFrame:
 def test_one_bundled_day_is_written_and_queried_back(warehouse):
     result = materialize_days(RAW_ASSETS, resources(warehouse), "2020-03-16")
     assert result.success
-    returns = _stored(warehouse, RETURNS)
+    returns = stored(warehouse, RETURNS)
     assert returns.get_column("date").unique().to_list() == [day("2020-03-16")]
     assert returns.height >= 13 and returns.get_column("available").all()
 
-    prices = _stored(warehouse, PRICES)
+    prices = stored(warehouse, PRICES)
     benchmark = prices.filter(pl.col("is_benchmark"))
     assert benchmark.get_column("ticker").to_list() == ["SP500"]
     # 2020-03-16 was the S&P 500's worst day since 1987: it closed down about 12%.
@@ -47,7 +47,7 @@ def test_one_bundled_day_is_written_and_queried_back(warehouse):
     assert benchmark.get_column("close").item() == pytest.approx(sp500[1])
     assert prices.height == 20 + 5 + 1
 
-    positions = _stored(warehouse, POSITIONS)
+    positions = stored(warehouse, POSITIONS)
     gross = positions.group_by("strategy_id").agg(pl.col("weight").abs().sum())
     assert (gross.get_column("weight") <= 1 + 1e-9).all()
     assert set(positions.get_column("strategy_id")) <= set(returns.get_column("strategy_id"))
@@ -66,10 +66,10 @@ def _sp500_close(dates: list[str]) -> list[float]:
 def test_rematerialising_gives_the_same_rows_and_no_duplicates(warehouse):
     res = resources(warehouse)
     materialize_days(RAW_ASSETS, res, "2020-03-16")
-    first = {spec.name: _stored(warehouse, spec) for spec in (RETURNS, PRICES, POSITIONS)}
+    first = {spec.name: stored(warehouse, spec) for spec in (RETURNS, PRICES, POSITIONS)}
     materialize_days(RAW_ASSETS, res, "2020-03-16")
     for spec in (RETURNS, PRICES, POSITIONS):
-        again = _stored(warehouse, spec)
+        again = stored(warehouse, spec)
         assert again.equals(first[spec.name]), spec.name
         assert again.select(list(spec.keys)).is_duplicated().sum() == 0
 
@@ -81,7 +81,7 @@ def test_a_five_day_range_runs_as_one_run_and_writes_exactly_those_days(warehous
     assert result.success
     step_runs = [event.step_key for event in result.all_events if event.is_step_success]
     assert sorted(step_runs) == sorted({*step_runs}) and len(step_runs) == 4  # each asset ran once, for all 5 days
-    days = _stored(warehouse, RETURNS).get_column("date").unique().sort().to_list()
+    days = stored(warehouse, RETURNS).get_column("date").unique().sort().to_list()
     assert days == [day("2020-03-13")] + [day(f"2020-03-{d}") for d in range(16, 21)]
     materialized = {
         (event.asset_key.path[-1], event.partition) for event in result.get_asset_materialization_events()
@@ -98,13 +98,13 @@ def test_a_range_equals_the_same_days_run_one_by_one(warehouse, tmp_path):
     for key in ("2020-03-16", "2020-03-17", "2020-03-18"):
         materialize_days(RAW_ASSETS, resources(one_by_one), key)
     for spec in (RETURNS, PRICES, POSITIONS):
-        assert _stored(warehouse, spec).equals(_stored(one_by_one, spec)), spec.name
+        assert stored(warehouse, spec).equals(stored(one_by_one, spec)), spec.name
 
 
 def test_a_holiday_is_an_empty_partition_that_says_why(warehouse):
     result = materialize_days(RAW_ASSETS, resources(warehouse), "2020-07-03")  # Independence Day observed
     assert result.success
-    assert _stored(warehouse, RETURNS).height == 0
+    assert stored(warehouse, RETURNS).height == 0
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         assert metadata["days_with_data"].value == 0
@@ -126,11 +126,11 @@ def test_a_returns_file_becomes_the_universe_without_config_edits(warehouse, tmp
     path = write_returns_file(tmp_path / "returns.csv", [r[:3] for r in GOOD_ROWS if r[2] is not None])
     result = materialize_days(RAW_ASSETS, resources(warehouse, returns_file=path), "2021-03-01")
     assert result.success
-    assert _stored(warehouse, RETURNS).rows() == [
+    assert stored(warehouse, RETURNS).rows() == [
         (day("2021-03-01"), "alpha", 0.010, True),
         (day("2021-03-01"), "beta", -0.020, True),
     ]
-    assert _stored(warehouse, PRICES).height == 0 and _stored(warehouse, POSITIONS).height == 0
+    assert stored(warehouse, PRICES).height == 0 and stored(warehouse, POSITIONS).height == 0
 
 
 def test_a_parquet_file_with_unavailable_days(warehouse, tmp_path):
@@ -140,7 +140,7 @@ def test_a_parquet_file_with_unavailable_days(warehouse, tmp_path):
     ).write_parquet(path)
     result = materialize_days(RAW_ASSETS, resources(warehouse, returns_file=path), "2021-03-01", "2021-03-02")
     assert result.success
-    assert _stored(warehouse, RETURNS).filter(~pl.col("available")).rows() == [(day("2021-03-02"), "beta", None, False)]
+    assert stored(warehouse, RETURNS).filter(~pl.col("available")).rows() == [(day("2021-03-02"), "beta", None, False)]
 
 
 BAD_INPUTS = {
@@ -160,7 +160,7 @@ def good_history(warehouse, tmp_path):
     write_returns_file(path, GOOD_ROWS)
     res = resources(warehouse, returns_file=path)
     assert materialize_days(RAW_ASSETS, res, "2021-03-01", "2021-03-02").success
-    return path, res, _stored(warehouse, RETURNS)
+    return path, res, stored(warehouse, RETURNS)
 
 
 def _spoil(path, rows):
@@ -180,76 +180,76 @@ def test_a_bad_return_fails_the_run_and_keeps_the_last_good_state(case, good_his
     _spoil(path, rows)
     result = materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False)
     assert not result.success
-    message = _failure_message(result)
+    message = failure_message(result)
     assert "2021-03-02" in message and str(path) in message
     for fragment in expected:
         assert fragment in message, (fragment, message)
-    assert _stored(warehouse, RETURNS).equals(before)
+    assert stored(warehouse, RETURNS).equals(before)
 
 
 def test_a_duplicate_key_is_named(good_history, warehouse):
     path, res, before = good_history
     _spoil(path, GOOD_ROWS + [("2021-03-02", "alpha", 0.004, True)])
     result = materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False)
-    message = _failure_message(result)
+    message = failure_message(result)
     assert "duplicate key" in message and "strategy_id=alpha" in message
-    assert _stored(warehouse, RETURNS).equals(before)
+    assert stored(warehouse, RETURNS).equals(before)
 
 
 def test_a_missing_column_is_named(good_history, warehouse):
     path, res, before = good_history
     pl.DataFrame({"date": ["2021-03-02"], "strategy_id": ["alpha"], "available": [True]}).write_csv(path)
-    message = _failure_message(materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False))
+    message = failure_message(materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False))
     assert "missing column 'ret'" in message
-    assert _stored(warehouse, RETURNS).equals(before)
+    assert stored(warehouse, RETURNS).equals(before)
 
 
 def test_a_mistyped_column_is_named(good_history, warehouse):
     path, res, before = good_history
     _spoil(path, [("2021-03-02", "alpha", "1.5%", True), ("2021-03-02", "beta", "0.01", True)])
-    message = _failure_message(materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False))
+    message = failure_message(materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False))
     assert "column 'ret' has type String, expected Float64" in message and "'1.5%'" in message
-    assert _stored(warehouse, RETURNS).equals(before)
+    assert stored(warehouse, RETURNS).equals(before)
 
 
 def test_an_unparsable_date_is_named(good_history, warehouse):
     path, res, before = good_history
     _spoil(path, [("02/03/2021", "alpha", 0.01, True)])
-    message = _failure_message(materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False))
+    message = failure_message(materialize_days(RAW_ASSETS, res, "2021-03-02", raise_on_error=False))
     assert "column 'date'" in message and "02/03/2021" in message
-    assert _stored(warehouse, RETURNS).equals(before)
+    assert stored(warehouse, RETURNS).equals(before)
 
 
 def test_a_strategy_that_vanishes_unmarked_is_named(good_history, warehouse):
     path, res, before = good_history
     _spoil(path, GOOD_ROWS + [("2021-03-03", "alpha", 0.001, True)])  # beta missing on 03-03
     result = materialize_days(RAW_ASSETS, res, "2021-03-03", raise_on_error=False)
-    message = _failure_message(result)
+    message = failure_message(result)
     assert "day 2021-03-03, strategy beta: delivered on 2021-03-02 but missing" in message
-    assert _stored(warehouse, RETURNS).equals(before)
+    assert stored(warehouse, RETURNS).equals(before)
 
 
 def test_a_strategy_marked_unavailable_is_not_vanishing(good_history, warehouse):
     path, res, before = good_history
     _spoil(path, GOOD_ROWS + [("2021-03-03", "alpha", 0.001, True), ("2021-03-03", "beta", None, False)])
     assert materialize_days(RAW_ASSETS, res, "2021-03-03").success
-    assert _stored(warehouse, RETURNS).height == before.height + 2
+    assert stored(warehouse, RETURNS).height == before.height + 2
 
 
 def test_a_missing_returns_file_is_named(warehouse, tmp_path):
     res = resources(warehouse, returns_file=tmp_path / "nowhere.csv")
-    message = _failure_message(materialize_days(RAW_ASSETS, res, "2021-03-01", raise_on_error=False))
+    message = failure_message(materialize_days(RAW_ASSETS, res, "2021-03-01", raise_on_error=False))
     assert "nowhere.csv" in message and "not found" in message
 
 
 def test_a_broken_strategies_yaml_fails_the_assets_naming_the_file(warehouse, config_dir):
     res = resources(warehouse, config_dir)
     assert materialize_days(RAW_ASSETS, res, "2020-03-16").success
-    before = _stored(warehouse, RETURNS)
+    before = stored(warehouse, RETURNS)
     (config_dir / "strategies.yaml").write_text("source:\n  kind: bundled\n  cost_bps: [5\n")
-    message = _failure_message(materialize_days(RAW_ASSETS, res, "2020-03-16", raise_on_error=False))
+    message = failure_message(materialize_days(RAW_ASSETS, res, "2020-03-16", raise_on_error=False))
     assert "strategies.yaml" in message and "malformed YAML" in message
-    assert _stored(warehouse, RETURNS).equals(before)
+    assert stored(warehouse, RETURNS).equals(before)
 
 
 # --- the synthetic source ----------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_the_synthetic_source_writes_its_universe_and_market(warehouse, config_d
     (config_dir / "strategies.yaml").write_text(text.replace("n_strategies: 20", "n_strategies: 30"))
     result = materialize_days(RAW_ASSETS, resources(warehouse, config_dir), "2016-06-01", "2016-06-07")
     assert result.success
-    returns = _stored(warehouse, RETURNS)
+    returns = stored(warehouse, RETURNS)
     assert returns.height == 30 * 5
-    benchmark = _stored(warehouse, PRICES)
+    benchmark = stored(warehouse, PRICES)
     assert benchmark.get_column("is_benchmark").all() and benchmark.height == 5

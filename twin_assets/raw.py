@@ -3,17 +3,21 @@
 Each asset reads its days from the return source, validates them against the table's
 schema and rules before anything is written (a bad input fails the run with a message
 naming day, strategy and rule, and the warehouse keeps its last good state), then writes
-them through the warehouse IO manager and re-checks what was stored.
+them through the warehouse IO manager and re-checks what was stored. Strategy returns
+must account for every business day asked for: a weekday without rows is stored empty
+only when the firm's holiday calendar (calendar.yaml) says it has no data.
 """
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from twin_model.market import market_regime as regime_of
-from twin_model.quality import unknown_position_strategies, vanished_strategies
+from twin_model.quality import unaccounted_days, unknown_position_strategies, vanished_strategies
 from twin_model.schemas import TABLES, DataQualityError, validate
+from twin_resources.config import load_calendar
 from twin_resources.resources import ReturnSourceResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of
 
@@ -26,6 +30,11 @@ REGIME_HISTORY_DAYS = 420
 
 UNIVERSE_CONTINUOUS = "universe_continuous"
 KNOWN_STRATEGIES = "known_strategies"
+ACCOUNTING_HINT = (
+    "a weekday without rows is accepted as empty only when calendar.yaml's holiday calendar lists it: "
+    "'holidays' (an exchange calendar such as XNYS) or 'no_data_days' (the firm's own list)"
+)
+SHOWN_REASONS = 10
 
 @dg.asset(
     **daily_asset_args(
@@ -58,8 +67,12 @@ def strategy_returns(
     days = days_of(context)
     source = return_source.source()
     frame = validate(source.strategy_returns(days[0], days[-1]), STRATEGY_RETURNS, source.description)
+    holidays = load_calendar(Path(return_source.config_dir)).holiday_calendar()
+    no_data = holidays.no_data_days(days[0], days[-1])
+    with_data = set(frame.get_column("date").unique().to_list())
+    unaccounted = unaccounted_days(days, with_data, source.span(), no_data, holidays.description)
     previous = _previous_universe(warehouse, days[0])
-    problems = vanished_strategies(frame, previous)
+    problems = unaccounted + ([ACCOUNTING_HINT] if unaccounted else []) + vanished_strategies(frame, previous)
     if problems:
         raise DataQualityError(STRATEGY_RETURNS.qualified_name, problems, source.description)
     unavailable = frame.filter(~pl.col("available")).height
@@ -67,6 +80,7 @@ def strategy_returns(
         frame,
         metadata={
             **day_metadata(frame, days, "strategy_id"),
+            **_empty_day_reasons(no_data, with_data, holidays.description),
             "unavailable_rows": unavailable,
             "source": source.description,
         },
@@ -74,6 +88,15 @@ def strategy_returns(
     yield from check_written(
         warehouse, STRATEGY_RETURNS, days, {UNIVERSE_CONTINUOUS: lambda stored: vanished_strategies(stored, previous)}
     )
+
+def _empty_day_reasons(no_data: dict[dt.date, str], with_data: set[dt.date], calendar: str) -> dict:
+    """Why each day stored empty has no data (the first ``SHOWN_REASONS`` of them)."""
+    empty = [f"{day}: {why}" for day, why in no_data.items() if day not in with_data]
+    if not empty:
+        return {}
+    more = f"; and {len(empty) - SHOWN_REASONS} more" if len(empty) > SHOWN_REASONS else ""
+    return {"empty_reason": "; ".join(empty[:SHOWN_REASONS]) + more, "holiday_calendar": calendar}
+
 
 def _previous_universe(warehouse: WarehouseResource, first_day: dt.date) -> tuple[dt.date, set[str]] | None:
     """The last data day before ``first_day`` and the strategies delivered on it."""

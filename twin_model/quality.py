@@ -33,6 +33,44 @@ def vanished_strategies(returns: pl.DataFrame, previous: tuple[dt.date, set[str]
     return problems
 
 
+def unaccounted_days(
+    days: list[dt.date],
+    days_with_rows: set[dt.date],
+    span: tuple[dt.date, dt.date] | None,
+    no_data_days: dict[dt.date, str],
+    calendar: str,
+) -> list[str]:
+    """Business days of a run that the source does not account for.
+
+    Days outside the source's ``span`` (its first to last day of data; None for a source
+    that generates any day) are missing, never holidays: one line names each run of them
+    before and after the span. A day inside it without rows is accepted only when it is
+    one of ``no_data_days`` (the firm's holiday calendar, named ``calendar``); otherwise
+    storing it would replace what the warehouse holds with nothing.
+    """
+    problems = []
+    if span is not None:
+        first, last = span
+        for outside, where in (([d for d in days if d < first], "before"), ([d for d in days if d > last], "after")):
+            if outside:
+                problems.append(
+                    f"{_days_named(outside)}: missing: {where} the source's data, which runs from {first} to {last} "
+                    "(rule: a day beyond the data is missing, not a holiday)"
+                )
+        days = [day for day in days if first <= day <= last]
+    return problems + [
+        f"day {day}: missing: no rows on this {day.strftime('%A')}, which the holiday calendar "
+        f"({calendar}) does not list as a day without data"
+        for day in days
+        if day not in days_with_rows and day not in no_data_days
+    ]
+
+
+def _days_named(days: list[dt.date]) -> str:
+    """"day D" for one day, else "days FIRST to LAST (N business days)"."""
+    return f"day {days[0]}" if len(days) == 1 else f"days {days[0]} to {days[-1]} ({len(days)} business days)"
+
+
 def unknown_position_strategies(positions: pl.DataFrame, returns: pl.DataFrame) -> list[str]:
     """Position rows whose (date, strategy_id) has no strategy return that day."""
     known = returns.select("date", "strategy_id").unique()

@@ -17,6 +17,10 @@ from pandera.api.polars.types import PolarsData
 MAX_DAILY_RETURN = 0.5
 """A daily return above +50% is treated as a data error, not a trading result."""
 
+SOURCE_ROW = "source_row"
+"""A column a source may add to a frame read from a file: each row's data row in that
+file (1-based, the header not counted). ``validate`` names it in messages and drops it."""
+
 
 class DataQualityError(ValueError):
     """A frame broke its table's contract; ``problems`` lists one line per failure."""
@@ -36,15 +40,37 @@ def _finite(data: PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select(column.is_null() | column.is_finite())
 
 
+def _business_day(data: PolarsData) -> pl.LazyFrame:
+    """Column check: a date is a weekday (Monday to Friday)."""
+    return data.lazyframe.select(pl.col(data.key).dt.weekday() <= 5)
+
+
+def _identifier(data: PolarsData) -> pl.LazyFrame:
+    """Column check: an id is not blank and has no leading or trailing whitespace (ids
+    are compared as given, never stripped)."""
+    column = pl.col(data.key)
+    return data.lazyframe.select(column.is_null() | ((column == column.str.strip_chars()) & (column.str.len_chars() > 0)))
+
+
 def _ret_present_when_available(data: PolarsData) -> pl.LazyFrame:
     """Frame check: a strategy marked available must report a return (masking is explicit)."""
     return data.lazyframe.select(pl.col("ret").is_not_null() | ~pl.col("available"))
 
 
-class MarketPrices(pa.DataFrameModel):
-    """raw.market_prices: one close per instrument and business day."""
+class _RawTable(pa.DataFrameModel):
+    """What every raw table holds: rows dated on business days (a weekend row is refused)."""
 
     date: pl.Date = pa.Field(nullable=False)
+
+    @pa.check("date", name="business_day")
+    @classmethod
+    def business_day(cls, data: PolarsData) -> pl.LazyFrame:
+        return _business_day(data)
+
+
+class MarketPrices(_RawTable):
+    """raw.market_prices: one close per instrument and business day."""
+
     ticker: pl.String = pa.Field(nullable=False, str_length={"min_value": 1})
     close: pl.Float64 = pa.Field(nullable=False, gt=0)
     asset_class: pl.String = pa.Field(nullable=False)
@@ -59,8 +85,13 @@ class MarketPrices(pa.DataFrameModel):
     def close_finite(cls, data: PolarsData) -> pl.LazyFrame:
         return _finite(data)
 
+    @pa.check("ticker", name="not_blank_or_padded")
+    @classmethod
+    def ticker_identifier(cls, data: PolarsData) -> pl.LazyFrame:
+        return _identifier(data)
 
-class StrategyReturns(pa.DataFrameModel):
+
+class StrategyReturns(_RawTable):
     """raw.strategy_returns: W_{t+1} at strategy level.
 
     ``ret`` is the simple return of the day (net of the strategy's own trading costs);
@@ -68,7 +99,6 @@ class StrategyReturns(pa.DataFrameModel):
     null. A return must be finite, above -100% and at most +50%.
     """
 
-    date: pl.Date = pa.Field(nullable=False)
     strategy_id: pl.String = pa.Field(nullable=False, str_length={"min_value": 1})
     ret: pl.Float64 = pa.Field(nullable=True, gt=-1.0, le=MAX_DAILY_RETURN)
     available: pl.Boolean = pa.Field(nullable=False)
@@ -82,20 +112,24 @@ class StrategyReturns(pa.DataFrameModel):
     def ret_finite(cls, data: PolarsData) -> pl.LazyFrame:
         return _finite(data)
 
+    @pa.check("strategy_id", name="not_blank_or_padded")
+    @classmethod
+    def strategy_identifier(cls, data: PolarsData) -> pl.LazyFrame:
+        return _identifier(data)
+
     @pa.dataframe_check(name="ret_present_when_available")
     @classmethod
     def ret_present_when_available(cls, data: PolarsData) -> pl.LazyFrame:
         return _ret_present_when_available(data)
 
 
-class StrategyPositions(pa.DataFrameModel):
+class StrategyPositions(_RawTable):
     """raw.strategy_positions: the weight of each ticker a bundled strategy holds that day.
 
     The weight is a fraction of the strategy's capital (negative for a short), held over
     the day's return: it was decided at the previous close.
     """
 
-    date: pl.Date = pa.Field(nullable=False)
     strategy_id: pl.String = pa.Field(nullable=False)
     ticker: pl.String = pa.Field(nullable=False)
     weight: pl.Float64 = pa.Field(nullable=False, ge=-1.0, le=1.0)
@@ -108,6 +142,11 @@ class StrategyPositions(pa.DataFrameModel):
     @classmethod
     def weight_finite(cls, data: PolarsData) -> pl.LazyFrame:
         return _finite(data)
+
+    @pa.check("strategy_id", "ticker", name="not_blank_or_padded")
+    @classmethod
+    def identifiers(cls, data: PolarsData) -> pl.LazyFrame:
+        return _identifier(data)
 
 
 _PROBABILITY = {"ge": 0.0, "le": 1.0}
@@ -569,16 +608,20 @@ def validate(frame: pl.DataFrame, spec: TableSpec, origin: str | None = None) ->
     """Validate ``frame`` against ``spec``'s schema, collecting every failure.
 
     Returns the frame with columns in schema order. ``origin`` (a file, a source) is
-    named in the error. Raises ``DataQualityError`` naming,
-    for each failure, the row by its keys, the column, the rule and the offending value.
+    named in the error. Raises ``DataQualityError`` naming, for each failure, the row by
+    its keys (and its data row in the file, when the frame carries ``SOURCE_ROW``), the
+    column, the rule and the offending value (text quoted, so a stray space shows).
     """
+    source_rows = frame.get_column(SOURCE_ROW) if SOURCE_ROW in frame.columns else None
+    frame = frame.drop(SOURCE_ROW, strict=False)
     structure = _structure_problems(frame, spec)
     if structure:
         raise DataQualityError(spec.qualified_name, structure, origin)
     try:
         validated = spec.model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        raise DataQualityError(spec.qualified_name, _describe(errors.failure_cases, frame, spec), origin) from None
+        problems = _describe(errors.failure_cases, frame, spec, source_rows)
+        raise DataQualityError(spec.qualified_name, problems, origin) from None
     return validated.select(list(spec.columns()))
 
 
@@ -598,21 +641,35 @@ def _structure_problems(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
 _RULE_NAMES = {"multiple_fields_uniqueness": "duplicate key"}
 
 
-def _describe(failures: pl.DataFrame, frame: pl.DataFrame, spec: TableSpec) -> list[str]:
+def _describe(
+    failures: pl.DataFrame, frame: pl.DataFrame, spec: TableSpec, source_rows: pl.Series | None
+) -> list[str]:
     """Turn pandera's failure cases into one readable line each."""
     lines: list[str] = []
     for case in failures.iter_rows(named=True):
-        where = _row_label(frame, spec, case["index"])
+        index = case["index"] if case["index"] is not None and case["index"] < frame.height else None
+        where = _row_label(frame, spec, index, source_rows)
         column = case["column"] if case["schema_context"] == "Column" else None
         what = f"column {column!r}" if column else "row"
         rule = _RULE_NAMES.get(case["check"], case["check"])
-        lines.append(f"{where}{what}: rule {rule} failed (value: {case['failure_case']})")
+        value = _failed_value(frame, column, index, case["failure_case"])
+        lines.append(f"{where}{what}: rule {rule} failed (value: {value})")
     return list(dict.fromkeys(lines))
 
 
-def _row_label(frame: pl.DataFrame, spec: TableSpec, index: int | None) -> str:
-    if index is None or index >= frame.height or not all(k in frame.columns for k in spec.keys):
+def _failed_value(frame: pl.DataFrame, column: str | None, index: int | None, failure_case: str | None) -> str:
+    """The offending value as pandera gives it, or quoted (repr) for a text column."""
+    if column in frame.columns and index is not None and frame.schema[column] == pl.String:
+        return repr(frame.get_column(column)[index])
+    return str(failure_case)
+
+
+def _row_label(frame: pl.DataFrame, spec: TableSpec, index: int | None, source_rows: pl.Series | None) -> str:
+    """"data row N (keys): " for a frame read from a file (N is the file's own), else
+    "row I (keys): " with I the position in ``frame``; "" when the row is not known."""
+    if index is None or not all(k in frame.columns for k in spec.keys):
         return ""
     row = frame.row(index, named=True)
     keys = ", ".join(f"{key}={row[key]}" for key in spec.keys)
-    return f"row {index} ({keys}): "
+    position = f"data row {source_rows[index]}" if source_rows is not None else f"row {index}"
+    return f"{position} ({keys}): "

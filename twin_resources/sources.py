@@ -3,8 +3,9 @@ seeded synthetic universe with known truth.
 
 Each source answers three questions for a span of days: market closes (with the
 benchmark), strategy returns, and strategy positions (only the bundled source has
-positions). Frames come back in the table's columns; validation is the caller's job,
-so a bad file is reported with the rules of its table.
+positions), and says which days it has data for (``span``). Frames come back in the
+table's columns (a file's also carry ``SOURCE_ROW``, its own data row numbers);
+validation is the caller's job, so a bad file is reported with the rules of its table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Protocol
 import polars as pl
 
 from twin_model import signals, synthetic
-from twin_model.schemas import TABLES
+from twin_model.schemas import SOURCE_ROW, TABLES
 from twin_resources.config import Shock
 
 MARKET_PRICES = TABLES["raw.market_prices"]
@@ -34,6 +35,10 @@ class ReturnSource(Protocol):
     description: str
     has_positions: bool
 
+    def span(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last day of the source's returns; None when it generates any day asked for."""
+        ...
+
     def market_prices(self, start: dt.date, end: dt.date) -> pl.DataFrame: ...
 
     def strategy_returns(self, start: dt.date, end: dt.date) -> pl.DataFrame: ...
@@ -43,6 +48,11 @@ class ReturnSource(Protocol):
 
 def _between(frame: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
     return frame.filter(pl.col("date").is_between(start, end))
+
+
+def _date_span(frame: pl.DataFrame) -> tuple[dt.date, dt.date]:
+    dates = frame.get_column("date")
+    return dates.min(), dates.max()
 
 
 # --- bundled -------------------------------------------------------------------------
@@ -94,6 +104,9 @@ class BundledSource:
         self.cost_bps = cost_bps
         self.description = f"bundled skfolio closes, signals net of {cost_bps:g} bp cost"
 
+    def span(self) -> tuple[dt.date, dt.date]:
+        return _date_span(_bundled_strategies(self.cost_bps)[0])
+
     def market_prices(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         return _between(bundled_closes(), start, end).select(list(MARKET_PRICES.columns()))
 
@@ -113,7 +126,9 @@ def _read_returns_file(path: Path, modified_ns: int) -> pl.DataFrame:
 
     Dates must be ISO (YYYY-MM-DD): an ambiguous 02/03/2021 is refused, never guessed.
     Numbers written as text (``nan``, ``inf`` or a quoted value) are parsed; anything
-    else that is not a number is named with its row.
+    else that is not a number is named with its row. A file without data rows is refused:
+    it would otherwise empty every day asked for. Each row keeps its data row number in
+    ``SOURCE_ROW`` (1-based, the header not counted), for messages.
     """
     suffix = path.suffix.lower()
     try:
@@ -125,8 +140,13 @@ def _read_returns_file(path: Path, modified_ns: int) -> pl.DataFrame:
             raise SourceError(f"{path}: unknown returns file format {suffix!r}; use .csv or .parquet")
     except (pl.exceptions.PolarsError, OSError) as error:
         raise SourceError(f"{path}: cannot read returns file: {error}") from None
+    if frame.height == 0:
+        raise SourceError(f"{path}: no rows (columns {frame.columns} but no data): a returns file must hold returns")
     if "date" not in frame.columns:
         raise SourceError(f"{path}: missing column 'date' (columns are {frame.columns})")
+    if SOURCE_ROW in frame.columns:
+        raise SourceError(f"{path}: unexpected column {SOURCE_ROW!r} (the name is reserved for row numbers)")
+    frame = frame.with_row_index(SOURCE_ROW, offset=1).cast({SOURCE_ROW: pl.Int64})
     frame = _parse_dates(path, frame)
     if frame.schema.get("ret") == pl.String:
         frame = _parse_numbers(path, frame, "ret")
@@ -136,18 +156,16 @@ def _read_returns_file(path: Path, modified_ns: int) -> pl.DataFrame:
 
 
 def _parse_dates(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
-    if frame.schema["date"] == pl.Date:
-        return frame
-    if frame.schema["date"] != pl.String:
+    """``date`` as dates; an empty or unparsable cell is named with its data row."""
+    if frame.schema["date"] not in (pl.Date, pl.String):
         raise SourceError(f"{path}: column 'date' has type {frame.schema['date']}, expected a date")
-    parsed = frame.get_column("date").str.to_date("%Y-%m-%d", strict=False)
-    bad = frame.with_row_index("row").filter(parsed.is_null() & pl.col("date").is_not_null())
+    dates = frame.get_column("date")
+    parsed = dates if dates.dtype == pl.Date else dates.str.to_date("%Y-%m-%d", strict=False)
+    bad = frame.filter(parsed.is_null())
     if bad.height:
-        row, value = bad.select("row", "date").row(0)
-        raise SourceError(
-            f"{path}: column 'date', data row {row + 1}: {value!r} is not a YYYY-MM-DD date "
-            f"({bad.height} such row(s))"
-        )
+        row, value = bad.select(SOURCE_ROW, "date").row(0)
+        what = "is empty" if value is None else f"{value!r} is not a YYYY-MM-DD date"
+        raise SourceError(f"{path}: column 'date', data row {row}: {what} ({bad.height} such row(s))")
     return frame.with_columns(date=parsed)
 
 
@@ -155,11 +173,11 @@ def _parse_numbers(path: Path, frame: pl.DataFrame, column: str) -> pl.DataFrame
     """A numeric column read as text: parse it; leave it as text if any cell is not a number,
     so validation names the column's type (and we name the first bad cell here)."""
     parsed = frame.get_column(column).str.strip_chars().cast(pl.Float64, strict=False)
-    bad = frame.with_row_index("row").filter(parsed.is_null() & pl.col(column).is_not_null())
+    bad = frame.filter(parsed.is_null() & pl.col(column).is_not_null())
     if bad.height:
-        row, day, value = bad.select("row", "date", column).row(0)
+        row, day, value = bad.select(SOURCE_ROW, "date", column).row(0)
         raise SourceError(
-            f"{path}: column '{column}' has type String, expected Float64: data row {row + 1} "
+            f"{path}: column '{column}' has type String, expected Float64: data row {row} "
             f"(date {day}) holds {value!r}, which is not a number ({bad.height} such row(s))"
         )
     return frame.with_columns(parsed.alias(column))
@@ -184,6 +202,9 @@ class FileSource:
         except OSError:
             raise SourceError(f"{self.path}: returns file not found (TWIN_RETURNS_FILE or strategies.yaml)") from None
         return _read_returns_file(self.path, modified)
+
+    def span(self) -> tuple[dt.date, dt.date]:
+        return _date_span(self._frame())
 
     def market_prices(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         return MARKET_PRICES.empty_frame()
@@ -213,6 +234,9 @@ class SyntheticSource:
         unknown = sorted({s.strategy_id for s in self.shocks} - set(self.truth.get_column("strategy_id")))
         if unknown:
             raise ValueError(f"synthetic shocks name unknown strategies {unknown}")
+
+    def span(self) -> None:
+        return None
 
     @functools.cache
     def _generate(self, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
