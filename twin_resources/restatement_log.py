@@ -54,8 +54,9 @@ class RestatementLog:
                     f"DELETE FROM {qualified(connection, INPUT_DIGESTS)} WHERE \"table\" = ? AND date = ANY(?)",
                     [table, changed.get_column("date").to_list()],
                 )
-                _insert(connection, INPUT_DIGESTS, validate(new_digests, INPUT_DIGESTS))
-                _insert(connection, RESTATEMENTS, validate(restatements, RESTATEMENTS))
+                # the warehouse's own insert by name, inside this transaction
+                Warehouse._insert(connection, INPUT_DIGESTS, validate(new_digests, INPUT_DIGESTS))
+                Warehouse._insert(connection, RESTATEMENTS, validate(restatements, RESTATEMENTS))
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -112,13 +113,3 @@ def qualified(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     quotes in its name, stays unambiguous)."""
     catalog = connection.execute("SELECT current_database()").fetchall()[0][0]
     return ".".join(_identifier(part) for part in (catalog, spec.layer, spec.name))
-
-
-def _insert(connection: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pl.DataFrame) -> None:
-    if frame.height == 0:
-        return
-    connection.register("incoming_rows", frame.to_arrow())
-    try:
-        connection.execute(f"INSERT INTO {qualified(connection, spec)} BY NAME SELECT * FROM incoming_rows")
-    finally:
-        connection.unregister("incoming_rows")
