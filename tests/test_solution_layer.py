@@ -177,7 +177,7 @@ def test_every_check_passes_and_every_day_is_written(as_range):
     warehouse, result = as_range
     assert result.success
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 13
+    assert len(evaluations) == 14  # 13 blocking checks and the restatement warning
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
     performance = warehouse.read_history("portfolio.solution_performance", None, None)
     assert performance.get_column("date").to_list() == [day(d) for d in DAYS]

@@ -13,8 +13,9 @@ import polars as pl
 from twin_model.policies import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
 from twin_model.schemas import TABLES
 from twin_resources.resources import TwinConfigResource, WarehouseResource
-from twin_assets.common import check_written, daily_asset_args, days_of
+from twin_assets.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.history import previous_state
+from twin_assets.restatements import restatement_check, stale_metadata, staleness
 
 ALPHA_POOL = TABLES["alpha.alpha_pool"]
 POSTERIORS = TABLES["models.strategy_posteriors"]
@@ -30,6 +31,7 @@ ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
         "approximation with hysteresis on P(alpha > 0), deflated Sharpe, minimum track record and "
         "drawdown (config/strategies.yaml pool_policy). Carries its own state from the previous day.",
         {ONE_ROW_PER_KNOWN_STRATEGY: "Every strategy known yesterday has a row today (state is never dropped)."},
+        self_dependent=True,
     ),
     deps=[
         dg.AssetDep(POSTERIORS.path),
@@ -57,6 +59,7 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     frame = pl.concat(frames).select(list(ALPHA_POOL.columns()))
 
     last = frame.filter(pl.col("date") == days[-1])
+    stale = staleness(context, warehouse)
     yield dg.Output(
         frame,
         metadata={
@@ -67,12 +70,15 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
             "strategies": last.height,
             "changes": int(frame.get_column("changed").sum()),
             "policy": policy.name,
+            **stale_metadata(stale),
+            **provenance(context, twin_config.config_dir),
         },
     )
     known_before = set(previous.get_column("strategy_id").to_list())
     yield from check_written(
         warehouse, ALPHA_POOL, days, {ONE_ROW_PER_KNOWN_STRATEGY: lambda stored: _dropped(stored, days, known_before)}
     )
+    yield restatement_check(stale)
 
 
 def _on(frame: pl.DataFrame, day: dt.date) -> pl.DataFrame:

@@ -161,10 +161,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"business days at the end of the span to run the layers above raw on (default {MODEL_DAYS}; 0 for raw only)",
     )
     commands.add_parser("status", help="what the warehouse holds")
+    replay_parser = commands.add_parser("replay", help="re-run the layers above raw from a restated day")
+    replay_parser.add_argument("--from", dest="from_day", required=True, type=dt.date.fromisoformat, help="the restated day (YYYY-MM-DD)")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.start, args.end, args.model_days)
+    from twin_assets.replay import replay, staleness_line
+    from twin_resources.warehouse import Warehouse, warehouse_path
+
+    if args.command == "replay":
+        return replay(args.from_day, instance=_instance())
     status()
+    print(staleness_line(Warehouse(warehouse_path())))
     return 0
 
 

@@ -9,8 +9,10 @@ import polars as pl
 
 from twin_model.schemas import DataQualityError, TableSpec, validate
 from twin_resources.io_manager import column_schema
+from twin_resources.provenance import code_version, config_hash
 from twin_resources.resources import WarehouseResource
 from twin_assets.partitions import BUSINESS_DAYS, partition_days
+from twin_assets.restatements import restatement_check_spec
 
 DUCKDB_POOL = "duckdb"
 """DuckDB has one writer per file: every asset and check touching it runs in this pool,
@@ -23,15 +25,23 @@ RAW_PRICES = dg.AssetDep(["raw", "market_prices"])
 ROWS_VALID = "rows_valid"
 
 
-def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str]) -> dict:
+def layer_code_version(layer: str) -> str:
+    """The code version of a layer's assets: of ``twin_assets.<layer>`` and every module of
+    this project it imports (twin_resources.provenance.code_version)."""
+    return code_version(f"twin_assets.{layer}")
+
+
+def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str], self_dependent: bool = False) -> dict:
     """Keyword arguments of ``@dg.asset`` for a daily warehouse table with blocking checks.
 
     ``checks`` maps check name to description; ``rows_valid`` (the table's schema and
-    rules, re-read from the warehouse after the write) is always first.
+    rules, re-read from the warehouse after the write) is always first. A
+    ``self_dependent`` level also warns when restated input made it stale.
     """
     key = dg.AssetKey(spec.path)
     all_checks = {ROWS_VALID: f"Every stored row of the written days passes the {spec.qualified_name} schema."}
     all_checks.update(checks)
+    blocking = [dg.AssetCheckSpec(name, asset=key, blocking=True, description=text) for name, text in all_checks.items()]
     return dict(
         key=key,
         description=description,
@@ -42,11 +52,21 @@ def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str]) 
         io_manager_key=WAREHOUSE_IO,
         owners=[OWNER],
         kinds={"duckdb", "polars"},
-        check_specs=[
-            dg.AssetCheckSpec(name, asset=key, blocking=True, description=text) for name, text in all_checks.items()
-        ],
+        code_version=layer_code_version(spec.layer),
+        check_specs=blocking + ([restatement_check_spec(key)] if self_dependent else []),
         metadata={"dagster/table_name": spec.qualified_name, "dagster/column_schema": column_schema(spec)},
     )
+
+
+def provenance(context: dg.AssetExecutionContext, config_dir: str, asset_key: dg.AssetKey | None = None) -> dict:
+    """What every daily partition's metadata records: the hash of the config it ran with,
+    the code version of its asset (``asset_key`` in a multi-asset) and the run id."""
+    key = asset_key or context.asset_key
+    return {
+        "config_hash": config_hash(config_dir),
+        "code_version": context.assets_def.code_versions_by_key[key] or "none",
+        "run_id": context.run.run_id,
+    }
 
 
 def days_of(context: dg.AssetExecutionContext) -> list[dt.date]:

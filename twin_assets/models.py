@@ -27,7 +27,7 @@ from twin_model.simulation import (
 from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets import history
-from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of
+from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of, provenance
 
 POSTERIORS = TABLES["models.strategy_posteriors"]
 FORECASTS = TABLES["models.strategy_forecasts"]
@@ -85,7 +85,7 @@ def strategy_posteriors(
         frames.append(result.summary.with_columns(date=pl.lit(day), draws_path=pl.lit(path)))
         context.log.info(f"{day}: fitted {window.returns.shape[1]} strategies over {len(window.dates)} days")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), **_fit_metadata(frame, fitter)})
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)})
     yield from check_written(
         warehouse,
         POSTERIORS,
@@ -159,7 +159,7 @@ def strategy_forecasts(
             _forecast_day(day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days)
         )
     frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), "paths": base.n_paths, "horizon": base.horizon})
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), "paths": base.n_paths, "horizon": base.horizon, **provenance(context, twin_config.config_dir)})
     yield from check_written(
         warehouse,
         FORECASTS,
@@ -231,7 +231,7 @@ def forecast_calibration(
     returns = history.strategy_returns(warehouse, None, days[-1])
     frames = [calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon) for day in days]
     frame = pl.concat(frames).select(list(CALIBRATION.columns())) if frames else CALIBRATION.empty_frame()
-    yield dg.Output(frame, metadata=day_metadata(frame, days, "strategy_id"))
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), **provenance(context, twin_config.config_dir)})
     yield from check_written(warehouse, CALIBRATION, days, {})
 
 

@@ -26,8 +26,9 @@ from twin_model.solutions import step
 from twin_resources.config import SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
-from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, WAREHOUSE_IO, check_stored, days_of
+from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, WAREHOUSE_IO, check_stored, days_of, layer_code_version, provenance
 from twin_assets.history import previous_state
+from twin_assets.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
 from twin_assets.partitions import BUSINESS_DAYS
 
 WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
@@ -71,6 +72,7 @@ def _out(spec) -> dg.AssetOut:
         io_manager_key=WAREHOUSE_IO,
         owners=[OWNER],
         kinds={"duckdb", "polars"},
+        code_version=layer_code_version(spec.layer),
         metadata={"dagster/table_name": spec.qualified_name, "dagster/column_schema": column_schema(spec)},
     )
 
@@ -80,7 +82,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     for spec, checks in CHECKS.items():
         named = {ROWS_VALID: f"Every stored row of the written days passes the {spec.qualified_name} schema.", **checks}
         specs += [dg.AssetCheckSpec(n, asset=dg.AssetKey(spec.path), blocking=True, description=d) for n, d in named.items()]
-    return specs
+    return specs + [restatement_check_spec(dg.AssetKey(PERFORMANCE.path))]
 
 
 @dg.multi_asset(
@@ -120,9 +122,13 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             states[rule.solution_id], record = step(rule, states[rule.solution_id], inputs, limits, costs, optimizer)
             records.append(record)
     frames = {table: validate(frame, TABLES[table]) for table, frame in records_to_frames(records).items()}
+    stale = staleness(context, warehouse)
     for spec in DESCRIPTIONS:
-        yield dg.Output(frames[spec.qualified_name], output_name=spec.name, metadata=_metadata(spec, frames, days, cold_start))
+        metadata = {**_metadata(spec, frames, days, cold_start), **stale_metadata(stale)}
+        metadata.update(provenance(context, twin_config.config_dir, dg.AssetKey(spec.path)))
+        yield dg.Output(frames[spec.qualified_name], output_name=spec.name, metadata=metadata)
     yield from _checks(warehouse, days, solutions)
+    yield restatement_check(stale, dg.AssetKey(PERFORMANCE.path))
 
 
 # --------------------------------------------------------------------------- reading

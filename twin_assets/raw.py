@@ -18,8 +18,9 @@ from twin_model.market import market_regime as regime_of
 from twin_model.quality import unaccounted_days, unknown_position_strategies, vanished_strategies
 from twin_model.schemas import TABLES, DataQualityError, validate
 from twin_resources.config import load_calendar
-from twin_resources.resources import ReturnSourceResource, WarehouseResource
-from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of
+from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
+from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of, provenance
+from twin_assets.restatements import record_input_digests
 
 MARKET_PRICES = TABLES["raw.market_prices"]
 STRATEGY_RETURNS = TABLES["raw.strategy_returns"]
@@ -49,7 +50,8 @@ def market_prices(context: dg.AssetExecutionContext, return_source: ReturnSource
     days = days_of(context)
     source = return_source.source()
     frame = validate(source.market_prices(days[0], days[-1]), MARKET_PRICES, source.description)
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "ticker"), "source": source.description})
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "ticker"), "source": source.description, **provenance(context, return_source.config_dir)})
+    record_input_digests(context, warehouse, MARKET_PRICES, frame, days)
     yield from check_written(warehouse, MARKET_PRICES, days, {})
 
 @dg.asset(
@@ -83,8 +85,10 @@ def strategy_returns(
             **_empty_day_reasons(no_data, with_data, holidays.description),
             "unavailable_rows": unavailable,
             "source": source.description,
+            **provenance(context, return_source.config_dir),
         },
     )
+    record_input_digests(context, warehouse, STRATEGY_RETURNS, frame, days)
     yield from check_written(
         warehouse, STRATEGY_RETURNS, days, {UNIVERSE_CONTINUOUS: lambda stored: vanished_strategies(stored, previous)}
     )
@@ -128,10 +132,11 @@ def strategy_positions(
     problems = unknown_position_strategies(frame, returns)
     if problems:
         raise DataQualityError(STRATEGY_POSITIONS.qualified_name, problems, source.description)
-    metadata = {**day_metadata(frame, days, "strategy_id"), "source": source.description}
+    metadata = {**day_metadata(frame, days, "strategy_id"), "source": source.description, **provenance(context, return_source.config_dir)}
     if not source.has_positions:
         metadata["positions_off"] = "this source has no positions: position-level risk is off"
     yield dg.Output(frame, metadata=metadata)
+    record_input_digests(context, warehouse, STRATEGY_POSITIONS, frame, days)
     yield from check_written(
         warehouse, STRATEGY_POSITIONS, days, {KNOWN_STRATEGIES: lambda stored: unknown_position_strategies(stored, returns)}
     )
@@ -147,13 +152,13 @@ def strategy_positions(
     ),
     deps=[dg.AssetDep(MARKET_PRICES.path)],
 )
-def market_regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def market_regime(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
     days = days_of(context)
     start = days[0] - dt.timedelta(days=REGIME_HISTORY_DAYS)
     prices = warehouse.read_history(MARKET_PRICES.qualified_name, start, days[-1])
     closes = prices.filter(pl.col("is_benchmark")).select("date", "close")
     frame = regime_of(closes, days) if closes.height else MARKET_REGIME.empty_frame()
-    metadata = day_metadata(frame, days, None)
+    metadata = {**day_metadata(frame, days, None), **provenance(context, twin_config.config_dir)}
     if frame.height:
         metadata["last_regime"] = frame.get_column("regime")[-1]
     yield dg.Output(frame, metadata=metadata)

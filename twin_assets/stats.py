@@ -5,9 +5,9 @@ import polars as pl
 
 from twin_model.schemas import TABLES
 from twin_model.statistics import strategy_statistics_table
-from twin_resources.resources import WarehouseResource
+from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets import history
-from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of
+from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of, provenance
 
 STATISTICS = TABLES["stats.strategy_statistics"]
 
@@ -24,7 +24,7 @@ STATISTICS = TABLES["stats.strategy_statistics"]
     ),
     deps=[RAW_RETURNS, RAW_PRICES],
 )
-def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
     days = days_of(context)
     returns = history.strategy_returns(warehouse, None, days[-1])
     benchmark = history.benchmark(warehouse, None, days[-1])
@@ -40,5 +40,5 @@ def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseR
         if day in traded
     ]
     frame = pl.concat(frames) if frames else STATISTICS.empty_frame()
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), "benchmark": has_benchmark})
+    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), "benchmark": has_benchmark, **provenance(context, twin_config.config_dir)})
     yield from check_written(warehouse, STATISTICS, days, {})

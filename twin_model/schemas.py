@@ -14,6 +14,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from twin_model.restatements import Resolution
+
 MAX_DAILY_RETURN = 0.5
 """A daily return above +50% is treated as a data error, not a trading result."""
 
@@ -147,6 +149,43 @@ class StrategyPositions(_RawTable):
     @classmethod
     def identifiers(cls, data: PolarsData) -> pl.LazyFrame:
         return _identifier(data)
+
+
+class InputDigests(pa.DataFrameModel):
+    """raw.input_digests: the content digest of each day a raw table stored (twin_model.restatements)."""
+
+    date: pl.Date = pa.Field(nullable=False)
+    table: pl.String = pa.Field(nullable=False)
+    digest: pl.String = pa.Field(nullable=False, str_length={"min_value": 64, "max_value": 64})
+    rows: pl.Int64 = pa.Field(nullable=False, ge=0)
+    stored_at: pl.Datetime = pa.Field(nullable=False)
+    run_id: pl.String = pa.Field(nullable=False)
+
+    class Config:
+        strict = True
+        unique = ["date", "table"]
+
+
+class Restatements(pa.DataFrameModel):
+    """raw.restatements: a stored day of raw input whose content changed, and how it was resolved.
+
+    Open (``resolved_by_run`` null) until the layers above raw are replayed from the day,
+    or at once when none of them had reached the day (``resolution``).
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    table: pl.String = pa.Field(nullable=False)
+    old_digest: pl.String = pa.Field(nullable=False)
+    new_digest: pl.String = pa.Field(nullable=False)
+    detected_at: pl.Datetime = pa.Field(nullable=False)
+    run_id: pl.String = pa.Field(nullable=False)
+    resolved_by_run: pl.String = pa.Field(nullable=True)
+    resolved_at: pl.Datetime = pa.Field(nullable=True)
+    resolution: pl.String = pa.Field(nullable=True, isin=[r.value for r in Resolution])
+
+    class Config:
+        strict = True
+        unique = ["date", "table", "detected_at"]
 
 
 _PROBABILITY = {"ge": 0.0, "le": 1.0}
@@ -581,6 +620,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("raw", "strategy_returns", StrategyReturns, ("date", "strategy_id")),
         TableSpec("raw", "strategy_positions", StrategyPositions, ("date", "strategy_id", "ticker")),
         TableSpec("raw", "market_regime", MarketRegime, ("date",)),
+        TableSpec("raw", "input_digests", InputDigests, ("date", "table")),
+        TableSpec("raw", "restatements", Restatements, ("date", "table", "detected_at")),
         TableSpec("models", "strategy_posteriors", StrategyPosteriors, ("date", "strategy_id")),
         TableSpec("models", "strategy_forecasts", StrategyForecasts, ("date", "strategy_id", "parameter_set")),
         TableSpec("models", "forecast_calibration", ForecastCalibration, ("date", "strategy_id")),
