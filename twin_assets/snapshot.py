@@ -41,7 +41,7 @@ def warehouse_snapshot_asset(warehouse_assets: Sequence[dg.AssetsDefinition]) ->
     )
     def warehouse_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         started = time.perf_counter()
-        info = publish(warehouse.warehouse(), context.run_id)
+        info = publish(warehouse.warehouse(), context.run.run_id)
         days = days_of(context)
         return dg.MaterializeResult(
             metadata={
