@@ -129,7 +129,13 @@ def test_every_check_is_blocking():
 
 def test_every_daily_asset_backfills_in_a_single_run():
     for assets_def in _asset_defs():
-        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.keys
+        if assets_def.partitions_def is not None:
+            assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.keys
+
+
+def test_only_the_snapshot_is_unpartitioned():
+    """One snapshot file, published once per run whatever its range of days."""
+    assert {key for a in _asset_defs() if a.partitions_def is None for key in a.keys} == {SNAPSHOT_KEY}
 
 
 def test_instance_config_caps_every_pool_at_one():

@@ -18,7 +18,7 @@ from tests.conftest import day, materialize_days, resources
 from twin_assets import cli
 from twin_assets.definitions import warehouse_snapshot
 from twin_assets.raw import RAW_ASSETS
-from twin_assets.snapshot import SNAPSHOT_KEY
+from twin_assets.snapshot import SNAPSHOT_KEY, warehouse_snapshot_asset
 from twin_resources.resources import WarehouseResource
 from twin_resources.snapshot import SnapshotMissingError, open_snapshot, snapshot_path
 from twin_resources.warehouse import Warehouse
@@ -107,7 +107,7 @@ def test_the_snapshot_says_which_run_published_it_when_and_as_of_which_day(wareh
     steps = [event.step_key for event in result.all_events if event.is_step_start]
     assert steps[-1] == warehouse_snapshot.op.name and steps.count(warehouse_snapshot.op.name) == 1
     assert sorted(p.name for p in info.path.parent.iterdir()) == ["twin.duckdb", "twin.snapshot.duckdb"]
-    [materialization] = [m for m in result.get_asset_materialization_events() if m.asset_key == SNAPSHOT_KEY][:1]
+    [materialization] = [m for m in result.get_asset_materialization_events() if m.asset_key == SNAPSHOT_KEY]
     metadata = materialization.materialization.metadata
     assert metadata["snapshot"].value == str(info.path) and metadata["as_of"].value == "2022-12-23"
     assert metadata["size_bytes"].value == info.path.stat().st_size
@@ -122,6 +122,28 @@ def test_a_failing_run_leaves_the_last_snapshot(warehouse, tmp_path):
     info = open_snapshot(warehouse.path).info
     assert info.run_id == first.run_id and info.as_of == day("2022-12-20")
     assert _snapshot_days(warehouse) == 2
+
+
+@dg.asset(
+    key=["raw", "rejected"],
+    check_specs=[dg.AssetCheckSpec("never", asset=["raw", "rejected"], blocking=True)],
+)
+def _rejected_by_a_blocking_check():
+    yield dg.Output(None)
+    yield dg.AssetCheckResult(check_name="never", passed=False)
+
+
+def test_a_run_whose_blocking_check_fails_leaves_the_last_snapshot(warehouse):
+    first = materialize_days(RAW_AND_SNAPSHOT, resources(warehouse), "2022-12-19")
+    snapshot_after_it = warehouse_snapshot_asset([_rejected_by_a_blocking_check])
+    result = dg.materialize(
+        [_rejected_by_a_blocking_check, snapshot_after_it],
+        resources={**resources(warehouse), "io_manager": dg.mem_io_manager},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert SNAPSHOT_KEY not in {m.asset_key for m in result.get_asset_materialization_events()}
+    assert open_snapshot(warehouse.path).info.run_id == first.run_id
 
 
 def test_no_snapshot_yet_says_run_twin_run(tmp_path):
