@@ -20,7 +20,7 @@ from twin_assets.definitions import warehouse_snapshot
 from twin_assets.raw import RAW_ASSETS
 from twin_assets.snapshot import SNAPSHOT_KEY, warehouse_snapshot_asset
 from twin_resources.resources import WarehouseResource
-from twin_resources.snapshot import SnapshotMissingError, open_snapshot, snapshot_path
+from twin_resources.snapshot import SnapshotMissingError, open_snapshot, publish, snapshot_path
 from twin_resources.warehouse import Warehouse
 
 RAW_AND_SNAPSHOT = [*RAW_ASSETS, warehouse_snapshot]
@@ -144,6 +144,27 @@ def test_a_run_whose_blocking_check_fails_leaves_the_last_snapshot(warehouse):
     assert not result.success
     assert SNAPSHOT_KEY not in {m.asset_key for m in result.get_asset_materialization_events()}
     assert open_snapshot(warehouse.path).info.run_id == first.run_id
+
+
+KILLED_WRITER = """
+import os, sys
+import duckdb
+
+connection = duckdb.connect(sys.argv[1])
+connection.execute("CREATE TABLE late (date DATE)")
+connection.execute("INSERT INTO late VALUES ('2022-12-30')")
+os._exit(0)  # killed before it checkpoints: the rows are only in the .wal
+"""
+
+
+def test_rows_a_killed_writer_left_in_the_wal_are_in_the_snapshot(tmp_path):
+    path = tmp_path / "twin.duckdb"
+    subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path)], check=True)
+    assert path.with_name("twin.duckdb.wal").exists()
+    info = publish(Warehouse(path), "run-after-the-kill")
+    assert info.as_of == day("2022-12-30")
+    with open_snapshot(path).connect() as connection:
+        assert connection.execute("SELECT count(*) FROM late").fetchone()[0] == 1
 
 
 def test_no_snapshot_yet_says_run_twin_run(tmp_path):

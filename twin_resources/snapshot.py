@@ -99,7 +99,7 @@ def publish(warehouse: Warehouse, run_id: str) -> SnapshotInfo:
     lock is held from the checkpoint to the swap, so two publishers never interleave.
     """
     if not warehouse.path.exists():
-        raise SnapshotMissingError(f"no warehouse at {warehouse.path} to publish a snapshot of")
+        raise FileNotFoundError(f"no warehouse at {warehouse.path} to publish a snapshot of")
     target = snapshot_path(warehouse.path)
     staging = target.with_name(target.name + ".tmp")
     with warehouse.connect() as live:
