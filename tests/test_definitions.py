@@ -12,8 +12,15 @@ import dagster as dg
 import numpy as np
 
 from twin_assets.common import DUCKDB_POOL
-from twin_assets.definitions import defs
-from twin_assets.operations import business_day_schedule, schedule_partition
+from twin_assets.definitions import defs, warehouse_snapshot
+from twin_assets.operations import (
+    BUSINESS_DAY_JOB,
+    MODELLING_JOB,
+    RAW_HISTORY_JOB,
+    business_day_schedule,
+    schedule_partition,
+)
+from twin_assets.snapshot import SNAPSHOT_KEY
 from twin_assets.partitions import business_day_partitions
 from twin_assets.restatements import INPUTS_NOT_RESTATED
 from twin_resources.config import CalendarConfig
@@ -64,7 +71,8 @@ def test_the_alpha_pool_depends_on_its_own_previous_day():
     assert pool in graph.get(pool).parent_keys
 
 
-def test_every_asset_has_description_group_kinds_owner_and_column_schema():
+def test_every_asset_has_description_group_kinds_owner_and_every_table_a_column_schema():
+    tableless = set()
     for assets_def in _asset_defs():
         for key in assets_def.keys:
             spec = assets_def.specs_by_key[key]
@@ -72,7 +80,34 @@ def test_every_asset_has_description_group_kinds_owner_and_column_schema():
             assert spec.group_name == key.path[0], key
             assert "duckdb" in spec.kinds, key
             assert spec.owners, key
-            assert isinstance(spec.metadata["dagster/column_schema"], dg.TableSchema), key
+            if "dagster/table_name" in spec.metadata:
+                assert isinstance(spec.metadata["dagster/column_schema"], dg.TableSchema), key
+            else:
+                tableless.add(key)
+    assert tableless == {SNAPSHOT_KEY}
+
+
+def _snapshot_step_and_the_rest(job_name: str) -> tuple[set[str], set[str]]:
+    """The nodes the snapshot step waits for in ``job_name``, and every other node of it."""
+    graph = defs.resolve_job_def(job_name).graph
+    node = warehouse_snapshot.op.name
+    waits_for = {output.node_name for output in graph.dependency_structure.all_upstream_outputs_from_node(node)}
+    return waits_for, {other.name for other in graph.nodes} - {node}
+
+
+def test_every_job_ends_with_the_snapshot_which_waits_for_every_other_step():
+    """Its deps outside a job's selection (the raw job has no models) do not hold it back,
+    and every step the job does run comes before it."""
+    for job_name in (BUSINESS_DAY_JOB, RAW_HISTORY_JOB, MODELLING_JOB):
+        waits_for, others = _snapshot_step_and_the_rest(job_name)
+        assert others and waits_for == others, job_name
+    raw_waits_for, _ = _snapshot_step_and_the_rest(RAW_HISTORY_JOB)
+    assert raw_waits_for == {"raw__market_prices", "raw__strategy_returns", "raw__strategy_positions", "raw__market_regime"}
+
+
+def test_the_snapshot_depends_on_every_warehouse_asset():
+    graph = defs.resolve_asset_graph()
+    assert graph.get(SNAPSHOT_KEY).parent_keys == graph.get_all_asset_keys() - {SNAPSHOT_KEY}
 
 
 def test_every_duckdb_asset_and_check_declares_the_pool():
@@ -103,7 +138,13 @@ def test_every_check_is_blocking_but_the_restatement_warnings():
 
 def test_every_daily_asset_backfills_in_a_single_run():
     for assets_def in _asset_defs():
-        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.keys
+        if assets_def.partitions_def is not None:
+            assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.keys
+
+
+def test_only_the_snapshot_is_unpartitioned():
+    """One snapshot file, published once per run whatever its range of days."""
+    assert {key for a in _asset_defs() if a.partitions_def is None for key in a.keys} == {SNAPSHOT_KEY}
 
 
 def test_instance_config_caps_every_pool_at_one():
@@ -143,7 +184,7 @@ def _load_in_subprocess(env_overrides: dict) -> dict:
         """
         import json, warnings
         warnings.simplefilter("ignore")
-        from twin_assets.definitions import defs
+        from twin_assets.definitions import defs, warehouse_snapshot
         from twin_assets.operations import business_day_schedule
         import dagster as dg
         keys = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "strategy_returns"])).partitions_def.get_partition_keys()

@@ -127,25 +127,36 @@ def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
 
 
 def status() -> None:
-    """Print the warehouse path, its tables with row counts and date spans, and how to look."""
+    """Print the warehouse's read snapshot (its as-of, tables with row counts and date
+    spans) and how to look; the live file is left to Dagster runs."""
     clean_up_dead_runs()
-    from twin_resources.warehouse import Warehouse, warehouse_path
+    from twin_resources.snapshot import SnapshotMissingError, open_snapshot, query_command
+    from twin_resources.warehouse import warehouse_path
 
-    warehouse = Warehouse(warehouse_path())
-    print(f"\nWarehouse: {warehouse.path}")
-    for table, (rows, first, last) in warehouse.table_summaries().items():
+    live = warehouse_path()
+    print(f"\nWarehouse: {live}")
+    try:
+        snapshot = open_snapshot(live)
+    except SnapshotMissingError as missing:
+        print(missing, file=sys.stderr)
+        return
+    print(f"Snapshot:  {snapshot.info.path}\n  {snapshot.info.describe()}")
+    for table, (rows, first, last) in snapshot.table_summaries().items():
         print(f"  {table:<32} {rows:>9,} rows  {first} .. {last}")
-    print(f"Artefacts (posterior draws, scenarios): {warehouse.path.parent / 'artifacts'}")
+    print(f"Artefacts (posterior draws, scenarios): {live.parent / 'artifacts'}")
+    alpha_pool = (
+        "SELECT date, strategy_id, in_pool, days_in_state, round(evidence, 3) AS p_alpha, reason FROM alpha.alpha_pool "
+        "WHERE date = (SELECT max(date) FROM alpha.alpha_pool) ORDER BY evidence DESC"
+    )
+    solutions = (
+        "SELECT p.solution_id, round(p.aum) AS aum, round(p.drawdown, 4) AS drawdown, round(p.leverage, 3) AS leverage, "
+        "o.status, o.triggers, o.message FROM portfolio.solution_performance p JOIN portfolio.solution_optimizations o "
+        "USING (date, solution_id) WHERE date = (SELECT max(date) FROM portfolio.solution_performance)"
+    )
     print(
-        "\nLook at the alpha pool:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
-        f"{warehouse.path}', read_only=True).sql('SELECT date, strategy_id, in_pool, days_in_state, "
-        "round(evidence, 3) AS p_alpha, reason FROM alpha.alpha_pool WHERE date = (SELECT max(date) "
-        "FROM alpha.alpha_pool) ORDER BY evidence DESC'))\""
-        "\nLook at the solutions on the last day:\n  .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
-        f"{warehouse.path}', read_only=True).sql('SELECT p.solution_id, round(p.aum) AS aum, round(p.drawdown, 4) AS drawdown, "
-        "round(p.leverage, 3) AS leverage, o.status, o.triggers, o.message FROM portfolio.solution_performance p "
-        "JOIN portfolio.solution_optimizations o USING (date, solution_id) WHERE date = (SELECT max(date) "
-        "FROM portfolio.solution_performance)'))\""
+        "\nQueries read the snapshot (read-only); nothing but Dagster runs opens the live file."
+        f"\nLook at the alpha pool:\n  {query_command(snapshot.info.path, alpha_pool)}"
+        f"\nLook at the solutions on the last day:\n  {query_command(snapshot.info.path, solutions)}"
         "\nOpen the UI: DAGSTER_HOME=$PWD/.dagster .venv/bin/dagster dev   (then http://127.0.0.1:3000)"
     )
 

@@ -1,4 +1,7 @@
-"""The one Definitions of Strategy Twin: assets, checks, jobs, schedule and resources."""
+"""The one Definitions of Strategy Twin: assets, checks, jobs, schedule and resources.
+
+The read snapshot is built downstream of every warehouse asset, so it is the last step
+of every job (twin_assets.snapshot)."""
 
 import os
 
@@ -14,7 +17,12 @@ from twin_assets.alpha import alpha_pool
 from twin_assets.models import MODEL_ASSETS
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
+from twin_assets.snapshot import warehouse_snapshot_asset
 from twin_assets.stats import strategy_statistics
+
+WAREHOUSE_ASSETS = [*RAW_ASSETS, *MODEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
+"""Every asset that writes a warehouse table."""
+warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
 
 
 def resources() -> dict:
@@ -33,7 +41,7 @@ def resources() -> dict:
 
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, *MODEL_ASSETS, strategy_statistics, alpha_pool, solution_level],
+    assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
     jobs=[business_day_job, raw_history_job, modelling_job],
     schedules=[business_day_schedule],
     resources=resources(),

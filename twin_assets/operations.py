@@ -1,5 +1,7 @@
 """Jobs and the schedule: the business-day job, run after the close for the previous
-business day; on by default only for an open-ended (live) calendar."""
+business day; on by default only for an open-ended (live) calendar. Every job ends with
+the read snapshot (``reports/warehouse_snapshot``): the business-day and modelling jobs
+select it with the rest, the raw history job names it beside the raw group."""
 
 import datetime as dt
 
@@ -7,6 +9,7 @@ import dagster as dg
 
 from twin_model.calendar import previous_business_day
 from twin_assets.partitions import CALENDAR
+from twin_assets.snapshot import SNAPSHOT_KEY
 
 BUSINESS_DAY_JOB = "business_day_job"
 RAW_HISTORY_JOB = "raw_history_job"
@@ -20,8 +23,8 @@ business_day_job = dg.define_asset_job(
 
 raw_history_job = dg.define_asset_job(
     name=RAW_HISTORY_JOB,
-    selection=dg.AssetSelection.groups("raw"),
-    description="The raw layer only: cheap enough to back-fill the whole history in one run.",
+    selection=dg.AssetSelection.groups("raw") | dg.AssetSelection.assets(SNAPSHOT_KEY),
+    description="The raw layer only (then the read snapshot): cheap enough to back-fill the whole history in one run.",
 )
 
 modelling_job = dg.define_asset_job(

@@ -87,8 +87,16 @@ class Warehouse:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
             except (duckdb.IOException, duckdb.ConnectionException) as error:
-                if not _is_lock_error(error) or time.monotonic() + delay > deadline:
+                if not _is_lock_error(error):
                     raise
+                if time.monotonic() + delay > deadline:
+                    from twin_resources.snapshot import snapshot_path
+
+                    raise type(error)(
+                        f"could not open the warehouse {self.path} within {self.lock_timeout_s:g} s: another "
+                        f"process holds it ({error}). Close that process, or read the snapshot "
+                        f"{snapshot_path(self.path)} instead: nothing but Dagster runs may open the live file."
+                    ) from error
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
