@@ -22,14 +22,15 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import day, materialize_days, resources
+from tests.conftest import RANGE_END, RANGE_START, day, materialize_days, resources
 from twin_assets.alpha import alpha_pool
 from twin_assets.definitions import defs
 from twin_assets.models import MODEL_ASSETS
-from twin_assets.operations import modelling_job
+from twin_assets.operations import MODELLING_JOB, modelling_job
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
-from twin_assets.replay import replay, staleness_line
+from twin_assets.replay import replay_span_of, replay_tags, staleness_line
+from twin_assets.snapshot import SNAPSHOT_KEY, warehouse_snapshot_asset
 from twin_assets.restatements import INPUTS_NOT_RESTATED
 from twin_assets.stats import strategy_statistics
 from twin_model.calendar import business_days
@@ -165,7 +166,8 @@ def test_config_hash_changes_with_any_yaml_file(tmp_path):
 def test_every_asset_declares_the_code_version_of_its_layer_module():
     for assets_def in defs.assets:
         for key, version in assets_def.code_versions_by_key.items():
-            assert version == code_version(f"twin_assets.{key.path[0]}"), key
+            module = "twin_assets.snapshot" if key == SNAPSHOT_KEY else f"twin_assets.{key.path[0]}"
+            assert version == code_version(module), key
             assert len(version) == 12, key
 
 
@@ -284,11 +286,17 @@ def test_the_levels_after_a_restated_day_say_they_are_stale_naming_it(restated):
 
 def test_replay_brings_the_levels_back_to_a_clean_run_over_the_corrected_data(restated, clean):
     warehouse, res, *_ = restated
-    definitions = dg.Definitions(assets=[*RAW_ASSETS, *ABOVE_RAW], jobs=[modelling_job], resources=res)
+    snapshot = warehouse_snapshot_asset([*RAW_ASSETS, *ABOVE_RAW])
+    definitions = dg.Definitions(assets=[*RAW_ASSETS, *ABOVE_RAW, snapshot], jobs=[modelling_job], resources=res)
     stale, expected = _tables(warehouse), _tables(clean)
     assert not stale["portfolio.solution_performance"].equals(expected["portfolio.solution_performance"])
 
-    assert replay(day(RESTATED), definitions, warehouse.warehouse(), dg.DagsterInstance.ephemeral()) == 0
+    # what `twin replay --from DAY` runs: the modelling job over the replay span, tagged with the day
+    first, last = replay_span_of(warehouse.warehouse(), day(RESTATED))
+    assert (first, last) == (day(RESTATED), day(NEXT_DAY))
+    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), **replay_tags(day(RESTATED))}
+    run = definitions.resolve_job_def(MODELLING_JOB).execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags)
+    assert run.success
 
     replayed = _tables(warehouse)
     for name in LEVEL_TABLES:

@@ -69,14 +69,15 @@ def _report(run_id: str) -> bool:
     return False
 
 
-def _execute(server, job_name: str, first: str, last: str) -> bool:
-    """One run of ``job_name`` over the partition range ``first``..``last``: submitted to
-    ``server`` (a running ``dagster dev``) if there is one, else in this process."""
+def _execute(server, job_name: str, first: str, last: str, tags: dict[str, str] | None = None) -> bool:
+    """One run of ``job_name`` over the partition range ``first``..``last`` (with extra
+    ``tags``): submitted to ``server`` (a running ``dagster dev``) if there is one, else in
+    this process."""
     from twin_assets.launch import run_in_process
     from twin_assets.webserver import submit_and_wait
 
     print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
-    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, **(tags or {})}
     if server is not None:
         run_id = submit_and_wait(server, _instance(), job_name, tags)
     else:
@@ -126,12 +127,42 @@ def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
     return 0
 
 
+def replay(from_day: dt.date) -> int:
+    """Re-run every layer above raw from the restated ``from_day`` (twin_assets/replay.py)."""
+    from twin_assets.launch import Stopped
+    from twin_assets.operations import MODELLING_JOB
+    from twin_assets.replay import replay_span_of_snapshot, replay_tags
+
+    from twin_resources.snapshot import SnapshotMissingError
+
+    clean_up_dead_runs()
+    try:
+        span = replay_span_of_snapshot(from_day)
+    except SnapshotMissingError as missing:
+        print(missing, file=sys.stderr)
+        return 2
+    if span is None:
+        print(f"Nothing above raw is stored on or after {from_day}: nothing to replay.")
+        return 0
+    first, last = (day.isoformat() for day in span)
+    print(f"Replaying from the restated {from_day}: the layers above raw over {first} .. {last}.", flush=True)
+    try:
+        if not _execute(_choose_webserver(), MODELLING_JOB, first, last, replay_tags(from_day)):
+            print("The replay failed: the restatements stay open and the warehouse keeps its rows.", file=sys.stderr)
+            return 1
+    except Stopped as stop:
+        return 128 + stop.signum
+    status()
+    return 0
+
+
 def status() -> None:
     """Print the warehouse's read snapshot (its as-of, tables with row counts and date
     spans) and how to look; the live file is left to Dagster runs."""
     clean_up_dead_runs()
     from twin_resources.snapshot import SnapshotMissingError, open_snapshot, query_command
     from twin_resources.warehouse import warehouse_path
+    from twin_assets.replay import staleness_line
 
     live = warehouse_path()
     print(f"\nWarehouse: {live}")
@@ -141,6 +172,7 @@ def status() -> None:
         print(missing, file=sys.stderr)
         return
     print(f"Snapshot:  {snapshot.info.path}\n  {snapshot.info.describe()}")
+    print(staleness_line(snapshot.warehouse))
     for table, (rows, first, last) in snapshot.table_summaries().items():
         print(f"  {table:<32} {rows:>9,} rows  {first} .. {last}")
     print(f"Artefacts (posterior draws, scenarios): {live.parent / 'artifacts'}")
@@ -173,18 +205,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("status", help="what the warehouse holds")
     replay_parser = commands.add_parser("replay", help="re-run the layers above raw from a restated day")
-    replay_parser.add_argument("--from", dest="from_day", required=True, type=dt.date.fromisoformat, help="the restated day (YYYY-MM-DD)")
+    replay_parser.add_argument("--from", dest="from_day", required=True, type=iso_date, help="the restated day, YYYY-MM-DD")
     args = parser.parse_args(argv)
+    refused = _config_refused()
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
     if args.command == "run":
         return run(args.start, args.end, args.model_days)
-    from twin_assets.replay import replay, staleness_line
-    from twin_resources.warehouse import Warehouse, warehouse_path
-
     if args.command == "replay":
-        return replay(args.from_day, instance=_instance())
+        return replay(args.from_day)
     status()
-    print(staleness_line(Warehouse(warehouse_path())))
     return 0
+
+
+def _config_refused() -> str | None:
+    """Every config file is validated before anything runs: the message, or None."""
+    from twin_resources.config import ConfigError, load_config
+
+    try:
+        load_config()
+    except ConfigError as error:
+        return f"Config refused, nothing run:\n{error}"
+    return None
 
 
 if __name__ == "__main__":

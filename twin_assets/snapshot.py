@@ -4,7 +4,9 @@
 only some of them (the raw history job) leaves the others out of the run, so the step
 waits for exactly the assets the run materialises and runs last; it is skipped when any
 of them fails (a failed step or a blocking check), so only a successful run publishes.
-It runs in the DuckDB pool, where no other step writes (twin_resources.snapshot).
+It runs in the DuckDB pool, where no other step writes (twin_resources.snapshot). In a
+replay's run it first marks the restatements the replay resolved (twin_assets/replay.py):
+the run has succeeded by then, and the snapshot shows them resolved.
 
 It is not partitioned: there is one snapshot file, and a run over a range of days (one
 partition or 2,084) publishes it once, as one materialisation. A daily-partitioned
@@ -17,9 +19,11 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from twin_resources.provenance import code_version
 from twin_resources.resources import WarehouseResource
 from twin_resources.snapshot import publish
 from twin_assets.common import DUCKDB_POOL, OWNER
+from twin_assets.replay import resolve_replayed
 
 SNAPSHOT_KEY = dg.AssetKey(["reports", "warehouse_snapshot"])
 
@@ -39,10 +43,12 @@ def warehouse_snapshot_asset(warehouse_assets: Sequence[dg.AssetsDefinition]) ->
         pool=DUCKDB_POOL,
         owners=[OWNER],
         kinds={"duckdb"},
+        code_version=code_version(__name__),
         deps=upstream,
     )
     def warehouse_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         started = time.perf_counter()
+        resolved = resolve_replayed(context, warehouse.warehouse())
         info = publish(warehouse.warehouse(), context.run.run_id)
         return dg.MaterializeResult(
             metadata={
@@ -51,6 +57,7 @@ def warehouse_snapshot_asset(warehouse_assets: Sequence[dg.AssetsDefinition]) ->
                 "published_at": info.published_at.isoformat(),
                 "size_bytes": info.size_bytes,
                 "seconds": round(time.perf_counter() - started, 3),
+                "restatements_resolved": resolved,
             }
         )
 
