@@ -46,6 +46,7 @@ import pytest
 import yaml
 
 from tests.conftest import copy_warehouse, day, materialize_days, resources
+from tests.faults import fail_on_insert
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import business_days
@@ -53,7 +54,6 @@ from twin_model.schemas import TABLES
 from twin_model.solution_tables import PORTFOLIO_TABLES
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.resources import WarehouseResource
-from twin_resources.warehouse import Warehouse
 
 A, B, C, D = "syn_0000", "syn_0001", "syn_0002", "syn_0003"
 FIRST, LAST = "2017-01-31", "2017-03-24"
@@ -335,6 +335,19 @@ def _performance(warehouse, date: str, solution_id: str) -> dict:
     return rows.row(0, named=True)
 
 
+def _assert_carried_on(warehouse, solution_id: str, date: str, previous: str) -> None:
+    """``solution_id`` continued on ``date`` from its state of ``previous`` (no cold start)."""
+    today = _performance(warehouse, date, solution_id)
+    assert not today["cold_start"] and today["aum_start"] == _performance(warehouse, previous, solution_id)["aum"]
+
+
+def _started(stress_history, name: str, config_dir, first: str, last: str) -> WarehouseResource:
+    """A copy of the stress warehouse with the level run from ``first`` to ``last``."""
+    warehouse = _copy(stress_history, name)
+    assert materialize_days([solution_level], resources(warehouse, config_dir), first, last).success
+    return warehouse
+
+
 def _failure_text(result) -> str:
     assert not result.success
     return next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
@@ -345,26 +358,17 @@ def test_a_failure_between_the_tables_leaves_all_six_old(stress_history, tmp_pat
     """As if the run were killed inside the level's write: every table keeps the old run's
     rows (none the new run's), and the next day carries on from them."""
     _, config_dir = stress_history
-    warehouse = _copy(stress_history, f"killed_{failing_insert}")
-    assert materialize_days([solution_level], resources(warehouse, config_dir), "2017-02-01", "2017-02-03").success
+    warehouse = _started(stress_history, f"killed_{failing_insert}", config_dir, "2017-02-01", "2017-02-03")
     before = _tables(warehouse)
     half = _firm_with(stress_history, tmp_path, "half", [{**SOLUTION, "target_exposure": 0.5}])
-    original, calls = Warehouse._insert, []
-
-    def insert_then_fail(connection, spec, frame):
-        calls.append(spec.qualified_name)
-        if len(calls) == failing_insert:
-            raise RuntimeError("killed between tables (injected)")
-        original(connection, spec, frame)
-
-    monkeypatch.setattr(Warehouse, "_insert", staticmethod(insert_then_fail))
+    calls = fail_on_insert(monkeypatch, failing_insert)
     result = materialize_days([solution_level], resources(warehouse, half), "2017-02-01", "2017-02-03", raise_on_error=False)
     monkeypatch.undo()
     assert "injected" in _failure_text(result) and len(calls) == failing_insert
     after = _tables(warehouse)
     assert all(after[name].equals(before[name]) for name in PORTFOLIO_TABLES.values())
     assert materialize_days([solution_level], resources(warehouse, config_dir), "2017-02-06").success
-    assert _performance(warehouse, "2017-02-06", "stress")["aum_start"] == _performance(warehouse, "2017-02-03", "stress")["aum"]
+    _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
     # the interrupted run would have changed the tables: run whole, it does
     assert materialize_days([solution_level], resources(warehouse, half), "2017-02-01", "2017-02-03").success
     rewritten = {name: frame.filter(pl.col("date") <= day("2017-02-03")) for name, frame in _tables(warehouse).items()}
@@ -374,9 +378,8 @@ def test_a_failure_between_the_tables_leaves_all_six_old(stress_history, tmp_pat
 
 def test_a_removed_solution_keeps_its_history_and_catches_up_to_come_back(stress_history, tmp_path):
     _, config_dir = stress_history
-    warehouse = _copy(stress_history, "removed")
     both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
-    assert materialize_days([solution_level], resources(warehouse, both), "2017-02-01", "2017-02-03").success
+    warehouse = _started(stress_history, "removed", both, "2017-02-01", "2017-02-03")
     calm_before = _solution_rows(_tables(warehouse), "calm")
     assert calm_before["portfolio.solution_performance"].height == 3
 
@@ -384,14 +387,12 @@ def test_a_removed_solution_keeps_its_history_and_catches_up_to_come_back(stress
         assert materialize_days([solution_level], resources(warehouse, config_dir), key).success
     calm_after = _solution_rows(_tables(warehouse), "calm")
     assert all(calm_after[name].equals(calm_before[name]) for name in PORTFOLIO_TABLES.values())
-    stress = _performance(warehouse, "2017-02-06", "stress")
-    assert not stress["cold_start"] and stress["aum_start"] == _performance(warehouse, "2017-02-03", "stress")["aum"]
+    _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
 
     back = _unchanged_by(warehouse, lambda: materialize_days([solution_level], resources(warehouse, both), "2017-02-07", raise_on_error=False))
     assert "solution calm: materialise 2017-02-06 first" in _failure_text(back)
     assert materialize_days([solution_level], resources(warehouse, both), "2017-02-06", "2017-02-07").success
-    calm = _performance(warehouse, "2017-02-06", "calm")
-    assert not calm["cold_start"] and calm["aum_start"] == _performance(warehouse, "2017-02-03", "calm")["aum"]
+    _assert_carried_on(warehouse, "calm", "2017-02-06", "2017-02-03")
 
 
 def _unchanged_by(warehouse, run):
@@ -405,37 +406,32 @@ def _unchanged_by(warehouse, run):
 
 def test_a_solution_new_to_the_warehouse_cold_starts_beside_the_running_ones(stress_history, tmp_path):
     _, config_dir = stress_history
-    warehouse = _copy(stress_history, "added")
-    assert materialize_days([solution_level], resources(warehouse, config_dir), "2017-02-01", "2017-02-03").success
+    warehouse = _started(stress_history, "added", config_dir, "2017-02-01", "2017-02-03")
     both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
     result = materialize_days([solution_level], resources(warehouse, both), "2017-02-06")
-    calm, stress = _performance(warehouse, "2017-02-06", "calm"), _performance(warehouse, "2017-02-06", "stress")
+    calm = _performance(warehouse, "2017-02-06", "calm")
     assert calm["cold_start"] and calm["aum_start"] == CALM["initial_aum"]
-    assert not stress["cold_start"] and stress["aum_start"] == _performance(warehouse, "2017-02-03", "stress")["aum"]
+    _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
     performance = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "solution_performance")
     assert performance.materialization.metadata["cold_started"].value == ["calm"]
 
 
 def test_a_retired_solution_is_not_stepped_from_its_date_and_keeps_its_rows(stress_history, tmp_path):
-    _, config_dir = stress_history
-    warehouse = _copy(stress_history, "retired")
     both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
-    assert materialize_days([solution_level], resources(warehouse, both), "2017-02-01", "2017-02-07").success
+    warehouse = _started(stress_history, "retired", both, "2017-02-01", "2017-02-07")
     before = _solution_rows(_tables(warehouse), "calm")
     retired = _firm_with(stress_history, tmp_path, "retired", [SOLUTION, {**CALM, "retired": "2017-02-06"}])
     assert materialize_days([solution_level], resources(warehouse, retired), "2017-02-06", "2017-02-08").success
     after = _solution_rows(_tables(warehouse), "calm")
     for name in PORTFOLIO_TABLES.values():
-        kept = before[name].filter(pl.col("date") < day("2017-02-06"))
-        assert after[name].equals(kept), name
+        assert after[name].equals(before[name].filter(pl.col("date") < day("2017-02-06"))), name
     assert after["portfolio.solution_performance"]["date"].max() == day("2017-02-03")
-    assert _performance(warehouse, "2017-02-08", "stress")["aum_start"] == _performance(warehouse, "2017-02-07", "stress")["aum"]
+    _assert_carried_on(warehouse, "stress", "2017-02-08", "2017-02-07")
 
 
 def test_an_empty_solution_list_is_refused_naming_the_file_and_key(stress_history, tmp_path):
     _, config_dir = stress_history
-    warehouse = _copy(stress_history, "empty")
-    assert materialize_days([solution_level], resources(warehouse, config_dir), "2017-02-01").success
+    warehouse = _started(stress_history, "empty", config_dir, "2017-02-01", "2017-02-01")
     empty = _firm_with(stress_history, tmp_path, "empty", [])
     result = _unchanged_by(warehouse, lambda: materialize_days([solution_level], resources(warehouse, empty), "2017-02-01", raise_on_error=False))
     message = _failure_text(result)

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import materialize_days, resources
+from tests.faults import fail_on_insert
 from twin_assets.raw import RAW_ASSETS
 from twin_model.schemas import TABLES, DataQualityError, validate
 from twin_resources.resources import WarehouseResource
@@ -203,15 +204,7 @@ def test_a_failure_inside_a_write_of_several_tables_leaves_every_table_old(store
         [PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 100.0), [D1])]
     )
     before = _two_tables(store)
-    original, calls = Warehouse._insert, []
-
-    def insert_then_fail(connection, spec, frame):
-        calls.append(spec.qualified_name)
-        if len(calls) == failing_insert:
-            raise RuntimeError("killed (injected)")
-        original(connection, spec, frame)
-
-    monkeypatch.setattr(Warehouse, "_insert", staticmethod(insert_then_fail))
+    calls = fail_on_insert(monkeypatch, failing_insert)
     new = [PartitionWrite(RETURNS, _returns([(D1, "a", 0.5, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 200.0), [D1])]
     with pytest.raises(RuntimeError, match="injected"):
         store.replace_partitions_together(new)
@@ -279,3 +272,36 @@ def test_a_raw_day_materialises_into_a_hostile_file_name_and_reads_back(tmp_path
     assert returns.get_column("date").unique().to_list() == [dt.date(2020, 3, 16)]
     assert returns.height >= 13
     assert _all_tables(warehouse.path) == {"raw.market_prices", "raw.strategy_returns", "raw.strategy_positions", "raw.market_regime"}
+
+
+def test_a_kill_9_inside_a_write_of_several_tables_leaves_every_table_old(store, tmp_path):
+    """A real kill: the writer is killed with SIGKILL after the first table's INSERT; the
+    file, reopened, holds the old rows of both tables."""
+    store.replace_partitions_together(
+        [PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 100.0), [D1])]
+    )
+    before = _two_tables(store)
+    script = textwrap.dedent(
+        f"""
+        import datetime as dt, time
+        import polars as pl
+        from twin_model.schemas import TABLES
+        from twin_resources.warehouse import PartitionWrite, Warehouse
+        returns, prices, day = TABLES["raw.strategy_returns"], TABLES["raw.market_prices"], dt.date(2021, 3, 1)
+        original = Warehouse._insert
+        def insert_then_wait(connection, spec, frame):
+            original(connection, spec, frame)
+            print("inserted", spec.qualified_name, flush=True)
+            time.sleep(60)
+        Warehouse._insert = staticmethod(insert_then_wait)
+        Warehouse({str(store.path)!r}).replace_partitions_together([
+            PartitionWrite(returns, pl.DataFrame([(day, "a", 0.5, True)], schema=returns.columns(), orient="row"), [day]),
+            PartitionWrite(prices, pl.DataFrame([(day, "SP500", 200.0, "equity", True)], schema=prices.columns(), orient="row"), [day]),
+        ])
+        """
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "inserted raw.strategy_returns"
+    writer.kill()
+    writer.wait()
+    assert _two_tables(store) == before

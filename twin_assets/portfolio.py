@@ -124,7 +124,7 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     """Select, allocate, manage and risk-check every solution of config/solutions.yaml, day by day."""
     days = days_of(context)
     solutions, strategies = twin_config.solutions(), twin_config.strategies()
-    stepped = [s for s in solutions.solutions if s.retired is None or s.retired > days[0]]
+    stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
     rules = [SolutionRules.from_config(s.model_dump()) for s in stepped]
     limits = RiskLimits.from_mapping(twin_config.risk_limits().model_dump())
     costs = CostModel(**solutions.execution.model_dump())
