@@ -42,9 +42,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "twin.duckdb"
         shutil.copy(source, copy)
-        artifacts = source.parent / "artifacts"
-        if artifacts.exists():
-            (Path(scratch) / "artifacts").symlink_to(artifacts)
+        from twin_resources.artifacts import artifacts_root
+
+        if artifacts_root(source).exists():
+            artifacts_root(copy).symlink_to(artifacts_root(source))
         os.environ["TWIN_WAREHOUSE"] = str(copy)
         os.environ.setdefault("DAGSTER_HOME", scratch)
         from twin_resources.runtime import own_pytensor_compiledir

@@ -46,6 +46,7 @@ import pytest
 import yaml
 
 from tests.conftest import copy_warehouse, day, materialize_days, resources
+from tests.faults import fail_on_insert
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import business_days
@@ -309,3 +310,129 @@ def test_a_day_whose_tables_disagree_is_refused_as_the_next_days_state(stress_hi
     assert not result.success
     message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
     assert "disagree on 2017-02-03" in message and "materialise 2017-02-03 again" in message
+
+
+# --- one transaction, and solutions that come and go ------------------------------------
+
+CALM = {**SOLUTION, "solution_id": "calm", "initial_aum": 5_000_000}
+
+
+def _firm_with(stress_history, tmp_path, name: str, solutions: list[dict]):
+    """A copy of the stress firm's config whose solutions.yaml lists ``solutions``."""
+    target = tmp_path / name
+    shutil.copytree(stress_history[1], target)
+    (target / "solutions.yaml").write_text(yaml.safe_dump({"solutions": solutions}))
+    return target
+
+
+def _solution_rows(tables: dict[str, pl.DataFrame], solution_id: str) -> dict[str, pl.DataFrame]:
+    return {name: frame.filter(pl.col("solution_id") == solution_id) for name, frame in tables.items()}
+
+
+def _performance(warehouse, date: str, solution_id: str) -> dict:
+    rows = _on(warehouse.read_history("portfolio.solution_performance", None, None), date, solution_id=solution_id)
+    assert rows.height == 1, (date, solution_id)
+    return rows.row(0, named=True)
+
+
+def _assert_carried_on(warehouse, solution_id: str, date: str, previous: str) -> None:
+    """``solution_id`` continued on ``date`` from its state of ``previous`` (no cold start)."""
+    today = _performance(warehouse, date, solution_id)
+    assert not today["cold_start"] and today["aum_start"] == _performance(warehouse, previous, solution_id)["aum"]
+
+
+def _started(stress_history, name: str, config_dir, first: str, last: str) -> WarehouseResource:
+    """A copy of the stress warehouse with the level run from ``first`` to ``last``."""
+    warehouse = _copy(stress_history, name)
+    assert materialize_days([solution_level], resources(warehouse, config_dir), first, last).success
+    return warehouse
+
+
+def _failure_text(result) -> str:
+    assert not result.success
+    return next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
+
+
+@pytest.mark.parametrize("failing_insert", [1, 2], ids=["after the first DELETE", "after the first table's INSERT"])
+def test_a_failure_between_the_tables_leaves_all_six_old(stress_history, tmp_path, monkeypatch, failing_insert):
+    """As if the run were killed inside the level's write: every table keeps the old run's
+    rows (none the new run's), and the next day carries on from them."""
+    _, config_dir = stress_history
+    warehouse = _started(stress_history, f"killed_{failing_insert}", config_dir, "2017-02-01", "2017-02-03")
+    before = _tables(warehouse)
+    half = _firm_with(stress_history, tmp_path, "half", [{**SOLUTION, "target_exposure": 0.5}])
+    calls = fail_on_insert(monkeypatch, failing_insert)
+    result = materialize_days([solution_level], resources(warehouse, half), "2017-02-01", "2017-02-03", raise_on_error=False)
+    monkeypatch.undo()
+    assert "injected" in _failure_text(result) and len(calls) == failing_insert
+    after = _tables(warehouse)
+    assert all(after[name].equals(before[name]) for name in PORTFOLIO_TABLES.values())
+    assert materialize_days([solution_level], resources(warehouse, config_dir), "2017-02-06").success
+    _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
+    # the interrupted run would have changed the tables: run whole, it does
+    assert materialize_days([solution_level], resources(warehouse, half), "2017-02-01", "2017-02-03").success
+    rewritten = {name: frame.filter(pl.col("date") <= day("2017-02-03")) for name, frame in _tables(warehouse).items()}
+    changed = [name for name in PORTFOLIO_TABLES.values() if not rewritten[name].equals(before[name])]
+    assert {"portfolio.solution_weights", "portfolio.solution_performance", "portfolio.rebalance_orders"} <= set(changed)
+
+
+def test_a_removed_solution_keeps_its_history_and_catches_up_to_come_back(stress_history, tmp_path):
+    _, config_dir = stress_history
+    both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
+    warehouse = _started(stress_history, "removed", both, "2017-02-01", "2017-02-03")
+    calm_before = _solution_rows(_tables(warehouse), "calm")
+    assert calm_before["portfolio.solution_performance"].height == 3
+
+    for key in ("2017-02-03", "2017-02-06"):  # calm left out: a re-run of its last day, then a new day
+        assert materialize_days([solution_level], resources(warehouse, config_dir), key).success
+    calm_after = _solution_rows(_tables(warehouse), "calm")
+    assert all(calm_after[name].equals(calm_before[name]) for name in PORTFOLIO_TABLES.values())
+    _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
+
+    back = _unchanged_by(warehouse, lambda: materialize_days([solution_level], resources(warehouse, both), "2017-02-07", raise_on_error=False))
+    assert "solution calm: materialise 2017-02-06 first" in _failure_text(back)
+    assert materialize_days([solution_level], resources(warehouse, both), "2017-02-06", "2017-02-07").success
+    _assert_carried_on(warehouse, "calm", "2017-02-06", "2017-02-03")
+
+
+def _unchanged_by(warehouse, run):
+    """Run ``run`` (a run expected to fail) and assert it left every table as it was."""
+    before = _tables(warehouse)
+    result = run()
+    after = _tables(warehouse)
+    assert all(after[name].equals(before[name]) for name in PORTFOLIO_TABLES.values())
+    return result
+
+
+def test_a_solution_new_to_the_warehouse_cold_starts_beside_the_running_ones(stress_history, tmp_path):
+    _, config_dir = stress_history
+    warehouse = _started(stress_history, "added", config_dir, "2017-02-01", "2017-02-03")
+    both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
+    result = materialize_days([solution_level], resources(warehouse, both), "2017-02-06")
+    calm = _performance(warehouse, "2017-02-06", "calm")
+    assert calm["cold_start"] and calm["aum_start"] == CALM["initial_aum"]
+    _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
+    performance = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "solution_performance")
+    assert performance.materialization.metadata["cold_started"].value == ["calm"]
+
+
+def test_a_retired_solution_is_not_stepped_from_its_date_and_keeps_its_rows(stress_history, tmp_path):
+    both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
+    warehouse = _started(stress_history, "retired", both, "2017-02-01", "2017-02-07")
+    before = _solution_rows(_tables(warehouse), "calm")
+    retired = _firm_with(stress_history, tmp_path, "retired", [SOLUTION, {**CALM, "retired": "2017-02-06"}])
+    assert materialize_days([solution_level], resources(warehouse, retired), "2017-02-06", "2017-02-08").success
+    after = _solution_rows(_tables(warehouse), "calm")
+    for name in PORTFOLIO_TABLES.values():
+        assert after[name].equals(before[name].filter(pl.col("date") < day("2017-02-06"))), name
+    assert after["portfolio.solution_performance"]["date"].max() == day("2017-02-03")
+    _assert_carried_on(warehouse, "stress", "2017-02-08", "2017-02-07")
+
+
+def test_an_empty_solution_list_is_refused_naming_the_file_and_key(stress_history, tmp_path):
+    _, config_dir = stress_history
+    warehouse = _started(stress_history, "empty", config_dir, "2017-02-01", "2017-02-01")
+    empty = _firm_with(stress_history, tmp_path, "empty", [])
+    result = _unchanged_by(warehouse, lambda: materialize_days([solution_level], resources(warehouse, empty), "2017-02-01", raise_on_error=False))
+    message = _failure_text(result)
+    assert "solutions.yaml" in message and "key 'solutions'" in message and "retired" in message

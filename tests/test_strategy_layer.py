@@ -1,14 +1,16 @@
 """The strategy layer as a graph on the synthetic source: raw -> posteriors, forecasts,
 calibration, statistics -> alpha pool, day by day and as one range with identical
-results; cold start, gap refusal and the blocking checks."""
+results; cold start, gap refusal and the blocking checks; artefacts kept per warehouse
+and verified on read."""
 
 import shutil
 
+import dagster as dg
 import pytest
 
 from tests.conftest import copy_warehouse, day, materialize_days, resources
 from twin_assets.alpha import alpha_pool
-from twin_assets.models import MODEL_ASSETS
+from twin_assets.models import MODEL_ASSETS, strategy_forecasts, strategy_posteriors
 from twin_assets.raw import RAW_ASSETS
 from twin_assets.stats import strategy_statistics
 from twin_resources.resources import WarehouseResource
@@ -94,8 +96,8 @@ def test_posteriors_are_usable_and_draws_are_stored(day_by_day):
     posteriors = warehouse.read_history("models.strategy_posteriors", None, None)
     assert posteriors.height == 6 * 3
     assert posteriors.get_column("converged").all()
-    for path in posteriors.get_column("draws_path").unique():
-        draws = warehouse.artifacts().read(path)
+    for row in posteriors.unique("draws_path").iter_rows(named=True):
+        draws = warehouse.artifacts().read("models.strategy_posteriors", row)
         assert draws.get_column("strategy_id").n_unique() == 6
     checks = [c for r in results for c in r.get_asset_check_evaluations()]
     assert checks and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
@@ -131,3 +133,52 @@ def test_a_gap_in_the_state_is_refused_naming_the_day(raw_history):
     failure = next(e for e in result.all_events if e.is_step_failure and "alpha_pool" in e.step_key)
     assert "materialise 2017-01-04 first" in failure.step_failure_data.error.message
     assert warehouse.read_history("alpha.alpha_pool", None, None).equals(before)
+
+
+# --- artefacts: one folder per warehouse, verified on read ------------------------------
+
+
+def _failure_text(result) -> str:
+    assert not result.success
+    return next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
+
+
+def test_two_warehouses_in_one_folder_keep_separate_verified_artefacts(raw_history, tmp_path):
+    """NUTS in one, the conjugate model in the other, one folder: neither's draws replace
+    the other's, and each row's draws read back verified as its own."""
+    root, config_dir = raw_history
+    conjugate = tmp_path / "conjugate"
+    shutil.copytree(config_dir, conjugate)
+    text = (conjugate / "strategies.yaml").read_text()
+    (conjugate / "strategies.yaml").write_text(text.replace("method: nuts", "method: conjugate"))
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    draws = {}
+    for name, config in (("nuts", config_dir), ("conjugate", conjugate)):
+        shutil.copy(root / "raw.duckdb", folder / f"{name}.duckdb")
+        warehouse = WarehouseResource(path=str(folder / f"{name}.duckdb"))
+        assert materialize_days([strategy_posteriors], resources(warehouse, config), DAYS[0]).success
+        rows = warehouse.read_history("models.strategy_posteriors", None, None)
+        assert set(rows.get_column("method")) == {name}
+        assert warehouse.artifacts().root == folder / f"{name}.artifacts"
+        draws[name] = warehouse.artifacts().read("models.strategy_posteriors", rows.row(0, named=True))
+    assert not draws["nuts"].equals(draws["conjugate"])
+
+
+def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_history, day_by_day, tmp_path):
+    source, _ = day_by_day
+    target = tmp_path / "tampered" / "twin.duckdb"
+    target.parent.mkdir()
+    shutil.copy(source.path, target)
+    shutil.copytree(source.artifacts().root, target.parent / "twin.artifacts")
+    warehouse = WarehouseResource(path=str(target))
+    first, second = (warehouse.artifacts().root / "strategy_posteriors" / f"{key}.parquet" for key in DAYS[:2])
+    shutil.copy(second, first)  # another day's draws where this day's were
+    res = resources(warehouse, raw_history[1])
+    result = dg.materialize(
+        [strategy_posteriors, strategy_forecasts], selection=[strategy_forecasts], resources=res, partition_key=DAYS[0], raise_on_error=False
+    )
+    message = _failure_text(result)
+    assert str(first) in message and "models.strategy_posteriors row date=2017-01-03" in message
+    assert "re-materialise models.strategy_posteriors for 2017-01-03" in message
+    assert warehouse.read_history("models.strategy_forecasts", None, None).equals(source.read_history("models.strategy_forecasts", None, None))

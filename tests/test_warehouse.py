@@ -1,5 +1,6 @@
-"""The warehouse: partition replacement is atomic and idempotent, tables follow their
-schema (even empty, even grown), and a locked file is waited for, not failed on."""
+"""The warehouse: partition replacement is atomic and idempotent (for several tables at
+once too), tables follow their schema (even empty, even grown), a locked file is waited
+for, not failed on, and a file name is never SQL."""
 
 import datetime as dt
 import subprocess
@@ -11,8 +12,12 @@ import duckdb
 import polars as pl
 import pytest
 
+from tests.conftest import materialize_days, resources
+from tests.faults import fail_on_insert
+from twin_assets.raw import RAW_ASSETS
 from twin_model.schemas import TABLES, DataQualityError, validate
-from twin_resources.warehouse import Warehouse
+from twin_resources.resources import WarehouseResource
+from twin_resources.warehouse import PartitionWrite, Warehouse, quote_identifier
 
 RETURNS = TABLES["raw.strategy_returns"]
 D1, D2, D3 = dt.date(2021, 3, 1), dt.date(2021, 3, 2), dt.date(2021, 3, 3)
@@ -178,3 +183,125 @@ def test_schema_names_duplicates_and_structure_problems():
         validate(mistyped, RETURNS)
     with pytest.raises(DataQualityError, match="unexpected column 'note'"):
         validate(_returns([(D1, "a", 0.0, True)]).with_columns(note=pl.lit("x")), RETURNS)
+
+
+# --- several tables in one transaction ---------------------------------------------------
+
+PRICES = TABLES["raw.market_prices"]
+
+
+def _prices(day: dt.date, close: float) -> pl.DataFrame:
+    return pl.DataFrame([(day, "SP500", close, "equity", True)], schema=PRICES.columns(), orient="row")
+
+
+def _two_tables(store) -> tuple[list, list]:
+    return store.read(RETURNS).rows(), store.read(PRICES).rows()
+
+
+@pytest.mark.parametrize("failing_insert", [1, 2], ids=["after the first DELETE", "after the first table's INSERT"])
+def test_a_failure_inside_a_write_of_several_tables_leaves_every_table_old(store, monkeypatch, failing_insert):
+    store.replace_partitions_together(
+        [PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 100.0), [D1])]
+    )
+    before = _two_tables(store)
+    calls = fail_on_insert(monkeypatch, failing_insert)
+    new = [PartitionWrite(RETURNS, _returns([(D1, "a", 0.5, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 200.0), [D1])]
+    with pytest.raises(RuntimeError, match="injected"):
+        store.replace_partitions_together(new)
+    monkeypatch.undo()
+    assert calls == ["raw.strategy_returns", "raw.market_prices"][:failing_insert]
+    assert _two_tables(store) == before
+    store.replace_partitions_together(new)  # and without the failure both change
+    assert _two_tables(store) == ([(D1, "a", 0.5, True)], _prices(D1, 200.0).rows())
+
+
+def test_a_write_of_several_tables_validates_every_frame_before_writing_any(store):
+    store.replace_partitions_together([PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1])])
+    bad = _prices(D1, 100.0).with_columns(close=pl.lit(-1.0))
+    with pytest.raises(DataQualityError, match="raw.market_prices"):
+        store.replace_partitions_together(
+            [PartitionWrite(RETURNS, _returns([(D1, "a", 0.3, True)]), [D1]), PartitionWrite(PRICES, bad, [D1])]
+        )
+    assert store.read(RETURNS).rows() == [(D1, "a", 0.01, True)]
+
+
+def test_an_entity_scoped_write_replaces_only_the_named_entities(store):
+    rows = [(D1, "a", 0.01, True), (D1, "b", 0.02, True), (D2, "b", 0.03, True)]
+    store.replace_partitions(RETURNS, _returns(rows), [D1, D2])
+    store.replace_partitions_together([PartitionWrite(RETURNS, _returns([(D2, "a", 0.04, True)]), [D1, D2], "strategy_id", ("a",))])
+    assert store.read(RETURNS).rows() == [(D1, "b", 0.02, True), (D2, "a", 0.04, True), (D2, "b", 0.03, True)]
+    assert store.last_dates_before(RETURNS, D3, "strategy_id") == {"a": D2, "b": D2}
+    with pytest.raises(ValueError, match="strategy_id b are not among the strategy_ids being written \\(a\\)"):
+        store.replace_partitions_together([PartitionWrite(RETURNS, _returns([(D2, "b", 0.0, True)]), [D2], "strategy_id", ("a",))])
+
+
+# --- hostile file names --------------------------------------------------------------------
+
+HOSTILE_NAMES = ['x"; CREATE TABLE pwned AS SELECT 42 AS v; --.duckdb', 'a"b.duckdb', "with space; and 'quote'.duckdb"]
+
+
+def _all_tables(path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return {f"{s}.{t}" for s, t in connection.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_warehouse_file_name_is_a_name_and_not_sql(tmp_path, name):
+    store = Warehouse(tmp_path / name)
+    store.replace_partitions(RETURNS, _returns([(D1, "a", 0.01, True), (D2, "a", 0.02, True)]), [D1, D2])
+    store.replace_partitions_together([PartitionWrite(RETURNS, _returns([(D2, "b", 0.03, True)]), [D2], "strategy_id", ("b",))])
+    assert store.read(RETURNS, D2, D2).rows() == [(D2, "a", 0.02, True), (D2, "b", 0.03, True)]
+    assert store.last_date_before(RETURNS, D2) == D1
+    assert store.table_summaries() == {"raw.strategy_returns": (3, D1, D2)}
+    assert _all_tables(store.path) == {"raw.strategy_returns"}  # no pwned
+
+
+def test_an_identifier_with_a_double_quote_is_escaped():
+    assert quote_identifier('a"b') == '"a""b"'
+    with duckdb.connect() as connection:
+        name = quote_identifier('t"; --')
+        connection.execute(f"CREATE TABLE {name} (v INT)")
+        assert connection.execute("SELECT table_name FROM information_schema.tables").fetchall() == [('t"; --',)]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES[:2])
+def test_a_raw_day_materialises_into_a_hostile_file_name_and_reads_back(tmp_path, name):
+    warehouse = WarehouseResource(path=str(tmp_path / name))
+    assert materialize_days(RAW_ASSETS, resources(warehouse), "2020-03-16").success
+    returns = warehouse.read_history("raw.strategy_returns", None, None)
+    assert returns.get_column("date").unique().to_list() == [dt.date(2020, 3, 16)]
+    assert returns.height >= 13
+    assert _all_tables(warehouse.path) == {"raw.market_prices", "raw.strategy_returns", "raw.strategy_positions", "raw.market_regime"}
+
+
+def test_a_kill_9_inside_a_write_of_several_tables_leaves_every_table_old(store, tmp_path):
+    """A real kill: the writer is killed with SIGKILL after the first table's INSERT; the
+    file, reopened, holds the old rows of both tables."""
+    store.replace_partitions_together(
+        [PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 100.0), [D1])]
+    )
+    before = _two_tables(store)
+    script = textwrap.dedent(
+        f"""
+        import datetime as dt, time
+        import polars as pl
+        from twin_model.schemas import TABLES
+        from twin_resources.warehouse import PartitionWrite, Warehouse
+        returns, prices, day = TABLES["raw.strategy_returns"], TABLES["raw.market_prices"], dt.date(2021, 3, 1)
+        original = Warehouse._insert
+        def insert_then_wait(connection, spec, frame):
+            original(connection, spec, frame)
+            print("inserted", spec.qualified_name, flush=True)
+            time.sleep(60)
+        Warehouse._insert = staticmethod(insert_then_wait)
+        Warehouse({str(store.path)!r}).replace_partitions_together([
+            PartitionWrite(returns, pl.DataFrame([(day, "a", 0.5, True)], schema=returns.columns(), orient="row"), [day]),
+            PartitionWrite(prices, pl.DataFrame([(day, "SP500", 200.0, "equity", True)], schema=prices.columns(), orient="row"), [day]),
+        ])
+        """
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "inserted raw.strategy_returns"
+    writer.kill()
+    writer.wait()
+    assert _two_tables(store) == before

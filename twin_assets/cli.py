@@ -160,6 +160,7 @@ def status() -> None:
     """Print the warehouse's read snapshot (its as-of, tables with row counts and date
     spans) and how to look; the live file is left to Dagster runs."""
     clean_up_dead_runs()
+    from twin_resources.artifacts import artifacts_root
     from twin_resources.snapshot import SnapshotMissingError, open_snapshot, query_command
     from twin_resources.warehouse import warehouse_path
     from twin_assets.replay import staleness_line
@@ -175,7 +176,7 @@ def status() -> None:
     print(staleness_line(snapshot.warehouse))
     for table, (rows, first, last) in snapshot.table_summaries().items():
         print(f"  {table:<32} {rows:>9,} rows  {first} .. {last}")
-    print(f"Artefacts (posterior draws, scenarios): {live.parent / 'artifacts'}")
+    print(f"Artefacts (posterior draws, scenarios): {artifacts_root(live)}")
     alpha_pool = (
         "SELECT date, strategy_id, in_pool, days_in_state, round(evidence, 3) AS p_alpha, reason FROM alpha.alpha_pool "
         "WHERE date = (SELECT max(date) FROM alpha.alpha_pool) ORDER BY evidence DESC"

@@ -24,6 +24,7 @@ from twin_model.simulation import (
     simulate_parameter_set,
     simulate_posterior_predictive,
 )
+from twin_resources.artifacts import REFERENCE_COLUMNS
 from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets import history
@@ -62,7 +63,7 @@ def _traded_days(returns: pl.DataFrame, days: list[dt.date]) -> list[dt.date]:
         {
             FITS_USABLE: "No fit that did not converge is left without a recorded fallback.",
             POSTERIOR_RANGES: "Posterior summaries lie in plausible ranges (vol > 0, nu > 2, |Sharpe| < 10, ...).",
-            DRAWS_STORED: "Every row's posterior draws are in the artefact store.",
+            DRAWS_STORED: "Every row's posterior draws are in the artefact store, with the hash the row recorded.",
         },
     ),
     deps=[RAW_RETURNS, RAW_PRICES],
@@ -81,8 +82,8 @@ def strategy_posteriors(
     for day in _traded_days(returns, days):
         window = return_window(returns, benchmark if benchmark.height else None, day, settings.window_days)
         result = fitter.fit(window, seed=settings.seed + day.toordinal())
-        path = artifacts.write("strategy_posteriors", day, result.draws)
-        frames.append(result.summary.with_columns(date=pl.lit(day), draws_path=pl.lit(path)))
+        stored = artifacts.write("strategy_posteriors", day, result.draws)
+        frames.append(result.summary.with_columns(date=pl.lit(day), draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)))
         context.log.info(f"{day}: fitted {window.returns.shape[1]} strategies over {len(window.dates)} days")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
     yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)})
@@ -93,7 +94,7 @@ def strategy_posteriors(
         {
             FITS_USABLE: quality.unusable_fits,
             POSTERIOR_RANGES: quality.implausible_posteriors,
-            DRAWS_STORED: lambda stored: _missing_artifacts(warehouse, stored, "draws_path"),
+            DRAWS_STORED: lambda stored: _artifact_problems(warehouse, POSTERIORS.qualified_name, stored),
         },
     )
 
@@ -112,10 +113,12 @@ def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
     }
 
 
-def _missing_artifacts(warehouse: WarehouseResource, stored: pl.DataFrame, column: str) -> list[str]:
-    root = warehouse.artifacts().root
-    paths = stored.select("date", column).unique()
-    return [f"day {day}: artefact {root / path} is missing" for day, path in paths.iter_rows() if not (root / path).exists()]
+def _artifact_problems(warehouse: WarehouseResource, table: str, stored: pl.DataFrame) -> list[str]:
+    """Each distinct artefact the rows reference, missing or not matching its hash."""
+    artifacts = warehouse.artifacts()
+    references = stored.unique(subset=list(REFERENCE_COLUMNS[table]), keep="first", maintain_order=True)
+    problems = (artifacts.problem(table, row) for row in references.iter_rows(named=True))
+    return [problem for problem in problems if problem]
 
 
 @dg.asset(
@@ -129,7 +132,7 @@ def _missing_artifacts(warehouse: WarehouseResource, stored: pl.DataFrame, colum
         "from config) are simulated beside the model. Scenario matrices in the artefact store.",
         {
             ONLY_USABLE_FITS: "Forecasts exist only for strategies whose fit converged or fell back.",
-            SCENARIOS_STORED: "Every row's scenario matrix is in the artefact store.",
+            SCENARIOS_STORED: "Every row's scenario matrix is in the artefact store, with the hash the row recorded.",
         },
     ),
     ins={"posteriors": dg.AssetIn(POSTERIORS.path)},
@@ -166,7 +169,7 @@ def strategy_forecasts(
         days,
         {
             ONLY_USABLE_FITS: lambda stored: quality.forecasts_without_usable_fit(stored, posteriors),
-            SCENARIOS_STORED: lambda stored: _missing_artifacts(warehouse, stored, "scenarios_path"),
+            SCENARIOS_STORED: lambda stored: _artifact_problems(warehouse, FORECASTS.qualified_name, stored),
         },
     )
 
@@ -174,7 +177,7 @@ def strategy_forecasts(
 def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, ExpertView], artifacts, window_days):
     """Simulate one day: the posterior predictive, and each expert view beside it."""
     ids = usable.get_column("strategy_id").to_list()
-    draws = artifacts.read(usable.get_column("draws_path")[0]).filter(pl.col("strategy_id").is_in(ids))
+    draws = artifacts.read(POSTERIORS.qualified_name, usable.row(0, named=True)).filter(pl.col("strategy_id").is_in(ids))
     window = return_window(returns.filter(pl.col("strategy_id").is_in(ids)), benchmark if benchmark.height else None, day, window_days)
     ids = list(window.strategy_ids)
     scenarios = simulate_posterior_predictive(draws, window.returns, window.benchmark, ids, settings)
@@ -191,8 +194,10 @@ def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, 
         expert_scenarios = simulate_parameter_set(view, expert_ids, settings)
         summaries.append(forecast_summary(expert_scenarios, expert_ids, settings).with_columns(parameter_set=pl.lit("expert")))
         stored["expert"] = expert_scenarios
-    path = artifacts.write("strategy_forecasts", day, _scenario_frame(stored, {"posterior": ids, "expert": expert_ids}))
-    return pl.concat(summaries).with_columns(date=pl.lit(day), scenarios_path=pl.lit(path))
+    artifact = artifacts.write("strategy_forecasts", day, _scenario_frame(stored, {"posterior": ids, "expert": expert_ids}))
+    return pl.concat(summaries).with_columns(
+        date=pl.lit(day), scenarios_path=pl.lit(artifact.path), scenarios_sha256=pl.lit(artifact.sha256)
+    )
 
 
 def _scenario_frame(scenarios: dict[str, np.ndarray], ids: dict[str, list[str]]) -> pl.DataFrame:

@@ -3,8 +3,15 @@
 Dagster lets an asset depend only on its own previous partition, so the whole solution
 level is one ``@multi_asset`` whose previous-day input is its own state: it reads the state
 of the business day before its partition (or range) once, steps every solution through
-the days in memory with ``twin_model.solutions.step``, validates every frame, and only
-then hands the six frames to the warehouse IO manager.
+the days in memory with ``twin_model.solutions.step``, and writes the six frames through
+one warehouse call in ONE transaction (validated first), so a failure or a kill leaves
+all six tables old. An IO manager handles one output at a time, so the outputs have
+none: the level yields a ``MaterializeResult`` per table, then its checks.
+
+Only the solutions in config/solutions.yaml are replaced: the rows of the run's days of
+those solutions (a solution retired within the days has none from its ``retired`` date).
+A solution removed from config keeps every row it has; if it comes back, it continues
+from the previous business day's state or the run fails naming the first day it lacks.
 """
 
 import datetime as dt
@@ -18,20 +25,28 @@ from twin_model.calendar import previous_business_day
 from twin_model.execution import CostModel
 from twin_model.optimize import Optimizer
 from twin_model.risk import RiskLimits
-from twin_model.schemas import TABLES, validate
+from twin_model.schemas import TABLES
 from twin_model.solution_inputs import SolutionHistory, forecasts_start, history_start, scenario_matrix
-from twin_model.solution_state import SolutionRules, SolutionState
-from twin_model.solution_tables import PORTFOLIO_TABLES, StateMismatchError, records_to_frames, state_from_tables
+from twin_model.solution_state import SolutionRules
+from twin_model.solution_tables import (
+    PORTFOLIO_TABLES,
+    StateGapError,
+    StateMismatchError,
+    carried_states,
+    is_managed,
+    records_to_frames,
+)
 from twin_model.solutions import step
-from twin_resources.config import SolutionsConfig, StrategiesConfig
+from twin_resources.config import SolutionConfig, SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
-from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, WAREHOUSE_IO, check_stored, days_of, layer_code_version, provenance
-from twin_assets.history import previous_state
+from twin_resources.warehouse import PartitionWrite
+from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, check_stored, days_of, layer_code_version, provenance
 from twin_assets.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
 from twin_assets.partitions import BUSINESS_DAYS
 
 WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
+FORECASTS = "models.strategy_forecasts"
 TOL = 1e-8
 
 # Written in this order: performance first (every output depends on its previous day, and
@@ -64,16 +79,29 @@ CHECKS = {
 ROWS_VALID = "rows_valid"
 
 
-def _out(spec) -> dg.AssetOut:
-    return dg.AssetOut(
+UPSTREAM = [
+    RAW_RETURNS,
+    dg.AssetDep(["raw", "strategy_positions"]),
+    dg.AssetDep(["raw", "market_regime"]),
+    dg.AssetDep(["models", "strategy_posteriors"]),
+    dg.AssetDep(["models", "strategy_forecasts"]),
+    dg.AssetDep(["alpha", "alpha_pool"]),
+    dg.AssetDep(PERFORMANCE.path, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)),
+]
+"""What every table of the level is computed from, its own previous day among them."""
+
+
+def _spec(spec) -> dg.AssetSpec:
+    """A table of the level: written by the asset itself, so no IO manager."""
+    return dg.AssetSpec(
         key=dg.AssetKey(spec.path),
         description=DESCRIPTIONS[spec],
         group_name=spec.layer,
-        io_manager_key=WAREHOUSE_IO,
         owners=[OWNER],
         kinds={"duckdb", "polars"},
         code_version=layer_code_version(spec.layer),
         metadata={"dagster/table_name": spec.qualified_name, "dagster/column_schema": column_schema(spec)},
+        deps=UPSTREAM,
     )
 
 
@@ -87,46 +115,43 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 
 @dg.multi_asset(
     name="solution_level",
-    outs={spec.name: _out(spec) for spec in DESCRIPTIONS},
+    specs=[_spec(spec) for spec in DESCRIPTIONS],
     partitions_def=BUSINESS_DAYS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
     can_subset=False,
     check_specs=_check_specs(),
-    deps=[
-        RAW_RETURNS,
-        dg.AssetDep(["raw", "strategy_positions"]),
-        dg.AssetDep(["raw", "market_regime"]),
-        dg.AssetDep(["models", "strategy_posteriors"]),
-        dg.AssetDep(["models", "strategy_forecasts"]),
-        dg.AssetDep(["alpha", "alpha_pool"]),
-        dg.AssetDep(PERFORMANCE.path, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)),
-    ],
 )
 def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
     """Select, allocate, manage and risk-check every solution of config/solutions.yaml, day by day."""
     days = days_of(context)
     solutions, strategies = twin_config.solutions(), twin_config.strategies()
-    rules = [SolutionRules.from_config(s.model_dump()) for s in solutions.solutions]
+    stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
+    rules = [SolutionRules.from_config(s.model_dump()) for s in stepped]
     limits = RiskLimits.from_mapping(twin_config.risk_limits().model_dump())
     costs = CostModel(**solutions.execution.model_dump())
-    states, cold_start = _previous_states(warehouse, rules, days[0])
+    states, cold_started = _previous_states(warehouse, rules, days[0])
     history = _history(warehouse, strategies, days)
     optimizer = Optimizer()
     records = []
     for day in days:
         inputs = history.day(day)
-        for rule in rules:
-            if day < rule.launch_date:
+        for config, rule in zip(stepped, rules):
+            if not is_managed(config.launch_date, config.retired, day):
                 continue
             states[rule.solution_id], record = step(rule, states[rule.solution_id], inputs, limits, costs, optimizer)
             records.append(record)
-    frames = {table: validate(frame, TABLES[table]) for table, frame in records_to_frames(records).items()}
+    frames = records_to_frames(records)
+    ids = tuple(s.solution_id for s in solutions.solutions)
+    written = warehouse.warehouse().replace_partitions_together(
+        [PartitionWrite(spec, frames[spec.qualified_name], days, "solution_id", ids) for spec in DESCRIPTIONS]
+    )
     stale = staleness(context, warehouse)
     for spec in DESCRIPTIONS:
-        metadata = {**_metadata(spec, frames, days, cold_start), **stale_metadata(stale)}
+        metadata = {**_metadata(spec, frames, days, cold_started), **stale_metadata(stale)}
+        metadata.update({"dagster/row_count": written[spec.qualified_name], "warehouse": dg.MetadataValue.path(warehouse.path)})
         metadata.update(provenance(context, twin_config.config_dir, dg.AssetKey(spec.path)))
-        yield dg.Output(frames[spec.qualified_name], output_name=spec.name, metadata=metadata)
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(spec.path), metadata=metadata)
     yield from _checks(warehouse, days, solutions)
     yield restatement_check(stale, dg.AssetKey(PERFORMANCE.path))
 
@@ -135,16 +160,16 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], first_day: dt.date):
-    """Each solution's state at the close of the business day before ``first_day``."""
-    performance, cold_start = previous_state(warehouse, PERFORMANCE, first_day)
-    if cold_start:
-        return {r.solution_id: SolutionState.launch(r) for r in rules}, True
+    """Each solution's state at the close of the business day before ``first_day``, and
+    the solutions started from config (no rows before ``first_day``)."""
+    latest = warehouse.warehouse().last_dates_before(PERFORMANCE, first_day, "solution_id")
     day = previous_business_day(first_day)
-    tables = [warehouse.read_history(spec.qualified_name, day, day) for spec in (WEIGHTS, OPTIMIZATIONS, VIOLATIONS)]
-    weights, optimizations, violations = tables
+    weights, optimizations, performance, violations = (
+        warehouse.read_history(spec.qualified_name, day, day) for spec in (WEIGHTS, OPTIMIZATIONS, PERFORMANCE, VIOLATIONS)
+    )
     try:
-        return {r.solution_id: state_from_tables(r, weights, optimizations, performance, violations) for r in rules}, False
-    except StateMismatchError as error:
+        return carried_states(rules, latest, first_day, weights, optimizations, performance, violations)
+    except (StateMismatchError, StateGapError) as error:
         raise dg.Failure(description=str(error)) from None
 
 
@@ -153,12 +178,12 @@ def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: l
     returns = warehouse.read_history("raw.strategy_returns", history_start(first), last)
     ids = returns.get_column("strategy_id").unique().to_list()
     positions = warehouse.read_history("raw.strategy_positions", first, last)
-    forecasts = warehouse.read_history("models.strategy_forecasts", forecasts_start(first), last)
+    forecasts = warehouse.read_history(FORECASTS, forecasts_start(first), last)
     artifacts = warehouse.artifacts()
 
     def scenarios(day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
         row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == "posterior"))
-        return scenario_matrix(artifacts.read(row.get_column("scenarios_path")[0]), wanted) if row.height else None
+        return scenario_matrix(artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
 
     return SolutionHistory(
         returns=returns,
@@ -173,9 +198,16 @@ def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: l
     )
 
 
-def _metadata(spec, frames: dict[str, pl.DataFrame], days: list[dt.date], cold_start: bool) -> dict:
+def _metadata(spec, frames: dict[str, pl.DataFrame], days: list[dt.date], cold_started: list[str]) -> dict:
     frame = frames[spec.qualified_name]
-    metadata = {"cold_start": cold_start, "first_day": str(days[0]), "last_day": str(days[-1]), "days": len(days)}
+    metadata = {
+        "cold_start": bool(cold_started),
+        "cold_started": dg.MetadataValue.json(cold_started[:10]),
+        "solutions": frame.get_column("solution_id").n_unique(),
+        "first_day": str(days[0]),
+        "last_day": str(days[-1]),
+        "days": len(days),
+    }
     if spec is PERFORMANCE and frame.height:
         last = frame.filter(pl.col("date") == days[-1])
         metadata["aum_last_day"] = dg.MetadataValue.json(dict(zip(last["solution_id"].to_list(), last["aum"].to_list())))
@@ -190,10 +222,15 @@ def _metadata(spec, frames: dict[str, pl.DataFrame], days: list[dt.date], cold_s
 
 
 def _checks(warehouse: WarehouseResource, days: list[dt.date], solutions: SolutionsConfig):
-    """Every check of the level on the written days, each table read back once."""
-    stored = {spec: warehouse.warehouse().read(spec, days[0], days[-1]) for spec in DESCRIPTIONS}
-    configs = {s.solution_id: s for s in solutions.solutions}
-    before = warehouse.read_history(PERFORMANCE.qualified_name, previous_business_day(days[0]), previous_business_day(days[0]))
+    """Every check of the level on the rows this run wrote (the written days of the
+    configured solutions), each table read back once."""
+    configs: dict[str, SolutionConfig] = {s.solution_id: s for s in solutions.solutions}
+
+    def written(spec, first: dt.date, last: dt.date) -> pl.DataFrame:
+        return warehouse.warehouse().read(spec, first, last).filter(pl.col("solution_id").is_in(list(configs)))
+
+    stored = {spec: written(spec, days[0], days[-1]) for spec in DESCRIPTIONS}
+    before = written(PERFORMANCE, previous_business_day(days[0]), previous_business_day(days[0]))
     rules = {
         WEIGHTS: {
             "targets_sum": lambda _: targets_sum_problems(stored[WEIGHTS], stored[OPTIMIZATIONS]),
@@ -229,9 +266,7 @@ def targets_sum_problems(weights: pl.DataFrame, optimizations: pl.DataFrame) -> 
 def bound_problems(weights: pl.DataFrame, configs: dict) -> list[str]:
     problems = []
     for row in weights.filter(pl.col("weight_target") != 0).iter_rows(named=True):
-        constraints = configs[row["solution_id"]].constraints if row["solution_id"] in configs else None
-        if constraints is None:
-            continue
+        constraints = configs[row["solution_id"]].constraints
         t, where = row["weight_target"], f"date={row['date']}, solution_id={row['solution_id']}, strategy_id={row['strategy_id']}"
         if t < -TOL or t > constraints.max_weight + TOL:
             problems.append(f"{where}: target {t:.6g} outside [0, {constraints.max_weight:g}]")

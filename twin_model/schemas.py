@@ -189,6 +189,8 @@ class Restatements(pa.DataFrameModel):
 
 
 _PROBABILITY = {"ge": 0.0, "le": 1.0}
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+"""An artefact's content hash as the tables store it: 64 lowercase hex digits."""
 
 
 class MarketRegime(pa.DataFrameModel):
@@ -219,7 +221,8 @@ class StrategyPosteriors(pa.DataFrameModel):
 
     Daily units unless named otherwise (sharpe_* are annualised). ``method`` says whether
     NUTS or the exact conjugate fallback produced the row; ``converged`` False means the
-    row must not be used downstream. Draws live in the artefact store at ``draws_path``.
+    row must not be used downstream. Draws live in the artefact store at ``draws_path``,
+    verified on read by ``draws_sha256`` (the sha256 of the file's bytes).
     """
 
     date: pl.Date = pa.Field(nullable=False)
@@ -258,6 +261,7 @@ class StrategyPosteriors(pa.DataFrameModel):
     window_days: pl.Int64 = pa.Field(gt=0)
     fit_seconds: pl.Float64 = pa.Field(ge=0)
     draws_path: pl.String
+    draws_sha256: pl.String = pa.Field(str_matches=SHA256_PATTERN)
 
     class Config:
         strict = True
@@ -270,6 +274,8 @@ class StrategyForecasts(pa.DataFrameModel):
     Returns are the month's compounded return; ``monthly_valley`` is the 5th percentile
     over paths of the running minimum of month-to-date cumulative P&L (<= 0).
     ``parameter_set`` is "posterior" (the model) or a named view such as "expert".
+    Scenario matrices live in the artefact store at ``scenarios_path``, verified on read
+    by ``scenarios_sha256``.
     """
 
     date: pl.Date = pa.Field(nullable=False)
@@ -286,6 +292,7 @@ class StrategyForecasts(pa.DataFrameModel):
     monthly_valley: pl.Float64 = pa.Field(gt=-1, le=0)
     expected_trough: pl.Float64 = pa.Field(gt=-1, le=0)
     scenarios_path: pl.String
+    scenarios_sha256: pl.String = pa.Field(str_matches=SHA256_PATTERN)
 
     class Config:
         strict = True

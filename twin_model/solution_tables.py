@@ -1,12 +1,23 @@
 """The solution level in the warehouse: a day's records as the six ``portfolio.*`` frames,
-and a solution's state rebuilt from one day's stored rows (proved whole first)."""
+and a solution's state rebuilt from one day's stored rows (proved whole first).
+
+Which state a run starts each solution from (``carried_states``), per solution, so that a
+solution that left config and came back is judged by its own rows, not the others':
+
+* rows on the business day before the run: the state they describe;
+* no rows at all before the run: its launch state from config (a cold start);
+* rows, but not on the previous business day (it was out of config, or retired and then
+  un-retired, for some days): refused, naming the first day it lacks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from twin_model.calendar import next_business_day, previous_business_day
 from twin_model.risk import Breach
 from twin_model.schemas import TABLES
 from twin_model.solution_state import (
@@ -22,6 +33,15 @@ from twin_model.solution_state import (
 
 class StateMismatchError(ValueError):
     """The stored tables of one solution-day do not describe one consistent state."""
+
+
+class StateGapError(ValueError):
+    """A solution has stored state, but not on the business day before the run."""
+
+
+def is_managed(launch_date: dt.date, retired: dt.date | None, day: dt.date) -> bool:
+    """Whether the twin steps a solution on ``day``: launched, and not yet retired."""
+    return launch_date <= day and (retired is None or day < retired)
 
 
 PORTFOLIO_TABLES = {
@@ -46,6 +66,39 @@ def records_to_frames(records: Sequence[DayRecord]) -> dict[str, pl.DataFrame]:
             rows.extend(value if isinstance(value, list) else [value])
         out[table] = pl.DataFrame(rows, schema=spec.columns(), orient="row") if rows else spec.empty_frame()
     return out
+
+
+def carried_states(
+    rules: Sequence[SolutionRules],
+    latest: Mapping[str, dt.date],
+    first_day: dt.date,
+    weights: pl.DataFrame,
+    optimization: pl.DataFrame,
+    performance: pl.DataFrame,
+    violations: pl.DataFrame,
+) -> tuple[dict[str, SolutionState], list[str]]:
+    """Each solution's state at the close of the business day before ``first_day`` (see
+    the module docstring), and the solutions that start from config.
+
+    ``latest`` maps a solution to its latest performance date before ``first_day``; the
+    frames are the previous business day's rows of the four state tables.
+    """
+    previous_day = previous_business_day(first_day)
+    states, cold_started = {}, []
+    for rule in rules:
+        last = latest.get(rule.solution_id)
+        if last is None:
+            states[rule.solution_id] = SolutionState.launch(rule)
+            cold_started.append(rule.solution_id)
+        elif last == previous_day:
+            states[rule.solution_id] = state_from_tables(rule, weights, optimization, performance, violations)
+        else:
+            raise StateGapError(
+                f"portfolio.solution_performance: solution {rule.solution_id}: materialise {next_business_day(last)} "
+                f"first: the state carried into {first_day} comes from {previous_day}, and its latest state stored "
+                f"is {last} (was it out of config/solutions.yaml, or retired, on the days between?)"
+            )
+    return states, cold_started
 
 
 def state_from_tables(

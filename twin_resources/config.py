@@ -337,9 +337,14 @@ class ManualOverride(_Strict):
 
 
 class SolutionConfig(_Strict):
+    """One solution. ``retired``: from that date the twin no longer steps it (no rows from
+    then on) and its earlier rows are kept; remove it from the file only if it should
+    keep every row it has and never be stepped again."""
+
     solution_id: str
     description: str = ""
     launch_date: dt.date
+    retired: dt.date | None = None
     initial_aum: float = Field(gt=0)
     target_exposure: float = Field(default=1.0, gt=0)
     policy: SolutionPolicy
@@ -355,6 +360,12 @@ class SolutionConfig(_Strict):
     @model_validator(mode="after")
     def _exposure_and_weights_hold(self) -> SolutionConfig:
         _refuse(_solution_conflicts(self))
+        return self
+
+    @model_validator(mode="after")
+    def _retired_after_launch(self) -> SolutionConfig:
+        if self.retired is not None and self.retired <= self.launch_date:
+            raise ValueError(f"retired {self.retired} is not after launch_date {self.launch_date}")
         return self
 
 
@@ -409,6 +420,11 @@ class SolutionsConfig(_Strict):
     @field_validator("solutions")
     @classmethod
     def _unique_ids(cls, solutions: list[SolutionConfig]) -> list[SolutionConfig]:
+        if not solutions:
+            raise ValueError(
+                "no solutions: the twin needs at least one; to stop managing a solution give it "
+                "'retired: <date>' instead of removing it"
+            )
         ids = [s.solution_id for s in solutions]
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from twin_model.schemas import table_spec
 from twin_model.synthetic import SyntheticConfig
-from twin_resources.artifacts import ArtifactStore
+from twin_resources.artifacts import ArtifactStore, artifacts_root
 from twin_resources.config import (
     RiskLimitsConfig,
     SolutionsConfig,
@@ -41,8 +41,8 @@ class WarehouseResource(dg.ConfigurableResource):
         return Warehouse(self.path, lock_timeout_s=self.lock_timeout_s)
 
     def artifacts(self) -> ArtifactStore:
-        """Large arrays beside the warehouse file: ``<dir of the file>/artifacts/``."""
-        return ArtifactStore(Path(self.path).parent / "artifacts")
+        """Large arrays beside the warehouse file, its own folder: ``<dir>/<stem>.artifacts/``."""
+        return ArtifactStore(artifacts_root(self.path))
 
     def read_history(
         self, table: str, start: dt.date | None, end: dt.date | None, columns: Sequence[str] | None = None

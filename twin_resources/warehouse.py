@@ -2,9 +2,16 @@
 
 Writes replace whole partitions: the rows of a set of business days are deleted and the
 new rows inserted, by column name, inside one transaction, so a failure anywhere in the
-write leaves the old partition intact and a re-run never duplicates rows. Tables are
-created from their pandera schema (even when the first frame is empty) and grow new
-nullable columns when a schema gains them, so an older warehouse keeps working.
+write leaves the old partition intact and a re-run never duplicates rows. A level whose
+tables must agree (the solution level) replaces partitions of several tables in one
+transaction (``replace_partitions_together``), optionally only the rows of some entities
+(its solutions). Tables are created from their pandera schema (even when the first frame
+is empty) and grow new nullable columns when a schema gains them, so an older warehouse
+keeps working.
+
+Every identifier in SQL (the catalog, named after the file, schemas, tables, columns) is
+double-quoted with embedded quotes doubled, and every value is a parameter, so a file
+name such as ``x"; DROP ...`` is a name and nothing else.
 
 DuckDB allows one writing process per file. Opening the file while another process
 holds it is retried with exponential back-off before it fails.
@@ -17,12 +24,13 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from twin_model.schemas import TableSpec
+from twin_model.schemas import TableSpec, validate
 
 DEFAULT_WAREHOUSE = Path(__file__).resolve().parents[1] / "warehouse" / "twin.duckdb"
 
@@ -49,6 +57,24 @@ def duckdb_type(dtype: pl.DataType | type[pl.DataType]) -> str:
         return _DUCKDB_TYPES[base]
     except KeyError:
         raise TypeError(f"no DuckDB column type for polars dtype {dtype}") from None
+
+
+@dataclass(frozen=True)
+class PartitionWrite:
+    """One table's part of a write of several tables: ``frame`` replaces the rows of
+    ``spec`` dated within ``days`` or, with ``entity_column``, only those of the entities
+    ``entities`` (e.g. the solutions a run computed), leaving every other entity's rows."""
+
+    spec: TableSpec
+    frame: pl.DataFrame
+    days: Sequence[dt.date]
+    entity_column: str | None = None
+    entities: tuple[str, ...] = ()
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a DuckDB identifier: double-quoted, any double quote in it doubled."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _is_lock_error(error: duckdb.Error) -> bool:
@@ -104,13 +130,15 @@ class Warehouse:
 
     def ensure_table(self, connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         """Create the layer schema and table from ``spec``; add columns the table lacks."""
-        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{_catalog(connection)}"."{spec.layer}"')
-        columns = ", ".join(f'"{name}" {duckdb_type(dtype)}' for name, dtype in spec.columns().items())
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {_quoted(connection, spec)} ({columns})")
+        schema = f"{quote_identifier(_catalog(connection))}.{quote_identifier(spec.layer)}"
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        columns = ", ".join(f"{quote_identifier(name)} {duckdb_type(dtype)}" for name, dtype in spec.columns().items())
+        table = _quoted(connection, spec)
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         existing = set(self._columns(connection, spec))
         for name, dtype in spec.columns().items():
             if name not in existing:
-                connection.execute(f'ALTER TABLE {_quoted(connection, spec)} ADD COLUMN "{name}" {duckdb_type(dtype)}')
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {quote_identifier(name)} {duckdb_type(dtype)}")
 
     @staticmethod
     def _columns(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[str]:
@@ -134,24 +162,56 @@ class Warehouse:
             _require_rows_within(spec, frame, days)
         with self.connect() as connection:
             self.ensure_table(connection, spec)
-            connection.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(connection):
                 self._delete(connection, spec, days)
                 self._insert(connection, spec, frame)
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
         return frame.height
 
+    def replace_partitions_together(self, writes: Sequence[PartitionWrite]) -> dict[str, int]:
+        """Replace partitions of several tables in ONE transaction: after a failure or a
+        kill anywhere in it, every table holds its old rows.
+
+        Each frame is validated against its schema, and checked to lie within its days
+        and entities, before anything is written. Returns rows written per table.
+        """
+        frames = [self._checked(write) for write in writes]
+        with self.connect() as connection:
+            for write in writes:
+                self.ensure_table(connection, write.spec)
+            with _transaction(connection):
+                for write, frame in zip(writes, frames):
+                    self._delete(connection, write.spec, write.days, write.entity_column, write.entities)
+                    self._insert(connection, write.spec, frame)
+        return {write.spec.qualified_name: frame.height for write, frame in zip(writes, frames)}
+
     @staticmethod
-    def _delete(connection: duckdb.DuckDBPyConnection, spec: TableSpec, days: Sequence[dt.date] | None) -> None:
+    def _checked(write: PartitionWrite) -> pl.DataFrame:
+        frame = validate(write.frame, write.spec)
+        _require_rows_within(write.spec, frame, write.days)
+        if write.entity_column is not None:
+            _require_entities_within(write, frame)
+        return frame
+
+    @staticmethod
+    def _delete(
+        connection: duckdb.DuckDBPyConnection,
+        spec: TableSpec,
+        days: Sequence[dt.date] | None,
+        entity_column: str | None = None,
+        entities: Sequence[str] = (),
+    ) -> None:
+        """Delete the rows of ``days`` (all when None), of ``entities`` only with ``entity_column``."""
+        table = _quoted(connection, spec)
         if days is None:
-            connection.execute(f"DELETE FROM {_quoted(connection, spec)}")
-        else:
-            connection.execute(
-                f"DELETE FROM {_quoted(connection, spec)} WHERE date BETWEEN ? AND ?", [min(days), max(days)]
-            )
+            connection.execute(f"DELETE FROM {table}")
+            return
+        sql, params = f"DELETE FROM {table} WHERE date BETWEEN ? AND ?", [min(days), max(days)]
+        if entity_column is not None:
+            if not entities:
+                return
+            sql += f" AND {quote_identifier(entity_column)} IN ({', '.join('?' * len(entities))})"
+            params += list(entities)
+        connection.execute(sql, params)
 
     @staticmethod
     def _insert(connection: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pl.DataFrame) -> None:
@@ -184,9 +244,9 @@ class Warehouse:
             stored = set(self._columns(connection, spec))
             if not stored:
                 return spec.empty_frame().select(wanted)
-            select = ", ".join(f'"{c}"' if c in stored else f'NULL AS "{c}"' for c in wanted)
+            select = ", ".join(quote_identifier(c) if c in stored else f"NULL AS {quote_identifier(c)}" for c in wanted)
             where, params = _date_filter(start, end)
-            order = ", ".join(f'"{k}"' for k in spec.keys if k in stored)
+            order = ", ".join(quote_identifier(k) for k in spec.keys if k in stored)
             sql = f"SELECT {select} FROM {_quoted(connection, spec)}{where} ORDER BY {order}"
             frame = connection.sql(sql, params=params).pl()
         dtypes = spec.columns()
@@ -202,19 +262,30 @@ class Warehouse:
             sql = f"SELECT max(date) FROM {_quoted(connection, spec)} WHERE date < ?"
             return connection.execute(sql, [day]).fetchall()[0][0]
 
+    def last_dates_before(self, spec: TableSpec, day: dt.date, entity_column: str) -> dict[str, dt.date]:
+        """Per entity (e.g. solution_id), the latest date with rows strictly before ``day``."""
+        if not self.path.exists():
+            return {}
+        with self.connect(read_only=True) as connection:
+            if not self._columns(connection, spec):
+                return {}
+            entity = quote_identifier(entity_column)
+            sql = f"SELECT {entity}, max(date) FROM {_quoted(connection, spec)} WHERE date < ? GROUP BY {entity}"
+            return dict(connection.execute(sql, [day]).fetchall())
+
     def table_summaries(self) -> dict[str, tuple[int, dt.date | None, dt.date | None]]:
         """Rows, first and last date per ``layer.table`` for every table in the warehouse."""
         if not self.path.exists():
             return {}
         with self.connect(read_only=True) as connection:
-            catalog = _catalog(connection)
+            catalog = quote_identifier(_catalog(connection))
             tables = connection.execute(
                 "SELECT table_schema, table_name FROM information_schema.tables "
                 "WHERE table_catalog = current_database() ORDER BY 1, 2"
             ).fetchall()
             return {
                 f"{schema}.{name}": connection.execute(
-                    f'SELECT count(*), min(date), max(date) FROM "{catalog}"."{schema}"."{name}"'
+                    f"SELECT count(*), min(date), max(date) FROM {catalog}.{quote_identifier(schema)}.{quote_identifier(name)}"
                 ).fetchall()[0]
                 for schema, name in tables
             }
@@ -231,7 +302,19 @@ def _catalog(connection: duckdb.DuckDBPyConnection) -> str:
 def _quoted(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     """The fully qualified table name: a file named after a layer (raw.duckdb) would make
     a bare ``raw.table`` ambiguous between the catalog and the schema."""
-    return f'"{_catalog(connection)}"."{spec.layer}"."{spec.name}"'
+    return ".".join(quote_identifier(part) for part in (_catalog(connection), spec.layer, spec.name))
+
+
+@contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any exception."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def _date_filter(start: dt.date | None, end: dt.date | None) -> tuple[str, list[dt.date]]:
@@ -253,4 +336,15 @@ def _require_rows_within(spec: TableSpec, frame: pl.DataFrame, days: Sequence[dt
         raise ValueError(
             f"{spec.qualified_name}: rows dated {', '.join(map(str, outside.to_list()[:5]))} fall outside the "
             f"partition(s) being written ({min(days)} to {max(days)})"
+        )
+
+
+def _require_entities_within(write: PartitionWrite, frame: pl.DataFrame) -> None:
+    """Rows of an entity the write does not replace would stay beside the old ones."""
+    others = frame.filter(~pl.col(write.entity_column).is_in(list(write.entities)))
+    if others.height:
+        names = ", ".join(sorted(set(others.get_column(write.entity_column).to_list()))[:5])
+        raise ValueError(
+            f"{write.spec.qualified_name}: rows of {write.entity_column} {names} are not among the "
+            f"{write.entity_column}s being written ({', '.join(write.entities) or 'none'})"
         )
