@@ -605,7 +605,7 @@ def test_risk_parity_newton_converges_without_stalling():
 
 
 def test_singular_covariance_factor_is_triangular():
-    from twin_model.optimize import _psd_factor
+    from twin_model.optimize._moments import psd_factor as _psd_factor
 
     sigma = np.array([[0.04, 0.01, 0.0], [0.01, 0.09, 0.0], [0.0, 0.0, 0.0]])
     with pytest.raises(np.linalg.LinAlgError):
