@@ -4,10 +4,10 @@ from twin_resources.warehouse import Warehouse
 
 
 def fail_on_insert(monkeypatch, failing_call: int) -> list[str]:
-    """Make the ``failing_call``-th ``Warehouse._insert`` raise (the ones before it run):
+    """Make the ``failing_call``-th ``Warehouse.insert_rows`` raise (the ones before it run):
     1 fails right after the first table's DELETE, 2 after the first table's INSERT.
     Returns the tables whose insert was reached, in order."""
-    original, calls = Warehouse._insert, []
+    original, calls = Warehouse.insert_rows, []
 
     def insert_then_fail(connection, spec, frame):
         calls.append(spec.qualified_name)
@@ -15,5 +15,5 @@ def fail_on_insert(monkeypatch, failing_call: int) -> list[str]:
             raise RuntimeError("killed inside the write (injected)")
         original(connection, spec, frame)
 
-    monkeypatch.setattr(Warehouse, "_insert", staticmethod(insert_then_fail))
+    monkeypatch.setattr(Warehouse, "insert_rows", staticmethod(insert_then_fail))
     return calls

@@ -61,11 +61,9 @@ REFUSED = [
     ("negative static weight on an unlisted id", "solutions.yaml", _static({"momentum_60": 0.3, "not_in_the_universe": -0.1}),
      "solutions.0.policy.static_weights.not_in_the_universe", "Input should be greater than or equal to 0"),
     ("static weight above max on an unlisted id", "solutions.yaml", _static({"momentum_60": 0.3, "not_in_the_universe": 1.5}),
-     "solutions.0.policy.static_weights.not_in_the_universe", "weight 1.5 is outside [min_weight 0.0, max_weight 0.4]"),
-    ("static weight below min", "solutions.yaml", _static({"momentum_60": 0.3, "factor_qual": 0.01}, **{"constraints.min_weight": 0.05}),
-     "solutions.0.policy.static_weights.factor_qual", "weight 0.01 is outside [min_weight 0.05, max_weight 0.4]"),
-    ("static weights above the exposure", "solutions.yaml", _static({"momentum_60": 0.4, "factor_qual": 0.4, "factor_size": 0.4}),
-     "solutions.0.policy.static_weights", "the weights sum to 1.2, above target_exposure 1.0"),
+     "solutions.0.policy.static_weights.not_in_the_universe", "weight 1.5 is above 1: static weights are proportions"),
+    ("static weights all zero", "solutions.yaml", _static({"momentum_60": 0.0, "factor_qual": 0.0}),
+     "solutions.0.policy.static_weights", "no weight is positive"),
     ("objective on a policy that ignores it", "solutions.yaml", _first_solution(policy={"kind": "inverse_volatility", "objective": "MAX_SHARPE"}),
      "solutions.0.policy.objective", "only policy 'optimizer' reads objective"),
     ("CVaR limit above VaR limit", "risk_limits.yaml", _portfolio_limits(var_95=-0.05, cvar_95=-0.001),
@@ -106,11 +104,11 @@ def test_every_broken_file_is_named_at_once(config_dir):
 
 
 def test_config_at_the_edges_of_the_rules_loads(config_dir):
-    """Equal tail limits, a zero sector limit, static weights at their bounds summing to
-    the exposure: all allowed."""
+    """Equal tail limits, a zero sector limit, static weights of 0 and 1 and summing past
+    the exposure (they are proportions): all allowed."""
     _edit(config_dir, "risk_limits.yaml", lambda data: data.update(LOOSE_RISK_LIMITS))
     _edit(config_dir, "solutions.yaml", _static(
-        {"momentum_60": 0.4, "factor_qual": 0.4, "not_in_the_universe": 0.2},
+        {"momentum_60": 1.0, "factor_qual": 0.4, "factor_size": 0.0, "not_in_the_universe": 0.2},
         **{"constraints.sector_limits": {"equity_mean_reversion": 0.0, "equity_momentum": 1.0}},
     ))
     config = load_config(config_dir)
@@ -127,17 +125,20 @@ BROKEN_FIRM = [
 
 @pytest.mark.parametrize("change, reason", [case[1:] for case in BROKEN_FIRM], ids=[case[0] for case in BROKEN_FIRM])
 def test_a_broken_firm_file_fails_the_run_step_that_reads_config(warehouse, config_dir, change, reason):
-    """No asset reads firm.yaml yet; the alpha pool reads strategies.yaml and must still
-    fail naming firm.yaml. The raw layer, which needs none of the firm's economics, runs."""
+    """No asset reads firm.yaml yet, but every step validates all five files before it
+    writes: the raw layer (through its provenance, the config hash) and the alpha pool
+    both fail naming firm.yaml."""
     firm = config_dir / "firm.yaml"
     firm.write_text(change(firm.read_text()))
     result = materialize_days([market_prices, alpha_pool], resources(warehouse, config_dir), "2021-03-08", raise_on_error=False)
     assert not result.success
     succeeded = {event.step_key for event in result.all_events if event.event_type_value == "STEP_SUCCESS"}
     failures = [event for event in result.all_events if event.is_step_failure]
-    assert [event.step_key for event in failures] == ["alpha__alpha_pool"] and succeeded == {"raw__market_prices"}
-    message = failures[0].step_failure_data.error.to_string()
-    assert f"{firm}: {reason}" in message, message
+    assert sorted(event.step_key for event in failures) == ["alpha__alpha_pool", "raw__market_prices"] and not succeeded
+    for failure in failures:
+        message = failure.step_failure_data.error.to_string()
+        assert f"{firm}: {reason}" in message, message
+    assert not warehouse.warehouse().row_counts().get("raw.market_prices")
 
 
 def test_the_code_location_loads_with_a_broken_firm_file(config_dir):

@@ -74,7 +74,7 @@ def test_a_failure_after_the_delete_leaves_the_old_partition(store, monkeypatch)
         ).fetchone()[0]
         raise RuntimeError("disk full (injected)")
 
-    monkeypatch.setattr(Warehouse, "_insert", staticmethod(fail_after_delete))
+    monkeypatch.setattr(Warehouse, "insert_rows", staticmethod(fail_after_delete))
     with pytest.raises(RuntimeError, match="injected"):
         store.replace_partitions(RETURNS, _returns([(D1, "a", 0.5, True)]), [D1])
     assert deleted["rows_left_inside_transaction"] == 0  # the DELETE had run
@@ -271,7 +271,10 @@ def test_a_raw_day_materialises_into_a_hostile_file_name_and_reads_back(tmp_path
     returns = warehouse.read_history("raw.strategy_returns", None, None)
     assert returns.get_column("date").unique().to_list() == [dt.date(2020, 3, 16)]
     assert returns.height >= 13
-    assert _all_tables(warehouse.path) == {"raw.market_prices", "raw.strategy_returns", "raw.strategy_positions", "raw.market_regime"}
+    assert _all_tables(warehouse.path) == {
+        "raw.market_prices", "raw.strategy_returns", "raw.strategy_positions", "raw.market_regime",
+        "raw.input_digests", "raw.restatements",
+    }
 
 
 def test_a_kill_9_inside_a_write_of_several_tables_leaves_every_table_old(store, tmp_path):
@@ -288,12 +291,12 @@ def test_a_kill_9_inside_a_write_of_several_tables_leaves_every_table_old(store,
         from twin_model.schemas import TABLES
         from twin_resources.warehouse import PartitionWrite, Warehouse
         returns, prices, day = TABLES["raw.strategy_returns"], TABLES["raw.market_prices"], dt.date(2021, 3, 1)
-        original = Warehouse._insert
+        original = Warehouse.insert_rows
         def insert_then_wait(connection, spec, frame):
             original(connection, spec, frame)
             print("inserted", spec.qualified_name, flush=True)
             time.sleep(60)
-        Warehouse._insert = staticmethod(insert_then_wait)
+        Warehouse.insert_rows = staticmethod(insert_then_wait)
         Warehouse({str(store.path)!r}).replace_partitions_together([
             PartitionWrite(returns, pl.DataFrame([(day, "a", 0.5, True)], schema=returns.columns(), orient="row"), [day]),
             PartitionWrite(prices, pl.DataFrame([(day, "SP500", 200.0, "equity", True)], schema=prices.columns(), orient="row"), [day]),

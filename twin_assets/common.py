@@ -3,13 +3,15 @@ manager, owner, and the checks that re-read a written range from the warehouse."
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from twin_model.schemas import DataQualityError, TableSpec, validate
 from twin_resources.io_manager import column_schema
-from twin_resources.provenance import code_version, config_hash
+from twin_resources.config import config_hash
+from twin_resources.provenance import code_version
 from twin_resources.resources import WarehouseResource
 from twin_assets.partitions import BUSINESS_DAYS, partition_days
 from twin_assets.restatements import restatement_check_spec
@@ -63,7 +65,7 @@ def provenance(context: dg.AssetExecutionContext, config_dir: str, asset_key: dg
     the code version of its asset (``asset_key`` in a multi-asset) and the run id."""
     key = asset_key or context.asset_key
     return {
-        "config_hash": config_hash(config_dir),
+        "config_hash": config_hash(Path(config_dir)),
         "code_version": context.assets_def.code_versions_by_key[key] or "none",
         "run_id": context.run.run_id,
     }

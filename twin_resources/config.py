@@ -369,14 +369,11 @@ class SolutionConfig(_Strict):
         return self
 
 
-_WEIGHT_TOLERANCE = 1e-9
-"""Slack on the static weights' sum (0.1 + 0.2 + 0.7 is 1.0000000000000002)."""
-
-
 def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
-    """The exposure within the leverage limit and above the min_weight floor; each static
-    weight within [min_weight, max_weight] (every listed id, selected today or not) and
-    their sum at most the exposure (the engine renormalises them over the selection)."""
+    """The exposure within the leverage limit and above the min_weight floor; static
+    weights are proportions (the engine renormalises them over the day's selection to the
+    target exposure, then applies the bounds), so each listed id's weight, selected today
+    or not, lies in [0, 1] and at least one is positive."""
     limits, exposure = solution.constraints, solution.target_exposure
     conflicts = []
     if exposure > limits.leverage_limit:
@@ -389,16 +386,15 @@ def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
             "constraints.min_weight",
             f"min_weight {limits.min_weight} is above target_exposure {exposure}: not even one strategy fits",
         ))
-    weights = solution.policy.static_weights or {}
-    for strategy_id, weight in weights.items():
-        if not limits.min_weight <= weight <= limits.max_weight:
+    weights = solution.policy.static_weights
+    for strategy_id, weight in (weights or {}).items():
+        if weight > 1:
             conflicts.append((
                 f"policy.static_weights.{strategy_id}",
-                f"weight {weight} is outside [min_weight {limits.min_weight}, max_weight {limits.max_weight}]",
+                f"weight {weight} is above 1: static weights are proportions, renormalised over the day's selection",
             ))
-    total = sum(weights.values())
-    if total > exposure + _WEIGHT_TOLERANCE:
-        conflicts.append(("policy.static_weights", f"the weights sum to {total:g}, above target_exposure {exposure}"))
+    if weights is not None and not any(w > 0 for w in weights.values()):
+        conflicts.append(("policy.static_weights", "no weight is positive: give at least one strategy a weight"))
     return conflicts
 
 

@@ -1,9 +1,5 @@
-"""Provenance of a materialisation: the hash of the config it ran with and the version
-of the code that computed it.
-
-``config_hash`` is a private stand-in: it should be unified with
-``twin_resources.config.config_hash`` once both exist on one branch.
-"""
+"""Provenance of a materialisation: the version of the code that computed it (the hash
+of the config it ran with is ``twin_resources.config.config_hash``)."""
 
 import ast
 import hashlib
@@ -13,14 +9,6 @@ from pathlib import Path
 
 FIRST_PARTY = ("twin_model", "twin_resources", "twin_assets")
 VERSION_LENGTH = 12
-
-
-def config_hash(directory: str | Path) -> str:
-    """sha256 (hex) over the names and bytes of the directory's YAML files, in name order."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(directory).glob("*.yaml")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=None)

@@ -8,12 +8,11 @@ is. An unchanged day writes nothing, so re-running it leaves both tables as they
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 
 from twin_model.restatements import Resolution, restated_days
 from twin_model.schemas import TABLES, TableSpec, validate
-from twin_resources.warehouse import Warehouse
+from twin_resources.warehouse import Warehouse, qualified_table
 
 INPUT_DIGESTS = TABLES["raw.input_digests"]
 RESTATEMENTS = TABLES["raw.restatements"]
@@ -51,12 +50,11 @@ class RestatementLog:
             connection.execute("BEGIN TRANSACTION")
             try:
                 connection.execute(
-                    f"DELETE FROM {qualified(connection, INPUT_DIGESTS)} WHERE \"table\" = ? AND date = ANY(?)",
+                    f"DELETE FROM {qualified_table(connection, INPUT_DIGESTS)} WHERE \"table\" = ? AND date = ANY(?)",
                     [table, changed.get_column("date").to_list()],
                 )
-                # the warehouse's own insert by name, inside this transaction
-                Warehouse._insert(connection, INPUT_DIGESTS, validate(new_digests, INPUT_DIGESTS))
-                Warehouse._insert(connection, RESTATEMENTS, validate(restatements, RESTATEMENTS))
+                Warehouse.insert_rows(connection, INPUT_DIGESTS, validate(new_digests, INPUT_DIGESTS))
+                Warehouse.insert_rows(connection, RESTATEMENTS, validate(restatements, RESTATEMENTS))
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -84,7 +82,7 @@ class RestatementLog:
         with self.warehouse.connect() as connection:
             self.warehouse.ensure_table(connection, RESTATEMENTS)
             resolved = connection.execute(
-                f"UPDATE {qualified(connection, RESTATEMENTS)} SET resolved_by_run = ?, resolved_at = ?, resolution = ? "
+                f"UPDATE {qualified_table(connection, RESTATEMENTS)} SET resolved_by_run = ?, resolved_at = ?, resolution = ? "
                 "WHERE resolved_by_run IS NULL AND date >= ?",
                 [run_id, utc_now(), Resolution.REPLAYED.value, from_day],
             ).fetchall()
@@ -102,14 +100,3 @@ class RestatementLog:
         """The last day any table above raw holds."""
         spans = self.modelled_spans()
         return max(last for _, last in spans) if spans else None
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
-    """``"catalog"."layer"."table"``, each part quoted (a file named after a layer, or with
-    quotes in its name, stays unambiguous)."""
-    catalog = connection.execute("SELECT current_database()").fetchall()[0][0]
-    return ".".join(_identifier(part) for part in (catalog, spec.layer, spec.name))

@@ -133,7 +133,7 @@ class Warehouse:
         schema = f"{quote_identifier(_catalog(connection))}.{quote_identifier(spec.layer)}"
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         columns = ", ".join(f"{quote_identifier(name)} {duckdb_type(dtype)}" for name, dtype in spec.columns().items())
-        table = _quoted(connection, spec)
+        table = qualified_table(connection, spec)
         connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         existing = set(self._columns(connection, spec))
         for name, dtype in spec.columns().items():
@@ -164,7 +164,7 @@ class Warehouse:
             self.ensure_table(connection, spec)
             with _transaction(connection):
                 self._delete(connection, spec, days)
-                self._insert(connection, spec, frame)
+                self.insert_rows(connection, spec, frame)
         return frame.height
 
     def replace_partitions_together(self, writes: Sequence[PartitionWrite]) -> dict[str, int]:
@@ -181,7 +181,7 @@ class Warehouse:
             with _transaction(connection):
                 for write, frame in zip(writes, frames):
                     self._delete(connection, write.spec, write.days, write.entity_column, write.entities)
-                    self._insert(connection, write.spec, frame)
+                    self.insert_rows(connection, write.spec, frame)
         return {write.spec.qualified_name: frame.height for write, frame in zip(writes, frames)}
 
     @staticmethod
@@ -201,7 +201,7 @@ class Warehouse:
         entities: Sequence[str] = (),
     ) -> None:
         """Delete the rows of ``days`` (all when None), of ``entities`` only with ``entity_column``."""
-        table = _quoted(connection, spec)
+        table = qualified_table(connection, spec)
         if days is None:
             connection.execute(f"DELETE FROM {table}")
             return
@@ -214,12 +214,13 @@ class Warehouse:
         connection.execute(sql, params)
 
     @staticmethod
-    def _insert(connection: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pl.DataFrame) -> None:
+    def insert_rows(connection: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pl.DataFrame) -> None:
+        """Insert ``frame`` by column name inside the caller's transaction on ``connection``."""
         if frame.height == 0:
             return
         connection.register("incoming_frame", frame.to_arrow())
         try:
-            connection.execute(f"INSERT INTO {_quoted(connection, spec)} BY NAME SELECT * FROM incoming_frame")
+            connection.execute(f"INSERT INTO {qualified_table(connection, spec)} BY NAME SELECT * FROM incoming_frame")
         finally:
             connection.unregister("incoming_frame")
 
@@ -247,7 +248,7 @@ class Warehouse:
             select = ", ".join(quote_identifier(c) if c in stored else f"NULL AS {quote_identifier(c)}" for c in wanted)
             where, params = _date_filter(start, end)
             order = ", ".join(quote_identifier(k) for k in spec.keys if k in stored)
-            sql = f"SELECT {select} FROM {_quoted(connection, spec)}{where} ORDER BY {order}"
+            sql = f"SELECT {select} FROM {qualified_table(connection, spec)}{where} ORDER BY {order}"
             frame = connection.sql(sql, params=params).pl()
         dtypes = spec.columns()
         return frame.cast({c: dtypes[c] for c in wanted}) if frame.height else spec.empty_frame().select(wanted)
@@ -259,7 +260,7 @@ class Warehouse:
         with self.connect(read_only=True) as connection:
             if not self._columns(connection, spec):
                 return None
-            sql = f"SELECT max(date) FROM {_quoted(connection, spec)} WHERE date < ?"
+            sql = f"SELECT max(date) FROM {qualified_table(connection, spec)} WHERE date < ?"
             return connection.execute(sql, [day]).fetchall()[0][0]
 
     def last_dates_before(self, spec: TableSpec, day: dt.date, entity_column: str) -> dict[str, dt.date]:
@@ -270,7 +271,7 @@ class Warehouse:
             if not self._columns(connection, spec):
                 return {}
             entity = quote_identifier(entity_column)
-            sql = f"SELECT {entity}, max(date) FROM {_quoted(connection, spec)} WHERE date < ? GROUP BY {entity}"
+            sql = f"SELECT {entity}, max(date) FROM {qualified_table(connection, spec)} WHERE date < ? GROUP BY {entity}"
             return dict(connection.execute(sql, [day]).fetchall())
 
     def table_summaries(self) -> dict[str, tuple[int, dt.date | None, dt.date | None]]:
@@ -299,7 +300,7 @@ def _catalog(connection: duckdb.DuckDBPyConnection) -> str:
     return connection.execute("SELECT current_database()").fetchall()[0][0]
 
 
-def _quoted(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
+def qualified_table(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str:
     """The fully qualified table name: a file named after a layer (raw.duckdb) would make
     a bare ``raw.table`` ambiguous between the catalog and the schema."""
     return ".".join(quote_identifier(part) for part in (_catalog(connection), spec.layer, spec.name))
