@@ -8,7 +8,7 @@ compile times are cold and peak RSS is the scenario's own):
   the bundled data;
 - ``synthetic``: ``--strategies`` (100) synthetic strategies, same window and back-fill;
 
-each with ``twin_model.inference.StrategyModelFitter`` (nutpie, compiled once, data
+each with ``twin_model.strategy.StrategyModelFitter`` (nutpie, compiled once, data
 swapped per day) as one single-run back-fill of consecutive days on one fitter, and with
 the naive way (a fresh ``pm.Model`` and default ``pm.sample()`` each day, C backend)
 over ``--naive-days`` days.
@@ -75,7 +75,7 @@ def _universe(scenario: str, strategies: int, backfill: int):
         simple = (pl.col("close") / pl.col("close").shift(1) - 1.0).alias("ret")
         benchmark = closes.select("date", simple).slice(1)
     else:
-        from twin_model import synthetic
+        from twin_model.data import synthetic
 
         config = synthetic.SyntheticConfig(n_strategies=strategies, seed=7)
         days = WINDOW + backfill + 5
@@ -88,7 +88,7 @@ def _universe(scenario: str, strategies: int, backfill: int):
 
 def child_nutpie(scenario: str, strategies: int, backfill: int, draws: int, tune: int) -> dict:
     t0 = time.perf_counter()
-    from twin_model.inference import FitSettings, StrategyModelFitter, return_window
+    from twin_model.strategy import FitSettings, StrategyModelFitter, return_window
 
     returns, benchmark, ends = _universe(scenario, strategies, backfill)
     fitter = StrategyModelFitter(FitSettings(window_days=WINDOW, draws=draws, tune=tune))
@@ -147,7 +147,7 @@ def child_naive(scenario: str, strategies: int, backfill: int, naive_days: int) 
     import pymc as pm
     import pytensor
 
-    from twin_model.inference import build_model, padded_arrays, return_window
+    from twin_model.strategy import build_model, padded_arrays, return_window
 
     returns, benchmark, ends = _universe(scenario, strategies, backfill)
     days = []

@@ -24,8 +24,7 @@ import polars as pl
 import pytest
 
 from twin_model.calendar import business_days
-from twin_model.inference import FitSettings, conjugate_fit, return_window
-from twin_model.policies import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
+from twin_model.strategy import POOL_STATE_COLUMNS, AlphaPoolPolicy, FitSettings, conjugate_fit, pool_evidence, return_window
 from twin_model.statistics import strategy_statistics_table
 
 WINDOW = 504

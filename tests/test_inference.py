@@ -19,8 +19,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from twin_model import inference, synthetic
-from twin_model.inference import FitSettings, ReturnWindow, StrategyModelFitter, conjugate_fit, return_window
+from twin_model import strategy as inference
+from twin_model.data import synthetic
+from twin_model.strategy import FitSettings, ReturnWindow, StrategyModelFitter, conjugate_fit, return_window
 
 D = dt.date
 N_STRATEGIES = 40

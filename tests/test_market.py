@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from twin_model.calendar import business_days
-from twin_model.market import benchmark_returns, market_regime
+from twin_model.data.market import benchmark_returns, market_regime
 
 
 def _closes(values):

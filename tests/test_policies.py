@@ -4,7 +4,7 @@ new strategies and days without information, on hand-made evidence."""
 import polars as pl
 import pytest
 
-from twin_model.policies import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy
+from twin_model.strategy import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy
 
 POLICY = AlphaPoolPolicy(
     enter_probability=0.9, exit_probability=0.7, min_deflated_sharpe=0.5, min_days_in_state=3, min_history=100

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from skfolio.datasets import load_factors_dataset, load_sp500_dataset
 
-from twin_model.signals import BUNDLED_STRATEGIES, SignalStrategy, run_strategies
+from twin_model.data.signals import BUNDLED_STRATEGIES, SignalStrategy, run_strategies
 
 BY_ID = {s.strategy_id: s for s in BUNDLED_STRATEGIES}
 

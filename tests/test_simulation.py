@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from twin_model.simulation import (
+from twin_model.strategy import (
     RETURN_FLOOR,
     ParameterSet,
     SimulationSettings,

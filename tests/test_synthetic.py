@@ -27,7 +27,7 @@ import pytest
 from scipy import stats
 
 from twin_model.calendar import business_days
-from twin_model.synthetic import (
+from twin_model.data.synthetic import (
     SyntheticConfig,
     generate,
     true_daily_mean,

@@ -10,7 +10,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_model.policies import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
+from twin_model.strategy import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
 from twin_model.schemas import TABLES
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance

@@ -14,9 +14,9 @@ import numpy as np
 import polars as pl
 
 from twin_model import quality
-from twin_model.inference import FitSettings, StrategyModelFitter, return_window
+from twin_model.strategy import FitSettings, StrategyModelFitter, return_window
 from twin_model.schemas import TABLES
-from twin_model.simulation import (
+from twin_model.strategy import (
     ParameterSet,
     SimulationSettings,
     forecast_calibration as calibrate,

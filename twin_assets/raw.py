@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from twin_model.market import market_regime as regime_of
+from twin_model.data.market import market_regime as regime_of
 from twin_model.quality import unaccounted_days, unknown_position_strategies, vanished_strategies
 from twin_model.schemas import TABLES, DataQualityError, validate
 from twin_resources.config import load_calendar

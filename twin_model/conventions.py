@@ -8,6 +8,8 @@ the table schemas list the members' values.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import polars as pl
 
 PERIODS_PER_YEAR = 252
@@ -27,6 +29,36 @@ def observed_return(columns: list[str] | tuple[str, ...]) -> pl.Expr:
 
 
 # --------------------------------------------------------------------------- strategy level
+
+
+class StatisticsWindow(StrEnum):
+    """The trailing windows of ``stats.strategy_statistics`` (column ``window``)."""
+
+    DAYS_21 = "21d"
+    DAYS_63 = "63d"
+    DAYS_252 = "252d"
+    INCEPTION = "inception"
+
+
+class FitMethod(StrEnum):
+    """How a strategy's posterior was obtained (``models.strategy_posteriors.method``)."""
+
+    NUTS = "nuts"
+    CONJUGATE = "conjugate"
+
+
+class ParameterSetName(StrEnum):
+    """The named beliefs a forecast is simulated from (``parameter_set`` of the forecasts)."""
+
+    POSTERIOR = "posterior"
+    EXPERT = "expert"
+
+
+class PoolSignal(StrEnum):
+    """The posterior probability the alpha-pool policy reads as its evidence."""
+
+    P_ALPHA_POSITIVE = "p_alpha_positive"
+    P_SHARPE_ABOVE_HURDLE = "p_sharpe_above_hurdle"
 
 
 # --------------------------------------------------------------------------- solution level

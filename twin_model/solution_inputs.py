@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from twin_model.solution_state import DayInputs
-from twin_model.statistics import PERIODS_PER_YEAR
+from twin_model.conventions import PERIODS_PER_YEAR
 
 HISTORY_CALENDAR_DAYS = 400
 """Calendar days read before a run's first day: 252 observed returns and some holidays."""

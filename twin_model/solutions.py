@@ -81,7 +81,7 @@ from twin_model.solution_state import (
     Violation,
     violation_key,
 )
-from twin_model.statistics import PERIODS_PER_YEAR
+from twin_model.conventions import PERIODS_PER_YEAR
 
 COVARIANCE_WINDOW = 252
 """Trailing rows (all selected strategies observed) behind the allocation covariance."""

@@ -11,7 +11,7 @@ import polars as pl
 from pydantic import Field
 
 from twin_model.schemas import table_spec
-from twin_model.synthetic import SyntheticConfig
+from twin_model.data import SyntheticConfig
 from twin_resources.artifacts import ArtifactStore, artifacts_root
 from twin_resources.config import (
     RiskLimitsConfig,

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import polars as pl
 
-from twin_model import signals, synthetic
+from twin_model.data import signals, synthetic
 from twin_model.schemas import SOURCE_ROW, TABLES
 from twin_resources.config import Shock
 

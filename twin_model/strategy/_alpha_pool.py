@@ -22,10 +22,14 @@ way in. A day without new information for a strategy (a holiday, or no usable fi
 carries its state unchanged: days_in_state counts decision days, not calendar days.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
+
+from twin_model.conventions import PERIODS_PER_YEAR, PoolSignal, StatisticsWindow
+
 
 POOL_STATE_COLUMNS = {"strategy_id": pl.String, "in_pool": pl.Boolean, "days_in_state": pl.Int64}
 EVIDENCE_COLUMNS = {
@@ -39,7 +43,7 @@ EVIDENCE_COLUMNS = {
 }
 
 
-def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: str) -> pl.DataFrame:
+def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: PoolSignal) -> pl.DataFrame:
     """Today's evidence per strategy: usable (converged or fallen back) fits only.
 
     evidence = the posterior probability named by ``signal``; alpha_level = posterior
@@ -47,14 +51,14 @@ def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: st
     the track record (observed returns since inception) and its minimum length.
     """
     usable = posteriors.filter(pl.col("converged"))
-    recent = statistics.filter(pl.col("window") == "252d").select(
+    recent = statistics.filter(pl.col("window") == StatisticsWindow.DAYS_252).select(
         "strategy_id", deflated_sharpe="dsr", max_drawdown="max_drawdown"
     )
-    record = statistics.filter(pl.col("window") == "inception").select(
+    record = statistics.filter(pl.col("window") == StatisticsWindow.INCEPTION).select(
         "strategy_id", n_obs="n_obs", min_track_record="min_track_record_length"
     )
     evidence = usable.select(
-        "strategy_id", evidence=pl.col(signal), alpha_level=pl.col("alpha_mean") * 252
+        "strategy_id", evidence=pl.col(signal), alpha_level=pl.col("alpha_mean") * PERIODS_PER_YEAR
     ).join(recent, on="strategy_id", how="left").join(record, on="strategy_id", how="left")
     return evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
 
@@ -63,7 +67,7 @@ def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: st
 class AlphaPoolPolicy:
     """The strategy-level PFA; its parameters are what the policy search tunes."""
 
-    signal: Literal["p_alpha_positive", "p_sharpe_above_hurdle"] = "p_alpha_positive"
+    signal: PoolSignal = PoolSignal.P_ALPHA_POSITIVE
     enter_probability: float = 0.975
     exit_probability: float = 0.80
     min_deflated_sharpe: float = 0.10
@@ -72,6 +76,7 @@ class AlphaPoolPolicy:
     min_days_in_state: int = 5
 
     def __post_init__(self):
+        object.__setattr__(self, "signal", PoolSignal(self.signal))
         if not 0 <= self.exit_probability < self.enter_probability <= 1:
             raise ValueError(
                 f"alpha pool policy: need 0 <= exit_probability < enter_probability <= 1, got "

@@ -2,6 +2,8 @@
 
 import polars as pl
 
+from twin_model.conventions import PERIODS_PER_YEAR
+
 
 def benchmark_returns(prices: pl.DataFrame) -> pl.DataFrame:
     """Simple daily returns of the benchmark: ``date, ret`` with ret_t = close_t / close_{t-1} - 1.
@@ -15,8 +17,10 @@ def benchmark_returns(prices: pl.DataFrame) -> pl.DataFrame:
 
 VOLATILITY_STATES = ((0.12, "low_vol"), (0.25, "normal_vol"), (float("inf"), "high_vol"))
 """21-day annualised benchmark volatility below 12% is low, below 25% normal, else high."""
+
 RISK_SCALE = {"low_vol": 1.0, "normal_vol": 1.0, "high_vol": 0.5}
 """Suggested multiplier of a solution's risk budget per volatility state (halved in stress)."""
+
 DOWNTREND_SCALE = 0.75
 """Further multiplier when the benchmark closes below its 200-day average."""
 
@@ -39,8 +43,8 @@ def market_regime(closes: pl.DataFrame, days: list) -> pl.DataFrame:
     ordered = closes.sort("date")
     ret = pl.col("close") / pl.col("close").shift(1) - 1
     frame = ordered.with_columns(
-        vol_21d=ret.rolling_std(21, min_samples=21) * 252**0.5,
-        vol_63d=ret.rolling_std(63, min_samples=63) * 252**0.5,
+        vol_21d=ret.rolling_std(21, min_samples=21) * PERIODS_PER_YEAR**0.5,
+        vol_63d=ret.rolling_std(63, min_samples=63) * PERIODS_PER_YEAR**0.5,
         trend_ratio=pl.col("close") / pl.col("close").rolling_mean(200, min_samples=200) - 1,
         drawdown_252d=pl.col("close") / pl.col("close").rolling_max(252, min_samples=1) - 1,
     ).filter(pl.col("date").is_in(days))

@@ -90,8 +90,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from twin_model.conventions import PERIODS_PER_YEAR
+
 ARCHETYPES: tuple[str, ...] = ("alpha", "beta", "decay", "noise")
-TRADING_DAYS_PER_YEAR = 252
 TRUTH_STREAM = 0x7472_7574  # spawn key of the truth-table stream ("trut")
 START_CLOSE = 100.0
 
@@ -242,12 +243,12 @@ def truth_table(config: SyntheticConfig) -> pl.DataFrame:
     tail_df = scale(3, TAIL_DF_RANGE)
     vol = np.sqrt(beta**2 * config.sigma_m**2 + config.sigma_s**2 + sigma_idio**2)
     alpha_sharpe = np.where(is_decay, scale(2, DECAY_ALPHA_SHARPE_RANGE), scale(2, ALPHA_SHARPE_RANGE))
-    alpha0 = np.where(has_alpha, alpha_sharpe * vol / math.sqrt(TRADING_DAYS_PER_YEAR), 0.0)
+    alpha0 = np.where(has_alpha, alpha_sharpe * vol / math.sqrt(PERIODS_PER_YEAR), 0.0)
 
     lo, hi = DECAY_START_RANGE
     decay_start = lo + np.floor(u[:, 4] * (hi - lo + 1)).astype(np.int64)
     half_life = scale(5, HALF_LIFE_RANGE)
-    sharpe = math.sqrt(TRADING_DAYS_PER_YEAR) * (alpha0 + beta * config.mu_m) / vol
+    sharpe = math.sqrt(PERIODS_PER_YEAR) * (alpha0 + beta * config.mu_m) / vol
 
     return pl.DataFrame(
         {
@@ -316,6 +317,32 @@ def generate(
         raise ValueError(f"date {days[dup[0]].astype(datetime.date).isoformat()} requested more than once")
 
     n = truth.height
+    market, shocks = _draw_days(config, truth, t_req)
+    ret = true_alpha(truth, t_req) + shocks
+    close = START_CLOSE * np.cumprod(np.concatenate([[1.0], 1.0 + market[1:]]))
+
+    date_series = pl.Series("date", days, dtype=pl.Date)
+    returns = pl.DataFrame(
+        {
+            "date": date_series.gather(np.repeat(np.arange(t_req.size), n)),
+            "strategy_id": pl.Series(truth["strategy_id"].to_list() * t_req.size, dtype=pl.String),
+            "ret": ret.reshape(-1),
+            "available": np.ones(t_req.size * n, dtype=bool),
+        },
+        schema=RETURNS_SCHEMA,
+    )
+    benchmark = pl.DataFrame(
+        {"date": date_series, "market_return": market[t_req], "close": close[t_req]},
+        schema=BENCHMARK_SCHEMA,
+    )
+    return returns, benchmark
+
+
+def _draw_days(config: SyntheticConfig, truth: pl.DataFrame, t_req: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The market return of every business day up to the last requested one, and the
+    shocks ``beta_i m_t + s_k(i),t + e_i,t`` ``[len(t_req), N]`` of the requested days
+    (ascending ``t_req``), each day from its own ``[seed, t]`` stream (see Determinism)."""
+    n = truth.height
     sector_names = truth["sector"].to_list()
     sector_index = np.array([_sector_number(name, config.n_sectors) for name in sector_names], dtype=np.int64)
     beta = truth["beta"].to_numpy()
@@ -339,25 +366,7 @@ def generate(
             idio = idio_scale * rng.standard_t(tail_df) if n else np.empty(0)
             shocks[row] = beta * market[t] + sectors[sector_index] + idio
             row += 1
-
-    ret = true_alpha(truth, t_req) + shocks
-    close = START_CLOSE * np.cumprod(np.concatenate([[1.0], 1.0 + market[1:]]))
-
-    date_series = pl.Series("date", days, dtype=pl.Date)
-    returns = pl.DataFrame(
-        {
-            "date": date_series.gather(np.repeat(np.arange(t_req.size), n)),
-            "strategy_id": pl.Series(truth["strategy_id"].to_list() * t_req.size, dtype=pl.String),
-            "ret": ret.reshape(-1),
-            "available": np.ones(t_req.size * n, dtype=bool),
-        },
-        schema=RETURNS_SCHEMA,
-    )
-    benchmark = pl.DataFrame(
-        {"date": date_series, "market_return": market[t_req], "close": close[t_req]},
-        schema=BENCHMARK_SCHEMA,
-    )
-    return returns, benchmark
+    return market, shocks
 
 
 def _sector_number(name: str, n_sectors: int) -> int:

@@ -1,0 +1,85 @@
+"""The strategy level: what the firm believes about each strategy, and which hold alpha.
+
+For every strategy of the firm, from a trailing window of daily returns (two years by
+default), a hierarchical Bayesian model learns the posterior of its alpha over the
+benchmark, its market beta, its residual volatility and tails, and from those its daily
+mean, its total volatility and its annual Sharpe ratio. The PyMC model is compiled
+**once** per padded shape (by nutpie, through numba) and re-used across dates and
+strategy sets by swapping its data; where NUTS does not converge for a strategy, an
+exact conjugate regression takes its place and says so. From the posterior, a Monte
+Carlo of the next month gives each strategy's forecast and monthly valley; earlier
+forecasts are scored against what happened; and the alpha-pool policy decides, day by
+day, which strategies hold persistent alpha.
+
+Parts, one idea each:
+
+- ``_window``: ``return_window``, the trailing observed returns a fit sees;
+- ``_model``: the PyMC model (priors, padding, masking);
+- ``_results``: ``FitSettings``, ``FitResult`` and the summary and draws tables;
+- ``_fitting``: ``StrategyModelFitter``, NUTS with compile-once and the per-strategy fallback;
+- ``_conjugate``: the exact normal-inverse-gamma fit;
+- ``_forecast``: posterior-predictive scenarios and the forecast summary (monthly valley);
+- ``_parameter_sets``: named beliefs (the fitted one, an expert's) as seeded scenarios;
+- ``_calibration``: the band coverage of earlier forecasts;
+- ``_alpha_pool``: the alpha-pool policy (a PFA with hysteresis) and its evidence.
+"""
+
+from twin_model.strategy._alpha_pool import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
+from twin_model.strategy._calibration import forecast_calibration
+from twin_model.strategy._conjugate import conjugate_fit, nig_posterior
+from twin_model.strategy._fitting import StrategyModelFitter
+from twin_model.strategy._forecast import (
+    MIN_TAIL_DF,
+    RETURN_FLOOR,
+    SimulationSettings,
+    compounded_returns,
+    forecast_summary,
+    path_troughs,
+    simulate_posterior_predictive,
+)
+from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
+from twin_model.strategy._parameter_sets import (
+    ParameterSet,
+    fitted_parameter_set,
+    repair_correlation,
+    residual_correlation,
+    simulate_parameter_set,
+)
+from twin_model.strategy._results import DRAWS_SCHEMA, SUMMARY_SCHEMA, FitResult, FitSettings
+from twin_model.strategy._window import ReturnWindow, return_window
+
+__all__ = [
+    # fitting the strategy model
+    "ReturnWindow",
+    "return_window",
+    "FitSettings",
+    "FitResult",
+    "StrategyModelFitter",
+    "conjugate_fit",
+    "nig_posterior",
+    "build_model",
+    "padded_shape",
+    "padded_arrays",
+    "stored_variables",
+    "SUMMARY_SCHEMA",
+    "DRAWS_SCHEMA",
+    # forecasting the next month
+    "SimulationSettings",
+    "simulate_posterior_predictive",
+    "forecast_summary",
+    "compounded_returns",
+    "path_troughs",
+    "RETURN_FLOOR",
+    "MIN_TAIL_DF",
+    "ParameterSet",
+    "fitted_parameter_set",
+    "residual_correlation",
+    "simulate_parameter_set",
+    "repair_correlation",
+    "forecast_calibration",
+    # the alpha pool
+    "POOL_STATE_COLUMNS",
+    "EVIDENCE_COLUMNS",
+    "AlphaPoolPolicy",
+    "pool_evidence",
+]

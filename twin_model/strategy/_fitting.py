@@ -1,0 +1,259 @@
+"""The NUTS fitter: one compiled model per padded shape, re-used across days, with the
+exact fallback per strategy.
+
+Compiling once
+--------------
+``StrategyModelFitter`` builds the model for a padded shape with ``pm.Data``, compiles it
+with ``nutpie.compile_pymc_model`` (numba backend) on first use, keeps it in a
+per-fitter cache keyed by ``(N_max, T_max, with_benchmark)`` and, for every later window
+of that shape, swaps the data in with nutpie's ``CompiledPyMCModel.with_data(name=array,
+...)`` (read in nutpie 0.16.8's source: it returns a copy of the compiled model whose
+user data point at read-only copies of the new arrays; only the rank is checked, so the
+padding keeps shapes fixed; the numba functions are shared) and samples with
+``nutpie.sample``. ``compile_seconds`` adds up the time spent compiling;
+``fit_seconds`` in the summary excludes it. Fitters made with ``with_settings`` share
+the cache. There is no module-level state.
+
+Convergence and the exact fallback
+----------------------------------
+Diagnostics per strategy, over its parameters ``alpha_i, beta_i`` (when there is a
+benchmark), ``sigma_i, nu_i`` and ``sharpe_i``: ``rhat_max`` is the largest
+rank-normalised split R-hat and ``ess_bulk_min`` the smallest bulk ESS, both from
+``arviz.rhat`` / ``arviz.ess`` (ArviZ 0.2x) on the nutpie draws; ``divergences`` is the
+run's total of post-warm-up divergent transitions. A strategy's NUTS fit is
+``converged`` when ``rhat_max <= max_rhat``, ``ess_bulk_min >= min_ess_bulk`` and
+``divergences <= max_divergence_share * chains * draws``. The hyper-parameters'
+diagnostics are reported in ``FitResult.hyper``.
+
+A strategy that did not converge gets the **exact** conjugate fit instead (method
+``conjugate``; ``fallback_reason`` names every failed check, e.g. ``"rhat 1.12 > 1.05"``);
+its row keeps the NUTS diagnostics so nothing is hidden, and ``converged`` is True since
+its draws are exact. ``FitSettings.method = "conjugate"`` skips NUTS altogether
+(``fallback_reason`` ``"configured"``, diagnostics null).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from twin_model.conventions import FitMethod
+from twin_model.strategy._conjugate import _CONJUGATE_SAMPLER, _conjugate_strategy, conjugate_fit
+from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
+from twin_model.strategy._results import (
+    DRAW_COLUMNS,
+    HYPER_PARAMETERS,
+    HYPER_SCHEMA,
+    FitResult,
+    FitSettings,
+    _derive,
+    _draws_frame,
+    _summarise_draws,
+    _summary_frame,
+)
+from twin_model.strategy._window import ReturnWindow
+
+
+class _CompileCache:
+    """Compiled nutpie models by ``(N_max, T_max, with_benchmark)``, and the seconds spent
+    compiling them."""
+
+    def __init__(self) -> None:
+        self.models: dict[tuple[int, int, bool], Any] = {}
+        self.seconds = 0.0
+
+    def get(self, key: tuple[int, int, bool]):
+        compiled = self.models.get(key)
+        if compiled is None:
+            import nutpie
+
+            started = time.perf_counter()
+            n_max, t_max, with_benchmark = key
+            model = build_model(n_max, t_max, with_benchmark=with_benchmark)
+            compiled = nutpie.compile_pymc_model(model, var_names=stored_variables(with_benchmark))
+            self.seconds += time.perf_counter() - started
+            self.models[key] = compiled
+        return compiled
+
+
+class StrategyModelFitter:
+    """Fits ``ReturnWindow``s with one compiled model per padded shape, re-used across calls.
+
+    ``fit(window, seed)`` swaps the window's data into the cached compiled model (compiling
+    it on the first window of that shape), samples with nutpie, checks convergence per
+    strategy and replaces a non-converged strategy by its exact conjugate fit.
+    """
+
+    def __init__(self, settings: FitSettings = FitSettings(), *, _cache: _CompileCache | None = None):
+        self.settings = settings
+        self._cache = _cache if _cache is not None else _CompileCache()
+
+    @property
+    def compile_seconds(self) -> float:
+        """Total seconds spent compiling so far (shared with fitters from ``with_settings``)."""
+        return self._cache.seconds
+
+    @property
+    def compiled_shapes(self) -> tuple[tuple[int, int, bool], ...]:
+        """The ``(N_max, T_max, with_benchmark)`` models compiled so far."""
+        return tuple(self._cache.models)
+
+    def with_settings(self, **changes) -> StrategyModelFitter:
+        """A fitter with some settings changed that shares this one's compiled models."""
+        return StrategyModelFitter(dataclasses.replace(self.settings, **changes), _cache=self._cache)
+
+    def fit(self, window: ReturnWindow, seed: int | None = None, *, masked_fill: float = 0.0) -> FitResult:
+        """Posterior of every strategy of ``window``. ``seed`` defaults to ``settings.seed``.
+
+        ``masked_fill`` is the finite value written into masked cells of the data array;
+        it cannot change the result (see ``padded_arrays``)."""
+        settings = self.settings
+        seed = settings.seed if seed is None else int(seed)
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        if not window.strategy_ids:
+            raise ValueError("the window has no strategy")
+        if settings.method == FitMethod.CONJUGATE:
+            return conjugate_fit(window, settings, seed, "configured")
+
+        import nutpie
+
+        t, n = window.returns.shape
+        shape = padded_shape(n, t, settings.window_days)
+        data = padded_arrays(window, *shape, masked_fill=masked_fill)
+        compiled = self._cache.get((*shape, window.benchmark is not None))
+
+        started = time.perf_counter()
+        trace = nutpie.sample(
+            compiled.with_data(**data),
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            seed=seed,
+            save_warmup=False,
+            progress_bar=False,
+        )
+        arrays = _strategy_arrays(trace.posterior, window)
+        divergences = int(trace.sample_stats["diverging"].values.sum())
+        rhat, ess = _diagnostics({name: arrays[name] for name in _diagnosed(window)})
+        total = settings.chains * settings.draws
+        reasons = _failed_checks(rhat, ess, divergences, total, settings)
+
+        flat = {name: arrays[name].reshape(total, n) for name in DRAW_COLUMNS}
+        summary_cols = _summarise_draws(flat, settings.hurdle_sharpe)
+        hyper = _hyper_summary(trace.posterior)
+        _fall_back(window, flat, summary_cols, reasons, settings, seed)
+        fit_seconds = time.perf_counter() - started
+
+        version = f"nutpie {nutpie.__version__}"
+        summary = _summary_frame(
+            window,
+            summary_cols,
+            settings,
+            seed,
+            rhat_max=[float(v) for v in rhat],
+            ess_bulk_min=[float(v) for v in ess],
+            divergences=[divergences] * n,
+            converged=[True] * n,
+            method=[(FitMethod.CONJUGATE if reasons[i] else FitMethod.NUTS).value for i in range(n)],
+            fallback_reason=[reasons[i] or None for i in range(n)],
+            sampler=[_CONJUGATE_SAMPLER if reasons[i] else version for i in range(n)],
+            fit_seconds=fit_seconds,
+        )
+        return FitResult(summary=summary, draws=_draws_frame(window, flat, total), hyper=hyper)
+
+
+def _strategy_arrays(posterior, window: ReturnWindow) -> dict[str, np.ndarray]:
+    """The window's strategies' draws ``[chains, draws, N]`` (padding columns dropped):
+    alpha, beta (0 without a benchmark), sigma, nu and the derived daily mean, vol, sharpe."""
+    n = len(window.strategy_ids)
+    arrays = {name: posterior[name].values[:, :, :n] for name in ("alpha", "sigma", "nu")}
+    if window.benchmark is not None:
+        arrays["beta"] = posterior["beta"].values[:, :, :n]
+    else:
+        arrays["beta"] = np.zeros_like(arrays["alpha"])
+    bbar, var_b = window.benchmark_moments()
+    derived = _derive(arrays["alpha"], arrays["beta"], arrays["sigma"], bbar, var_b)
+    arrays.update(derived)
+    return arrays
+
+
+def _diagnosed(window: ReturnWindow) -> list[str]:
+    """The parameters whose R-hat and ESS decide a strategy's convergence."""
+    return ["alpha", "sigma", "nu", "sharpe"] + (["beta"] if window.benchmark is not None else [])
+
+
+def _fall_back(window: ReturnWindow, flat, summary_cols, reasons: list[str], settings: FitSettings, seed: int) -> None:
+    """Replace, in place, the draws and summary of every strategy with a failed check by its
+    exact conjugate fit (the closed-form values where they exist, the draws' otherwise)."""
+    fallback = [i for i in range(len(reasons)) if reasons[i]]
+    conj = {}
+    for i in fallback:
+        conj[i] = _conjugate_strategy(window, i, settings, seed)
+        for name in DRAW_COLUMNS:
+            flat[name][:, i] = conj[i]["draws"][name]
+    if fallback:
+        conj_cols = _summarise_draws(flat, settings.hurdle_sharpe)
+        for i in fallback:
+            for key, values in conj_cols.items():
+                summary_cols[key][i] = values[i]
+            for key, value in conj[i]["exact"].items():
+                summary_cols[key][i] = value
+
+
+def _diagnostics(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per strategy: max rank-normalised split R-hat and min bulk ESS over ``arrays``
+    (each ``[chains, draws, N]``), via arviz."""
+    import arviz as az
+    import xarray as xr
+
+    dataset = xr.Dataset({name: (("chain", "draw", "strategy"), values) for name, values in arrays.items()})
+    rhat = az.rhat(dataset, method="rank")
+    ess = az.ess(dataset, method="bulk")
+    rhat_stack = np.stack([rhat[name].values for name in arrays])
+    ess_stack = np.stack([ess[name].values for name in arrays])
+    # A parameter constant over every draw has no defined R-hat; it cannot fail to mix.
+    rhat_stack = np.where(np.isnan(rhat_stack), -np.inf, rhat_stack)
+    ess_stack = np.where(np.isnan(ess_stack), np.inf, ess_stack)
+    return rhat_stack.max(axis=0), ess_stack.min(axis=0)
+
+
+def _failed_checks(rhat, ess, divergences: int, total: int, settings: FitSettings) -> list[str]:
+    limit = settings.max_divergence_share * total
+    reasons = []
+    for r, e in zip(rhat, ess):
+        failed = []
+        if not r <= settings.max_rhat:
+            failed.append(f"rhat {r:.3f} > {settings.max_rhat:g}")
+        if not e >= settings.min_ess_bulk:
+            failed.append(f"ess_bulk {e:.0f} < {settings.min_ess_bulk:g}")
+        if divergences > limit:
+            failed.append(f"divergences {divergences} > {limit:g}")
+        reasons.append("; ".join(failed))
+    return reasons
+
+
+def _hyper_summary(posterior) -> pl.DataFrame:
+    import arviz as az
+
+    names = [name for name in HYPER_PARAMETERS if name in posterior]
+    sub = posterior[names]
+    rhat = az.rhat(sub, method="rank")
+    ess = az.ess(sub, method="bulk")
+    rows = []
+    for name in names:
+        values = sub[name].values
+        rows.append(
+            {
+                "parameter": name,
+                "mean": float(values.mean()),
+                "sd": float(values.std(ddof=1)),
+                "rhat": float(rhat[name].values),
+                "ess_bulk": float(ess[name].values),
+            }
+        )
+    return pl.DataFrame(rows, schema=HYPER_SCHEMA)

@@ -1,0 +1,323 @@
+"""Posterior-predictive scenarios of the next month and their forecast summary (the
+monthly valley).
+
+Pure computation (numpy + polars): no I/O, no dagster, no PyMC. The caller hands in the
+posterior draws written by the strategy model (``FitResult.draws``, a long frame) and the history the
+model was fitted on; scenario matrices come back as numpy arrays ``[n_paths, horizon, N]``
+of daily *simple* returns with the strategies as the last axis, in the caller's
+``strategy_ids`` order.
+
+Return model (from the strategy model)
+-------------------------------------
+For strategy ``i`` and posterior draw ``d`` the daily return is
+
+    r = alpha_i^(d) + beta_i^(d) * b + sigma_i^(d) * e,    e ~ unit-variance Student-t(nu_i^(d))
+
+where ``b`` is the benchmark's daily return and ``nu = +inf`` means ``e`` is standard
+normal. The draws frame has one row per ``(draw, strategy_id)`` with the columns ``draw,
+strategy_id, daily_mean, alpha, beta, sigma, nu, vol, sharpe``; a null or NaN ``nu`` is
+read as ``+inf`` (normal). A unit-variance Student-t needs ``nu > 2``: a ``nu`` below
+``MIN_TAIL_DF`` (2.1) is raised to it for the fresh draws described below.
+
+1. Posterior-predictive simulation (``simulate_posterior_predictive``)
+----------------------------------------------------------------------
+Notation: history ``R[t, i]`` (``t = 0 .. T-1``, NaN = masked cell), benchmark ``b[t]``
+(or none), ``D`` posterior draws, ``P = n_paths`` paths, ``H = horizon`` business days.
+
+* Posterior-mean parameters: ``alpha_hat_i, beta_hat_i, sigma_hat_i`` = the mean over the
+  draws of ``alpha, beta, sigma``.
+* Eligible history days ``S``: the days whose benchmark is observed (finite); every day when
+  there is no benchmark, and then ``b[t] = 0`` (the model has no market term; inference is
+  expected to fit ``beta = 0`` and ``alpha`` = the daily mean in that case).
+* Standardised residuals, on the eligible days:
+
+      z[t, i] = (R[t, i] - alpha_hat_i - beta_hat_i * b[t]) / sigma_hat_i        (NaN if masked)
+
+  and, with ``center_residuals=True`` (the default), each strategy's residuals are
+  centred, ``z[t, i] -= mean over its observed eligible days of z[., i]``. Centring keeps
+  the simulated mean equal to the posterior's ``alpha^(d) + beta^(d) E[b]``: a
+  hierarchical or Student-t fit does not put ``alpha_hat`` at the sample mean (shrinkage,
+  down-weighted outliers), and adding back uncentred residuals would quietly undo it.
+  Centring shifts a whole column by a constant, so it leaves the residuals' dispersion,
+  tails and cross-strategy co-movement untouched. The residuals are not re-scaled.
+* Each path ``p`` draws one posterior draw ``d_p`` uniformly (with replacement) from the
+  ``D`` draws, and keeps it for all ``H`` days (a path is one possible "true" model).
+* Each path-day ``(p, k)`` draws one eligible history day ``s = s_pk`` uniformly (with
+  replacement) -- a *joint* bootstrap: the same day for every strategy -- and
+
+      r[p, k, i] = alpha_i^(d_p) + beta_i^(d_p) * b[s] + sigma_i^(d_p) * z[s, i]
+
+  where ``z[s, i]`` is masked, a fresh unit-variance Student-t draw with ``nu_i^(d_p)``
+  degrees of freedom takes its place (``sqrt((nu - 2) / nu) * t_nu``; standard normal for
+  ``nu = inf``).
+* Floor: a simple return cannot fall below -100%; ``r`` is clipped at ``RETURN_FLOOR`` =
+  -0.99 (a 99% one-day loss). The floor only binds for absurd parameters or residuals.
+
+What the scenarios keep: posterior parameter uncertainty (the spread of ``alpha, beta,
+sigma`` across draws, held fixed within a path, so a month's outcome varies more than a
+single-model simulation would); the fat tails and skew of the historical residuals; the
+cross-strategy correlation of the residuals on the same day; the market co-movement
+through ``beta * b[s]`` with the benchmark's own empirical distribution. What they do not
+keep: serial dependence -- days are drawn independently, so volatility clustering,
+momentum in the benchmark and regime persistence are lost; also the masked-cell draws are
+independent of the other strategies on that day.
+
+RNG: ``numpy.random.SeedSequence(seed).spawn(3)`` gives three independent streams, one for
+the draw of each path, one for the history days, one for the fresh Student-t draws, so the
+scenarios depend on ``seed`` alone and masking one more cell does not reshuffle the rest.
+
+2. Forecast summary (``forecast_summary``)
+-----------------------------------------
+For each path the month's compounded return is ``R_p = prod_k (1 + r[p, k]) - 1``:
+``mean_return`` = mean of ``R_p``; ``p05, p50, p95`` = percentiles of ``R_p`` (numpy's
+default linear interpolation); ``prob_loss`` = share of paths with ``R_p < 0``;
+``expected_shortfall_95`` = the mean of the ``R_p`` at or below ``p05`` (negative for a
+loss). The monthly valley: the month-to-date P&L ``W_pk - 1`` with
+``W_pk = prod_{j <= k} (1 + r[p, j])`` and ``W_p0 = 1`` (wealth 1 before the first day), so
+each path's trough ``m_p = min(0, min_k (W_pk - 1)) <= 0``; ``monthly_valley`` = the
+``valley_quantile`` (default 5th) percentile of ``m_p`` over paths (<= 0, the level at
+which the solution layer pauses a strategy) and ``expected_trough`` = mean of ``m_p``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+
+RETURN_FLOOR = -0.99
+"""Simulated daily simple returns are clipped at this floor so wealth stays positive."""
+
+MIN_TAIL_DF = 2.1
+"""Smallest Student-t df used for a unit-variance draw (the variance is infinite at 2)."""
+
+_DRAW_COLUMNS = ("alpha", "beta", "sigma", "nu")
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """How many paths, how far, which seed; the valley's quantile.
+
+    ``center_residuals``: centre each strategy's bootstrap residuals (see the module
+    docstring); set False for the raw ``z = (r - alpha_hat - beta_hat b) / sigma_hat``.
+    """
+
+    horizon: int = 21
+    n_paths: int = 2000
+    seed: int = 20260102
+    valley_quantile: float = 0.05
+    center_residuals: bool = True
+
+    def __post_init__(self) -> None:
+        if int(self.horizon) < 1:
+            raise ValueError(f"horizon must be >= 1, got {self.horizon}")
+        if int(self.n_paths) < 1:
+            raise ValueError(f"n_paths must be >= 1, got {self.n_paths}")
+        if not 0.0 < float(self.valley_quantile) < 1.0:
+            raise ValueError(f"valley_quantile must be in (0, 1), got {self.valley_quantile}")
+
+
+def _ids(strategy_ids: Sequence[str]) -> list[str]:
+    ids = [str(s) for s in strategy_ids]
+    if len(ids) == 0:
+        raise ValueError("strategy_ids is empty")
+    if len(set(ids)) != len(ids):
+        raise ValueError("strategy_ids holds duplicates")
+    return ids
+
+
+def _posterior_arrays(draws: pl.DataFrame, ids: list[str]) -> dict[str, np.ndarray]:
+    """The draws as ``[D, N]`` arrays of alpha, beta, sigma, nu (columns in ``ids`` order)."""
+    needed = {"draw", "strategy_id", *_DRAW_COLUMNS}
+    absent = needed - set(draws.columns)
+    if absent:
+        raise ValueError(f"posterior draws lack columns {sorted(absent)}")
+    frame = draws.select("draw", "strategy_id", *_DRAW_COLUMNS).filter(pl.col("strategy_id").is_in(ids))
+    present = set(frame["strategy_id"].unique().to_list())
+    missing = [s for s in ids if s not in present]
+    if missing:
+        raise ValueError(f"posterior draws hold no rows for strategies {missing}")
+    draw_values, row = np.unique(frame["draw"].to_numpy(), return_inverse=True)
+    col = frame["strategy_id"].replace_strict({s: i for i, s in enumerate(ids)}, return_dtype=pl.Int64).to_numpy()
+    n_draws, n = len(draw_values), len(ids)
+    count = np.zeros((n_draws, n), dtype=np.int64)
+    np.add.at(count, (row, col), 1)
+    if (count != 1).any():
+        bad = sorted({ids[j] for j in np.nonzero(count != 1)[1]})
+        raise ValueError(f"posterior draws need exactly one row per (draw, strategy); broken for {bad}")
+    out = {}
+    for name in _DRAW_COLUMNS:
+        arr = np.empty((n_draws, n))
+        arr[row, col] = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        out[name] = arr
+    nu = out["nu"]
+    nu[np.isnan(nu)] = np.inf
+    for name in ("alpha", "beta", "sigma"):
+        if not np.isfinite(out[name]).all():
+            raise ValueError(f"posterior draws hold null or non-finite {name}")
+    if (out["sigma"] <= 0).any():
+        raise ValueError("posterior draws hold sigma <= 0")
+    if (nu <= 0).any():
+        raise ValueError("posterior draws hold nu <= 0")
+    return out
+
+
+def _unit_t(rng: np.random.Generator, df: np.ndarray) -> np.ndarray:
+    """Unit-variance Student-t draws, one per entry of ``df`` (normal where df is inf)."""
+    df = np.asarray(df, dtype=float)
+    out = rng.standard_normal(df.shape)
+    fat = np.isfinite(df)
+    if fat.any():
+        nu = np.maximum(df[fat], MIN_TAIL_DF)
+        chi2 = rng.chisquare(nu)
+        # t = Z / sqrt(chi2 / nu); unit variance: times sqrt((nu - 2) / nu)  ->  Z * sqrt((nu-2)/chi2)
+        out[fat] = out[fat] * np.sqrt((nu - 2.0) / chi2)
+    return out
+
+
+def _history_residuals(
+    returns: np.ndarray,
+    benchmark: np.ndarray | None,
+    alpha_hat: np.ndarray,
+    beta_hat: np.ndarray,
+    sigma_hat: np.ndarray,
+    center: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Benchmark ``b[S]`` and standardised residuals ``z[S, N]`` on the eligible days."""
+    if benchmark is None:
+        b = np.zeros(returns.shape[0])
+        eligible = np.ones(returns.shape[0], dtype=bool)
+    else:
+        b = np.asarray(benchmark, dtype=float).reshape(-1)
+        if b.shape[0] != returns.shape[0]:
+            raise ValueError(f"benchmark has {b.shape[0]} days, returns have {returns.shape[0]}")
+        eligible = np.isfinite(b)
+    if not eligible.any():
+        raise ValueError("no history day to bootstrap: the benchmark is never observed (or returns are empty)")
+    b = b[eligible]
+    r = returns[eligible]
+    with np.errstate(invalid="ignore"):
+        z = (r - alpha_hat[None, :] - beta_hat[None, :] * b[:, None]) / sigma_hat[None, :]
+    z[~np.isfinite(z)] = np.nan
+    if center:
+        observed = np.isfinite(z)
+        n_obs = observed.sum(axis=0)
+        sums = np.where(observed, z, 0.0).sum(axis=0)
+        means = np.divide(sums, n_obs, out=np.zeros_like(sums), where=n_obs > 0)
+        z = z - means[None, :]
+    return b, z
+
+
+def simulate_posterior_predictive(
+    draws: pl.DataFrame,
+    returns: np.ndarray,
+    benchmark: np.ndarray | None,
+    strategy_ids: Sequence[str],
+    settings: SimulationSettings = SimulationSettings(),
+) -> np.ndarray:
+    """Scenarios ``[n_paths, horizon, N]`` of daily simple returns (columns in
+    ``strategy_ids`` order): posterior draw per path, joint residual bootstrap per day.
+
+    ``returns`` is the ``[T, N]`` history (NaN = masked) in ``strategy_ids`` column order,
+    ``benchmark`` its ``[T]`` benchmark returns or None. See the module docstring.
+    """
+    ids = _ids(strategy_ids)
+    hist = np.asarray(returns, dtype=float)
+    if hist.ndim != 2 or hist.shape[1] != len(ids):
+        raise ValueError(f"returns must be [T, {len(ids)}], got shape {hist.shape}")
+    post = _posterior_arrays(draws, ids)
+    alpha, beta, sigma, nu = post["alpha"], post["beta"], post["sigma"], post["nu"]
+    b_hist, z_hist = _history_residuals(
+        hist, benchmark, alpha.mean(axis=0), beta.mean(axis=0), sigma.mean(axis=0), settings.center_residuals
+    )
+
+    n_paths, horizon = int(settings.n_paths), int(settings.horizon)
+    rng_draw, rng_day, rng_fill = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(3))
+    d = rng_draw.integers(0, alpha.shape[0], size=n_paths)  # posterior draw of each path
+    s = rng_day.integers(0, b_hist.shape[0], size=(n_paths, horizon))  # history day of each path-day
+
+    z = z_hist[s]  # [P, H, N]
+    masked = np.isnan(z)
+    if masked.any():
+        p_idx, _, i_idx = np.nonzero(masked)
+        z[masked] = _unit_t(rng_fill, nu[d[p_idx], i_idx])
+    scen = alpha[d][:, None, :] + beta[d][:, None, :] * b_hist[s][:, :, None] + sigma[d][:, None, :] * z
+    np.maximum(scen, RETURN_FLOOR, out=scen)
+    return scen
+
+
+def _check_scenarios(scenarios: np.ndarray, n: int | None = None) -> np.ndarray:
+    scen = np.asarray(scenarios, dtype=float)
+    if scen.ndim != 3:
+        raise ValueError(f"scenarios must be [n_paths, horizon, N], got shape {scen.shape}")
+    if n is not None and scen.shape[2] != n:
+        raise ValueError(f"scenarios hold {scen.shape[2]} strategies, strategy_ids {n}")
+    if scen.shape[0] == 0 or scen.shape[1] == 0:
+        raise ValueError(f"scenarios are empty (shape {scen.shape})")
+    if not np.isfinite(scen).all():
+        raise ValueError("scenarios hold non-finite returns")
+    return scen
+
+
+def compounded_returns(scenarios: np.ndarray) -> np.ndarray:
+    """``[n_paths, N]``: each path's compounded return over the horizon, prod(1 + r) - 1."""
+    scen = _check_scenarios(scenarios)
+    return np.prod(1.0 + scen, axis=1) - 1.0
+
+
+def path_troughs(scenarios: np.ndarray) -> np.ndarray:
+    """``[n_paths, N]``: each path's lowest month-to-date P&L, min(0, min_k W_k - 1) <= 0."""
+    scen = _check_scenarios(scenarios)
+    pnl = np.cumprod(1.0 + scen, axis=1) - 1.0
+    return np.minimum(pnl.min(axis=1), 0.0)
+
+
+def forecast_summary(
+    scenarios: np.ndarray, strategy_ids: Sequence[str], settings: SimulationSettings = SimulationSettings()
+) -> pl.DataFrame:
+    """One row per strategy: the month's compounded-return distribution and monthly valley.
+
+    Columns: strategy_id, horizon_days, n_paths (taken from the scenarios' shape),
+    mean_return, p05, p50, p95, prob_loss, expected_shortfall_95, monthly_valley,
+    expected_trough. ``settings`` supplies ``valley_quantile``.
+    """
+    ids = _ids(strategy_ids)
+    scen = _check_scenarios(scenarios, len(ids))
+    month = np.prod(1.0 + scen, axis=1) - 1.0  # [P, N]
+    trough = path_troughs(scen)  # [P, N]
+    p05, p50, p95 = np.percentile(month, [5.0, 50.0, 95.0], axis=0)
+    tail = month <= p05[None, :]  # never empty: the minimum is <= p05
+    es = np.where(tail, month, 0.0).sum(axis=0) / tail.sum(axis=0)
+    valley = np.percentile(trough, 100.0 * float(settings.valley_quantile), axis=0)
+    n = len(ids)
+    return pl.DataFrame(
+        {
+            "strategy_id": ids,
+            "horizon_days": np.full(n, scen.shape[1], dtype=np.int64),
+            "n_paths": np.full(n, scen.shape[0], dtype=np.int64),
+            "mean_return": month.mean(axis=0),
+            "p05": p05,
+            "p50": p50,
+            "p95": p95,
+            "prob_loss": (month < 0.0).mean(axis=0),
+            "expected_shortfall_95": es,
+            "monthly_valley": np.minimum(valley, 0.0),
+            "expected_trough": trough.mean(axis=0),
+        },
+        schema={
+            "strategy_id": pl.String,
+            "horizon_days": pl.Int64,
+            "n_paths": pl.Int64,
+            "mean_return": pl.Float64,
+            "p05": pl.Float64,
+            "p50": pl.Float64,
+            "p95": pl.Float64,
+            "prob_loss": pl.Float64,
+            "expected_shortfall_95": pl.Float64,
+            "monthly_valley": pl.Float64,
+            "expected_trough": pl.Float64,
+        },
+    )
