@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from twin_model.risk import Breach
+from twin_model.portfolio import Breach
 from twin_model.schemas import TABLES
 from twin_model.solution_state import (
     NO_CASH,
