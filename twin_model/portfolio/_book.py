@@ -20,43 +20,37 @@ from twin_model.statistics import annual_volatility
 @dataclass(frozen=True)
 class RiskBook:
     """One solution's weights, its strategies' returns ``R`` [T, N] (columns in ``ids``
-    order, NaN = not observed), its current drawdown, limits and look-through positions."""
+    order, NaN = not observed), its current drawdown, limits and look-through positions
+    (``None`` without them)."""
 
     solution_id: str
     weights: Mapping[str, float]
-    ids: list[str]
+    ids: Sequence[str]
     R: np.ndarray
     portfolio_drawdown: float
     limits: RiskLimits
     positions: pl.DataFrame | None
 
-    @classmethod
-    def of(
-        cls,
-        solution_id: str,
-        weights: Mapping[str, float],
-        strategy_returns: np.ndarray,
-        strategy_ids: Sequence[str],
-        portfolio_drawdown: float,
-        limits: RiskLimits,
-        positions: pl.DataFrame | None,
-    ) -> RiskBook:
-        """The book, after checking shapes, ids and weights (ValueError naming what is wrong)."""
-        ids = [str(s) for s in strategy_ids]
-        R = np.asarray(strategy_returns, dtype=float)
+    def __post_init__(self) -> None:
+        """Check shapes, ids and weights (ValueError naming what is wrong)."""
+        ids = [str(s) for s in self.ids]
+        R = np.asarray(self.R, dtype=float)
         if R.ndim != 2 or R.shape[1] != len(ids):
             raise ValueError(f"strategy_returns must be [T, {len(ids)}], got shape {R.shape}")
         if len(set(ids)) != len(ids):
             raise ValueError("strategy_ids contains duplicates")
         if np.isinf(R).any():
             raise ValueError("strategy_returns contains an infinite value")
-        missing = sorted(s for s, v in weights.items() if v != 0 and s not in ids)
+        missing = sorted(s for s, v in self.weights.items() if v != 0 and s not in ids)
         if missing:
             raise ValueError(f"held strategies without returns: {missing}")
-        for s, v in weights.items():
+        for s, v in self.weights.items():
             if not math.isfinite(float(v)):
                 raise ValueError(f"weight of {s!r} is not finite: {v!r}")
-        return cls(str(solution_id), weights, ids, R, float(portfolio_drawdown), limits, positions)
+        object.__setattr__(self, "solution_id", str(self.solution_id))
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "R", R)
+        object.__setattr__(self, "portfolio_drawdown", float(self.portfolio_drawdown))
 
     @cached_property
     def w(self) -> np.ndarray:

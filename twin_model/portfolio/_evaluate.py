@@ -95,7 +95,7 @@ def evaluate_risk(
 
     Raises ``ValueError`` on inconsistent shapes, or when a held strategy has no column.
     """
-    book = RiskBook.of(solution_id, weights, strategy_returns, strategy_ids, portfolio_drawdown, limits, positions)
+    book = RiskBook(solution_id, weights, strategy_ids, strategy_returns, portfolio_drawdown, limits, positions)
     out: list[Breach] = []
     for subjects, group in groupby(RULES, key=lambda rule: rule.subjects):
         rules = list(group)
