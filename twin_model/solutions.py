@@ -106,6 +106,9 @@ RISK_WINDOW = 63
 MIN_TRADE = 1e-9
 """Weight changes smaller than this are not traded."""
 
+_HAS_SLOT = (StrategyStatus.ACTIVE, StrategyStatus.PAUSED)
+"""Statuses that keep a strategy on the solution's list (a paused one keeps its slot in cash)."""
+
 # --------------------------------------------------------------------------- the step
 
 
@@ -231,7 +234,7 @@ def _manage(
     for s in _universe(rules, state, inputs):
         st = state.strategies.get(s, StrategyState())
         had_slot = st.status == StrategyStatus.PAUSED and st.tier != Tier.NONE
-        st = replace(st, tier=rules.tier(inputs, s, on_list=st.status in (StrategyStatus.ACTIVE, StrategyStatus.PAUSED)))
+        st = replace(st, tier=rules.tier(inputs, s, on_list=st.status in _HAS_SLOT))
         selected = st.tier != Tier.NONE
         if had_slot and not selected:
             events.add(RebalanceTrigger.POOL_CHANGE)  # its reserved slot can go to the others
@@ -250,7 +253,9 @@ def _manage(
 def _manual(st: StrategyState, actions: list[ManualAction], events: set[str]) -> StrategyState:
     for m in actions:
         if m.action == ManualActionKind.STOP and st.status != StrategyStatus.STOPPED:
-            st = replace(st, status=StrategyStatus.STOPPED, pause_days_left=0, ramp_day=0, reason=f"manual stop on {m.date}")
+            st = replace(
+                st, status=StrategyStatus.STOPPED, pause_days_left=0, ramp_day=0, reason=f"manual stop on {m.date}"
+            )
             events.add(RebalanceTrigger.POOL_CHANGE)
         elif m.action == ManualActionKind.REINSTATE and st.status == StrategyStatus.STOPPED:
             st = replace(st, status=StrategyStatus.OUT_OF_POOL, pause_count=0, reason=f"manual reinstate on {m.date}")
@@ -281,10 +286,12 @@ def _advance_pause_and_ramp(st: StrategyState, rules: SolutionRules, selected: b
 def _selection_change(st: StrategyState, selected: bool, day: dt.date, events: set[str]) -> StrategyState:
     if st.status == StrategyStatus.ACTIVE and not selected:
         events.add(RebalanceTrigger.POOL_CHANGE)
-        return replace(st, status=StrategyStatus.OUT_OF_POOL, ramp_day=0, reason=f"left the alpha pool (or incubation, or the filters) on {day}")
+        return replace(st, status=StrategyStatus.OUT_OF_POOL, ramp_day=0,
+                       reason=f"left the alpha pool (or incubation, or the filters) on {day}")
     if st.status == StrategyStatus.OUT_OF_POOL and selected:
         events.add(RebalanceTrigger.POOL_CHANGE)
-        return replace(st, status=StrategyStatus.ACTIVE, pause_count=0, watch_from=next_business_day(day), reason=f"selected on {day}")
+        return replace(st, status=StrategyStatus.ACTIVE, pause_count=0, watch_from=next_business_day(day),
+                       reason=f"selected on {day}")
     return st
 
 
@@ -328,7 +335,8 @@ def _pause_on_breaches(
 ) -> tuple[dict[str, StrategyState], set[str]]:
     out = dict(strategies)
     for b in breaches:
-        if b.action == RiskAction.PAUSE_STRATEGY and b.subject in out and out[b.subject].status == StrategyStatus.ACTIVE:
+        pausable = b.subject in out and out[b.subject].status == StrategyStatus.ACTIVE
+        if b.action == RiskAction.PAUSE_STRATEGY and pausable:
             out[b.subject] = _paused(out[b.subject], rules, day, f"risk: {b.rule} {b.severity}", events)
     return out, events
 
@@ -343,12 +351,16 @@ def _track_violations(
         open_now[key] = Violation(b, previous[key].opened if key in previous else day)
     rows = [_violation_row(solution_id, day, v, ViolationStatus.OPEN, None) for v in open_now.values()]
     rows += [
-        _violation_row(solution_id, day, v, ViolationStatus.RESOLVED, day) for k, v in sorted(previous.items()) if k not in open_now
+        _violation_row(solution_id, day, v, ViolationStatus.RESOLVED, day)
+        for k, v in sorted(previous.items())
+        if k not in open_now
     ]
     return rows, open_now
 
 
-def _violation_row(solution_id: str, day: dt.date, v: Violation, status: ViolationStatus, resolved: dt.date | None) -> dict:
+def _violation_row(
+    solution_id: str, day: dt.date, v: Violation, status: ViolationStatus, resolved: dt.date | None
+) -> dict:
     b = v.breach
     return {
         "date": day, "solution_id": solution_id, "level": b.level, "rule": b.rule, "subject": b.subject,
@@ -454,7 +466,7 @@ def _selection(rules: SolutionRules, strategies: Mapping[str, StrategyState], in
     """Strategies with a slot: active ones and paused ones still selected, with moments."""
     return [
         s for s, st in strategies.items()
-        if st.status in (StrategyStatus.ACTIVE, StrategyStatus.PAUSED)
+        if st.status in _HAS_SLOT
         and st.tier != Tier.NONE
         and s in inputs.expected_return
         and inputs.column(s) is not None
@@ -475,7 +487,8 @@ def _rebalance(
 ) -> _Decision:
     ids = _selection(rules, strategies, inputs)
     if not ids:
-        return _all_cash(triggers, strategies, exposure, AllocationStatus.NO_STRATEGIES, "no strategy selected from the alpha pool: all cash")
+        why = "no strategy selected from the alpha pool: all cash"
+        return _all_cash(triggers, strategies, exposure, AllocationStatus.NO_STRATEGIES, why)
     X = inputs.complete_rows(ids, COVARIANCE_WINDOW)
     if X.shape[0] < max(MIN_COVARIANCE_ROWS, 2):
         why = f"only {X.shape[0]} days where all of {len(ids)} selected strategies report: all cash"
@@ -540,7 +553,8 @@ def _allocate(
     if policy.needs(PolicyInput.OPTIMIZER):
         params["optimizer"] = optimizer
     try:
-        return allocate(AllocationInputs(turnover_limit=rules.turnover_limit, **base), rules.policy_kind, **params), AllocationStatus.OPTIMAL, ""
+        allocation = allocate(AllocationInputs(turnover_limit=rules.turnover_limit, **base), rules.policy_kind, **params)
+        return allocation, AllocationStatus.OPTIMAL, ""
     except InfeasibleRequestError as error:
         if rules.turnover_limit is None:
             return None, AllocationStatus.INFEASIBLE, f"allocation impossible, all cash: {error}"

@@ -201,7 +201,8 @@ RULES: tuple[RiskRule, ...] = (
         RiskRuleName.MAX_PAIRWISE_CORRELATION, _max_correlation, lambda L: L.portfolio.max_pairwise_correlation, _above
     ),
     _portfolio(
-        RiskRuleName.MIN_DIVERSIFICATION_RATIO, _diversification, lambda L: L.portfolio.min_diversification_ratio, _below
+        RiskRuleName.MIN_DIVERSIFICATION_RATIO, _diversification,
+        lambda L: L.portfolio.min_diversification_ratio, _below,
     ),
     _portfolio(RiskRuleName.VAR_95, _tail(value_at_risk, 0.05), lambda L: L.portfolio.var_95, _below),
     _portfolio(RiskRuleName.CVAR_95, _tail(conditional_value_at_risk, 0.05), lambda L: L.portfolio.cvar_95, _below),
