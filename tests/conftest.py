@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from twin_model.risk import RiskLimits
+from twin_model.portfolio import RiskLimits
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.io_manager import WarehouseIOManager
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource

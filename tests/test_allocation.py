@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from twin_model.allocation import (
+from twin_model.portfolio import (
     POLICY_KINDS,
     AllocationInputs,
     allocate,

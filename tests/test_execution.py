@@ -1,4 +1,4 @@
-"""Unit tests of the trading-cost model (twin_model.execution.CostModel).
+"""Unit tests of the trading-cost model (twin_model.portfolio.CostModel).
 
 Expected numbers are worked by hand from the module docstring's formulas:
 
@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from twin_model.execution import CostModel
+from twin_model.portfolio import CostModel
 
 DAY = dt.date(2024, 3, 4)
 

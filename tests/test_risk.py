@@ -1,4 +1,4 @@
-"""Unit tests of twin_model.risk.
+"""Unit tests of twin_model.portfolio (the risk rules).
 
 Expected numbers are worked by hand in the comments (or come from numpy's quantile),
 never from the module's own output.
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import loose_risk_limits
-from twin_model.risk import (
+from twin_model.portfolio import (
     Breach,
     RiskLimits,
     blocks_new_risk,

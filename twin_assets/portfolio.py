@@ -22,9 +22,8 @@ import numpy as np
 import polars as pl
 
 from twin_model.calendar import previous_business_day
-from twin_model.execution import CostModel
 from twin_model.optimize import Optimizer
-from twin_model.risk import RiskLimits
+from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.schemas import TABLES
 from twin_model.solution_inputs import SolutionHistory, forecasts_start, history_start, scenario_matrix
 from twin_model.solution_state import SolutionRules

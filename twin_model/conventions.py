@@ -63,5 +63,139 @@ class PoolSignal(StrEnum):
 
 # --------------------------------------------------------------------------- solution level
 
+UNCLASSIFIED_SECTOR = "unclassified"
+"""The sector of a strategy the solution has no sector for."""
+UNKNOWN_ASSET_CLASS = "unknown"
+"""The asset class of a strategy the solution has no asset class for."""
+
+
+class StrategyStatus(StrEnum):
+    """A strategy's status inside a solution (``portfolio.solution_weights.status``)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    OUT_OF_POOL = "out_of_pool"
+
+
+class Tier(StrEnum):
+    """How a solution sizes a strategy: the alpha pool's ``core``, ``incubation`` or ``none``."""
+
+    CORE = "core"
+    INCUBATION = "incubation"
+    NONE = "none"
+
+
+class PolicyKind(StrEnum):
+    """A solution's allocation policy (``config/solutions.yaml`` ``policy.kind``)."""
+
+    STATIC = "static"
+    INVERSE_VOLATILITY = "inverse_volatility"
+    EQUAL_RISK_CONTRIBUTION = "equal_risk_contribution"
+    PERFORMANCE = "performance"
+    FRACTIONAL_KELLY = "fractional_kelly"
+    HIERARCHICAL_RISK_BUDGET = "hierarchical_risk_budget"
+    OPTIMIZER = "optimizer"
+
+
+class KellyMethod(StrEnum):
+    """How fractional Kelly found its growth-optimal book (the optimisation row's ``method``)."""
+
+    SCENARIO = "scenario"
+    GAUSSIAN = "gaussian"
+
+
+class AllocationStatus(StrEnum):
+    """What a day's targets came from (``portfolio.solution_optimizations.status``)."""
+
+    OPTIMAL = "optimal"
+    TURNOVER_RELAXED = "turnover_relaxed"
+    HELD = "held"
+    COOLDOWN = "cooldown"
+    NO_STRATEGIES = "no_strategies"
+    INSUFFICIENT_HISTORY = "insufficient_history"
+    INFEASIBLE = "infeasible"
+
+
+class RebalanceTrigger(StrEnum):
+    """Why a day rebalanced (``portfolio.solution_optimizations.triggers``, comma-joined)."""
+
+    LAUNCH = "launch"
+    MONTHLY = "monthly"
+    DRIFT = "drift"
+    RISK = "risk"
+    MANUAL = "manual"
+    POOL_CHANGE = "pool_change"
+    RAMP = "ramp"
+    RECOVERY = "recovery"
+    RETRY = "retry"
+
+
+class ManualActionKind(StrEnum):
+    """An override in ``config/solutions.yaml``: rebalance a solution, stop or reinstate a strategy."""
+
+    REBALANCE = "rebalance"
+    STOP = "stop"
+    REINSTATE = "reinstate"
+
+
+class OrderReason(StrEnum):
+    """Why a trade was made (``portfolio.rebalance_orders.reason``)."""
+
+    REBALANCE = "rebalance"
+    FORCED_EXIT = "forced_exit"
+    LIQUIDATION = "liquidation"
+
+
+class ViolationLevel(StrEnum):
+    """The level of the risk hierarchy a rule watches (``portfolio.risk_violations.level``)."""
+
+    PORTFOLIO = "portfolio"
+    STRATEGY = "strategy"
+    POSITION = "position"
+
+
+class RiskRuleName(StrEnum):
+    """A rule of ``config/risk_limits.yaml`` (``portfolio.risk_violations.rule``)."""
+
+    GROSS_LEVERAGE = "gross_leverage"
+    DRAWDOWN_STOP = "drawdown_stop"
+    VOLATILITY_TARGET = "volatility_target"
+    MAX_PAIRWISE_CORRELATION = "max_pairwise_correlation"
+    MIN_DIVERSIFICATION_RATIO = "min_diversification_ratio"
+    VAR_95 = "var_95"
+    CVAR_95 = "cvar_95"
+    VAR_99 = "var_99"
+    CVAR_99 = "cvar_99"
+    STRATEGY_WEIGHT = "strategy_weight"
+    STRATEGY_DRAWDOWN = "strategy_drawdown"
+    STRATEGY_VOLATILITY = "strategy_volatility"
+    NET_EXPOSURE_PER_TICKER = "net_exposure_per_ticker"
+
+
+class Severity(StrEnum):
+    """How bad a breach is (``portfolio.risk_violations.severity``), mildest last."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class RiskAction(StrEnum):
+    """What a breach makes the solution do (``portfolio.risk_violations.action``)."""
+
+    LIQUIDATE = "liquidate"
+    REDUCE_PROPORTIONALLY = "reduce_proportionally"
+    PAUSE_STRATEGY = "pause_strategy"
+    ALERT = "alert"
+
+
+class ViolationStatus(StrEnum):
+    """A violation row's state on its day (``portfolio.risk_violations.status``)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
 
 # --------------------------------------------------------------------------- firm and twin

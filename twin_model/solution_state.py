@@ -16,9 +16,17 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from twin_model.risk import Breach, complete_rows
+from twin_model.conventions import (
+    UNCLASSIFIED_SECTOR,
+    UNKNOWN_ASSET_CLASS,
+    ManualActionKind,
+    PolicyKind,
+    StrategyStatus,
+    Tier,
+)
+from twin_model.portfolio import Breach, complete_rows
 
-MANUAL_ACTIONS = ("rebalance", "stop", "reinstate")
+MANUAL_ACTIONS = tuple(k.value for k in ManualActionKind)
 NO_CASH = {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": 0.0}
 """The cash buckets of a book's targets, all empty."""
 
@@ -31,13 +39,13 @@ class ManualAction:
     """An override from config: ``rebalance`` the solution, ``stop`` or ``reinstate`` a strategy."""
 
     date: dt.date
-    action: str
+    action: ManualActionKind
     strategy_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.action not in MANUAL_ACTIONS:
             raise ValueError(f"manual action {self.action!r}: expected one of {MANUAL_ACTIONS}")
-        if self.action != "rebalance" and not self.strategy_id:
+        if self.action != ManualActionKind.REBALANCE and not self.strategy_id:
             raise ValueError(f"manual action {self.action!r} on {self.date} needs a strategy_id")
 
 
@@ -49,7 +57,7 @@ class SolutionRules:
     launch_date: dt.date
     initial_aum: float
     target_exposure: float = 1.0
-    policy_kind: str = "equal_risk_contribution"
+    policy_kind: str = PolicyKind.EQUAL_RISK_CONTRIBUTION
     policy_params: Mapping[str, object] = field(default_factory=dict)
     sectors: tuple[str, ...] | None = None
     asset_classes: tuple[str, ...] | None = None
@@ -115,25 +123,26 @@ class SolutionRules:
             self.asset_classes is None or asset_class in self.asset_classes
         )
 
-    def tier(self, inputs: DayInputs, strategy_id: str, on_list: bool = False) -> str:
+    def tier(self, inputs: DayInputs, strategy_id: str, on_list: bool = False) -> Tier:
         """"core" (in the alpha pool), "incubation" (outside it, evidence at least
         ``incubation_evidence``, or ``incubation_exit_evidence`` for a strategy already on the
         solution's list: a hysteresis band; sized at ``incubation_scale``) or "none",
         through the filters."""
-        if not self.selects(inputs.sectors.get(strategy_id, "unclassified"), inputs.asset_classes.get(strategy_id, "unknown")):
-            return "none"
+        if not self.selects(inputs.sector_of(strategy_id), inputs.asset_class_of(strategy_id)):
+            return Tier.NONE
         if inputs.in_pool.get(strategy_id, False):
-            return "core"
+            return Tier.CORE
         evidence = inputs.evidence.get(strategy_id)
         if self.incubation_evidence is None or evidence is None:
-            return "none"
+            return Tier.NONE
         bar = self.incubation_evidence
         if on_list and self.incubation_exit_evidence is not None:
             bar = min(bar, self.incubation_exit_evidence)
-        return "incubation" if evidence >= bar else "none"
+        return Tier.INCUBATION if evidence >= bar else Tier.NONE
 
     def tier_scale(self, tier: str) -> float:
-        return {"core": 1.0, "incubation": self.incubation_scale}.get(tier, 0.0)
+        """How much of its allocated weight a strategy of ``tier`` gets."""
+        return {Tier.CORE: 1.0, Tier.INCUBATION: self.incubation_scale}.get(tier, 0.0)
 
     def manual_on(self, day: dt.date) -> list[ManualAction]:
         return [m for m in self.manual if m.date == day]
@@ -150,8 +159,8 @@ def _tuple_or_none(values) -> tuple[str, ...] | None:
 class StrategyState:
     """One strategy inside one solution at a day's close."""
 
-    status: str = "out_of_pool"
-    tier: str = "none"
+    status: StrategyStatus = StrategyStatus.OUT_OF_POOL
+    tier: Tier = Tier.NONE
     weight: float = 0.0
     target: float = 0.0
     pause_days_left: int = 0
@@ -197,8 +206,6 @@ class SolutionState:
         return cls(day=None, aum=rules.initial_aum, aum_peak=rules.initial_aum, risk_peak=rules.initial_aum)
 
 
-
-
 # --------------------------------------------------------------------------- inputs
 
 
@@ -235,6 +242,14 @@ class DayInputs:
             raise ValueError(f"DayInputs {self.day}: history has shape {np.shape(self.history)}, need {shape}")
         if self.history_dates and self.history_dates[-1] > self.day:
             raise ValueError(f"DayInputs {self.day}: history runs past the day ({self.history_dates[-1]})")
+
+    def sector_of(self, strategy_id: str) -> str:
+        """The strategy's sector, ``UNCLASSIFIED_SECTOR`` when unknown."""
+        return self.sectors.get(strategy_id, UNCLASSIFIED_SECTOR)
+
+    def asset_class_of(self, strategy_id: str) -> str:
+        """The strategy's asset class, ``UNKNOWN_ASSET_CLASS`` when unknown."""
+        return self.asset_classes.get(strategy_id, UNKNOWN_ASSET_CLASS)
 
     def column(self, strategy_id: str) -> int | None:
         return self._columns.get(strategy_id)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from twin_model.calendar import next_business_day, previous_business_day
-from twin_model.risk import Breach
+from twin_model.portfolio import Breach
 from twin_model.schemas import TABLES
 from twin_model.solution_state import (
     NO_CASH,

@@ -24,7 +24,7 @@ One day, in order:
    ``pause_days``; it is stopped (off the list until a manual ``reinstate``) when that P&L
    falls below ``stop_valley_multiple`` x the valley, or when the pause would be its
    ``max_pauses``-th since it entered.
-3. **Risk.** ``twin_model.risk.evaluate_risk`` on the held book; breaches open, continue
+3. **Risk.** ``twin_model.portfolio.evaluate_risk`` on the held book; breaches open, continue
    or resolve violations. A strategy breach whose action is ``pause_strategy`` pauses it;
    ``liquidate`` (drawdown stop) sends the book to cash for ``cooldown_days`` and resets
    the drawdown reference (``risk_peak``) to the AUM at the stop: the recovery rule.
@@ -40,7 +40,7 @@ One day, in order:
    every target at its held weight (no new risk). Paused, stopped and out-of-pool
    strategies get a zero target at once (a forced exit, exempt from the turnover limit).
 5. **Orders.** Trades ``target - held`` (all of them on a rebalance, only forced exits
-   otherwise), costed by ``twin_model.execution.CostModel``; the simulated cost is paid
+   otherwise), costed by ``twin_model.portfolio.CostModel``; the simulated cost is paid
    from the next business day's AUM.
 
 Cash accounting of the targets: ``sum_i target_i = exposure - cash_pauses - cash_risk -
@@ -59,13 +59,29 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from twin_model.allocation import Allocation, AllocationInputs, allocate
 from twin_model.calendar import next_business_day
-from twin_model.execution import CostModel
+from twin_model.conventions import (
+    PERIODS_PER_YEAR,
+    AllocationStatus,
+    ManualActionKind,
+    OrderReason,
+    RebalanceTrigger,
+    RiskAction,
+    Severity,
+    StrategyStatus,
+    Tier,
+    ViolationStatus,
+)
 from twin_model.optimize import InfeasibleRequestError, Optimizer, ledoit_wolf_covariance
-from twin_model.risk import (
+from twin_model.portfolio import (
+    Allocation,
+    AllocationInputs,
     Breach,
+    CostModel,
+    PolicyInput,
     RiskLimits,
+    allocate,
+    allocation_policy,
     blocks_new_risk,
     diversification_ratio,
     evaluate_risk,
@@ -81,7 +97,6 @@ from twin_model.solution_state import (
     Violation,
     violation_key,
 )
-from twin_model.conventions import PERIODS_PER_YEAR
 
 COVARIANCE_WINDOW = 252
 """Trailing rows (all selected strategies observed) behind the allocation covariance."""
@@ -90,6 +105,9 @@ RISK_WINDOW = 63
 """Trailing rows behind the reported volatility, diversification ratio and risk contributions."""
 MIN_TRADE = 1e-9
 """Weight changes smaller than this are not traded."""
+
+_HAS_SLOT = (StrategyStatus.ACTIVE, StrategyStatus.PAUSED)
+"""Statuses that keep a strategy on the solution's list (a paused one keeps its slot in cash)."""
 
 # --------------------------------------------------------------------------- the step
 
@@ -196,7 +214,7 @@ def _universe(rules: SolutionRules, state: SolutionState, inputs: DayInputs) -> 
     known = set(inputs.in_pool) | set(state.strategies)
     passing = {
         s for s in known
-        if rules.selects(inputs.sectors.get(s, "unclassified"), inputs.asset_classes.get(s, "unknown"))
+        if rules.selects(inputs.sector_of(s), inputs.asset_class_of(s))
     }
     holding = {s for s, st in state.strategies.items() if st.weight != 0 or st.target != 0}
     return sorted(passing | holding)
@@ -207,7 +225,7 @@ def _manage(
 ) -> tuple[dict[str, StrategyState], set[str]]:
     """Each strategy's status after today's pool, pause, ramp, stop and manual rules.
 
-    Returns the states and the events that call for a rebalance ("pool_change", "ramp").
+    Returns the states and the events that call for a rebalance (pool change, ramp).
     """
     day, events = inputs.day, set()
     manual = rules.manual_on(day)
@@ -215,18 +233,18 @@ def _manage(
     out: dict[str, StrategyState] = {}
     for s in _universe(rules, state, inputs):
         st = state.strategies.get(s, StrategyState())
-        had_slot = st.status == "paused" and st.tier != "none"
-        st = replace(st, tier=rules.tier(inputs, s, on_list=st.status in ("active", "paused")))
-        selected = st.tier != "none"
+        had_slot = st.status == StrategyStatus.PAUSED and st.tier != Tier.NONE
+        st = replace(st, tier=rules.tier(inputs, s, on_list=st.status in _HAS_SLOT))
+        selected = st.tier != Tier.NONE
         if had_slot and not selected:
-            events.add("pool_change")  # its reserved slot can go to the others
+            events.add(RebalanceTrigger.POOL_CHANGE)  # its reserved slot can go to the others
         st = _manual(st, [m for m in manual if m.strategy_id == s], events)
-        if st.status == "stopped":
+        if st.status == StrategyStatus.STOPPED:
             out[s] = st
             continue
         st = _advance_pause_and_ramp(st, rules, selected, day, events)
         st = _selection_change(st, selected, day, events)
-        if st.status == "active":
+        if st.status == StrategyStatus.ACTIVE:
             st = _valley_rule(st, rules, inputs, s, month_start, events)
         out[s] = st
     return out, events
@@ -234,42 +252,46 @@ def _manage(
 
 def _manual(st: StrategyState, actions: list[ManualAction], events: set[str]) -> StrategyState:
     for m in actions:
-        if m.action == "stop" and st.status != "stopped":
-            st = replace(st, status="stopped", pause_days_left=0, ramp_day=0, reason=f"manual stop on {m.date}")
-            events.add("pool_change")
-        elif m.action == "reinstate" and st.status == "stopped":
-            st = replace(st, status="out_of_pool", pause_count=0, reason=f"manual reinstate on {m.date}")
+        if m.action == ManualActionKind.STOP and st.status != StrategyStatus.STOPPED:
+            st = replace(
+                st, status=StrategyStatus.STOPPED, pause_days_left=0, ramp_day=0, reason=f"manual stop on {m.date}"
+            )
+            events.add(RebalanceTrigger.POOL_CHANGE)
+        elif m.action == ManualActionKind.REINSTATE and st.status == StrategyStatus.STOPPED:
+            st = replace(st, status=StrategyStatus.OUT_OF_POOL, pause_count=0, reason=f"manual reinstate on {m.date}")
     return st
 
 
 def _advance_pause_and_ramp(st: StrategyState, rules: SolutionRules, selected: bool, day: dt.date, events: set[str]) -> StrategyState:
-    if st.status == "paused":
+    if st.status == StrategyStatus.PAUSED:
         left = st.pause_days_left - 1
         if left > 0:
             return replace(st, pause_days_left=left)
         if not selected:
-            return replace(st, status="out_of_pool", pause_days_left=0, ramp_day=0,
+            return replace(st, status=StrategyStatus.OUT_OF_POOL, pause_days_left=0, ramp_day=0,
                            reason=f"pause over on {day}, no longer selected")
-        events.add("ramp")
+        events.add(RebalanceTrigger.RAMP)
         return replace(
-            st, status="active", pause_days_left=0, ramp_day=1 if rules.ramp_days > 0 else 0,
+            st, status=StrategyStatus.ACTIVE, pause_days_left=0, ramp_day=1 if rules.ramp_days > 0 else 0,
             watch_from=next_business_day(day), reason=f"pause over on {day}: re-entering over {rules.ramp_days} days",
         )
     if st.ramp_day >= rules.ramp_days:
         return replace(st, ramp_day=0)  # the last ramp day already had full weight
     if st.ramp_day:
-        events.add("ramp")
+        events.add(RebalanceTrigger.RAMP)
         return replace(st, ramp_day=st.ramp_day + 1)
     return st
 
 
 def _selection_change(st: StrategyState, selected: bool, day: dt.date, events: set[str]) -> StrategyState:
-    if st.status == "active" and not selected:
-        events.add("pool_change")
-        return replace(st, status="out_of_pool", ramp_day=0, reason=f"left the alpha pool (or incubation, or the filters) on {day}")
-    if st.status == "out_of_pool" and selected:
-        events.add("pool_change")
-        return replace(st, status="active", pause_count=0, watch_from=next_business_day(day), reason=f"selected on {day}")
+    if st.status == StrategyStatus.ACTIVE and not selected:
+        events.add(RebalanceTrigger.POOL_CHANGE)
+        return replace(st, status=StrategyStatus.OUT_OF_POOL, ramp_day=0,
+                       reason=f"left the alpha pool (or incubation, or the filters) on {day}")
+    if st.status == StrategyStatus.OUT_OF_POOL and selected:
+        events.add(RebalanceTrigger.POOL_CHANGE)
+        return replace(st, status=StrategyStatus.ACTIVE, pause_count=0, watch_from=next_business_day(day),
+                       reason=f"selected on {day}")
     return st
 
 
@@ -287,7 +309,7 @@ def _valley_rule(
         return st
     what = f"P&L {pnl:.4%} since {start} below the monthly valley {valley:.4%}"
     if pnl < rules.stop_valley_multiple * valley:
-        events.add("pool_change")
+        events.add(RebalanceTrigger.POOL_CHANGE)
         return _stopped(st, f"stopped on {inputs.day}: {what} x {rules.stop_valley_multiple:g}")
     return _paused(st, rules, inputs.day, what, events)
 
@@ -295,14 +317,14 @@ def _valley_rule(
 def _paused(st: StrategyState, rules: SolutionRules, day: dt.date, why: str, events: set[str]) -> StrategyState:
     count = st.pause_count + 1
     if count >= rules.max_pauses:
-        events.add("pool_change")
+        events.add(RebalanceTrigger.POOL_CHANGE)
         return _stopped(replace(st, pause_count=count), f"stopped on {day}: pause {count} of {rules.max_pauses} ({why})")
-    return replace(st, status="paused", pause_days_left=rules.pause_days, ramp_day=0, pause_count=count,
+    return replace(st, status=StrategyStatus.PAUSED, pause_days_left=rules.pause_days, ramp_day=0, pause_count=count,
                    reason=f"paused on {day} for {rules.pause_days} days: {why}")
 
 
 def _stopped(st: StrategyState, why: str) -> StrategyState:
-    return replace(st, status="stopped", pause_days_left=0, ramp_day=0, reason=why)
+    return replace(st, status=StrategyStatus.STOPPED, pause_days_left=0, ramp_day=0, reason=why)
 
 
 # --------------------------------------------------------------------------- 3. risk
@@ -313,7 +335,8 @@ def _pause_on_breaches(
 ) -> tuple[dict[str, StrategyState], set[str]]:
     out = dict(strategies)
     for b in breaches:
-        if b.action == "pause_strategy" and b.subject in out and out[b.subject].status == "active":
+        pausable = b.subject in out and out[b.subject].status == StrategyStatus.ACTIVE
+        if b.action == RiskAction.PAUSE_STRATEGY and pausable:
             out[b.subject] = _paused(out[b.subject], rules, day, f"risk: {b.rule} {b.severity}", events)
     return out, events
 
@@ -326,14 +349,18 @@ def _track_violations(
     for b in breaches:
         key = violation_key(b)
         open_now[key] = Violation(b, previous[key].opened if key in previous else day)
-    rows = [_violation_row(solution_id, day, v, "open", None) for v in open_now.values()]
+    rows = [_violation_row(solution_id, day, v, ViolationStatus.OPEN, None) for v in open_now.values()]
     rows += [
-        _violation_row(solution_id, day, v, "resolved", day) for k, v in sorted(previous.items()) if k not in open_now
+        _violation_row(solution_id, day, v, ViolationStatus.RESOLVED, day)
+        for k, v in sorted(previous.items())
+        if k not in open_now
     ]
     return rows, open_now
 
 
-def _violation_row(solution_id: str, day: dt.date, v: Violation, status: str, resolved: dt.date | None) -> dict:
+def _violation_row(
+    solution_id: str, day: dt.date, v: Violation, status: ViolationStatus, resolved: dt.date | None
+) -> dict:
     b = v.breach
     return {
         "date": day, "solution_id": solution_id, "level": b.level, "rule": b.rule, "subject": b.subject,
@@ -345,7 +372,7 @@ def _violation_row(solution_id: str, day: dt.date, v: Violation, status: str, re
 def _recovery(rules: SolutionRules, state: SolutionState, breaches: list[Breach], aum: float) -> tuple[float, int]:
     """(drawdown reference, cooldown days left): a liquidation resets the reference to the
     AUM at the stop and keeps the book in cash for ``cooldown_days``."""
-    if any(b.action == "liquidate" for b in breaches):
+    if any(b.action == RiskAction.LIQUIDATE for b in breaches):
         return aum, rules.cooldown_days
     return state.risk_peak, max(0, state.cooldown_days_left - 1)
 
@@ -361,7 +388,7 @@ class _Decision:
     scale: dict[str, float]
     cash: dict[str, float]
     exposure: float
-    status: str
+    status: AllocationStatus
     message: str = ""
     allocation: dict = field(default_factory=dict)
     moments: tuple[list[str], np.ndarray, np.ndarray] | None = None
@@ -372,26 +399,26 @@ def _triggers(rules: SolutionRules, state: SolutionState, inputs: DayInputs, str
     day = inputs.day
     found = []
     if book.cold_start:
-        found.append("launch")
+        found.append(RebalanceTrigger.LAUNCH)
     elif rules.monthly and day.month != state.day.month:
-        found.append("monthly")
-    continuing = [s for s, st in strategies.items() if st.status == "active" and s in state.strategies]
+        found.append(RebalanceTrigger.MONTHLY)
+    continuing = [s for s, st in strategies.items() if st.status == StrategyStatus.ACTIVE and s in state.strategies]
     drift = max((abs(book.held.get(s, 0.0) - state.strategies[s].target) for s in continuing), default=0.0)
     if drift > rules.drift_threshold:
-        found.append("drift")
-    if any(_new_or_worse(b, state.violations) for b in breaches if b.action != "alert"):
-        found.append("risk")
-    if any(m.action == "rebalance" for m in rules.manual_on(day)):
-        found.append("manual")
+        found.append(RebalanceTrigger.DRIFT)
+    if any(_new_or_worse(b, state.violations) for b in breaches if b.action != RiskAction.ALERT):
+        found.append(RebalanceTrigger.RISK)
+    if any(m.action == ManualActionKind.REBALANCE for m in rules.manual_on(day)):
+        found.append(RebalanceTrigger.MANUAL)
     found += sorted(events)
     if state.cooldown_days_left == 1 and cooldown == 0:
-        found.append("recovery")
+        found.append(RebalanceTrigger.RECOVERY)
     if state.awaiting_allocation and cooldown == 0:
-        found.append("retry")
+        found.append(RebalanceTrigger.RETRY)
     return found
 
 
-_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+_SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
 
 def _new_or_worse(breach: Breach, open_before: Mapping[tuple[str, str, str], Violation]) -> bool:
@@ -410,7 +437,7 @@ def _decide(
     if cooldown > 0:
         targets = {s: 0.0 for s in strategies}
         return _Decision(bool(triggers) or any(book.held.values()), triggers, targets, {s: 0.0 for s in strategies},
-                         {"cash_pauses": 0.0, "cash_risk": exposure, "cash_other": 0.0}, exposure, "cooldown",
+                         {"cash_pauses": 0.0, "cash_risk": exposure, "cash_other": 0.0}, exposure, AllocationStatus.COOLDOWN,
                          f"in cash after a drawdown stop: {cooldown} business days of cooldown left")
     if not triggers:
         return _hold(state, strategies)
@@ -425,28 +452,28 @@ def _hold(state: SolutionState, strategies: Mapping[str, StrategyState]) -> _Dec
     targets, scale = {}, {}
     for s, st in strategies.items():
         previous = state.strategies.get(s, StrategyState())
-        keep = st.status == "active"
+        keep = st.status == StrategyStatus.ACTIVE
         targets[s] = previous.target if keep else 0.0
         scale[s] = previous.scale if keep else 0.0
         if not keep:
             cash["cash_pauses"] += previous.target
     invested = sum(targets.values())
     why = f"no rebalance trigger: the targets set on {state.last_rebalance} hold ({invested:.1%} invested)"
-    return _Decision(False, [], targets, scale, cash, state.exposure, "held", why)
+    return _Decision(False, [], targets, scale, cash, state.exposure, AllocationStatus.HELD, why)
 
 
 def _selection(rules: SolutionRules, strategies: Mapping[str, StrategyState], inputs: DayInputs) -> list[str]:
     """Strategies with a slot: active ones and paused ones still selected, with moments."""
     return [
         s for s, st in strategies.items()
-        if st.status in ("active", "paused")
-        and st.tier != "none"
+        if st.status in _HAS_SLOT
+        and st.tier != Tier.NONE
         and s in inputs.expected_return
         and inputs.column(s) is not None
     ]
 
 
-def _all_cash(triggers: list[str], strategies: Mapping[str, StrategyState], exposure: float, status: str,
+def _all_cash(triggers: list[str], strategies: Mapping[str, StrategyState], exposure: float, status: AllocationStatus,
               message: str, moments=None) -> _Decision:
     """A rebalance that could not allocate: every target 0, the exposure in ``cash_other``."""
     zero = {s: 0.0 for s in strategies}
@@ -460,11 +487,12 @@ def _rebalance(
 ) -> _Decision:
     ids = _selection(rules, strategies, inputs)
     if not ids:
-        return _all_cash(triggers, strategies, exposure, "no_strategies", "no strategy selected from the alpha pool: all cash")
+        why = "no strategy selected from the alpha pool: all cash"
+        return _all_cash(triggers, strategies, exposure, AllocationStatus.NO_STRATEGIES, why)
     X = inputs.complete_rows(ids, COVARIANCE_WINDOW)
     if X.shape[0] < max(MIN_COVARIANCE_ROWS, 2):
         why = f"only {X.shape[0]} days where all of {len(ids)} selected strategies report: all cash"
-        return _all_cash(triggers, strategies, exposure, "insufficient_history", why)
+        return _all_cash(triggers, strategies, exposure, AllocationStatus.INSUFFICIENT_HISTORY, why)
     covariance = ledoit_wolf_covariance(X)
     investable = min(exposure, _capacity(rules, ids, inputs), rules.leverage_limit)
     allocation, status, message = _allocate(rules, inputs, ids, covariance, book, strategies, investable, optimizer)
@@ -473,7 +501,7 @@ def _rebalance(
     targets, scale, cash_pauses, incubation_cash = {}, {}, 0.0, 0.0
     for s in strategies:
         w = allocation.weights.get(s, 0.0)
-        active = strategies[s].status == "active"
+        active = strategies[s].status == StrategyStatus.ACTIVE
         ramp = strategies[s].ramp_factor(rules.ramp_days) if active else 0.0
         size = rules.tier_scale(strategies[s].tier)
         targets[s], scale[s] = w * ramp * size, ramp * size
@@ -493,7 +521,7 @@ def _capacity(rules: SolutionRules, ids: list[str], inputs: DayInputs) -> float:
     """Most the bounds allow to invest: ``sum over sectors of min(cap_s, n_s x max_weight)``."""
     counts: dict[str, int] = {}
     for s in ids:
-        sector = inputs.sectors.get(s, "unclassified")
+        sector = inputs.sector_of(s)
         counts[sector] = counts.get(sector, 0) + 1
     return float(sum(min(rules.sector_limits.get(k, math.inf), n * rules.max_weight) for k, n in counts.items()))
 
@@ -504,15 +532,16 @@ def _allocate(
 ) -> tuple[Allocation | None, str, str]:
     """(allocation or None, status, message); the turnover limit is relaxed, and said so,
     when no book within it exists (forced exits are already outside it)."""
-    previous = {s: book.held.get(s, 0.0) for s in ids if strategies[s].status == "active"}
+    policy = allocation_policy(rules.policy_kind)
+    previous = {s: book.held.get(s, 0.0) for s in ids if strategies[s].status == StrategyStatus.ACTIVE}
     base = dict(
         strategy_ids=tuple(ids),
-        sectors=tuple(inputs.sectors.get(s, "unclassified") for s in ids),
+        sectors=tuple(inputs.sector_of(s) for s in ids),
         expected_return=_mu(inputs, ids),
         expected_return_sd=np.array([inputs.expected_return_sd.get(s, 0.0) for s in ids]),
         covariance=covariance,
         sharpe=np.array([inputs.sharpe.get(s, 0.0) for s in ids]),
-        scenarios=inputs.scenarios(ids) if inputs.scenarios and rules.policy_kind == "fractional_kelly" else None,
+        scenarios=inputs.scenarios(ids) if inputs.scenarios and policy.needs(PolicyInput.SCENARIOS) else None,
         previous_weights=previous,
         min_weight=min(rules.min_weight, investable / len(ids)),
         max_weight=rules.max_weight,
@@ -521,28 +550,26 @@ def _allocate(
         target_exposure=investable,
     )
     params = dict(rules.policy_params)
-    if rules.policy_kind in _USES_OPTIMIZER:
+    if policy.needs(PolicyInput.OPTIMIZER):
         params["optimizer"] = optimizer
     try:
-        return allocate(AllocationInputs(turnover_limit=rules.turnover_limit, **base), rules.policy_kind, **params), "optimal", ""
+        allocation = allocate(AllocationInputs(turnover_limit=rules.turnover_limit, **base), rules.policy_kind, **params)
+        return allocation, AllocationStatus.OPTIMAL, ""
     except InfeasibleRequestError as error:
         if rules.turnover_limit is None:
-            return None, "infeasible", f"allocation impossible, all cash: {error}"
+            return None, AllocationStatus.INFEASIBLE, f"allocation impossible, all cash: {error}"
         first = str(error)
     try:
         allocation = allocate(AllocationInputs(turnover_limit=None, **base), rules.policy_kind, **params)
     except InfeasibleRequestError as error:
-        return None, "infeasible", f"allocation impossible, all cash: {error}"
-    return allocation, "turnover_relaxed", f"turnover limit {rules.turnover_limit} relaxed: {first}"
-
-
-_USES_OPTIMIZER = ("optimizer", "equal_risk_contribution", "hierarchical_risk_budget")
+        return None, AllocationStatus.INFEASIBLE, f"allocation impossible, all cash: {error}"
+    return allocation, AllocationStatus.TURNOVER_RELAXED, f"turnover limit {rules.turnover_limit} relaxed: {first}"
 
 
 def _apply_risk(decision: _Decision, breaches: list[Breach], book: _Book, inputs: DayInputs) -> _Decision:
     """Risk actions scale the targets; with a high or critical violation open no target
     exceeds its held weight (no new risk). What they remove is ``cash_risk``."""
-    actionable = [b for b in breaches if b.action == "reduce_proportionally"]
+    actionable = [b for b in breaches if b.action == RiskAction.REDUCE_PROPORTIONALLY]
     before = sum(decision.targets.values())
     targets = reduce_to_limits(decision.targets, actionable, inputs.positions) if actionable else dict(decision.targets)
     if blocks_new_risk(breaches):
@@ -568,9 +595,9 @@ def _orders(
     close, trades = dict(book.held), []
     for s, st in strategies.items():
         held, target = book.held.get(s, 0.0), decision.targets.get(s, 0.0)
-        forced = st.status != "active" and held != 0
+        forced = st.status != StrategyStatus.ACTIVE and held != 0
         if abs(target - held) > MIN_TRADE and (decision.rebalanced or forced):
-            reason = "forced_exit" if forced else ("liquidation" if decision.status == "cooldown" else "rebalance")
+            reason = OrderReason.FORCED_EXIT if forced else _trade_reason(decision)
             trades.append((s, held, target, reason))
             close[s] = target
     values = np.array([(t - h) * book.aum for _, h, t, _ in trades])
@@ -618,7 +645,12 @@ def _portfolio_moments(targets: Mapping[str, float], moments) -> tuple[float | N
     return float(w @ mu), float(math.sqrt(max(w @ cov @ w, 0.0)))
 
 
-_FAILED = ("insufficient_history", "infeasible")
+def _trade_reason(decision: _Decision) -> OrderReason:
+    """Why a (not forced) trade is made: a liquidation in a cooldown, else a rebalance."""
+    return OrderReason.LIQUIDATION if decision.status == AllocationStatus.COOLDOWN else OrderReason.REBALANCE
+
+
+_FAILED = (AllocationStatus.INSUFFICIENT_HISTORY, AllocationStatus.INFEASIBLE)
 
 
 def _awaiting(decision: _Decision, state: SolutionState) -> bool:
@@ -658,7 +690,7 @@ def _limit_violations(rules: SolutionRules, inputs: DayInputs, targets: Mapping[
             out.append(f"{s}: weight {t:.6g} outside [0, {rules.max_weight:g}]")
     sectors: dict[str, float] = {}
     for s, t in targets.items():
-        sectors[inputs.sectors.get(s, "unclassified")] = sectors.get(inputs.sectors.get(s, "unclassified"), 0.0) + t
+        sectors[inputs.sector_of(s)] = sectors.get(inputs.sector_of(s), 0.0) + t
     for k, cap in sorted(rules.sector_limits.items()):
         if sectors.get(k, 0.0) > cap + tol:
             out.append(f"sector {k}: {sectors[k]:.6g} above its limit {cap:g}")
@@ -702,8 +734,8 @@ def _performance_row(
         "volatility_63d": vol, "diversification_ratio": dr, "pending_costs": new.pending_costs,
         "cooldown_days_left": new.cooldown_days_left, "rebalanced": decision.rebalanced,
         "last_rebalance": new.last_rebalance,
-        "n_active": sum(1 for s, st in strategies.items() if st.status == "active" and close[s] != 0),
-        "n_paused": statuses.count("paused"), "n_stopped": statuses.count("stopped"),
+        "n_active": sum(1 for s, st in strategies.items() if st.status == StrategyStatus.ACTIVE and close[s] != 0),
+        "n_paused": statuses.count(StrategyStatus.PAUSED), "n_stopped": statuses.count(StrategyStatus.STOPPED),
     }
 
 
