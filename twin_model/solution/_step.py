@@ -4,31 +4,34 @@ A solution (a portfolio of strategies, ``config/solutions.yaml``) carries its st
 day to day: the weights it held at yesterday's close and the targets in force, each
 strategy's status (active, paused, stopped, out_of_pool) with pause days left, re-entry
 ramp and pause count, the AUM and its peaks, the costs of yesterday's trades still to be
-paid, and its open risk violations. ``step`` takes that state and the day's exogenous
-information (``DayInputs``: returns, the alpha pool, posterior moments, monthly valleys,
-market regime, positions) and returns the next state and the day's record (the rows of
-the six ``portfolio.*`` tables). The Dagster multi-asset and the month-end policy search
-both call it; it does no I/O.
+paid, and its open risk violations. In the notation of ``twin_model.twin``: S_t is a
+``SolutionState``; W_{t+1} the day's ``DayInputs`` (returns, the alpha pool, posterior
+moments, monthly valleys, market regime, positions); ``SolutionPolicy.decide`` is
+X^pi(S_t, W_{t+1}), stages 1-5 below; ``transition`` is S^M; ``contribution`` the day's
+net P&L; ``day_record`` the rows of the six ``portfolio.*`` tables; ``step`` all of them
+for one day. ``solutions_level`` carries every solution of the firm as one level of the
+runner, which the Dagster multi-asset (and later the back-test and the policy search)
+steps through days. No I/O.
 
-One day, in order:
+One day, in order (a module per stage):
 
-1. **Mark to market.** With yesterday's closing weights ``w_i`` and today's returns
+1. **Mark to market (``_book``).** With yesterday's closing weights ``w_i`` and today's returns
    ``r_i`` (an unobserved return counts as 0), ``R = sum_i w_i r_i`` and
    ``AUM_t = AUM_{t-1} (1 + R) - costs - fees + flows``, where ``costs`` is the simulated
    cost of yesterday's trades (fees and flows are 0 at this level). The held weights drift:
    ``h_i = w_i AUM_{t-1} (1 + r_i) / AUM_t``.
-2. **Manage strategies.** Selection is the alpha pool through the solution's filters. A
+2. **Manage strategies (``_manage``).** Selection is the alpha pool through the solution's filters. A
    paused strategy counts its pause down and re-enters along a ramp (target scaled by
    ``k / ramp_days`` on the k-th day back). An active strategy whose P&L since the later
    of the month's start and its last re-entry falls below its monthly valley is paused for
    ``pause_days``; it is stopped (off the list until a manual ``reinstate``) when that P&L
    falls below ``stop_valley_multiple`` x the valley, or when the pause would be its
    ``max_pauses``-th since it entered.
-3. **Risk.** ``twin_model.portfolio.evaluate_risk`` on the held book; breaches open, continue
+3. **Risk (``_risk``).** ``twin_model.portfolio.evaluate_risk`` on the held book; breaches open, continue
    or resolve violations. A strategy breach whose action is ``pause_strategy`` pauses it;
    ``liquidate`` (drawdown stop) sends the book to cash for ``cooldown_days`` and resets
    the drawdown reference (``risk_peak``) to the AUM at the stop: the recovery rule.
-4. **Targets.** Rebalance on launch, the first business day of a month (``monthly``),
+4. **Targets (``_targets``).** Rebalance on launch, the first business day of a month (``monthly``),
    drift ``max_i |h_i - target_i| > drift_threshold``, a new (or worse) breach whose
    action is not an alert, a change of the
    selection (pool entry or exit, a stop, a ramp step), the end of a cooldown, or a
@@ -39,7 +42,7 @@ One day, in order:
    actions (``reduce_to_limits``) and, while a high or critical violation is open, caps
    every target at its held weight (no new risk). Paused, stopped and out-of-pool
    strategies get a zero target at once (a forced exit, exempt from the turnover limit).
-5. **Orders.** Trades ``target - held`` (all of them on a rebalance, only forced exits
+5. **Orders (``_orders``).** Trades ``target - held`` (all of them on a rebalance, only forced exits
    otherwise), costed by ``twin_model.portfolio.CostModel``; the simulated cost is paid
    from the next business day's AUM.
 
