@@ -82,8 +82,7 @@ def _pure(day: dt.date, repeat: int, path: Path) -> None:
     from twin_assets.portfolio import _history, _previous_states
     from twin_model.optimize import Optimizer
     from twin_model.portfolio import CostModel, RiskLimits
-    from twin_model.solution_state import ManualAction, SolutionRules
-    from twin_model.solutions import step
+    from twin_model.solution import ManualAction, SolutionRules, step
     from twin_resources.config import DEFAULT_CONFIG_DIR
     from twin_resources.resources import TwinConfigResource, WarehouseResource
 

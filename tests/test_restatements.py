@@ -45,7 +45,7 @@ from twin_model.restatements import (
     stale_from,
 )
 from twin_model.schemas import TABLES
-from twin_model.solution_tables import PORTFOLIO_TABLES
+from twin_model.solution import PORTFOLIO_TABLES
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.config import config_hash
 from twin_resources.provenance import code_version

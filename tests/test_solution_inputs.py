@@ -9,7 +9,7 @@ import pytest
 
 from twin_assets.models import _scenario_frame
 from twin_model.calendar import business_days
-from twin_model.solution_inputs import HISTORY_ROWS, SolutionHistory, scenario_matrix, valleys_in_force
+from twin_model.solution import HISTORY_ROWS, SolutionHistory, scenario_matrix, valleys_in_force
 
 
 def _forecasts(rows):

@@ -79,7 +79,7 @@ _GIVEN = {
 
 @pytest.mark.parametrize("kind", POLICY_KINDS)
 def test_the_step_prepares_what_the_policy_declares(monkeypatch, kind):
-    import twin_model.solutions as solutions
+    import twin_model.solution._targets as solutions
 
     seen = []
 

@@ -1,4 +1,4 @@
-"""Unit tests of the solution-level step (twin_model.solutions).
+"""Unit tests of the solution-level step (twin_model.solution).
 
 Every expected number is worked by hand in the test (small numbers, written out) or
 computed by numpy from the formula the module docstring states, never pasted from a run.
@@ -24,9 +24,18 @@ from tests.conftest import loose_risk_limits
 from twin_model.calendar import business_days
 from twin_model.portfolio import CostModel
 from twin_model.schemas import TABLES, validate
-from twin_model.solution_state import DayInputs, ManualAction, SolutionRules, SolutionState, StrategyState
-from twin_model.solution_tables import PORTFOLIO_TABLES, StateMismatchError, records_to_frames, state_from_tables
-from twin_model.solutions import step
+from twin_model.solution import (
+    PORTFOLIO_TABLES,
+    DayInputs,
+    ManualAction,
+    SolutionRules,
+    SolutionState,
+    StateMismatchError,
+    StrategyState,
+    records_to_frames,
+    state_from_tables,
+    step,
+)
 
 D = dt.date
 LAUNCH = D(2024, 3, 1)
@@ -548,7 +557,7 @@ def test_allocation_retried_once_history_suffices():
 def test_turnover_limit_relaxed_when_no_book_within_it(monkeypatch):
     # a stand-in policy that finds no book within any turnover limit: the step retries without
     # the limit, says so, and uses that allocation
-    import twin_model.solutions as solutions
+    import twin_model.solution._targets as solutions
     from twin_model.portfolio import allocate as real_allocate
     from twin_model.optimize import InfeasibleRequestError
 
@@ -571,7 +580,7 @@ def test_turnover_limit_relaxed_when_no_book_within_it(monkeypatch):
 
 @pytest.mark.parametrize("turnover_limit", [None, 0.01])
 def test_infeasible_allocation_goes_to_cash(monkeypatch, turnover_limit):
-    import twin_model.solutions as solutions
+    import twin_model.solution._targets as solutions
     from twin_model.optimize import InfeasibleRequestError
 
     def fake(inputs, kind, **params):

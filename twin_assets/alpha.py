@@ -1,8 +1,9 @@
 """The alpha layer: which strategies hold persistent alpha (the strategy-level decision).
 
 ``alpha.alpha_pool`` depends on its own previous day: it reads yesterday's state once,
-steps the pure policy through the days of its partition or range in memory, and writes
-every day (a day without new information carries the state).
+steps the strategy level through the days of its partition or range in memory with
+``twin_model.twin.run``, and writes every day (a day without new information carries
+the state).
 """
 
 import datetime as dt
@@ -10,12 +11,13 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_model.strategy import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
-from twin_model.schemas import TABLES
-from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.history import previous_state
 from twin_assets.restatements import restatement_check, stale_metadata, staleness
+from twin_model.schemas import TABLES
+from twin_model.strategy import AlphaPoolPolicy, PoolState, alpha_pool_level, pool_exogenous, pool_table
+from twin_model.twin import run
+from twin_resources.resources import TwinConfigResource, WarehouseResource
 
 ALPHA_POOL = TABLES["alpha.alpha_pool"]
 POSTERIORS = TABLES["models.strategy_posteriors"]
@@ -49,14 +51,9 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     posteriors = warehouse.read_history(POSTERIORS.qualified_name, days[0], days[-1])
     statistics = warehouse.read_history(STATISTICS.qualified_name, days[0], days[-1])
 
-    state = previous.select(list(POOL_STATE_COLUMNS))
-    frames = []
-    for day in days:
-        evidence = pool_evidence(_on(posteriors, day), _on(statistics, day), policy.signal)
-        decision = policy.decide(state, evidence)
-        frames.append(decision.with_columns(date=pl.lit(day), policy=pl.lit(policy.name)))
-        state = decision.select(list(POOL_STATE_COLUMNS))
-    frame = pl.concat(frames).select(list(ALPHA_POOL.columns()))
+    path = pool_exogenous(posteriors, statistics, days, policy.signal)
+    trajectory = run(alpha_pool_level(policy), PoolState.from_rows(previous), path)
+    frame = pool_table(trajectory, policy).select(list(ALPHA_POOL.columns()))
 
     last = frame.filter(pl.col("date") == days[-1])
     stale = staleness(context, warehouse)

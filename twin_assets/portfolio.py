@@ -3,7 +3,8 @@
 Dagster lets an asset depend only on its own previous partition, so the whole solution
 level is one ``@multi_asset`` whose previous-day input is its own state: it reads the state
 of the business day before its partition (or range) once, steps every solution through
-the days in memory with ``twin_model.solutions.step``, and writes the six frames through
+the days in memory with ``twin_model.twin.run`` (the solution level of
+``twin_model.solution``), and writes the six frames through
 one warehouse call in ONE transaction (validated first), so a failure or a kill leaves
 all six tables old. An IO manager handles one output at a time, so the outputs have
 none: the level yields a ``MaterializeResult`` per table, then its checks.
@@ -25,17 +26,24 @@ from twin_model.calendar import previous_business_day
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.schemas import TABLES
-from twin_model.solution_inputs import SolutionHistory, forecasts_start, history_start, scenario_matrix
-from twin_model.solution_state import SolutionRules
-from twin_model.solution_tables import (
+from twin_model.solution import (
     PORTFOLIO_TABLES,
+    SolutionHistory,
+    SolutionPolicy,
+    SolutionRules,
+    SolutionsPolicy,
+    SolutionsState,
     StateGapError,
     StateMismatchError,
     carried_states,
+    forecasts_start,
+    history_start,
     is_managed,
     records_to_frames,
+    scenario_matrix,
+    solutions_level,
 )
-from twin_model.solutions import step
+from twin_model.twin import run
 from twin_resources.config import SolutionConfig, SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
@@ -130,17 +138,13 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     limits = RiskLimits.from_mapping(twin_config.risk_limits().model_dump())
     costs = CostModel(**solutions.execution.model_dump())
     states, cold_started = _previous_states(warehouse, rules, days[0])
-    history = _history(warehouse, strategies, days)
     optimizer = Optimizer()
-    records = []
-    for day in days:
-        inputs = history.day(day)
-        for config, rule in zip(stepped, rules):
-            if not is_managed(config.launch_date, config.retired, day):
-                continue
-            states[rule.solution_id], record = step(rule, states[rule.solution_id], inputs, limits, costs, optimizer)
-            records.append(record)
-    frames = records_to_frames(records)
+    policy = SolutionsPolicy(
+        tuple(SolutionPolicy(rule, limits, costs, optimizer) for rule in rules),
+        {s.solution_id: s.retired for s in stepped},
+    )
+    trajectory = run(solutions_level(policy), SolutionsState(states), _history(warehouse, strategies, days).exogenous(days))
+    frames = records_to_frames([record for day in trajectory.records for record in day])
     ids = tuple(s.solution_id for s in solutions.solutions)
     written = warehouse.warehouse().replace_partitions_together(
         [PartitionWrite(spec, frames[spec.qualified_name], days, "solution_id", ids) for spec in DESCRIPTIONS]

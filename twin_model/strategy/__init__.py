@@ -21,10 +21,21 @@ Parts, one idea each:
 - ``_forecast``: posterior-predictive scenarios and the forecast summary (monthly valley);
 - ``_parameter_sets``: named beliefs (the fitted one, an expert's) as seeded scenarios;
 - ``_calibration``: the band coverage of earlier forecasts;
-- ``_alpha_pool``: the alpha-pool policy (a PFA with hysteresis) and its evidence.
+- ``_alpha_pool``: the alpha-pool policy (a PFA with hysteresis), its state and evidence,
+  and the strategy level for ``twin_model.twin.run``.
 """
 
-from twin_model.strategy._alpha_pool import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
+from twin_model.strategy._alpha_pool import (
+    EVIDENCE_COLUMNS,
+    POOL_STATE_COLUMNS,
+    AlphaPoolPolicy,
+    PoolMembership,
+    PoolState,
+    alpha_pool_level,
+    pool_evidence,
+    pool_exogenous,
+    pool_table,
+)
 from twin_model.strategy._calibration import forecast_calibration
 from twin_model.strategy._conjugate import conjugate_fit, nig_posterior
 from twin_model.strategy._fitting import StrategyModelFitter
@@ -81,5 +92,10 @@ __all__ = [
     "POOL_STATE_COLUMNS",
     "EVIDENCE_COLUMNS",
     "AlphaPoolPolicy",
+    "PoolMembership",
+    "PoolState",
     "pool_evidence",
+    "pool_exogenous",
+    "alpha_pool_level",
+    "pool_table",
 ]

@@ -20,16 +20,24 @@ State S_t per strategy: in_pool and days_in_state. A strategy seen for the first
 starts out of the pool with days_in_state 0 (the initialisation rule) and must earn its
 way in. A day without new information for a strategy (a holiday, or no usable fit)
 carries its state unchanged: days_in_state counts decision days, not calendar days.
+
+As a level of ``twin_model.twin``: S_t is a ``PoolState``, W_{t+1} the day's evidence
+frame (``pool_exogenous``), x_{t+1} the decision frame (one row per strategy: its
+membership, whether it changed, the reason), S^M reads the new membership off it, and the
+pool earns no contribution of its own (``alpha_pool_level``); ``pool_table`` is the
+``alpha.alpha_pool`` rows of a trajectory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
 from twin_model.conventions import PERIODS_PER_YEAR, PoolSignal, StatisticsWindow
-
+from twin_model.twin import Exogenous, Level, Trajectory, exogenous_path
 
 POOL_STATE_COLUMNS = {"strategy_id": pl.String, "in_pool": pl.Boolean, "days_in_state": pl.Int64}
 EVIDENCE_COLUMNS = {
@@ -41,6 +49,45 @@ EVIDENCE_COLUMNS = {
     "min_track_record": pl.Float64,
     "max_drawdown": pl.Float64,
 }
+
+
+@dataclass(frozen=True)
+class PoolMembership:
+    """One strategy's part of S_t: in the pool or not, and for how many decision days."""
+
+    in_pool: bool
+    days_in_state: int
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """S_t of the strategy level: each known strategy's pool membership at day t's close."""
+
+    strategies: Mapping[str, PoolMembership] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: pl.DataFrame) -> PoolState:
+        """From stored rows with POOL_STATE_COLUMNS (other columns are ignored), e.g. one
+        day of ``alpha.alpha_pool`` or a decision frame."""
+        ids = rows.get_column("strategy_id")
+        if ids.is_duplicated().any():
+            raise ValueError(f"alpha pool state: strategies with more than one row: {sorted(set(ids.filter(ids.is_duplicated())))}")
+        return cls({
+            r["strategy_id"]: PoolMembership(r["in_pool"], r["days_in_state"])
+            for r in rows.select(list(POOL_STATE_COLUMNS)).iter_rows(named=True)
+        })
+
+    def to_rows(self) -> pl.DataFrame:
+        """The state as rows with POOL_STATE_COLUMNS, one per strategy in id order."""
+        ids = sorted(self.strategies)
+        return pl.DataFrame(
+            {
+                "strategy_id": ids,
+                "in_pool": [self.strategies[s].in_pool for s in ids],
+                "days_in_state": [self.strategies[s].days_in_state for s in ids],
+            },
+            schema=POOL_STATE_COLUMNS,
+        )
 
 
 def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: PoolSignal) -> pl.DataFrame:
@@ -84,22 +131,28 @@ class AlphaPoolPolicy:
             )
 
     @property
+    def parameters(self) -> dict[str, object]:
+        """The thresholds, by name (the signal as the string the tables store)."""
+        return {**asdict(self), "signal": self.signal.value}
+
+    @property
     def name(self) -> str:
         return (
             f"pfa({self.signal}: enter>={self.enter_probability:g}, exit<{self.exit_probability:g}, "
             f"dsr>={self.min_deflated_sharpe:g}, dd>={self.max_drawdown:g}, wait {self.min_days_in_state}d)"
         )
 
-    def decide(self, state: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
-        """One step: S_t (``state``) and today's ``evidence`` -> S_{t+1} with the reason.
+    def decide(self, state: PoolState | pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+        """x_{t+1} = X^pi(S_t, W_{t+1}): each strategy's membership after today's evidence.
 
-        ``state`` has POOL_STATE_COLUMNS (empty on a cold start); ``evidence`` has
-        EVIDENCE_COLUMNS for the strategies with new information today. Strategies in the
-        state without evidence carry over. Returns strategy_id, in_pool, days_in_state,
-        changed, alpha_level, evidence, reason.
+        ``state`` is S_t, a ``PoolState`` or its rows (POOL_STATE_COLUMNS; empty on a
+        cold start); ``evidence`` (W_{t+1}) has EVIDENCE_COLUMNS for the strategies with
+        new information today. Strategies in the state without evidence carry over.
+        Returns strategy_id, in_pool, days_in_state, changed, alpha_level, evidence, reason.
         """
+        rows = state.to_rows() if isinstance(state, PoolState) else state
         merged = (
-            state.join(evidence, on="strategy_id", how="full", coalesce=True)
+            rows.join(evidence, on="strategy_id", how="full", coalesce=True)
             .with_columns(
                 in_pool=pl.col("in_pool").fill_null(False),
                 days_in_state=pl.col("days_in_state").fill_null(0),
@@ -171,3 +224,50 @@ _DECISION_SCHEMA = {
     "evidence": pl.Float64,
     "reason": pl.String,
 }
+
+
+def pool_exogenous(
+    posteriors: pl.DataFrame, statistics: pl.DataFrame, days: Iterable[dt.date], signal: PoolSignal
+) -> Iterator[Exogenous[pl.DataFrame]]:
+    """W_1, W_2, ...: each day's evidence from the posteriors and statistics tables of
+    the days (rows of other days are ignored)."""
+
+    def evidence(day: dt.date) -> pl.DataFrame:
+        return pool_evidence(_on(posteriors, day), _on(statistics, day), signal)
+
+    return exogenous_path(days, evidence)
+
+
+def _on(frame: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    return frame.filter(pl.col("date") == day)
+
+
+def carry_membership(state: PoolState, decision: pl.DataFrame, evidence: pl.DataFrame) -> PoolState:
+    """S^M: S_{t+1} is the membership the decision states."""
+    return PoolState.from_rows(decision)
+
+
+def no_contribution(state: PoolState, decision: pl.DataFrame, evidence: pl.DataFrame) -> float:
+    """C = 0: the pool earns nothing itself; its value shows in the solutions' net P&L
+    (which is why its thresholds are judged in the back-test on realised returns)."""
+    return 0.0
+
+
+def decision_rows(state: PoolState, decision: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+    """The record of a day: the decision frame itself."""
+    return decision
+
+
+def alpha_pool_level(policy: AlphaPoolPolicy) -> Level[PoolState, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The strategy level for ``twin_model.twin.run``."""
+    return Level(policy=policy, transition=carry_membership, contribution=no_contribution, record=decision_rows)
+
+
+def pool_table(trajectory: Trajectory[PoolState, pl.DataFrame], policy: AlphaPoolPolicy) -> pl.DataFrame:
+    """Every day's decision rows with its ``date`` and the ``policy`` name (the columns of
+    ``alpha.alpha_pool``, in decision order: day by day, strategies by id)."""
+    frames = [
+        decision.with_columns(date=pl.lit(day), policy=pl.lit(policy.name))
+        for day, decision in zip(trajectory.days, trajectory.records)
+    ]
+    return pl.concat(frames)

@@ -20,15 +20,9 @@ import polars as pl
 from twin_model.calendar import next_business_day, previous_business_day
 from twin_model.portfolio import Breach
 from twin_model.schemas import TABLES
-from twin_model.solution_state import (
-    NO_CASH,
-    DayRecord,
-    SolutionRules,
-    SolutionState,
-    StrategyState,
-    Violation,
-    violation_key,
-)
+from twin_model.solution._record import DayRecord
+from twin_model.solution._rules import SolutionRules
+from twin_model.solution._state import NO_CASH, SolutionState, StrategyState, Violation, violation_key
 
 
 class StateMismatchError(ValueError):

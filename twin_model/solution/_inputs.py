@@ -1,7 +1,10 @@
 """The exogenous information of the solution level, assembled from the warehouse tables.
 
-``SolutionHistory`` holds what the tables say over a run's days (and the trailing window
-before them) and hands out one ``DayInputs`` per business day. Pure polars/numpy.
+``DayInputs`` is W_{t+1} of the solution level, shared by every solution: built by hand
+(a test, a simulated path) or from the tables: ``SolutionHistory`` holds what the tables
+say over a run's days (and the trailing window before them) and hands out one
+``DayInputs`` per business day (``exogenous`` yields them for ``twin_model.twin.run``).
+Pure polars/numpy.
 
 Which figures a day sees:
 
@@ -17,14 +20,95 @@ Which figures a day sees:
 * the regime's ``risk_scale`` of the day (1 without a regime row), the day's positions.
 """
 
+from __future__ import annotations
+
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import polars as pl
 
-from twin_model.solution_state import DayInputs
-from twin_model.conventions import PERIODS_PER_YEAR
+from twin_model.conventions import PERIODS_PER_YEAR, UNCLASSIFIED_SECTOR, UNKNOWN_ASSET_CLASS
+from twin_model.portfolio import complete_rows
+from twin_model.twin import Exogenous, exogenous_path
+
+
+@dataclass(frozen=True)
+class DayInputs:
+    """The exogenous information W_t of one business day, shared by every solution.
+
+    ``history`` is ``[T, N]`` daily returns (NaN = not observed) over ``history_dates``,
+    columns in ``strategy_ids`` order, ending with ``day`` when it has returns. Moments
+    are annual (posterior mean of the daily mean x 252 and its sd); ``valley`` is the
+    monthly valley in force (<= 0). ``scenarios(ids)`` returns posterior-predictive daily
+    returns ``[paths, horizon, len(ids)]`` or None.
+    """
+
+    day: dt.date
+    strategy_ids: tuple[str, ...]
+    history_dates: tuple[dt.date, ...]
+    history: np.ndarray
+    in_pool: Mapping[str, bool]
+    sectors: Mapping[str, str]
+    asset_classes: Mapping[str, str]
+    expected_return: Mapping[str, float]
+    expected_return_sd: Mapping[str, float]
+    sharpe: Mapping[str, float]
+    valley: Mapping[str, float]
+    evidence: Mapping[str, float] = field(default_factory=dict)
+    risk_scale: float = 1.0
+    positions: pl.DataFrame | None = None
+    scenarios: Callable[[Sequence[str]], np.ndarray | None] | None = None
+
+    def __post_init__(self) -> None:
+        shape = (len(self.history_dates), len(self.strategy_ids))
+        if np.shape(self.history) != shape:
+            raise ValueError(f"DayInputs {self.day}: history has shape {np.shape(self.history)}, need {shape}")
+        if self.history_dates and self.history_dates[-1] > self.day:
+            raise ValueError(f"DayInputs {self.day}: history runs past the day ({self.history_dates[-1]})")
+
+    def sector_of(self, strategy_id: str) -> str:
+        """The strategy's sector, ``UNCLASSIFIED_SECTOR`` when unknown."""
+        return self.sectors.get(strategy_id, UNCLASSIFIED_SECTOR)
+
+    def asset_class_of(self, strategy_id: str) -> str:
+        """The strategy's asset class, ``UNKNOWN_ASSET_CLASS`` when unknown."""
+        return self.asset_classes.get(strategy_id, UNKNOWN_ASSET_CLASS)
+
+    def column(self, strategy_id: str) -> int | None:
+        return self._columns.get(strategy_id)
+
+    @cached_property
+    def _dates(self) -> np.ndarray:
+        return np.array(self.history_dates, dtype="datetime64[D]")
+
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.strategy_ids)}
+
+    def returns_today(self) -> dict[str, float]:
+        """Today's observed returns (empty on a day without data)."""
+        if not self.history_dates or self.history_dates[-1] != self.day:
+            return {}
+        row = self.history[-1]
+        return {s: float(row[i]) for i, s in enumerate(self.strategy_ids) if not math.isnan(row[i])}
+
+    def pnl_since(self, strategy_id: str, start: dt.date) -> float:
+        """Compounded return of the strategy's observed returns dated ``start`` .. ``day``."""
+        i = self.column(strategy_id)
+        if i is None:
+            return 0.0
+        r = self.history[self._dates >= np.datetime64(start, "D"), i]
+        r = r[~np.isnan(r)]
+        return float(np.prod(1.0 + r) - 1.0)
+
+    def complete_rows(self, ids: Sequence[str], window: int) -> np.ndarray:
+        """The last ``window`` rows of ``ids``' returns where every one of them is observed."""
+        return complete_rows(self.history[:, [self._columns[s] for s in ids]], window)
+
 
 HISTORY_CALENDAR_DAYS = 400
 """Calendar days read before a run's first day: 252 observed returns and some holidays."""
@@ -98,6 +182,10 @@ class SolutionHistory:
         self.sectors = dict(sectors)
         self.asset_classes = dict(asset_classes)
         self.scenarios = scenarios
+
+    def exogenous(self, days: Iterable[dt.date]) -> Iterator[Exogenous[DayInputs]]:
+        """W_1, W_2, ...: the ``DayInputs`` of each of ``days``, built one day at a time."""
+        return exogenous_path(days, self.day)
 
     def day(self, day: dt.date) -> DayInputs:
         """The ``DayInputs`` of one business day."""

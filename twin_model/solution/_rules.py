@@ -1,0 +1,133 @@
+"""What a solution is: its rules from ``config/solutions.yaml`` and its manual overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from twin_model.conventions import ManualActionKind, PolicyKind, Tier
+
+if TYPE_CHECKING:
+    from twin_model.solution._inputs import DayInputs
+
+MANUAL_ACTIONS = tuple(k.value for k in ManualActionKind)
+
+
+@dataclass(frozen=True)
+class ManualAction:
+    """An override from config: ``rebalance`` the solution, ``stop`` or ``reinstate`` a strategy."""
+
+    date: dt.date
+    action: ManualActionKind
+    strategy_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in MANUAL_ACTIONS:
+            raise ValueError(f"manual action {self.action!r}: expected one of {MANUAL_ACTIONS}")
+        if self.action != ManualActionKind.REBALANCE and not self.strategy_id:
+            raise ValueError(f"manual action {self.action!r} on {self.date} needs a strategy_id")
+
+
+@dataclass(frozen=True)
+class SolutionRules:
+    """Everything ``config/solutions.yaml`` says about one solution (see ``from_config``)."""
+
+    solution_id: str
+    launch_date: dt.date
+    initial_aum: float
+    target_exposure: float = 1.0
+    policy_kind: str = PolicyKind.EQUAL_RISK_CONTRIBUTION
+    policy_params: Mapping[str, object] = field(default_factory=dict)
+    sectors: tuple[str, ...] | None = None
+    asset_classes: tuple[str, ...] | None = None
+    min_weight: float = 0.0
+    max_weight: float = 1.0
+    sector_limits: Mapping[str, float] = field(default_factory=dict)
+    turnover_limit: float | None = None
+    leverage_limit: float = 1.0
+    drift_threshold: float = 0.05
+    monthly: bool = True
+    pause_days: int = 10
+    ramp_days: int = 5
+    cooldown_days: int = 10
+    stop_valley_multiple: float = 2.0
+    max_pauses: int = 3
+    use_market_regime: bool = False
+    incubation_evidence: float | None = None
+    incubation_exit_evidence: float | None = None
+    incubation_scale: float = 0.5
+    manual: tuple[ManualAction, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> SolutionRules:
+        """From ``SolutionConfig.model_dump()`` (the nested YAML layout)."""
+        policy = dict(config["policy"])
+        constraints, filters = config.get("constraints", {}), config.get("filters", {})
+        rebalance, pause, stop = config.get("rebalance", {}), config.get("pause", {}), config.get("stop", {})
+        incubation = config.get("incubation") or {}
+        optional = {
+            "min_weight": constraints.get("min_weight"),
+            "max_weight": constraints.get("max_weight"),
+            "turnover_limit": constraints.get("turnover_limit"),
+            "leverage_limit": constraints.get("leverage_limit"),
+            "drift_threshold": rebalance.get("drift_threshold"),
+            "monthly": rebalance.get("monthly"),
+            "pause_days": pause.get("period_days"),
+            "ramp_days": pause.get("ramp_days"),
+            "cooldown_days": pause.get("cooldown_days"),
+            "stop_valley_multiple": stop.get("valley_multiple"),
+            "max_pauses": stop.get("max_pauses"),
+            "use_market_regime": config.get("use_market_regime"),
+            "incubation_evidence": incubation.get("min_evidence"),
+            "incubation_exit_evidence": incubation.get("exit_evidence"),
+            "incubation_scale": incubation.get("scale"),
+        }
+        return cls(
+            solution_id=str(config["solution_id"]),
+            launch_date=config["launch_date"],
+            initial_aum=float(config["initial_aum"]),
+            target_exposure=float(config.get("target_exposure", 1.0)),
+            policy_kind=policy.pop("kind"),
+            policy_params={k: v for k, v in policy.items() if v is not None},
+            sectors=_tuple_or_none(filters.get("sectors")),
+            asset_classes=_tuple_or_none(filters.get("asset_classes")),
+            sector_limits=dict(constraints.get("sector_limits") or {}),
+            manual=tuple(ManualAction(**m) for m in config.get("manual") or ()),
+            **{k: v for k, v in optional.items() if v is not None},
+        )
+
+    def selects(self, sector: str, asset_class: str) -> bool:
+        """Whether the filters let a strategy of this sector and asset class in."""
+        return (self.sectors is None or sector in self.sectors) and (
+            self.asset_classes is None or asset_class in self.asset_classes
+        )
+
+    def tier(self, inputs: DayInputs, strategy_id: str, on_list: bool = False) -> Tier:
+        """"core" (in the alpha pool), "incubation" (outside it, evidence at least
+        ``incubation_evidence``, or ``incubation_exit_evidence`` for a strategy already on the
+        solution's list: a hysteresis band; sized at ``incubation_scale``) or "none",
+        through the filters."""
+        if not self.selects(inputs.sector_of(strategy_id), inputs.asset_class_of(strategy_id)):
+            return Tier.NONE
+        if inputs.in_pool.get(strategy_id, False):
+            return Tier.CORE
+        evidence = inputs.evidence.get(strategy_id)
+        if self.incubation_evidence is None or evidence is None:
+            return Tier.NONE
+        bar = self.incubation_evidence
+        if on_list and self.incubation_exit_evidence is not None:
+            bar = min(bar, self.incubation_exit_evidence)
+        return Tier.INCUBATION if evidence >= bar else Tier.NONE
+
+    def tier_scale(self, tier: str) -> float:
+        """How much of its allocated weight a strategy of ``tier`` gets."""
+        return {Tier.CORE: 1.0, Tier.INCUBATION: self.incubation_scale}.get(tier, 0.0)
+
+    def manual_on(self, day: dt.date) -> list[ManualAction]:
+        return [m for m in self.manual if m.date == day]
+
+
+def _tuple_or_none(values) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
