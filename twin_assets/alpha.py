@@ -10,7 +10,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_model.strategy import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
+from twin_model.strategy import POOL_STATE_COLUMNS, pool_evidence
 from twin_model.schemas import TABLES
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance
@@ -44,7 +44,7 @@ ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
 )
 def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
     days = days_of(context)
-    policy = AlphaPoolPolicy(**twin_config.strategies().pool_policy.model_dump())
+    policy = twin_config.strategies().pool_policy
     previous, cold_start = previous_state(warehouse, ALPHA_POOL, days[0])
     posteriors = warehouse.read_history(POSTERIORS.qualified_name, days[0], days[-1])
     statistics = warehouse.read_history(STATISTICS.qualified_name, days[0], days[-1])

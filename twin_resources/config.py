@@ -1,6 +1,11 @@
 """The firm's configuration: `config/*.yaml`, loaded through pydantic models.
 
 Each file has one model; unknown keys are rejected so a typo cannot pass silently. A
+section that configures a domain object is that object's own type (``FitSettings``,
+``SimulationSettings``, ``AlphaPoolPolicy``, ``CostModel``, ``RiskLimits``; a solution's
+sections take ``SolutionRules``' defaults and ``SolutionConfig.rules()`` yields it), so
+each default and bound is written once, in ``twin_model``; the firm may narrow a domain
+type's bounds (``firm_bounds``: a production run fits at least 50 draws). A
 missing, unreadable or malformed file raises ``ConfigError`` naming the file, the key
 and the reason. Rules across keys are checked at load too (min_weight <= max_weight,
 exposure within leverage, static weights within bounds, CVaR limits at or below VaR
@@ -18,12 +23,25 @@ import os
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
 from twin_model.calendar import HolidayCalendar, exchange_names
+from twin_model.portfolio import CostModel, RiskLimits
+from twin_model.solution_state import SolutionRules
+from twin_model.strategy import AlphaPoolPolicy, FitSettings, SimulationSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
@@ -46,6 +64,25 @@ def _refuse(conflicts: Sequence[tuple[str, str]]) -> None:
     """Raise ``KeyConflict`` when any rule across keys failed."""
     if conflicts:
         raise KeyConflict(conflicts)
+
+
+def firm_bounds(**bounds: FieldInfo) -> AfterValidator:
+    """Bounds the firm's config sets on a domain type's fields beyond the type's own (a
+    run fits at least 50 draws; the model itself takes any positive number): each value
+    outside them is refused naming its key, in pydantic's words."""
+    checks = {key: TypeAdapter(Annotated[float, bound]) for key, bound in bounds.items()}
+
+    def check(value):
+        conflicts = []
+        for key, adapter in checks.items():
+            try:
+                adapter.validate_python(getattr(value, key))
+            except ValidationError as error:
+                conflicts += [(key, item["msg"]) for item in error.errors()]
+        _refuse(conflicts)
+        return value
+
+    return AfterValidator(check)
 
 
 NonNegative = Annotated[float, Field(ge=0)]
@@ -170,42 +207,6 @@ class StrategyMetadata(_Strict):
     expert: ExpertView | None = None
 
 
-class ModelSettings(_Strict):
-    """The Bayesian strategy model (models.strategy_posteriors)."""
-
-    method: Literal["nuts", "conjugate"] = "nuts"
-    window_days: int = Field(default=504, ge=20)
-    draws: int = Field(default=300, ge=50)
-    tune: int = Field(default=300, ge=50)
-    chains: int = Field(default=2, ge=1)
-    seed: int = 20260101
-    hurdle_sharpe: float = 0.0
-    max_rhat: float = Field(default=1.05, gt=1)
-    min_ess_bulk: float = Field(default=100, gt=0)
-    max_divergence_share: float = Field(default=0.01, ge=0)
-
-
-class ForecastSettings(_Strict):
-    """The one-month posterior-predictive simulation (models.strategy_forecasts)."""
-
-    horizon: int = Field(default=21, ge=1)
-    n_paths: int = Field(default=2000, ge=100)
-    seed: int = 20260102
-    valley_quantile: float = Field(default=0.05, gt=0, lt=0.5)
-
-
-class PoolPolicySettings(_Strict):
-    """The alpha-pool policy (alpha.alpha_pool); see twin_model.policies.AlphaPoolPolicy."""
-
-    signal: Literal["p_alpha_positive", "p_sharpe_above_hurdle"] = "p_alpha_positive"
-    enter_probability: float = Field(default=0.975, ge=0, le=1)
-    exit_probability: float = Field(default=0.80, ge=0, le=1)
-    min_deflated_sharpe: float = 0.10
-    min_history: int = Field(default=126, ge=0)
-    max_drawdown: float = Field(default=-0.35, lt=0)
-    min_days_in_state: int = Field(default=5, ge=0)
-
-
 class StrategyDefaults(_Strict):
     sector: str = "unclassified"
     asset_class: str = "unknown"
@@ -214,9 +215,13 @@ class StrategyDefaults(_Strict):
 
 class StrategiesConfig(_Strict):
     source: SourceConfig = SourceConfig()
-    model: ModelSettings = ModelSettings()
-    forecast: ForecastSettings = ForecastSettings()
-    pool_policy: PoolPolicySettings = PoolPolicySettings()
+    model: Annotated[
+        FitSettings, firm_bounds(window_days=Field(ge=20), draws=Field(ge=50), tune=Field(ge=50), max_rhat=Field(gt=1))
+    ] = FitSettings()
+    forecast: Annotated[SimulationSettings, firm_bounds(n_paths=Field(ge=100), valley_quantile=Field(lt=0.5))] = (
+        SimulationSettings()
+    )
+    pool_policy: AlphaPoolPolicy = AlphaPoolPolicy()
     defaults: StrategyDefaults = StrategyDefaults()
     strategies: dict[str, StrategyMetadata] = {}
 
@@ -270,11 +275,11 @@ class SolutionFilters(_Strict):
 
 
 class SolutionConstraints(_Strict):
-    min_weight: float = Field(default=0.0, ge=0)
-    max_weight: float = Field(default=1.0, gt=0)
+    min_weight: float = Field(default=SolutionRules.min_weight, ge=0)
+    max_weight: float = Field(default=SolutionRules.max_weight, gt=0)
     sector_limits: dict[str, NonNegative] = {}
-    turnover_limit: float | None = Field(default=None, gt=0)
-    leverage_limit: float = Field(default=1.0, gt=0)
+    turnover_limit: float | None = Field(default=SolutionRules.turnover_limit, gt=0)
+    leverage_limit: float = Field(default=SolutionRules.leverage_limit, gt=0)
 
     @model_validator(mode="after")
     def _bounds_hold(self) -> SolutionConstraints:
@@ -294,19 +299,19 @@ class SolutionConstraints(_Strict):
 
 
 class RebalanceRule(_Strict):
-    drift_threshold: float = Field(default=0.05, gt=0)
-    monthly: bool = True
+    drift_threshold: float = Field(default=SolutionRules.drift_threshold, gt=0)
+    monthly: bool = SolutionRules.monthly
 
 
 class PauseRule(_Strict):
-    period_days: int = Field(default=10, ge=1)
-    ramp_days: int = Field(default=5, ge=0)
-    cooldown_days: int = Field(default=10, ge=1)
+    period_days: int = Field(default=SolutionRules.pause_days, ge=1)
+    ramp_days: int = Field(default=SolutionRules.ramp_days, ge=0)
+    cooldown_days: int = Field(default=SolutionRules.cooldown_days, ge=1)
 
 
 class StopRule(_Strict):
-    valley_multiple: float = Field(default=2.0, gt=1)
-    max_pauses: int = Field(default=3, ge=1)
+    valley_multiple: float = Field(default=SolutionRules.stop_valley_multiple, gt=1)
+    max_pauses: int = Field(default=SolutionRules.max_pauses, ge=1)
 
 
 class IncubationRule(_Strict):
@@ -314,11 +319,11 @@ class IncubationRule(_Strict):
     >= exit_evidence), at scale x their weight."""
 
     min_evidence: float = Field(ge=0, le=1)
-    exit_evidence: float | None = Field(default=None, ge=0, le=1)
-    scale: float = Field(default=0.5, gt=0, le=1)
+    exit_evidence: float | None = Field(default=SolutionRules.incubation_exit_evidence, ge=0, le=1)
+    scale: float = Field(default=SolutionRules.incubation_scale, gt=0, le=1)
 
     @model_validator(mode="after")
-    def _band(self) -> "IncubationRule":
+    def _band(self) -> IncubationRule:
         if self.exit_evidence is not None and self.exit_evidence > self.min_evidence:
             raise ValueError(f"exit_evidence {self.exit_evidence} is above min_evidence {self.min_evidence}")
         return self
@@ -330,7 +335,7 @@ class ManualOverride(_Strict):
     strategy_id: str | None = None
 
     @model_validator(mode="after")
-    def _strategy_named(self) -> "ManualOverride":
+    def _strategy_named(self) -> ManualOverride:
         if self.action != "rebalance" and not self.strategy_id:
             raise ValueError(f"manual {self.action} on {self.date} needs a strategy_id")
         return self
@@ -346,14 +351,14 @@ class SolutionConfig(_Strict):
     launch_date: dt.date
     retired: dt.date | None = None
     initial_aum: float = Field(gt=0)
-    target_exposure: float = Field(default=1.0, gt=0)
+    target_exposure: float = Field(default=SolutionRules.target_exposure, gt=0)
     policy: SolutionPolicy
     filters: SolutionFilters = SolutionFilters()
     constraints: SolutionConstraints = SolutionConstraints()
     rebalance: RebalanceRule = RebalanceRule()
     pause: PauseRule = PauseRule()
     stop: StopRule = StopRule()
-    use_market_regime: bool = False
+    use_market_regime: bool = SolutionRules.use_market_regime
     incubation: IncubationRule | None = None
     manual: list[ManualOverride] = []
 
@@ -367,6 +372,11 @@ class SolutionConfig(_Strict):
         if self.retired is not None and self.retired <= self.launch_date:
             raise ValueError(f"retired {self.retired} is not after launch_date {self.launch_date}")
         return self
+
+    def rules(self) -> SolutionRules:
+        """The solution's rules as the engine reads them (the layout's correspondence is
+        ``SolutionRules.from_config``'s)."""
+        return SolutionRules.from_config(self.model_dump())
 
 
 def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
@@ -398,19 +408,8 @@ def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
     return conflicts
 
 
-class ExecutionConfig(_Strict):
-    """The trading-cost model (twin_model.execution.CostModel)."""
-
-    commission_bps: float = Field(default=1.0, ge=0)
-    half_spread_bps: float = Field(default=2.0, ge=0)
-    impact_coefficient: float = Field(default=0.001, ge=0)
-    capacity: float = Field(default=1e9, gt=0)
-    slippage_sd_bps: float = Field(default=1.0, ge=0)
-    seed: int = 20260103
-
-
 class SolutionsConfig(_Strict):
-    execution: ExecutionConfig = ExecutionConfig()
+    execution: CostModel = CostModel()
     solutions: list[SolutionConfig]
 
     @field_validator("solutions")
@@ -431,52 +430,26 @@ class SolutionsConfig(_Strict):
 # --- risk_limits.yaml ----------------------------------------------------------------
 
 
-class PortfolioLimits(_Strict):
-    """Breached when the measure falls below its limit (drawdowns, VaR and CVaR are
-    negative returns); a drawdown below -100% never happens, so a stop there never fires."""
-
-    max_gross_leverage: float = Field(gt=0)
-    drawdown_stop: float = Field(lt=0, gt=-1)
-    volatility_target: float = Field(gt=0)
-    max_pairwise_correlation: float = Field(gt=-1, le=1)
-    min_diversification_ratio: float = Field(ge=1)
-    var_95: float = Field(lt=0)
-    cvar_95: float = Field(lt=0)
-    var_99: float = Field(lt=0)
-    cvar_99: float = Field(lt=0)
-
-    @model_validator(mode="after")
-    def _tails_ordered(self) -> PortfolioLimits:
-        """For every return series CVaR (the mean beyond VaR) is at or below VaR, and the
-        99% tail at or below the 95% one; a deeper tail's limit above the shallower's
-        breaches first whenever either would, so the pair cannot mean what it says."""
-        _refuse([
-            (deeper, f"{deeper} {getattr(self, deeper)} is above {shallower} {getattr(self, shallower)}: "
-                     f"{deeper} is never above {shallower}, so its limit must be at or below it")
-            for deeper, shallower in _TAIL_ORDER
-            if getattr(self, deeper) > getattr(self, shallower)
-        ])
-        return self
+def _tails_ordered(limits: RiskLimits) -> RiskLimits:
+    """For every return series CVaR (the mean beyond VaR) is at or below VaR, and the 99%
+    tail at or below the 95% one; a deeper tail's limit above the shallower's breaches
+    first whenever either would, so the pair cannot mean what it says."""
+    portfolio = limits.portfolio
+    _refuse([
+        (f"portfolio.{deeper}", f"{deeper} {getattr(portfolio, deeper)} is above {shallower} {getattr(portfolio, shallower)}: "
+                                f"{deeper} is never above {shallower}, so its limit must be at or below it")
+        for deeper, shallower in _TAIL_ORDER
+        if getattr(portfolio, deeper) > getattr(portfolio, shallower)
+    ])
+    return limits
 
 
 _TAIL_ORDER = (("cvar_95", "var_95"), ("cvar_99", "var_99"), ("var_99", "var_95"), ("cvar_99", "cvar_95"))
 """(deeper, shallower) tail measures: the deeper one's limit must be at or below the other's."""
 
 
-class StrategyLimits(_Strict):
-    max_weight: float = Field(gt=0, le=1)
-    drawdown_stop: float = Field(lt=0, gt=-1)
-    max_volatility: float = Field(gt=0)
-
-
-class PositionLimits(_Strict):
-    max_net_exposure_per_ticker: float = Field(gt=0)
-
-
-class RiskLimitsConfig(_Strict):
-    portfolio: PortfolioLimits
-    strategy: StrategyLimits
-    position: PositionLimits
+RiskLimitsConfig = Annotated[RiskLimits, AfterValidator(_tails_ordered)]
+"""``risk_limits.yaml``: the domain's ``RiskLimits`` with the tail order checked."""
 
 
 # --- firm.yaml -----------------------------------------------------------------------
@@ -509,7 +482,7 @@ class TwinConfig(_Strict):
     firm: FirmConfig
 
 
-_FILES: dict[str, type[BaseModel]] = {
+_FILES: dict[str, Any] = {
     "calendar": CalendarConfig,
     "strategies": StrategiesConfig,
     "solutions": SolutionsConfig,
@@ -523,8 +496,9 @@ def config_dir() -> Path:
     return Path(os.environ.get("TWIN_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
 
 
-def load_file(path: Path, model: type[BaseModel]) -> BaseModel:
-    """Parse one YAML file into ``model``; every failure names the file and the key."""
+def load_file(path: Path, model: Any) -> Any:
+    """Parse one YAML file into ``model`` (a file model of ``_FILES``); every failure names
+    the file and the key."""
     try:
         text = path.read_text()
     except OSError as error:
@@ -539,7 +513,7 @@ def load_file(path: Path, model: type[BaseModel]) -> BaseModel:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
     try:
-        return model.model_validate(data)
+        return TypeAdapter(model).validate_python(data)
     except ValidationError as error:
         reasons = "; ".join(f"key '{key}': {reason}" for key, reason in _keyed_reasons(error))
         raise ConfigError(f"{path}: {reasons}") from None
