@@ -78,7 +78,12 @@ def _keyed_reasons(error: ValidationError) -> Iterator[tuple[str, str]]:
             for key, reason in cause.conflicts:
                 yield ".".join([*where, key]), reason
         else:
-            yield ".".join(where) or "<top>", item["msg"]
+            yield ".".join(where) or "<top>", _ONE_WORDING.get(item["type"], item["msg"])
+
+
+_ONE_WORDING = {"unexpected_keyword_argument": "Extra inputs are not permitted"}
+"""A section that is a domain type (a pydantic dataclass) words an unknown key otherwise
+than a model does; the file says it one way."""
 
 
 def load_calendar(directory: Path | None = None) -> CalendarConfig:
