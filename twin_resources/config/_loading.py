@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +64,16 @@ def load_file(path: Path, model: Any) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
     try:
-        return TypeAdapter(model).validate_python(data)
+        return _adapter(model).validate_python(data)
     except ValidationError as error:
         reasons = "; ".join(f"key '{key}': {reason}" for key, reason in _keyed_reasons(error))
         raise ConfigError(f"{path}: {reasons}") from None
+
+
+@cache
+def _adapter(model: Any) -> TypeAdapter:
+    """The validator of a file model, built once (the run reads config at every step)."""
+    return TypeAdapter(model)
 
 
 def _keyed_reasons(error: ValidationError) -> Iterator[tuple[str, str]]:

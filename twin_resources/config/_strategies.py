@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from twin_model.conventions import UNCLASSIFIED_SECTOR, UNKNOWN_ASSET_CLASS
 from twin_model.data import SyntheticConfig
 from twin_model.strategy import AlphaPoolPolicy, FitSettings, SimulationSettings
 from twin_resources.config._base import StrictModel, firm_bounds
@@ -60,8 +61,10 @@ class StrategyMetadata(StrictModel):
 
 
 class StrategyDefaults(StrictModel):
-    sector: str = "unclassified"
-    asset_class: str = "unknown"
+    """What a strategy the file does not classify is: the solution level's own fallbacks."""
+
+    sector: str = UNCLASSIFIED_SECTOR
+    asset_class: str = UNKNOWN_ASSET_CLASS
     cost_class: str = "standard"
 
 
