@@ -81,17 +81,16 @@ def _materialise(day: dt.date) -> float:
 def _pure(day: dt.date, repeat: int, path: Path) -> None:
     from twin_assets.portfolio import _history, _previous_states
     from twin_model.optimize import Optimizer
-    from twin_model.portfolio import CostModel, RiskLimits
-    from twin_model.solution import ManualAction, SolutionRules, step
+    from twin_model.solution import ManualAction, step
     from twin_resources.config import DEFAULT_CONFIG_DIR
     from twin_resources.resources import TwinConfigResource, WarehouseResource
 
     warehouse = WarehouseResource(path=str(path))
     config = TwinConfigResource(config_dir=os.environ.get("TWIN_CONFIG_DIR", str(DEFAULT_CONFIG_DIR)))
     solutions = config.solutions()
-    rules = [SolutionRules.from_config(s.model_dump()) for s in solutions.solutions]
-    limits = RiskLimits.from_mapping(config.risk_limits().model_dump())
-    costs = CostModel(**solutions.execution.model_dump())
+    rules = [s.rules() for s in solutions.solutions]
+    limits = config.risk_limits()
+    costs = solutions.execution
     started = time.perf_counter()
     history = _history(warehouse, config.strategies(), [day])
     states, _ = _previous_states(warehouse, rules, day)

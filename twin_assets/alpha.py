@@ -46,7 +46,7 @@ ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
 )
 def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
     days = days_of(context)
-    policy = AlphaPoolPolicy(**twin_config.strategies().pool_policy.model_dump())
+    policy = twin_config.strategies().pool_policy
     previous, cold_start = previous_state(warehouse, ALPHA_POOL, days[0])
     posteriors = warehouse.read_history(POSTERIORS.qualified_name, days[0], days[-1])
     statistics = warehouse.read_history(STATISTICS.qualified_name, days[0], days[-1])

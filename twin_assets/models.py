@@ -14,11 +14,10 @@ import numpy as np
 import polars as pl
 
 from twin_model import quality
-from twin_model.strategy import FitSettings, StrategyModelFitter, return_window
+from twin_model.strategy import StrategyModelFitter, return_window
 from twin_model.schemas import TABLES
 from twin_model.strategy import (
     ParameterSet,
-    SimulationSettings,
     forecast_calibration as calibrate,
     forecast_summary,
     simulate_parameter_set,
@@ -72,7 +71,7 @@ def strategy_posteriors(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource
 ):
     days = days_of(context)
-    settings = FitSettings(**twin_config.strategies().model.model_dump())
+    settings = twin_config.strategies().model
     start = _history_start(days[0], settings.window_days)
     returns = history.strategy_returns(warehouse, start, days[-1])
     benchmark = history.benchmark(warehouse, start, days[-1])
@@ -146,7 +145,7 @@ def strategy_forecasts(
 ):
     days = days_of(context)
     config = twin_config.strategies()
-    base = SimulationSettings(**config.forecast.model_dump())
+    base = config.forecast
     start = _history_start(days[0], config.model.window_days)
     returns = history.strategy_returns(warehouse, start, days[-1])
     benchmark = history.benchmark(warehouse, start, days[-1])

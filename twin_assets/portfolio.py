@@ -24,7 +24,6 @@ import polars as pl
 
 from twin_model.calendar import previous_business_day
 from twin_model.optimize import Optimizer
-from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.schemas import TABLES
 from twin_model.solution import (
     PORTFOLIO_TABLES,
@@ -134,9 +133,9 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     days = days_of(context)
     solutions, strategies = twin_config.solutions(), twin_config.strategies()
     stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
-    rules = [SolutionRules.from_config(s.model_dump()) for s in stepped]
-    limits = RiskLimits.from_mapping(twin_config.risk_limits().model_dump())
-    costs = CostModel(**solutions.execution.model_dump())
+    rules = [s.rules() for s in stepped]
+    limits = twin_config.risk_limits()
+    costs = solutions.execution
     states, cold_started = _previous_states(warehouse, rules, days[0])
     optimizer = Optimizer()
     policy = SolutionsPolicy(

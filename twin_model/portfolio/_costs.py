@@ -17,30 +17,24 @@ cost is what the solution's AUM pays, on the next business day.
 
 import datetime as dt
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic import dataclasses as validated
 
 BPS = 1e-4
 
 
-@dataclass(frozen=True)
+@validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class CostModel:
-    """The cost model of ``config/solutions.yaml``'s ``execution`` section."""
+    """The cost model (``config/solutions.yaml``'s ``execution`` section is this type, with its defaults)."""
 
-    commission_bps: float = 1.0
-    half_spread_bps: float = 2.0
-    impact_coefficient: float = 0.001
-    capacity: float = 1e9
-    slippage_sd_bps: float = 1.0
+    commission_bps: float = Field(default=1.0, ge=0)
+    half_spread_bps: float = Field(default=2.0, ge=0)
+    impact_coefficient: float = Field(default=0.001, ge=0)
+    capacity: float = Field(default=1e9, gt=0)
+    slippage_sd_bps: float = Field(default=1.0, ge=0)
     seed: int = 20260103
-
-    def __post_init__(self) -> None:
-        for name in ("commission_bps", "half_spread_bps", "impact_coefficient", "slippage_sd_bps"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"cost model: {name} must be >= 0, got {getattr(self, name)}")
-        if not self.capacity > 0:
-            raise ValueError(f"cost model: capacity must be > 0, got {self.capacity}")
 
     def rate(self, trade_values: np.ndarray) -> np.ndarray:
         """Cost per unit traded: linear fees plus square-root impact."""

@@ -62,40 +62,23 @@ class SolutionRules:
 
     @classmethod
     def from_config(cls, config: Mapping) -> SolutionRules:
-        """From ``SolutionConfig.model_dump()`` (the nested YAML layout)."""
+        """From one solution of ``config/solutions.yaml`` in its nested layout
+        (``SolutionConfig.model_dump()``); a key left out (or null) takes the default here."""
         policy = dict(config["policy"])
-        constraints, filters = config.get("constraints", {}), config.get("filters", {})
-        rebalance, pause, stop = config.get("rebalance", {}), config.get("pause", {}), config.get("stop", {})
-        incubation = config.get("incubation") or {}
-        optional = {
-            "min_weight": constraints.get("min_weight"),
-            "max_weight": constraints.get("max_weight"),
-            "turnover_limit": constraints.get("turnover_limit"),
-            "leverage_limit": constraints.get("leverage_limit"),
-            "drift_threshold": rebalance.get("drift_threshold"),
-            "monthly": rebalance.get("monthly"),
-            "pause_days": pause.get("period_days"),
-            "ramp_days": pause.get("ramp_days"),
-            "cooldown_days": pause.get("cooldown_days"),
-            "stop_valley_multiple": stop.get("valley_multiple"),
-            "max_pauses": stop.get("max_pauses"),
-            "use_market_regime": config.get("use_market_regime"),
-            "incubation_evidence": incubation.get("min_evidence"),
-            "incubation_exit_evidence": incubation.get("exit_evidence"),
-            "incubation_scale": incubation.get("scale"),
-        }
+        filters = config.get("filters") or {}
+        given = {name: (config.get(section) or {}).get(key) if section else config.get(key)
+                 for name, (section, key) in _CONFIG_LAYOUT.items()}
         return cls(
             solution_id=str(config["solution_id"]),
             launch_date=config["launch_date"],
             initial_aum=float(config["initial_aum"]),
-            target_exposure=float(config.get("target_exposure", 1.0)),
             policy_kind=policy.pop("kind"),
             policy_params={k: v for k, v in policy.items() if v is not None},
             sectors=_tuple_or_none(filters.get("sectors")),
             asset_classes=_tuple_or_none(filters.get("asset_classes")),
-            sector_limits=dict(constraints.get("sector_limits") or {}),
+            sector_limits=dict((config.get("constraints") or {}).get("sector_limits") or {}),
             manual=tuple(ManualAction(**m) for m in config.get("manual") or ()),
-            **{k: v for k, v in optional.items() if v is not None},
+            **{name: value for name, value in given.items() if value is not None},
         )
 
     def selects(self, sector: str, asset_class: str) -> bool:
@@ -127,6 +110,28 @@ class SolutionRules:
 
     def manual_on(self, day: dt.date) -> list[ManualAction]:
         return [m for m in self.manual if m.date == day]
+
+
+_CONFIG_LAYOUT = {
+    "target_exposure": ("", "target_exposure"),
+    "min_weight": ("constraints", "min_weight"),
+    "max_weight": ("constraints", "max_weight"),
+    "turnover_limit": ("constraints", "turnover_limit"),
+    "leverage_limit": ("constraints", "leverage_limit"),
+    "drift_threshold": ("rebalance", "drift_threshold"),
+    "monthly": ("rebalance", "monthly"),
+    "pause_days": ("pause", "period_days"),
+    "ramp_days": ("pause", "ramp_days"),
+    "cooldown_days": ("pause", "cooldown_days"),
+    "stop_valley_multiple": ("stop", "valley_multiple"),
+    "max_pauses": ("stop", "max_pauses"),
+    "use_market_regime": ("", "use_market_regime"),
+    "incubation_evidence": ("incubation", "min_evidence"),
+    "incubation_exit_evidence": ("incubation", "exit_evidence"),
+    "incubation_scale": ("incubation", "scale"),
+}
+"""Where each scalar rule sits in a solution of ``solutions.yaml``: (section, key), the
+section "" for a top-level key. The file's sections take their defaults from the rules'."""
 
 
 def _tuple_or_none(values) -> tuple[str, ...] | None:

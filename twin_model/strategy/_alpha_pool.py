@@ -35,6 +35,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
+from pydantic import ConfigDict, Field
+from pydantic import dataclasses as validated
 
 from twin_model.conventions import PERIODS_PER_YEAR, PoolSignal, StatisticsWindow
 from twin_model.twin import Exogenous, Level, Trajectory, exogenous_path
@@ -110,21 +112,21 @@ def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: Po
     return evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
 
 
-@dataclass(frozen=True)
+@validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class AlphaPoolPolicy:
-    """The strategy-level PFA; its parameters are what the policy search tunes."""
+    """The strategy-level PFA; its parameters are what the policy search tunes
+    (``strategies.yaml``'s ``pool_policy`` section is this type, with its defaults)."""
 
     signal: PoolSignal = PoolSignal.P_ALPHA_POSITIVE
-    enter_probability: float = 0.975
-    exit_probability: float = 0.80
+    enter_probability: float = Field(default=0.975, ge=0, le=1)
+    exit_probability: float = Field(default=0.80, ge=0, le=1)
     min_deflated_sharpe: float = 0.10
-    min_history: int = 126
-    max_drawdown: float = -0.35
-    min_days_in_state: int = 5
+    min_history: int = Field(default=126, ge=0)
+    max_drawdown: float = Field(default=-0.35, lt=0)
+    min_days_in_state: int = Field(default=5, ge=0)
 
     def __post_init__(self):
-        object.__setattr__(self, "signal", PoolSignal(self.signal))
-        if not 0 <= self.exit_probability < self.enter_probability <= 1:
+        if not self.exit_probability < self.enter_probability:
             raise ValueError(
                 f"alpha pool policy: need 0 <= exit_probability < enter_probability <= 1, got "
                 f"{self.exit_probability} and {self.enter_probability}"

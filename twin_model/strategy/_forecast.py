@@ -82,11 +82,11 @@ which the solution layer pauses a strategy) and ``expected_trough`` = mean of ``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-
+from pydantic import ConfigDict, Field
+from pydantic import dataclasses as validated
 
 RETURN_FLOOR = -0.99
 """Simulated daily simple returns are clipped at this floor so wealth stays positive."""
@@ -97,27 +97,20 @@ MIN_TAIL_DF = 2.1
 _DRAW_COLUMNS = ("alpha", "beta", "sigma", "nu")
 
 
-@dataclass(frozen=True)
+@validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class SimulationSettings:
-    """How many paths, how far, which seed; the valley's quantile.
+    """How many paths, how far, which seed; the valley's quantile (``strategies.yaml``'s
+    ``forecast`` section is this type, with its defaults).
 
     ``center_residuals``: centre each strategy's bootstrap residuals (see the module
     docstring); set False for the raw ``z = (r - alpha_hat - beta_hat b) / sigma_hat``.
     """
 
-    horizon: int = 21
-    n_paths: int = 2000
+    horizon: int = Field(default=21, ge=1)
+    n_paths: int = Field(default=2000, ge=1)
     seed: int = 20260102
-    valley_quantile: float = 0.05
+    valley_quantile: float = Field(default=0.05, gt=0, lt=1)
     center_residuals: bool = True
-
-    def __post_init__(self) -> None:
-        if int(self.horizon) < 1:
-            raise ValueError(f"horizon must be >= 1, got {self.horizon}")
-        if int(self.n_paths) < 1:
-            raise ValueError(f"n_paths must be >= 1, got {self.n_paths}")
-        if not 0.0 < float(self.valley_quantile) < 1.0:
-            raise ValueError(f"valley_quantile must be in (0, 1), got {self.valley_quantile}")
 
 
 def _ids(strategy_ids: Sequence[str]) -> list[str]:

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from pydantic import ConfigDict, Field
+from pydantic import dataclasses as validated
 
 from twin_model.conventions import PERIODS_PER_YEAR, FitMethod
 from twin_model.strategy._window import ReturnWindow
-
 
 DRAW_COLUMNS = ("daily_mean", "alpha", "beta", "sigma", "nu", "vol", "sharpe")
 SUMMARY_SCHEMA: dict[str, pl.DataType] = {
@@ -69,32 +70,21 @@ HYPER_SCHEMA: dict[str, pl.DataType] = {
 HYPER_PARAMETERS = ("mu_ir", "tau_ir", "mu_beta", "tau_beta")
 
 
-@dataclass(frozen=True)
+@validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class FitSettings:
-    """How a day's fit runs. ``hurdle_sharpe`` is annual; ``method`` a ``FitMethod`` (or its value)."""
+    """How a day's fit runs (``strategies.yaml``'s ``model`` section is this type, with its
+    defaults). ``hurdle_sharpe`` is annual; ``method`` a ``FitMethod`` (or its value)."""
 
-    window_days: int = 504
-    draws: int = 300
-    tune: int = 300
-    chains: int = 2
-    seed: int = 20260101
+    window_days: int = Field(default=504, ge=1)
+    draws: int = Field(default=300, ge=1)
+    tune: int = Field(default=300, ge=0)
+    chains: int = Field(default=2, ge=1)
+    seed: int = Field(default=20260101, ge=0)
     hurdle_sharpe: float = 0.0
     max_rhat: float = 1.05
-    min_ess_bulk: float = 100.0
-    max_divergence_share: float = 0.01
+    min_ess_bulk: float = Field(default=100.0, gt=0)
+    max_divergence_share: float = Field(default=0.01, ge=0)
     method: FitMethod = FitMethod.NUTS
-
-    def __post_init__(self) -> None:
-        if self.method not in tuple(FitMethod):
-            raise ValueError(f"method must be 'nuts' or 'conjugate', got {self.method!r}")
-        object.__setattr__(self, "method", FitMethod(self.method))
-        for name in ("window_days", "draws", "chains"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.tune < 0:
-            raise ValueError(f"tune must be >= 0, got {self.tune}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
 
 
 @dataclass
