@@ -65,8 +65,19 @@ def _report(run_id: str) -> bool:
     status = run.status.value if run else "missing"
     print(f"Run {run_id} FAILED ({status}): {failure.message if failure else 'see the UI'}", file=sys.stderr)
     if failure and failure.step_failure_data and failure.step_failure_data.error:
-        print(failure.step_failure_data.error.message, file=sys.stderr)
+        print(_reason(failure.step_failure_data.error), file=sys.stderr)
     return False
+
+
+def _reason(error) -> str:
+    """Why a step failed, as a user reads it: the innermost error's message (Dagster wraps
+    what the asset raised: a DataQualityError naming file, row and rule; a ConfigError naming
+    file and key), last, so it is the line a terminal shows at the bottom."""
+    messages = []
+    while error is not None:
+        messages.append(error.message.strip())
+        error = error.cause
+    return "\n".join(messages)
 
 
 def _execute(server, job_name: str, first: str, last: str, tags: dict[str, str] | None = None) -> bool:
