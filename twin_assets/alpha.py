@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 
 from twin_model.strategy import POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
-from twin_model.schemas import TABLES
+from twin_model.contracts import TABLES
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.history import previous_state

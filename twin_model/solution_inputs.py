@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from twin_model.solution_state import DayInputs
+from twin_model.contracts import decode_scenarios
 from twin_model.conventions import PERIODS_PER_YEAR
+from twin_model.solution_state import DayInputs
 
 HISTORY_CALENDAR_DAYS = 400
 """Calendar days read before a run's first day: 252 observed returns and some holidays."""
@@ -62,12 +63,7 @@ def scenario_matrix(frame: pl.DataFrame, wanted: Sequence[str]) -> np.ndarray | 
     """Posterior-predictive daily returns ``[paths, horizon, len(wanted)]`` from a forecast
     artefact (long in ``parameter_set, path, day``, wide in strategies); None when a
     wanted strategy is not in it."""
-    posterior = frame.filter(pl.col("parameter_set") == "posterior")
-    if posterior.height == 0 or not set(wanted) <= set(posterior.columns):
-        return None
-    paths, horizon = posterior.get_column("path").n_unique(), posterior.get_column("day").n_unique()
-    values = posterior.sort("path", "day").select(list(wanted)).to_numpy().astype(float)
-    return values.reshape(paths, horizon, len(wanted))
+    return decode_scenarios(frame, wanted)
 
 
 class SolutionHistory:

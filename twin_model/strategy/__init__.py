@@ -24,6 +24,7 @@ Parts, one idea each:
 - ``_alpha_pool``: the alpha-pool policy (a PFA with hysteresis) and its evidence.
 """
 
+from twin_model.contracts import DRAWS_SCHEMA
 from twin_model.strategy._alpha_pool import EVIDENCE_COLUMNS, POOL_STATE_COLUMNS, AlphaPoolPolicy, pool_evidence
 from twin_model.strategy._calibration import forecast_calibration
 from twin_model.strategy._conjugate import conjugate_fit, nig_posterior
@@ -45,7 +46,7 @@ from twin_model.strategy._parameter_sets import (
     residual_correlation,
     simulate_parameter_set,
 )
-from twin_model.strategy._results import DRAWS_SCHEMA, SUMMARY_SCHEMA, FitResult, FitSettings
+from twin_model.strategy._results import SUMMARY_SCHEMA, FitResult, FitSettings
 from twin_model.strategy._window import ReturnWindow, return_window
 
 __all__ = [
