@@ -15,7 +15,8 @@ Parts, one idea each:
 
 - ``_window``: ``return_window``, the trailing observed returns a fit sees;
 - ``_model``: the PyMC model (priors, padding, masking);
-- ``_results``: ``FitSettings``, ``FitResult`` and the summary and draws tables;
+- ``_results``: ``FitSettings``, ``FitResult`` and the summary table (the draws are
+  encoded by ``twin_model.contracts``, whose ``DRAWS_SCHEMA`` is re-exported here);
 - ``_fitting``: ``StrategyModelFitter``, NUTS with compile-once and the per-strategy fallback;
 - ``_conjugate``: the exact normal-inverse-gamma fit;
 - ``_forecast``: posterior-predictive scenarios and the forecast summary (monthly valley);

@@ -1,7 +1,8 @@
 """A day's fit: its settings, its result tables, and the helpers both fitters share
-(the derived quantities of a draw, the summary of draws, the frames).
+(the derived quantities of a draw, the summary of draws, the summary frame).
 
-
+The summary's columns are the posterior table's (``twin_model.contracts``); the draws
+frame is the contract's encoding (``encode_draws``).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class FitSettings:
 @dataclass
 class FitResult:
     """``summary``: one row per strategy (``SUMMARY_SCHEMA``). ``draws``: long posterior draws
-    (``DRAWS_SCHEMA``; ``draw`` = chain * draws + index, sharpe annual, the rest daily).
+    (``twin_model.contracts.DRAWS_SCHEMA``; ``draw`` = chain * draws + index, sharpe annual,
+    the rest daily).
     ``hyper``: the NUTS hyper-parameters' mean, sd, R-hat and bulk ESS (empty for a
     conjugate-only fit)."""
 
