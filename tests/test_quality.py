@@ -5,7 +5,7 @@ import datetime as dt
 
 import polars as pl
 
-from twin_model.quality import unaccounted_days, unknown_position_strategies, vanished_strategies
+from twin_model.contracts import unaccounted_days, unknown_position_strategies, vanished_strategies
 
 D1, D2, D3 = dt.date(2021, 3, 1), dt.date(2021, 3, 2), dt.date(2021, 3, 3)
 
@@ -71,7 +71,8 @@ def test_a_generating_source_has_no_span():
 def test_padded_tickers_and_weekend_positions_are_refused_by_the_raw_schemas():
     import pytest
 
-    from twin_model.schemas import SOURCE_ROW, TABLES, DataQualityError, validate
+    from twin_model.contracts import SOURCE_ROW, TABLES, validate
+    from twin_model.errors import DataQualityError
 
     positions = pl.DataFrame(
         {"date": [D1, dt.date(2021, 3, 6)], "strategy_id": ["a", "a"], "ticker": ["X ", "Y"], "weight": [0.1, 0.2]}

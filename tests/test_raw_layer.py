@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import day, materialize_days, resources, write_returns_file
 from twin_assets.raw import RAW_ASSETS
-from twin_model.schemas import TABLES
+from twin_model.contracts import TABLES
 
 RETURNS = TABLES["raw.strategy_returns"]
 PRICES = TABLES["raw.market_prices"]

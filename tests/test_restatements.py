@@ -44,7 +44,7 @@ from twin_model.restatements import (
     restated_days,
     stale_from,
 )
-from twin_model.schemas import TABLES
+from twin_model.contracts import TABLES
 from twin_model.solution import PORTFOLIO_TABLES
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.config import config_hash
@@ -91,7 +91,7 @@ def test_digest_is_stable_across_processes():
     """A digest written by one run must equal the one the next run computes."""
     script = (
         "import datetime, polars as pl\n"
-        "from twin_model.schemas import TABLES\n"
+        "from twin_model.contracts import TABLES\n"
         "from twin_model.restatements import digest_rows\n"
         f"rows = {ROWS!r}\n"
         "print(digest_rows(pl.DataFrame(rows), TABLES['raw.strategy_returns']))\n"

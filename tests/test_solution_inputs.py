@@ -7,8 +7,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from twin_assets.models import _scenario_frame
 from twin_model.calendar import business_days
+from twin_model.contracts import encode_scenarios as _scenario_frame
 from twin_model.solution import HISTORY_ROWS, SolutionHistory, scenario_matrix, valleys_in_force
 
 

@@ -50,7 +50,7 @@ from tests.faults import fail_on_insert
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import business_days
-from twin_model.schemas import TABLES
+from twin_model.contracts import TABLES
 from twin_model.solution import PORTFOLIO_TABLES
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.resources import WarehouseResource

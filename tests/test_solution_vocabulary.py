@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.test_solutions import LAUNCH, Market, rules, run
+from twin_model.contracts import TABLES
 from twin_model.conventions import (
     AllocationStatus,
     OrderReason,
@@ -23,7 +24,6 @@ from twin_model.conventions import (
     ViolationStatus,
 )
 from twin_model.portfolio import POLICIES, POLICY_KINDS, RULES, PolicyInput, allocate
-from twin_model.schemas import TABLES
 
 
 def _allowed(table: str, column: str) -> set[str]:

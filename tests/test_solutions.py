@@ -22,15 +22,15 @@ import pytest
 
 from tests.conftest import loose_risk_limits
 from twin_model.calendar import business_days
+from twin_model.contracts import TABLES, validate
+from twin_model.errors import StateMismatchError
 from twin_model.portfolio import CostModel
-from twin_model.schemas import TABLES, validate
 from twin_model.solution import (
     PORTFOLIO_TABLES,
     DayInputs,
     ManualAction,
     SolutionRules,
     SolutionState,
-    StateMismatchError,
     StrategyState,
     records_to_frames,
     state_from_tables,
@@ -558,8 +558,8 @@ def test_turnover_limit_relaxed_when_no_book_within_it(monkeypatch):
     # a stand-in policy that finds no book within any turnover limit: the step retries without
     # the limit, says so, and uses that allocation
     import twin_model.solution._targets as solutions
-    from twin_model.portfolio import allocate as real_allocate
     from twin_model.optimize import InfeasibleRequestError
+    from twin_model.portfolio import allocate as real_allocate
 
     seen = []
 

@@ -8,14 +8,13 @@ blank ids are refused, and every message names the file's own data row.
 
 import datetime as dt
 
-import polars as pl
 import pytest
 
 from tests.conftest import day, materialize_days, resources, write_returns_file
 from tests.test_raw_layer import failure_message, stored
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import HolidayCalendar, business_days
-from twin_model.schemas import TABLES
+from twin_model.contracts import TABLES
 
 RETURNS = TABLES["raw.strategy_returns"]
 

@@ -164,7 +164,7 @@ def test_truth_table_is_seeded():
 
 
 def test_generated_frames_have_the_warehouse_shape():
-    from twin_model.schemas import table_spec, validate
+    from twin_model.contracts import table_spec, validate
 
     config = SyntheticConfig(n_strategies=6)
     dates = weekdays_from(ANCHOR, 15)

@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import materialize_days, resources
 from tests.faults import fail_on_insert
 from twin_assets.raw import RAW_ASSETS
-from twin_model.schemas import TABLES, DataQualityError, validate
+from twin_model.contracts import TABLES, validate
+from twin_model.errors import DataQualityError
 from twin_resources.resources import WarehouseResource
 from twin_resources.warehouse import PartitionWrite, Warehouse, quote_identifier
 
@@ -288,7 +289,7 @@ def test_a_kill_9_inside_a_write_of_several_tables_leaves_every_table_old(store,
         f"""
         import datetime as dt, time
         import polars as pl
-        from twin_model.schemas import TABLES
+        from twin_model.contracts import TABLES
         from twin_resources.warehouse import PartitionWrite, Warehouse
         returns, prices, day = TABLES["raw.strategy_returns"], TABLES["raw.market_prices"], dt.date(2021, 3, 1)
         original = Warehouse.insert_rows

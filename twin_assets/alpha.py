@@ -14,8 +14,8 @@ import polars as pl
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.history import previous_state
 from twin_assets.restatements import restatement_check, stale_metadata, staleness
-from twin_model.schemas import TABLES
-from twin_model.strategy import AlphaPoolPolicy, PoolState, alpha_pool_level, pool_exogenous, pool_table
+from twin_model.contracts import TABLES
+from twin_model.strategy import PoolState, alpha_pool_level, pool_exogenous, pool_table
 from twin_model.twin import run
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from twin_model.schemas import DataQualityError, TableSpec, validate
+from twin_model.contracts import TableSpec, validate
+from twin_model.errors import DataQualityError
 from twin_resources.io_manager import column_schema
 from twin_resources.config import config_hash
 from twin_resources.provenance import code_version

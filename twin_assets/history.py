@@ -7,8 +7,8 @@ import dagster as dg
 import polars as pl
 
 from twin_model.calendar import previous_business_day
+from twin_model.contracts import TableSpec
 from twin_model.data.market import benchmark_returns
-from twin_model.schemas import TableSpec
 from twin_resources.resources import WarehouseResource
 
 

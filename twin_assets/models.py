@@ -13,9 +13,8 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from twin_model import quality
+from twin_model.contracts import TABLES, encode_scenarios, forecasts_without_usable_fit, implausible_posteriors, unusable_fits
 from twin_model.strategy import StrategyModelFitter, return_window
-from twin_model.schemas import TABLES
 from twin_model.strategy import (
     ParameterSet,
     forecast_calibration as calibrate,
@@ -91,8 +90,8 @@ def strategy_posteriors(
         POSTERIORS,
         days,
         {
-            FITS_USABLE: quality.unusable_fits,
-            POSTERIOR_RANGES: quality.implausible_posteriors,
+            FITS_USABLE: unusable_fits,
+            POSTERIOR_RANGES: implausible_posteriors,
             DRAWS_STORED: lambda stored: _artifact_problems(warehouse, POSTERIORS.qualified_name, stored),
         },
     )
@@ -167,7 +166,7 @@ def strategy_forecasts(
         FORECASTS,
         days,
         {
-            ONLY_USABLE_FITS: lambda stored: quality.forecasts_without_usable_fit(stored, posteriors),
+            ONLY_USABLE_FITS: lambda stored: forecasts_without_usable_fit(stored, posteriors),
             SCENARIOS_STORED: lambda stored: _artifact_problems(warehouse, FORECASTS.qualified_name, stored),
         },
     )
@@ -193,26 +192,10 @@ def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, 
         expert_scenarios = simulate_parameter_set(view, expert_ids, settings)
         summaries.append(forecast_summary(expert_scenarios, expert_ids, settings).with_columns(parameter_set=pl.lit("expert")))
         stored["expert"] = expert_scenarios
-    artifact = artifacts.write("strategy_forecasts", day, _scenario_frame(stored, {"posterior": ids, "expert": expert_ids}))
+    artifact = artifacts.write("strategy_forecasts", day, encode_scenarios(stored, {"posterior": ids, "expert": expert_ids}))
     return pl.concat(summaries).with_columns(
         date=pl.lit(day), scenarios_path=pl.lit(artifact.path), scenarios_sha256=pl.lit(artifact.sha256)
     )
-
-
-def _scenario_frame(scenarios: dict[str, np.ndarray], ids: dict[str, list[str]]) -> pl.DataFrame:
-    """Scenario matrices long in paths and days, wide in strategies (float32):
-    parameter_set, path, day, <strategy_id>..."""
-    frames = []
-    for name, matrix in scenarios.items():
-        paths, horizon, _ = matrix.shape
-        flat = matrix.reshape(paths * horizon, -1).astype(np.float32)
-        frame = pl.DataFrame(flat, schema=ids[name], orient="row").with_columns(
-            parameter_set=pl.lit(name),
-            path=pl.Series(np.repeat(np.arange(paths, dtype=np.int32), horizon)),
-            day=pl.Series(np.tile(np.arange(1, horizon + 1, dtype=np.int16), paths)),
-        )
-        frames.append(frame.select("parameter_set", "path", "day", *ids[name]))
-    return pl.concat(frames, how="diagonal")
 
 
 @dg.asset(

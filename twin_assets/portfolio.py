@@ -23,8 +23,18 @@ import numpy as np
 import polars as pl
 
 from twin_model.calendar import previous_business_day
+from twin_model.contracts import (
+    TABLES,
+    aum_problems,
+    bound_problems,
+    constraint_problems,
+    contribution_problems,
+    order_problems,
+    selection_problems,
+    targets_sum_problems,
+)
+from twin_model.errors import StateGapError, StateMismatchError
 from twin_model.optimize import Optimizer
-from twin_model.schemas import TABLES
 from twin_model.solution import (
     PORTFOLIO_TABLES,
     SolutionHistory,
@@ -32,8 +42,6 @@ from twin_model.solution import (
     SolutionRules,
     SolutionsPolicy,
     SolutionsState,
-    StateGapError,
-    StateMismatchError,
     carried_states,
     forecasts_start,
     history_start,
@@ -53,7 +61,6 @@ from twin_assets.partitions import BUSINESS_DAYS
 
 WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
 FORECASTS = "models.strategy_forecasts"
-TOL = 1e-8
 
 # Written in this order: performance first (every output depends on its previous day, and
 # Dagster wants topological order), then the other state tables, the optimisation row that
@@ -239,7 +246,7 @@ def _checks(warehouse: WarehouseResource, days: list[dt.date], solutions: Soluti
             "targets_within_bounds": lambda _: bound_problems(stored[WEIGHTS], configs),
             "targets_only_on_selected": lambda _: selection_problems(stored[WEIGHTS]),
         },
-        OPTIMIZATIONS: {"constraints_hold": lambda frame: _rows(frame.filter(~pl.col("constraints_satisfied")), "violations")},
+        OPTIMIZATIONS: {"constraints_hold": constraint_problems},
         PERFORMANCE: {"aum_continuity": lambda frame: aum_problems(pl.concat([before, frame]))},
         ATTRIBUTION: {"contributions_sum": lambda frame: contribution_problems(frame, stored[PERFORMANCE])},
         VIOLATIONS: {},
@@ -247,79 +254,3 @@ def _checks(warehouse: WarehouseResource, days: list[dt.date], solutions: Soluti
     }
     for spec, checks in rules.items():
         yield from check_stored(spec, stored[spec], checks, asset_key=dg.AssetKey(spec.path))
-
-
-def _rows(frame: pl.DataFrame, column: str) -> list[str]:
-    keys = [k for k in ("date", "solution_id", "strategy_id") if k in frame.columns]
-    return [", ".join(f"{k}={row[k]}" for k in keys) + f": {row[column]}" for row in frame.iter_rows(named=True)]
-
-
-def targets_sum_problems(weights: pl.DataFrame, optimizations: pl.DataFrame) -> list[str]:
-    """sum(target) = target_exposure - cash_pauses - cash_risk - cash_other, per solution-day."""
-    sums = weights.group_by("date", "solution_id").agg(targets=pl.col("weight_target").sum())
-    joined = optimizations.join(sums, on=["date", "solution_id"], how="left").with_columns(pl.col("targets").fill_null(0.0))
-    expected = pl.col("target_exposure") - pl.col("cash_pauses") - pl.col("cash_risk") - pl.col("cash_other")
-    bad = joined.filter((pl.col("targets") - expected).abs() > TOL).with_columns(
-        problem=pl.format("targets sum to {} but exposure less cash is {}", pl.col("targets"), expected)
-    )
-    return _rows(bad, "problem")
-
-
-def bound_problems(weights: pl.DataFrame, configs: dict) -> list[str]:
-    problems = []
-    for row in weights.filter(pl.col("weight_target") != 0).iter_rows(named=True):
-        constraints = configs[row["solution_id"]].constraints
-        t, where = row["weight_target"], f"date={row['date']}, solution_id={row['solution_id']}, strategy_id={row['strategy_id']}"
-        if t < -TOL or t > constraints.max_weight + TOL:
-            problems.append(f"{where}: target {t:.6g} outside [0, {constraints.max_weight:g}]")
-        elif row["target_scale"] == 1 and t < constraints.min_weight - TOL:
-            problems.append(f"{where}: full-size target {t:.6g} below min weight {constraints.min_weight:g}")
-    return problems
-
-
-def selection_problems(weights: pl.DataFrame) -> list[str]:
-    bad = weights.filter(
-        (pl.col("weight_target") != 0) & ((pl.col("status") != "active") | (pl.col("tier") == "none"))
-    ).with_columns(problem=pl.format("target {} on a strategy with status {} (tier {})", "weight_target", "status", "tier"))
-    return _rows(bad, "problem")
-
-
-def aum_problems(performance: pl.DataFrame) -> list[str]:
-    """aum = aum_start (1 + r) - costs - fees + flows; aum_start and costs continue the previous row."""
-    ordered = performance.sort("solution_id", "date").with_columns(
-        previous_aum=pl.col("aum").shift(1).over("solution_id"),
-        previous_pending=pl.col("pending_costs").shift(1).over("solution_id"),
-    )
-    scale = pl.max_horizontal(pl.col("aum").abs(), pl.lit(1.0))
-    identity = pl.col("aum_start") * (1 + pl.col("daily_return")) - pl.col("costs") - pl.col("fees") + pl.col("flows")
-    problems = _rows(ordered.filter((pl.col("aum") - identity).abs() > TOL * scale).with_columns(
-        problem=pl.format("aum {} != aum_start x (1 + return) - costs - fees + flows = {}", "aum", identity)), "problem")
-    carried = ordered.filter(pl.col("previous_aum").is_not_null() & ~pl.col("cold_start"))
-    problems += _rows(carried.filter((pl.col("aum_start") - pl.col("previous_aum")).abs() > TOL * scale).with_columns(
-        problem=pl.format("aum_start {} != previous aum {}", "aum_start", "previous_aum")), "problem")
-    problems += _rows(carried.filter((pl.col("costs") - pl.col("previous_pending")).abs() > TOL * scale).with_columns(
-        problem=pl.format("costs {} != previous pending costs {}", "costs", "previous_pending")), "problem")
-    return problems
-
-
-def contribution_problems(attribution: pl.DataFrame, performance: pl.DataFrame) -> list[str]:
-    sums = attribution.group_by("date", "solution_id").agg(total=pl.col("return_contribution").sum())
-    joined = performance.join(sums, on=["date", "solution_id"], how="left").with_columns(pl.col("total").fill_null(0.0))
-    bad = joined.filter((pl.col("total") - pl.col("daily_return")).abs() > 1e-12).with_columns(
-        problem=pl.format("contributions sum to {} but the daily return is {}", "total", "daily_return"))
-    return _rows(bad, "problem")
-
-
-def order_problems(orders: pl.DataFrame, weights: pl.DataFrame) -> list[str]:
-    joined = orders.join(
-        weights.select("date", "solution_id", "strategy_id", held="weight_held", target="weight_target", close="weight_close"),
-        on=["date", "solution_id", "strategy_id"], how="left",
-    )
-    bad = joined.filter(
-        pl.col("target").is_null()
-        | ((pl.col("weight_held") - pl.col("held")).abs() > TOL)
-        | ((pl.col("weight_target") - pl.col("target")).abs() > TOL)
-        | ((pl.col("close") - pl.col("target")).abs() > TOL)
-        | ((pl.col("trade_weight") - (pl.col("weight_target") - pl.col("weight_held"))).abs() > TOL)
-    ).with_columns(problem=pl.lit("order does not move the held weight to the stored target"))
-    return _rows(bad, "problem")

@@ -15,8 +15,8 @@ import dagster as dg
 import polars as pl
 
 from twin_model.data.market import market_regime as regime_of
-from twin_model.quality import unaccounted_days, unknown_position_strategies, vanished_strategies
-from twin_model.schemas import TABLES, DataQualityError, validate
+from twin_model.contracts import TABLES, unaccounted_days, unknown_position_strategies, validate, vanished_strategies
+from twin_model.errors import DataQualityError
 from twin_resources.config import load_calendar
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of, provenance

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from twin_model.contracts import TableSpec
 from twin_model.restatements import day_digests, open_restatements
-from twin_model.schemas import TableSpec
 from twin_resources.resources import WarehouseResource
 from twin_resources.restatement_log import RestatementLog
 

@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from twin_model.schemas import TABLES
+from twin_model.contracts import TABLES
 from twin_model.statistics import strategy_statistics_table
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets import history

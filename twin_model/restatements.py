@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-if TYPE_CHECKING:  # schemas names the resolutions of this module: no import cycle at run time
-    from twin_model.schemas import TableSpec
+if TYPE_CHECKING:  # contracts names the resolutions of this module: no import cycle at run time
+    from twin_model.contracts import TableSpec
 
 
 class Resolution(StrEnum):

@@ -11,7 +11,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_model.schemas import TableSpec, table_spec, validate
+from twin_model.contracts import TableSpec, table_spec, validate
 from twin_resources.resources import WarehouseResource
 
 

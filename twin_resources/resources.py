@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from twin_model.schemas import table_spec
+from twin_model.contracts import table_spec
 from twin_model.data import SyntheticConfig
 from twin_resources.artifacts import ArtifactStore, artifacts_root
 from twin_resources.config import (

@@ -10,8 +10,8 @@ import datetime as dt
 
 import polars as pl
 
+from twin_model.contracts import TABLES, validate
 from twin_model.restatements import Resolution, restated_days
-from twin_model.schemas import TABLES, TableSpec, validate
 from twin_resources.warehouse import Warehouse, qualified_table
 
 INPUT_DIGESTS = TABLES["raw.input_digests"]

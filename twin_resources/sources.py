@@ -18,8 +18,8 @@ from typing import Protocol
 
 import polars as pl
 
+from twin_model.contracts import SOURCE_ROW, TABLES
 from twin_model.data import signals, synthetic
-from twin_model.schemas import SOURCE_ROW, TABLES
 from twin_resources.config import Shock
 
 MARKET_PRICES = TABLES["raw.market_prices"]

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from twin_model.schemas import TableSpec, validate
+from twin_model.contracts import TableSpec, validate
 
 DEFAULT_WAREHOUSE = Path(__file__).resolve().parents[1] / "warehouse" / "twin.duckdb"
 

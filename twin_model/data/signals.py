@@ -54,6 +54,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from twin_model.contracts import TABLES
 from twin_model.data._bundled import BUNDLED_STRATEGIES, SignalStrategy
 
 __all__ = ["SignalStrategy", "BUNDLED_STRATEGIES", "run_strategies"]
@@ -61,18 +62,8 @@ __all__ = ["SignalStrategy", "BUNDLED_STRATEGIES", "run_strategies"]
 _GROSS_TOLERANCE = 1e-9
 """Rounding slack allowed on the gross-exposure check of a weights function."""
 
-_RETURNS_SCHEMA = {
-    "date": pl.Date,
-    "strategy_id": pl.String,
-    "ret": pl.Float64,
-    "available": pl.Boolean,
-}
-_POSITIONS_SCHEMA = {
-    "date": pl.Date,
-    "strategy_id": pl.String,
-    "ticker": pl.String,
-    "weight": pl.Float64,
-}
+_RETURNS_SCHEMA = TABLES["raw.strategy_returns"].columns()
+_POSITIONS_SCHEMA = TABLES["raw.strategy_positions"].columns()
 
 
 def _check_closes(closes: pl.DataFrame) -> pl.DataFrame:

@@ -90,6 +90,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from twin_model.contracts import TABLES
 from twin_model.conventions import PERIODS_PER_YEAR
 
 ARCHETYPES: tuple[str, ...] = ("alpha", "beta", "decay", "noise")
@@ -120,12 +121,7 @@ TRUTH_SCHEMA: dict[str, pl.DataType] = {
     "true_daily_vol": pl.Float64(),
     "true_annual_sharpe_at_anchor": pl.Float64(),
 }
-RETURNS_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "strategy_id": pl.String(),
-    "ret": pl.Float64(),
-    "available": pl.Boolean(),
-}
+RETURNS_SCHEMA: dict[str, pl.DataType] = TABLES["raw.strategy_returns"].columns()
 BENCHMARK_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "market_return": pl.Float64(),

@@ -32,11 +32,11 @@ the constraints that cannot hold; ``_figures`` what the response reports; ``_eng
 :class:`Optimizer`, the solver chain and :func:`optimize`.
 """
 
+from twin_model.errors import InfeasibleRequestError
 from twin_model.optimize._engine import CANON_BACKEND, SOLVER_CHAIN, Optimizer, optimize
 from twin_model.optimize._moments import ledoit_wolf_covariance
 from twin_model.optimize._request import (
     Constraints,
-    InfeasibleRequestError,
     Method,
     Objective,
     OptimizationMetadata,

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from twin_model.errors import InfeasibleRequestError
 from twin_model.optimize._moments import request_moments
-from twin_model.optimize._request import Constraints, InfeasibleRequestError, OptimizationRequest
+from twin_model.optimize._request import Constraints, OptimizationRequest
 
 
 @dataclass(frozen=True)

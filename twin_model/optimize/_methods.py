@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
+from twin_model.errors import InfeasibleRequestError
 from twin_model.optimize._data import ProblemData
 from twin_model.optimize._figures import Solution, check_constraints
 from twin_model.optimize._infeasibility import diagnose
 from twin_model.optimize._problems import build_mv, build_rp, fill_mv, fill_rp, mv_key, rp_key
-from twin_model.optimize._request import InfeasibleRequestError, Method, Objective, OptimizationRequest
+from twin_model.optimize._request import Method, Objective, OptimizationRequest
 from twin_model.optimize._risk_parity import clip_redistribute, hrp_weights, newton_log_barrier, risk_budgets
 
 if TYPE_CHECKING:

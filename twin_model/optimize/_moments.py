@@ -18,7 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from twin_model.conventions import PERIODS_PER_YEAR
-from twin_model.optimize._request import InfeasibleRequestError, OptimizationRequest
+from twin_model.errors import InfeasibleRequestError
+from twin_model.optimize._request import OptimizationRequest
 
 
 @dataclass(frozen=True)

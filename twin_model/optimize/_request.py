@@ -16,14 +16,12 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from twin_model.errors import InfeasibleRequestError
+
 LEVERAGE_FLOOR = 1 - 1e-12
 """Least ``leverage_limit`` a fully invested book can meet (``sum|w| >= |sum w| = 1``), less rounding."""
 
 _BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than_equal", "finite_number"})
-
-
-class InfeasibleRequestError(ValueError):
-    """A request whose constraints cannot hold together (the message names them)."""
 
 
 class Objective(str, Enum):

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin_model.optimize._request import InfeasibleRequestError, OptimizationRequest
+from twin_model.errors import InfeasibleRequestError
+from twin_model.optimize._request import OptimizationRequest
 
 
 def risk_budgets(req: OptimizationRequest, ids: list[str]) -> np.ndarray:

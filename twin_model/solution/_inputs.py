@@ -31,7 +31,8 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from twin_model.conventions import PERIODS_PER_YEAR, UNCLASSIFIED_SECTOR, UNKNOWN_ASSET_CLASS
+from twin_model.contracts import decode_scenarios
+from twin_model.conventions import PERIODS_PER_YEAR, UNCLASSIFIED_SECTOR, UNKNOWN_ASSET_CLASS, observed_return
 from twin_model.portfolio import complete_rows
 from twin_model.twin import Exogenous, exogenous_path
 
@@ -146,12 +147,7 @@ def scenario_matrix(frame: pl.DataFrame, wanted: Sequence[str]) -> np.ndarray | 
     """Posterior-predictive daily returns ``[paths, horizon, len(wanted)]`` from a forecast
     artefact (long in ``parameter_set, path, day``, wide in strategies); None when a
     wanted strategy is not in it."""
-    posterior = frame.filter(pl.col("parameter_set") == "posterior")
-    if posterior.height == 0 or not set(wanted) <= set(posterior.columns):
-        return None
-    paths, horizon = posterior.get_column("path").n_unique(), posterior.get_column("day").n_unique()
-    values = posterior.sort("path", "day").select(list(wanted)).to_numpy().astype(float)
-    return values.reshape(paths, horizon, len(wanted))
+    return decode_scenarios(frame, wanted)
 
 
 class SolutionHistory:
@@ -169,7 +165,7 @@ class SolutionHistory:
         asset_classes: Mapping[str, str],
         scenarios: Callable[[dt.date, Sequence[str]], np.ndarray | None] | None = None,
     ):
-        observed = returns.filter(pl.col("available") & pl.col("ret").is_not_null())
+        observed = returns.filter(observed_return(returns.columns))
         wide = observed.pivot(on="strategy_id", index="date", values="ret").sort("date")
         self.strategy_ids = tuple(sorted(c for c in wide.columns if c != "date"))
         self.dates = tuple(wide.get_column("date").to_list())

@@ -18,19 +18,13 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from twin_model.calendar import next_business_day, previous_business_day
+from twin_model.contracts import TABLES
+from twin_model.errors import StateGapError, StateMismatchError
 from twin_model.portfolio import Breach
-from twin_model.schemas import TABLES
+from twin_model.contracts import TABLES
 from twin_model.solution._record import DayRecord
 from twin_model.solution._rules import SolutionRules
 from twin_model.solution._state import NO_CASH, SolutionState, StrategyState, Violation, violation_key
-
-
-class StateMismatchError(ValueError):
-    """The stored tables of one solution-day do not describe one consistent state."""
-
-
-class StateGapError(ValueError):
-    """A solution has stored state, but not on the business day before the run."""
 
 
 def is_managed(launch_date: dt.date, retired: dt.date | None, day: dt.date) -> bool:

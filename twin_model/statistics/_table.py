@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from twin_model.contracts import TABLES
 from twin_model.conventions import PERIODS_PER_YEAR, StatisticsWindow, observed_return
 from twin_model.statistics._base import _moments, _ratio
 from twin_model.statistics._drawdowns import _drawdown, _month_to_date
@@ -23,22 +24,10 @@ WINDOWS: dict[StatisticsWindow, int | None] = {
 }
 """Trailing windows of the statistics table, in observed returns (None: all of them)."""
 
-_FLOAT_COLUMNS = [
-    "annual_return", "annual_volatility", "sharpe", "sortino", "calmar", "max_drawdown",
-    "var_95", "cvar_95", "cf_var_95", "cf_cvar_95", "skew", "kurtosis", "alpha", "beta",
-    "psr", "dsr", "min_track_record_length", "hit_rate", "mtd_pnl", "mtd_trough",
-]  # fmt: skip
-STATISTICS_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "strategy_id": pl.String(),
-    "window": pl.String(),
-    "n_obs": pl.Int64(),
-    **{c: pl.Float64() for c in _FLOAT_COLUMNS[:6]},
-    "max_drawdown_duration": pl.Int64(),
-    **{c: pl.Float64() for c in _FLOAT_COLUMNS[6:]},
-}
-"""Columns of ``strategy_statistics_table`` in order. Not computable is null (never NaN);
-``min_track_record_length`` is +inf when the Sharpe does not beat 0."""
+STATISTICS_SCHEMA: dict[str, pl.DataType] = TABLES["stats.strategy_statistics"].columns()
+"""Columns of ``strategy_statistics_table`` in order (the table's). Not computable is null
+(never NaN); ``min_track_record_length`` is +inf when the Sharpe does not beat 0."""
+_FLOAT_COLUMNS = [name for name, dtype in STATISTICS_SCHEMA.items() if dtype == pl.Float64]
 
 
 def _window_statistics(X: np.ndarray, B: np.ndarray | None) -> dict[str, np.ndarray]:

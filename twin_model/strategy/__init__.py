@@ -15,7 +15,8 @@ Parts, one idea each:
 
 - ``_window``: ``return_window``, the trailing observed returns a fit sees;
 - ``_model``: the PyMC model (priors, padding, masking);
-- ``_results``: ``FitSettings``, ``FitResult`` and the summary and draws tables;
+- ``_results``: ``FitSettings``, ``FitResult`` and the summary table (the draws are
+  encoded by ``twin_model.contracts``, whose ``DRAWS_SCHEMA`` is re-exported here);
 - ``_fitting``: ``StrategyModelFitter``, NUTS with compile-once and the per-strategy fallback;
 - ``_conjugate``: the exact normal-inverse-gamma fit;
 - ``_forecast``: posterior-predictive scenarios and the forecast summary (monthly valley);
@@ -25,6 +26,7 @@ Parts, one idea each:
   and the strategy level for ``twin_model.twin.run``.
 """
 
+from twin_model.contracts import DRAWS_SCHEMA
 from twin_model.strategy._alpha_pool import (
     EVIDENCE_COLUMNS,
     POOL_STATE_COLUMNS,
@@ -56,7 +58,7 @@ from twin_model.strategy._parameter_sets import (
     residual_correlation,
     simulate_parameter_set,
 )
-from twin_model.strategy._results import DRAWS_SCHEMA, SUMMARY_SCHEMA, FitResult, FitSettings
+from twin_model.strategy._results import SUMMARY_SCHEMA, FitResult, FitSettings
 from twin_model.strategy._window import ReturnWindow, return_window
 
 __all__ = [

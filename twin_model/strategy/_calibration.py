@@ -25,21 +25,10 @@ import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
+from twin_model.contracts import TABLES
 from twin_model.conventions import observed_return
 
-
-_CALIBRATION_SCHEMA = {
-    "date": pl.Date,
-    "strategy_id": pl.String,
-    "forecast_date": pl.Date,
-    "horizon_days": pl.Int64,
-    "realised_return": pl.Float64,
-    "p05": pl.Float64,
-    "p95": pl.Float64,
-    "inside_band": pl.Boolean,
-    "n_evaluated": pl.Int64,
-    "coverage_rate": pl.Float64,
-}
+_CALIBRATION_SCHEMA = TABLES["models.forecast_calibration"].columns()
 
 
 def forecast_calibration(

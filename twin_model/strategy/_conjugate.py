@@ -36,18 +36,10 @@ import zlib
 import numpy as np
 from scipy import stats
 
+from twin_model.contracts import DRAW_COLUMNS, encode_draws
 from twin_model.conventions import FitMethod
-from twin_model.strategy._results import (
-    DRAW_COLUMNS,
-    FitResult,
-    FitSettings,
-    _derive,
-    _draws_frame,
-    _summarise_draws,
-    _summary_frame,
-)
+from twin_model.strategy._results import FitResult, FitSettings, _derive, _summarise_draws, _summary_frame
 from twin_model.strategy._window import ReturnWindow
-
 
 NIG_PRIOR_MEAN = np.array([0.0, 0.0])
 NIG_PRIOR_V = np.array([1.0, 1.0e4])  # diagonal of V0 (alpha, beta), in units of s2
@@ -89,7 +81,7 @@ def conjugate_fit(window: ReturnWindow, settings: FitSettings, seed: int, reason
         sampler=[_CONJUGATE_SAMPLER] * n,
         fit_seconds=time.perf_counter() - started,
     )
-    return FitResult(summary=summary, draws=_draws_frame(window, flat, total))
+    return FitResult(summary=summary, draws=encode_draws(window.strategy_ids, flat))
 
 
 def nig_posterior(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:

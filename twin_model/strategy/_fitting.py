@@ -41,17 +41,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from twin_model.contracts import DRAW_COLUMNS, encode_draws
 from twin_model.conventions import FitMethod
 from twin_model.strategy._conjugate import _CONJUGATE_SAMPLER, _conjugate_strategy, conjugate_fit
 from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
 from twin_model.strategy._results import (
-    DRAW_COLUMNS,
     HYPER_PARAMETERS,
     HYPER_SCHEMA,
     FitResult,
     FitSettings,
     _derive,
-    _draws_frame,
     _summarise_draws,
     _summary_frame,
 )
@@ -164,7 +163,7 @@ class StrategyModelFitter:
             sampler=[_CONJUGATE_SAMPLER if reasons[i] else version for i in range(n)],
             fit_seconds=fit_seconds,
         )
-        return FitResult(summary=summary, draws=_draws_frame(window, flat, total), hyper=hyper)
+        return FitResult(summary=summary, draws=encode_draws(window.strategy_ids, flat), hyper=hyper)
 
 
 def _strategy_arrays(posterior, window: ReturnWindow) -> dict[str, np.ndarray]:

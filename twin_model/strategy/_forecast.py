@@ -88,6 +88,8 @@ import polars as pl
 from pydantic import ConfigDict, Field
 from pydantic import dataclasses as validated
 
+from twin_model.contracts import decode_draws
+
 RETURN_FLOOR = -0.99
 """Simulated daily simple returns are clipped at this floor so wealth stays positive."""
 
@@ -123,29 +125,9 @@ def _ids(strategy_ids: Sequence[str]) -> list[str]:
 
 
 def _posterior_arrays(draws: pl.DataFrame, ids: list[str]) -> dict[str, np.ndarray]:
-    """The draws as ``[D, N]`` arrays of alpha, beta, sigma, nu (columns in ``ids`` order)."""
-    needed = {"draw", "strategy_id", *_DRAW_COLUMNS}
-    absent = needed - set(draws.columns)
-    if absent:
-        raise ValueError(f"posterior draws lack columns {sorted(absent)}")
-    frame = draws.select("draw", "strategy_id", *_DRAW_COLUMNS).filter(pl.col("strategy_id").is_in(ids))
-    present = set(frame["strategy_id"].unique().to_list())
-    missing = [s for s in ids if s not in present]
-    if missing:
-        raise ValueError(f"posterior draws hold no rows for strategies {missing}")
-    draw_values, row = np.unique(frame["draw"].to_numpy(), return_inverse=True)
-    col = frame["strategy_id"].replace_strict({s: i for i, s in enumerate(ids)}, return_dtype=pl.Int64).to_numpy()
-    n_draws, n = len(draw_values), len(ids)
-    count = np.zeros((n_draws, n), dtype=np.int64)
-    np.add.at(count, (row, col), 1)
-    if (count != 1).any():
-        bad = sorted({ids[j] for j in np.nonzero(count != 1)[1]})
-        raise ValueError(f"posterior draws need exactly one row per (draw, strategy); broken for {bad}")
-    out = {}
-    for name in _DRAW_COLUMNS:
-        arr = np.empty((n_draws, n))
-        arr[row, col] = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
-        out[name] = arr
+    """The draws as ``[D, N]`` arrays of alpha, beta, sigma, nu (columns in ``ids`` order;
+    a missing nu is +inf), checked usable for simulation."""
+    out = decode_draws(draws, ids, _DRAW_COLUMNS)
     nu = out["nu"]
     nu[np.isnan(nu)] = np.inf
     for name in ("alpha", "beta", "sigma"):

@@ -1,7 +1,8 @@
 """A day's fit: its settings, its result tables, and the helpers both fitters share
-(the derived quantities of a draw, the summary of draws, the frames).
+(the derived quantities of a draw, the summary of draws, the summary frame).
 
-
+The summary's columns are the posterior table's (``twin_model.contracts``); the draws
+frame is the contract's encoding (``encode_draws``).
 """
 
 from __future__ import annotations
@@ -15,51 +16,16 @@ import polars as pl
 from pydantic import ConfigDict, Field
 from pydantic import dataclasses as validated
 
+from twin_model.contracts import TABLES
 from twin_model.conventions import PERIODS_PER_YEAR, FitMethod
 from twin_model.strategy._window import ReturnWindow
 
-DRAW_COLUMNS = ("daily_mean", "alpha", "beta", "sigma", "nu", "vol", "sharpe")
 SUMMARY_SCHEMA: dict[str, pl.DataType] = {
-    "strategy_id": pl.String(),
-    "n_obs": pl.Int64(),
-    "daily_mean_mean": pl.Float64(),
-    "daily_mean_sd": pl.Float64(),
-    "alpha_mean": pl.Float64(),
-    "alpha_sd": pl.Float64(),
-    "beta_mean": pl.Float64(),
-    "beta_sd": pl.Float64(),
-    "vol_mean": pl.Float64(),
-    "vol_sd": pl.Float64(),
-    "nu_mean": pl.Float64(),
-    "nu_sd": pl.Float64(),
-    "sharpe_mean": pl.Float64(),
-    "sharpe_sd": pl.Float64(),
-    "sharpe_q05": pl.Float64(),
-    "sharpe_q95": pl.Float64(),
-    "alpha_q05": pl.Float64(),
-    "alpha_q95": pl.Float64(),
-    "p_alpha_positive": pl.Float64(),
-    "p_sharpe_above_hurdle": pl.Float64(),
-    "rhat_max": pl.Float64(),
-    "ess_bulk_min": pl.Float64(),
-    "divergences": pl.Int64(),
-    "converged": pl.Boolean(),
-    "method": pl.String(),
-    "fallback_reason": pl.String(),
-    "sampler": pl.String(),
-    "draws": pl.Int64(),
-    "chains": pl.Int64(),
-    "seed": pl.Int64(),
-    "window_start": pl.Date(),
-    "window_end": pl.Date(),
-    "window_days": pl.Int64(),
-    "fit_seconds": pl.Float64(),
+    name: dtype
+    for name, dtype in TABLES["models.strategy_posteriors"].columns().items()
+    if name not in ("date", "draws_path", "draws_sha256")
 }
-DRAWS_SCHEMA: dict[str, pl.DataType] = {
-    "draw": pl.Int64(),
-    "strategy_id": pl.String(),
-    **{name: pl.Float64() for name in DRAW_COLUMNS},
-}
+"""A fit's summary: the posterior table's row less the day and the draws artefact's reference."""
 HYPER_SCHEMA: dict[str, pl.DataType] = {
     "parameter": pl.String(),
     "mean": pl.Float64(),
@@ -90,7 +56,8 @@ class FitSettings:
 @dataclass
 class FitResult:
     """``summary``: one row per strategy (``SUMMARY_SCHEMA``). ``draws``: long posterior draws
-    (``DRAWS_SCHEMA``; ``draw`` = chain * draws + index, sharpe annual, the rest daily).
+    (``twin_model.contracts.DRAWS_SCHEMA``; ``draw`` = chain * draws + index, sharpe annual,
+    the rest daily).
     ``hyper``: the NUTS hyper-parameters' mean, sd, R-hat and bulk ESS (empty for a
     conjugate-only fit)."""
 
@@ -140,15 +107,3 @@ def _summary_frame(window: ReturnWindow, cols, settings: FitSettings, seed: int,
         fit_seconds=[fit_seconds] * n,
     )
     return pl.DataFrame({key: data[key] for key in SUMMARY_SCHEMA}, schema=SUMMARY_SCHEMA)
-
-
-def _draws_frame(window: ReturnWindow, flat: dict[str, np.ndarray], total: int) -> pl.DataFrame:
-    n = len(window.strategy_ids)
-    return pl.DataFrame(
-        {
-            "draw": np.repeat(np.arange(total, dtype=np.int64), n),
-            "strategy_id": list(window.strategy_ids) * total,
-            **{name: flat[name].reshape(-1) for name in DRAW_COLUMNS},
-        },
-        schema=DRAWS_SCHEMA,
-    ).sort("strategy_id", "draw", maintain_order=True)

@@ -1,4 +1,5 @@
-"""Data-quality rules that span rows or days, beyond what one table's schema can say.
+"""Data-quality rules of the raw and models layers that span rows or days, beyond what
+one table's schema can say.
 
 Each function returns a list of readable problems (empty when the data is fine), naming
 the day and the strategy, so the same rule can stop a write and feed an asset check.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+
+from twin_model.conventions import ParameterSetName
 
 
 def vanished_strategies(returns: pl.DataFrame, previous: tuple[dt.date, set[str]] | None = None) -> list[str]:
@@ -117,6 +120,6 @@ def implausible_posteriors(posteriors: pl.DataFrame) -> list[str]:
 def forecasts_without_usable_fit(forecasts: pl.DataFrame, posteriors: pl.DataFrame) -> list[str]:
     """Model forecasts for a strategy whose fit that day was not usable (not converged)."""
     usable = posteriors.filter(pl.col("converged")).select("date", "strategy_id")
-    model = forecasts.filter(pl.col("parameter_set") == "posterior")
+    model = forecasts.filter(pl.col("parameter_set") == ParameterSetName.POSTERIOR.value)
     orphans = model.join(usable, on=["date", "strategy_id"], how="anti").select("date", "strategy_id")
     return [f"day {d}, strategy {s}: forecast without a usable fit" for d, s in orphans.iter_rows()]

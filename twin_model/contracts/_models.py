@@ -1,0 +1,123 @@
+"""The models layer's tables: posterior summaries, forecasts and their calibration."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from twin_model.contracts._fields import PROBABILITY, SHA256_PATTERN, values_of
+from twin_model.conventions import FitMethod
+
+
+class StrategyPosteriors(pa.DataFrameModel):
+    """models.strategy_posteriors: the posterior summary of each strategy's return model.
+
+    Daily units unless named otherwise (sharpe_* are annualised). ``method`` says whether
+    NUTS or the exact conjugate fallback produced the row; ``converged`` False means the
+    row must not be used downstream. Draws live in the artefact store at ``draws_path``,
+    verified on read by ``draws_sha256`` (the sha256 of the file's bytes).
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    n_obs: pl.Int64 = pa.Field(ge=0)
+    daily_mean_mean: pl.Float64
+    daily_mean_sd: pl.Float64 = pa.Field(ge=0)
+    alpha_mean: pl.Float64
+    alpha_sd: pl.Float64 = pa.Field(ge=0)
+    beta_mean: pl.Float64
+    beta_sd: pl.Float64 = pa.Field(ge=0)
+    vol_mean: pl.Float64 = pa.Field(gt=0)
+    vol_sd: pl.Float64 = pa.Field(ge=0)
+    nu_mean: pl.Float64 = pa.Field(gt=2)
+    nu_sd: pl.Float64 = pa.Field(nullable=True)
+    sharpe_mean: pl.Float64
+    sharpe_sd: pl.Float64 = pa.Field(ge=0)
+    sharpe_q05: pl.Float64
+    sharpe_q95: pl.Float64
+    alpha_q05: pl.Float64
+    alpha_q95: pl.Float64
+    p_alpha_positive: pl.Float64 = pa.Field(**PROBABILITY)
+    p_sharpe_above_hurdle: pl.Float64 = pa.Field(**PROBABILITY)
+    rhat_max: pl.Float64 = pa.Field(nullable=True)
+    ess_bulk_min: pl.Float64 = pa.Field(nullable=True)
+    divergences: pl.Int64 = pa.Field(nullable=True, ge=0)
+    converged: pl.Boolean
+    method: pl.String = pa.Field(isin=values_of(FitMethod))
+    fallback_reason: pl.String = pa.Field(nullable=True)
+    sampler: pl.String
+    draws: pl.Int64 = pa.Field(gt=0)
+    chains: pl.Int64 = pa.Field(gt=0)
+    seed: pl.Int64
+    window_start: pl.Date
+    window_end: pl.Date
+    window_days: pl.Int64 = pa.Field(gt=0)
+    fit_seconds: pl.Float64 = pa.Field(ge=0)
+    draws_path: pl.String
+    draws_sha256: pl.String = pa.Field(str_matches=SHA256_PATTERN)
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id"]
+
+
+class StrategyForecasts(pa.DataFrameModel):
+    """models.strategy_forecasts: the next month of each strategy, simulated.
+
+    Returns are the month's compounded return; ``monthly_valley`` is the 5th percentile
+    over paths of the running minimum of month-to-date cumulative P&L (<= 0).
+    ``parameter_set`` is "posterior" (the model) or a named view such as "expert".
+    Scenario matrices live in the artefact store at ``scenarios_path``, verified on read
+    by ``scenarios_sha256``.
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    parameter_set: pl.String = pa.Field(nullable=False)
+    horizon_days: pl.Int64 = pa.Field(gt=0)
+    n_paths: pl.Int64 = pa.Field(gt=0)
+    mean_return: pl.Float64 = pa.Field(gt=-1)
+    p05: pl.Float64 = pa.Field(gt=-1)
+    p50: pl.Float64 = pa.Field(gt=-1)
+    p95: pl.Float64 = pa.Field(gt=-1)
+    prob_loss: pl.Float64 = pa.Field(**PROBABILITY)
+    expected_shortfall_95: pl.Float64 = pa.Field(gt=-1)
+    monthly_valley: pl.Float64 = pa.Field(gt=-1, le=0)
+    expected_trough: pl.Float64 = pa.Field(gt=-1, le=0)
+    scenarios_path: pl.String
+    scenarios_sha256: pl.String = pa.Field(str_matches=SHA256_PATTERN)
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id", "parameter_set"]
+
+    @pa.dataframe_check(name="percentiles_ordered")
+    @classmethod
+    def percentiles_ordered(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("p05") <= pl.col("p50")) & (pl.col("p50") <= pl.col("p95")))
+
+
+class ForecastCalibration(pa.DataFrameModel):
+    """models.forecast_calibration: did the month that just ended fall in the 5-95 band
+    forecast a month earlier, and the running coverage of every matured forecast.
+
+    ``horizon_days`` is the forecast's horizon in observed returns (null on rows stored
+    before the table had the column)."""
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    forecast_date: pl.Date
+    horizon_days: pl.Int64 = pa.Field(nullable=True, gt=0)
+    realised_return: pl.Float64 = pa.Field(gt=-1)
+    p05: pl.Float64
+    p95: pl.Float64
+    inside_band: pl.Boolean
+    n_evaluated: pl.Int64 = pa.Field(gt=0)
+    coverage_rate: pl.Float64 = pa.Field(**PROBABILITY)
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id"]
+
+
