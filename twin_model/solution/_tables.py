@@ -21,7 +21,6 @@ from twin_model.calendar import next_business_day, previous_business_day
 from twin_model.contracts import TABLES
 from twin_model.errors import StateGapError, StateMismatchError
 from twin_model.portfolio import Breach
-from twin_model.contracts import TABLES
 from twin_model.solution._record import DayRecord
 from twin_model.solution._rules import SolutionRules
 from twin_model.solution._state import NO_CASH, SolutionState, StrategyState, Violation, violation_key
