@@ -13,7 +13,7 @@ import polars as pl
 
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.history import previous_state
-from twin_assets.metadata import add_daily_metadata, run_metadata
+from twin_assets.metadata import DayFigures, add_daily_metadata, run_metadata
 from twin_assets.restatements import restatement_check, stale_metadata, staleness
 from twin_model.schemas import TABLES
 from twin_model.strategy import AlphaPoolPolicy, PoolState, alpha_pool_level, pool_exogenous, pool_table
@@ -74,7 +74,7 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     yield restatement_check(stale)
 
 
-def _pool_figures(cold_day: dt.date | None):
+def _pool_figures(cold_day: dt.date | None) -> DayFigures:
     """A day's pool: whether the level started cold on it (``cold_day``, the first day
     of a run with no earlier state), how many strategies are in it and changed state."""
 

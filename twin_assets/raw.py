@@ -20,7 +20,7 @@ from twin_model.schemas import TABLES, DataQualityError, validate
 from twin_resources.config import load_calendar
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance
-from twin_assets.metadata import data_day_metadata
+from twin_assets.metadata import SHOWN, data_day_metadata
 from twin_assets.restatements import record_input_digests
 
 MARKET_PRICES = TABLES["raw.market_prices"]
@@ -36,7 +36,6 @@ ACCOUNTING_HINT = (
     "a weekday without rows is accepted as empty only when calendar.yaml's holiday calendar lists it: "
     "'holidays' (an exchange calendar such as XNYS) or 'no_data_days' (the firm's own list)"
 )
-SHOWN_REASONS = 10
 
 @dg.asset(
     **daily_asset_args(
@@ -98,12 +97,12 @@ def _unavailable_rows(_: dt.date, rows: pl.DataFrame) -> dict:
 
 
 def _empty_day_reasons(no_data: dict[dt.date, str], with_data: set[dt.date], calendar: str) -> dict:
-    """Why each day stored empty has no data (the first ``SHOWN_REASONS`` of them)."""
+    """Why each day stored empty has no data (the first ``SHOWN`` of them)."""
     empty = [f"{day}: {why}" for day, why in no_data.items() if day not in with_data]
     if not empty:
         return {}
-    more = f"; and {len(empty) - SHOWN_REASONS} more" if len(empty) > SHOWN_REASONS else ""
-    return {"empty_reason": "; ".join(empty[:SHOWN_REASONS]) + more, "holiday_calendar": calendar}
+    more = f"; and {len(empty) - SHOWN} more" if len(empty) > SHOWN else ""
+    return {"empty_reason": "; ".join(empty[:SHOWN]) + more, "holiday_calendar": calendar}
 
 
 def _previous_universe(warehouse: WarehouseResource, first_day: dt.date) -> tuple[dt.date, set[str]] | None:
