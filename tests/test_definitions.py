@@ -12,14 +12,8 @@ import dagster as dg
 import numpy as np
 
 from twin_assets.common import DUCKDB_POOL
-from twin_assets.definitions import defs, warehouse_snapshot
-from twin_assets.operations import (
-    BUSINESS_DAY_JOB,
-    MODELLING_JOB,
-    RAW_HISTORY_JOB,
-    business_day_schedule,
-    schedule_partition,
-)
+from twin_assets.definitions import business_day_schedule, defs, warehouse_snapshot
+from twin_assets.operations import BUSINESS_DAY_JOB, MODELLING_JOB, RAW_HISTORY_JOB, schedule_partition
 from twin_assets.snapshot import SNAPSHOT_KEY
 from twin_assets.partitions import business_day_partitions
 from twin_assets.restatements import INPUTS_NOT_RESTATED
@@ -184,8 +178,7 @@ def _load_in_subprocess(env_overrides: dict) -> dict:
         """
         import json, warnings
         warnings.simplefilter("ignore")
-        from twin_assets.definitions import defs, warehouse_snapshot
-        from twin_assets.operations import business_day_schedule
+        from twin_assets.definitions import business_day_schedule, defs, warehouse_snapshot
         import dagster as dg
         keys = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "strategy_returns"])).partitions_def.get_partition_keys()
         print(json.dumps({"first": keys[0], "last": keys[-1], "n": len(keys),

@@ -46,6 +46,7 @@ import pytest
 import yaml
 
 from tests.conftest import copy_warehouse, day, materialize_days, resources
+from tests.day_metadata import assert_each_day_counts_its_own_rows
 from tests.faults import fail_on_insert
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
@@ -436,3 +437,22 @@ def test_an_empty_solution_list_is_refused_naming_the_file_and_key(stress_histor
     result = _unchanged_by(warehouse, lambda: materialize_days([solution_level], resources(warehouse, empty), "2017-02-01", raise_on_error=False))
     message = _failure_text(result)
     assert "solutions.yaml" in message and "key 'solutions'" in message and "retired" in message
+
+
+def test_each_day_of_the_range_carries_its_own_metadata(as_range):
+    """Every table's partition counts that day's stored rows; only the first day is the
+    cold start; AUM, rebalances and open violations are that day's."""
+    warehouse, result = as_range
+    tables = _tables(warehouse)
+    events = {name: assert_each_day_counts_its_own_rows(result, warehouse, name, DAYS) for name in PORTFOLIO_TABLES.values()}
+    for metadata in events.values():
+        assert [metadata[key]["cold_start"] for key in DAYS] == [True] + [False] * (len(DAYS) - 1)
+        assert metadata[FIRST]["cold_started"] == ["stress"] and metadata[DAYS[1]]["cold_started"] == []
+    for key in DAYS:
+        assert events["portfolio.solution_performance"][key]["aum_stress"] == _performance(warehouse, key, "stress")["aum"]
+        rebalanced = _on(tables["portfolio.solution_optimizations"], key).get_column("rebalanced").sum()
+        assert events["portfolio.solution_optimizations"][key]["rebalances"] == rebalanced
+        still_open = _on(tables["portfolio.risk_violations"], key, status="open").height
+        assert events["portfolio.risk_violations"][key]["open_violations"] == still_open
+    assert events["portfolio.risk_violations"]["2017-03-14"]["open_violations"] > 0  # the liquidation day
+    assert sum(events["portfolio.solution_optimizations"][key]["rebalances"] for key in DAYS) > 3

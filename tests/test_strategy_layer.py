@@ -6,9 +6,11 @@ and verified on read."""
 import shutil
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from tests.conftest import copy_warehouse, day, materialize_days, resources
+from tests.day_metadata import assert_each_day_counts_its_own_rows
 from twin_assets.alpha import alpha_pool
 from twin_assets.models import MODEL_ASSETS, strategy_forecasts, strategy_posteriors
 from twin_assets.raw import RAW_ASSETS
@@ -182,3 +184,32 @@ def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_
     assert str(first) in message and "models.strategy_posteriors row date=2017-01-03" in message
     assert "re-materialise models.strategy_posteriors for 2017-01-03" in message
     assert warehouse.read_history("models.strategy_forecasts", None, None).equals(source.read_history("models.strategy_forecasts", None, None))
+
+
+def test_each_day_of_a_range_run_carries_its_own_metadata(raw_history, tmp_path):
+    """A cold range of three days: each partition's event counts that day's stored rows and
+    figures; only the first day is a cold start (conjugate fits keep it fast)."""
+    _, config_dir = raw_history
+    conjugate = tmp_path / "conjugate"
+    shutil.copytree(config_dir, conjugate)
+    strategies = conjugate / "strategies.yaml"
+    strategies.write_text(strategies.read_text().replace("method: nuts", "method: conjugate"))
+    warehouse = _copy(raw_history, "metadata_range")
+    result = materialize_days(STRATEGY_LAYER, resources(warehouse, conjugate), DAYS[0], DAYS[-1])
+    assert result.success
+    for name in TABLE_NAMES:
+        assert_each_day_counts_its_own_rows(result, warehouse, name, DAYS)
+    pool = assert_each_day_counts_its_own_rows(result, warehouse, "alpha.alpha_pool", DAYS)
+    assert [pool[key]["cold_start"] for key in DAYS] == [True, False, False]
+    stored_pool = warehouse.read_history("alpha.alpha_pool", None, None)
+    fits = assert_each_day_counts_its_own_rows(result, warehouse, "models.strategy_posteriors", DAYS)
+    stored_fits = warehouse.read_history("models.strategy_posteriors", None, None)
+    for key in DAYS:
+        today = stored_pool.filter(pl.col("date") == day(key))
+        assert pool[key]["in_pool"] == today.get_column("in_pool").sum()
+        assert pool[key]["changes"] == today.get_column("changed").sum()
+        assert pool[key]["strategy_ids"] == today.height == 6
+        fitted = stored_fits.filter(pl.col("date") == day(key))
+        assert fits[key]["strategy_ids"] == 6
+        assert fits[key]["converged"] == fitted.get_column("converged").sum()
+        assert fits[key]["fallbacks"] == (fitted.get_column("method") == "conjugate").sum() == 6

@@ -13,6 +13,7 @@ import polars as pl
 
 from twin_assets.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.history import previous_state
+from twin_assets.metadata import DayFigures, add_daily_metadata, run_metadata
 from twin_assets.restatements import restatement_check, stale_metadata, staleness
 from twin_model.contracts import TABLES
 from twin_model.strategy import PoolState, alpha_pool_level, pool_exogenous, pool_table
@@ -55,17 +56,12 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     trajectory = run(alpha_pool_level(policy), PoolState.from_rows(previous), path)
     frame = pool_table(trajectory, policy).select(list(ALPHA_POOL.columns()))
 
-    last = frame.filter(pl.col("date") == days[-1])
+    add_daily_metadata(context, frame, days, "strategy_id", _pool_figures(days[0] if cold_start else None))
     stale = staleness(context, warehouse)
     yield dg.Output(
         frame,
         metadata={
-            "cold_start": cold_start,
-            "first_day": str(days[0]),
-            "last_day": str(days[-1]),
-            "in_pool_last_day": int(last.get_column("in_pool").sum()),
-            "strategies": last.height,
-            "changes": int(frame.get_column("changed").sum()),
+            **run_metadata(days),
             "policy": policy.name,
             **stale_metadata(stale),
             **provenance(context, twin_config.config_dir),
@@ -76,6 +72,20 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
         warehouse, ALPHA_POOL, days, {ONE_ROW_PER_KNOWN_STRATEGY: lambda stored: _dropped(stored, days, known_before)}
     )
     yield restatement_check(stale)
+
+
+def _pool_figures(cold_day: dt.date | None) -> DayFigures:
+    """A day's pool: whether the level started cold on it (``cold_day``, the first day
+    of a run with no earlier state), how many strategies are in it and changed state."""
+
+    def figures(day: dt.date, rows: pl.DataFrame) -> dict:
+        return {
+            "cold_start": day == cold_day,
+            "in_pool": int(rows.get_column("in_pool").sum()),
+            "changes": int(rows.get_column("changed").sum()),
+        }
+
+    return figures
 
 
 def _on(frame: pl.DataFrame, day: dt.date) -> pl.DataFrame:

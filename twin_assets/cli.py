@@ -116,10 +116,10 @@ def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
     above it over the last ``model_days`` business days of that span."""
     from twin_assets.launch import Stopped
     from twin_assets.operations import MODELLING_JOB, RAW_HISTORY_JOB
-    from twin_assets.partitions import BUSINESS_DAYS
+    from twin_assets.partitions import daily_partitions
 
     clean_up_dead_runs()
-    keys = BUSINESS_DAYS.get_partition_keys()
+    keys = daily_partitions().get_partition_keys()
     first = start or dt.date.fromisoformat(keys[0])
     last = end or dt.date.fromisoformat(keys[-1])
     span = [key for key in keys if first <= dt.date.fromisoformat(key) <= last]

@@ -8,14 +8,15 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from twin_assets.metadata import first_items
+from twin_assets.partitions import daily_partitions, partition_days
+from twin_assets.restatements import restatement_check_spec
 from twin_model.contracts import TableSpec, validate
 from twin_model.errors import DataQualityError
 from twin_resources.io_manager import column_schema
 from twin_resources.config import config_hash
 from twin_resources.provenance import code_version
 from twin_resources.resources import WarehouseResource
-from twin_assets.partitions import BUSINESS_DAYS, partition_days
-from twin_assets.restatements import restatement_check_spec
 
 DUCKDB_POOL = "duckdb"
 """DuckDB has one writer per file: every asset and check touching it runs in this pool,
@@ -49,7 +50,7 @@ def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str], 
         key=key,
         description=description,
         group_name=spec.layer,
-        partitions_def=BUSINESS_DAYS,
+        partitions_def=daily_partitions(),
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_POOL,
         io_manager_key=WAREHOUSE_IO,
@@ -75,27 +76,6 @@ def provenance(context: dg.AssetExecutionContext, config_dir: str, asset_key: dg
 def days_of(context: dg.AssetExecutionContext) -> list[dt.date]:
     """The business days of the run's partition or range, in order."""
     return partition_days(context.partition_keys)
-
-
-def day_metadata(frame: pl.DataFrame, days: list[dt.date], entity: str | None) -> dict:
-    """Which days had data; a weekday without data is an empty partition and says why."""
-    with_data = set(frame.get_column("date").unique().to_list()) if frame.height else set()
-    empty = [str(day) for day in days if day not in with_data]
-    metadata = {
-        "first_day": str(days[0]),
-        "last_day": str(days[-1]),
-        "days": len(days),
-        "days_with_data": len(with_data),
-        "empty_days": dg.MetadataValue.json(empty),
-    }
-    if empty:
-        metadata["empty_reason"] = (
-            "the source delivered no rows on these weekdays (exchange holiday or no trading); "
-            "later layers treat them as no new information"
-        )
-    if entity and frame.height:
-        metadata[f"{entity}s"] = frame.get_column(entity).n_unique()
-    return metadata
 
 
 def check_written(
@@ -142,5 +122,5 @@ def _result(name: str, problems: list[str], rows: int, asset_key: dg.AssetKey | 
         check_name=name,
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"rows_checked": rows, "problems": len(problems), "first_problems": dg.MetadataValue.json(problems[:10])},
+        metadata={"rows_checked": rows, "problems": len(problems), "first_problems": first_items(problems)},
     )

@@ -1,24 +1,34 @@
 """The one Definitions of Strategy Twin: assets, checks, jobs, schedule and resources.
 
 The read snapshot is built downstream of every warehouse asset, so it is the last step
-of every job (twin_assets.snapshot)."""
+of every job (twin_assets.snapshot). Dagster (the workspace, ``dg``) and the CLI load
+``defs`` from here: importing this module imports the asset modules, whose decorators take
+the calendar's partitions (twin_assets.partitions), and ``build_definitions`` does the
+process set-up and builds the schedule. No other module of the package does work at import."""
 
 import os
 
 import dagster as dg
 
-from twin_resources.config import config_dir
-from twin_resources.io_manager import WarehouseIOManager
-from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource, env_or_default
-from twin_resources.warehouse import warehouse_path
-from twin_assets.common import WAREHOUSE_IO
-from twin_assets.operations import business_day_job, business_day_schedule, modelling_job, raw_history_job
 from twin_assets.alpha import alpha_pool
+from twin_assets.common import WAREHOUSE_IO
 from twin_assets.models import MODEL_ASSETS
+from twin_assets.operations import (
+    BUSINESS_DAY_SCHEDULE,
+    build_business_day_schedule,
+    business_day_job,
+    modelling_job,
+    raw_history_job,
+)
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_assets.snapshot import warehouse_snapshot_asset
 from twin_assets.stats import strategy_statistics
+from twin_resources.config import config_dir
+from twin_resources.io_manager import WarehouseIOManager
+from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource, env_or_default
+from twin_resources.runtime import own_pytensor_compiledir
+from twin_resources.warehouse import warehouse_path
 
 WAREHOUSE_ASSETS = [*RAW_ASSETS, *MODEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
 """Every asset that writes a warehouse table."""
@@ -40,10 +50,19 @@ def resources() -> dict:
     }
 
 
-defs = dg.Definitions(
-    assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
-    jobs=[business_day_job, raw_history_job, modelling_job],
-    schedules=[business_day_schedule],
-    resources=resources(),
-    executor=dg.in_process_executor,
-)
+def build_definitions() -> dg.Definitions:
+    """The code location. First gives this process its own PyTensor compile directory
+    (a run process imports pytensor only when a model asset runs, after this); the
+    asset modules' partitions and the schedule come from calendar.yaml, read once."""
+    own_pytensor_compiledir()
+    return dg.Definitions(
+        assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
+        jobs=[business_day_job, raw_history_job, modelling_job],
+        schedules=[build_business_day_schedule()],
+        resources=resources(),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()
+business_day_schedule = defs.resolve_schedule_def(BUSINESS_DAY_SCHEDULE)

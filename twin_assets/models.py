@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from twin_model.contracts import TABLES, encode_scenarios, forecasts_without_usable_fit, implausible_posteriors, unusable_fits
+from twin_model.conventions import FitMethod
 from twin_model.strategy import StrategyModelFitter, return_window
 from twin_model.strategy import (
     ParameterSet,
@@ -26,7 +27,8 @@ from twin_resources.artifacts import REFERENCE_COLUMNS
 from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets import history
-from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of, provenance
+from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.metadata import data_day_metadata
 
 POSTERIORS = TABLES["models.strategy_posteriors"]
 FORECASTS = TABLES["models.strategy_forecasts"]
@@ -84,7 +86,8 @@ def strategy_posteriors(
         frames.append(result.summary.with_columns(date=pl.lit(day), draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)))
         context.log.info(f"{day}: fitted {window.returns.shape[1]} strategies over {len(window.dates)} days")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)})
+    metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
+    yield dg.Output(frame, metadata={**metadata, **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)})
     yield from check_written(
         warehouse,
         POSTERIORS,
@@ -98,16 +101,27 @@ def strategy_posteriors(
 
 
 def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
+    """The run's timings: compiling once, and fitting a day on average."""
     if frame.height == 0:
         return {"compile_seconds": round(fitter.compile_seconds, 2)}
     per_day = frame.group_by("date").agg(pl.col("fit_seconds").first())
     return {
         "compile_seconds": round(fitter.compile_seconds, 2),
         "fit_seconds_per_day": round(float(per_day.get_column("fit_seconds").mean()), 2),
-        "rhat_max": float(frame.get_column("rhat_max").max() or np.nan),
-        "ess_bulk_min": float(frame.get_column("ess_bulk_min").min() or np.nan),
-        "fallbacks": int((frame.get_column("method") == "conjugate").sum()),
-        "not_converged": int((~frame.get_column("converged")).sum()),
+    }
+
+
+def _day_fits(_: dt.date, rows: pl.DataFrame) -> dict:
+    """One day's fits: how many converged, fell back to the conjugate model or neither,
+    and the worst diagnostics."""
+    if rows.height == 0:
+        return {}
+    return {
+        "converged": int(rows.get_column("converged").sum()),
+        "fallbacks": int((rows.get_column("method") == FitMethod.CONJUGATE).sum()),
+        "not_converged": int((~rows.get_column("converged")).sum()),
+        "rhat_max": float(rows.get_column("rhat_max").max() or np.nan),
+        "ess_bulk_min": float(rows.get_column("ess_bulk_min").min() or np.nan),
     }
 
 
@@ -160,7 +174,7 @@ def strategy_forecasts(
             _forecast_day(day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days)
         )
     frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), "paths": base.n_paths, "horizon": base.horizon, **provenance(context, twin_config.config_dir)})
+    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), "paths": base.n_paths, "horizon": base.horizon, **provenance(context, twin_config.config_dir)})
     yield from check_written(
         warehouse,
         FORECASTS,
@@ -218,7 +232,7 @@ def forecast_calibration(
     returns = history.strategy_returns(warehouse, None, days[-1])
     frames = [calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon) for day in days]
     frame = pl.concat(frames).select(list(CALIBRATION.columns())) if frames else CALIBRATION.empty_frame()
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), **provenance(context, twin_config.config_dir)})
+    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), **provenance(context, twin_config.config_dir)})
     yield from check_written(warehouse, CALIBRATION, days, {})
 
 

@@ -1,10 +1,13 @@
 """The one business-day partitions definition every daily asset shares.
 
 It is built from ``calendar.yaml`` alone (never from a data file), so a broken data file
-fails one asset instead of the whole code location.
+fails one asset instead of the whole code location. Nothing is read when this module is
+imported: ``firm_calendar`` and ``daily_partitions`` read the calendar the first time a
+definition asks for them (an asset's decorator, the schedule), once per process.
 """
 
 import datetime as dt
+import functools
 
 import dagster as dg
 
@@ -39,5 +42,18 @@ def partition_days(keys: list[str]) -> list[dt.date]:
     return sorted(dt.date.fromisoformat(key) for key in keys)
 
 
-CALENDAR = load_calendar()
-BUSINESS_DAYS = business_day_partitions(CALENDAR)
+def partition_key(day: dt.date) -> str:
+    """The partition key of a business day."""
+    return day.strftime(PARTITION_FORMAT)
+
+
+@functools.cache
+def firm_calendar() -> CalendarConfig:
+    """The firm's calendar (``calendar.yaml`` of ``TWIN_CONFIG_DIR``), read on first use."""
+    return load_calendar()
+
+
+@functools.cache
+def daily_partitions() -> dg.TimeWindowPartitionsDefinition:
+    """The business-day partitions of the firm's calendar, built on first use."""
+    return business_day_partitions(firm_calendar())

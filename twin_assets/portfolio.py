@@ -33,6 +33,7 @@ from twin_model.contracts import (
     selection_problems,
     targets_sum_problems,
 )
+from twin_model.conventions import ViolationStatus
 from twin_model.errors import StateGapError, StateMismatchError
 from twin_model.optimize import Optimizer
 from twin_model.solution import (
@@ -56,8 +57,9 @@ from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_resources.warehouse import PartitionWrite
 from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, check_stored, days_of, layer_code_version, provenance
+from twin_assets.metadata import DayFigures, add_daily_metadata, first_items, run_metadata
 from twin_assets.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
-from twin_assets.partitions import BUSINESS_DAYS
+from twin_assets.partitions import daily_partitions
 
 WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
 FORECASTS = "models.strategy_forecasts"
@@ -129,7 +131,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 @dg.multi_asset(
     name="solution_level",
     specs=[_spec(spec) for spec in DESCRIPTIONS],
-    partitions_def=BUSINESS_DAYS,
+    partitions_def=daily_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
     can_subset=False,
@@ -143,7 +145,7 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     rules = [s.rules() for s in stepped]
     limits = twin_config.risk_limits()
     costs = solutions.execution
-    states, cold_started = _previous_states(warehouse, rules, days[0])
+    states, _ = _previous_states(warehouse, rules, days[0])
     optimizer = Optimizer()
     policy = SolutionsPolicy(
         tuple(SolutionPolicy(rule, limits, costs, optimizer) for rule in rules),
@@ -152,15 +154,17 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     trajectory = run(solutions_level(policy), SolutionsState(states), _history(warehouse, strategies, days).exogenous(days))
     frames = records_to_frames([record for day in trajectory.records for record in day])
     ids = tuple(s.solution_id for s in solutions.solutions)
-    written = warehouse.warehouse().replace_partitions_together(
+    warehouse.warehouse().replace_partitions_together(
         [PartitionWrite(spec, frames[spec.qualified_name], days, "solution_id", ids) for spec in DESCRIPTIONS]
     )
     stale = staleness(context, warehouse)
     for spec in DESCRIPTIONS:
-        metadata = {**_metadata(spec, frames, days, cold_started), **stale_metadata(stale)}
-        metadata.update({"dagster/row_count": written[spec.qualified_name], "warehouse": dg.MetadataValue.path(warehouse.path)})
-        metadata.update(provenance(context, twin_config.config_dir, dg.AssetKey(spec.path)))
-        yield dg.MaterializeResult(asset_key=dg.AssetKey(spec.path), metadata=metadata)
+        key = dg.AssetKey(spec.path)
+        figures = _day_figures(spec, frames[PERFORMANCE.qualified_name])
+        add_daily_metadata(context, frames[spec.qualified_name], days, "solution_id", figures, key)
+        metadata = {**run_metadata(days), **stale_metadata(stale), "warehouse": dg.MetadataValue.path(warehouse.path)}
+        metadata.update(provenance(context, twin_config.config_dir, key))
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
     yield from _checks(warehouse, days, solutions)
     yield restatement_check(stale, dg.AssetKey(PERFORMANCE.path))
 
@@ -207,24 +211,24 @@ def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: l
     )
 
 
-def _metadata(spec, frames: dict[str, pl.DataFrame], days: list[dt.date], cold_started: list[str]) -> dict:
-    frame = frames[spec.qualified_name]
-    metadata = {
-        "cold_start": bool(cold_started),
-        "cold_started": dg.MetadataValue.json(cold_started[:10]),
-        "solutions": frame.get_column("solution_id").n_unique(),
-        "first_day": str(days[0]),
-        "last_day": str(days[-1]),
-        "days": len(days),
-    }
-    if spec is PERFORMANCE and frame.height:
-        last = frame.filter(pl.col("date") == days[-1])
-        metadata["aum_last_day"] = dg.MetadataValue.json(dict(zip(last["solution_id"].to_list(), last["aum"].to_list())))
-    if spec is OPTIMIZATIONS and frame.height:
-        metadata["rebalances"] = int(frame.get_column("rebalanced").sum())
-    if spec is VIOLATIONS:
-        metadata["open_violations_last_day"] = frame.filter((pl.col("date") == days[-1]) & (pl.col("status") == "open")).height
-    return metadata
+def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
+    """A day of table ``spec``: the solutions that started from config on it (their
+    performance row is a cold start) and the table's own figures: each solution's AUM,
+    the rebalances, the violations open at the close."""
+
+    def figures(day: dt.date, rows: pl.DataFrame) -> dict:
+        today = performance.filter(pl.col("date") == day)
+        cold = today.filter(pl.col("cold_start")).get_column("solution_id").to_list()
+        metadata = {"cold_start": bool(cold), "cold_started": first_items(cold)}
+        if spec is PERFORMANCE:
+            metadata.update({f"aum_{solution}": float(aum) for solution, aum in today.select("solution_id", "aum").iter_rows()})
+        if spec is OPTIMIZATIONS:
+            metadata["rebalances"] = int(rows.get_column("rebalanced").sum())
+        if spec is VIOLATIONS:
+            metadata["open_violations"] = rows.filter(pl.col("status") == ViolationStatus.OPEN).height
+        return metadata
+
+    return figures
 
 
 # --------------------------------------------------------------------------- checks

@@ -19,7 +19,8 @@ from twin_model.contracts import TABLES, unaccounted_days, unknown_position_stra
 from twin_model.errors import DataQualityError
 from twin_resources.config import load_calendar
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
-from twin_assets.common import check_written, daily_asset_args, day_metadata, days_of, provenance
+from twin_assets.common import check_written, daily_asset_args, days_of, provenance
+from twin_assets.metadata import SHOWN, data_day_metadata
 from twin_assets.restatements import record_input_digests
 
 MARKET_PRICES = TABLES["raw.market_prices"]
@@ -35,7 +36,6 @@ ACCOUNTING_HINT = (
     "a weekday without rows is accepted as empty only when calendar.yaml's holiday calendar lists it: "
     "'holidays' (an exchange calendar such as XNYS) or 'no_data_days' (the firm's own list)"
 )
-SHOWN_REASONS = 10
 
 @dg.asset(
     **daily_asset_args(
@@ -50,7 +50,7 @@ def market_prices(context: dg.AssetExecutionContext, return_source: ReturnSource
     days = days_of(context)
     source = return_source.source()
     frame = validate(source.market_prices(days[0], days[-1]), MARKET_PRICES, source.description)
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "ticker"), "source": source.description, **provenance(context, return_source.config_dir)})
+    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "ticker"), "source": source.description, **provenance(context, return_source.config_dir)})
     record_input_digests(context, warehouse, MARKET_PRICES, frame, days)
     yield from check_written(warehouse, MARKET_PRICES, days, {})
 
@@ -77,13 +77,11 @@ def strategy_returns(
     problems = unaccounted + ([ACCOUNTING_HINT] if unaccounted else []) + vanished_strategies(frame, previous)
     if problems:
         raise DataQualityError(STRATEGY_RETURNS.qualified_name, problems, source.description)
-    unavailable = frame.filter(~pl.col("available")).height
     yield dg.Output(
         frame,
         metadata={
-            **day_metadata(frame, days, "strategy_id"),
+            **data_day_metadata(context, frame, days, "strategy_id", _unavailable_rows, no_data),
             **_empty_day_reasons(no_data, with_data, holidays.description),
-            "unavailable_rows": unavailable,
             "source": source.description,
             **provenance(context, return_source.config_dir),
         },
@@ -93,13 +91,18 @@ def strategy_returns(
         warehouse, STRATEGY_RETURNS, days, {UNIVERSE_CONTINUOUS: lambda stored: vanished_strategies(stored, previous)}
     )
 
+
+def _unavailable_rows(_: dt.date, rows: pl.DataFrame) -> dict:
+    return {"unavailable_rows": rows.filter(~pl.col("available")).height}
+
+
 def _empty_day_reasons(no_data: dict[dt.date, str], with_data: set[dt.date], calendar: str) -> dict:
-    """Why each day stored empty has no data (the first ``SHOWN_REASONS`` of them)."""
+    """Why each day stored empty has no data (the first ``SHOWN`` of them)."""
     empty = [f"{day}: {why}" for day, why in no_data.items() if day not in with_data]
     if not empty:
         return {}
-    more = f"; and {len(empty) - SHOWN_REASONS} more" if len(empty) > SHOWN_REASONS else ""
-    return {"empty_reason": "; ".join(empty[:SHOWN_REASONS]) + more, "holiday_calendar": calendar}
+    more = f"; and {len(empty) - SHOWN} more" if len(empty) > SHOWN else ""
+    return {"empty_reason": "; ".join(empty[:SHOWN]) + more, "holiday_calendar": calendar}
 
 
 def _previous_universe(warehouse: WarehouseResource, first_day: dt.date) -> tuple[dt.date, set[str]] | None:
@@ -132,7 +135,7 @@ def strategy_positions(
     problems = unknown_position_strategies(frame, returns)
     if problems:
         raise DataQualityError(STRATEGY_POSITIONS.qualified_name, problems, source.description)
-    metadata = {**day_metadata(frame, days, "strategy_id"), "source": source.description, **provenance(context, return_source.config_dir)}
+    metadata = {**data_day_metadata(context, frame, days, "strategy_id"), "source": source.description, **provenance(context, return_source.config_dir)}
     if not source.has_positions:
         metadata["positions_off"] = "this source has no positions: position-level risk is off"
     yield dg.Output(frame, metadata=metadata)
@@ -158,11 +161,13 @@ def market_regime(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     prices = warehouse.read_history(MARKET_PRICES.qualified_name, start, days[-1])
     closes = prices.filter(pl.col("is_benchmark")).select("date", "close")
     frame = regime_of(closes, days) if closes.height else MARKET_REGIME.empty_frame()
-    metadata = {**day_metadata(frame, days, None), **provenance(context, twin_config.config_dir)}
-    if frame.height:
-        metadata["last_regime"] = frame.get_column("regime")[-1]
+    metadata = {**data_day_metadata(context, frame, days, None, _regime), **provenance(context, twin_config.config_dir)}
     yield dg.Output(frame, metadata=metadata)
     yield from check_written(warehouse, MARKET_REGIME, days, {})
+
+
+def _regime(_: dt.date, rows: pl.DataFrame) -> dict:
+    return {"regime": rows.get_column("regime")[0]} if rows.height else {}
 
 
 RAW_ASSETS = [market_prices, strategy_returns, strategy_positions, market_regime]

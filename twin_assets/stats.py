@@ -7,7 +7,8 @@ from twin_model.contracts import TABLES
 from twin_model.statistics import strategy_statistics_table
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_assets import history
-from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, day_metadata, days_of, provenance
+from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.metadata import data_day_metadata
 
 STATISTICS = TABLES["stats.strategy_statistics"]
 
@@ -40,5 +41,5 @@ def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseR
         if day in traded
     ]
     frame = pl.concat(frames) if frames else STATISTICS.empty_frame()
-    yield dg.Output(frame, metadata={**day_metadata(frame, days, "strategy_id"), "benchmark": has_benchmark, **provenance(context, twin_config.config_dir)})
+    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), "benchmark": has_benchmark, **provenance(context, twin_config.config_dir)})
     yield from check_written(warehouse, STATISTICS, days, {})
