@@ -309,3 +309,20 @@ def test_a_kill_9_inside_a_write_of_several_tables_leaves_every_table_old(store,
     writer.kill()
     writer.wait()
     assert _two_tables(store) == before
+
+
+def test_a_corrupt_file_is_named_with_how_to_restore_it_from_the_snapshot(store):
+    """Blocks that fail DuckDB's checksums: the error names the file and the snapshot to
+    restore from (the adversarial round's corrupt-file case)."""
+    from twin_resources.snapshot import publish, snapshot_path
+    from twin_resources.warehouse import WarehouseCorruptError
+
+    store.replace_partitions(RETURNS, _returns([(D1, "a", 0.01, True), (D2, "a", 0.02, True)]), [D1, D2])
+    publish(store, run_id="before-the-damage")
+    data = bytearray(store.path.read_bytes())
+    data[100:4096] = bytes((b + 1) % 256 for b in data[100:4096])
+    store.path.write_bytes(bytes(data))
+    with pytest.raises(WarehouseCorruptError) as error:
+        store.read(RETURNS)
+    message = str(error.value)
+    assert str(store.path) in message and f"cp {snapshot_path(store.path)} {store.path}" in message

@@ -77,6 +77,27 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+class WarehouseCorruptError(duckdb.Error):
+    """The warehouse file cannot be read: its blocks fail DuckDB's checksums."""
+
+    def __init__(self, path: Path, error: duckdb.Error):
+        from twin_resources.snapshot import snapshot_path
+
+        snapshot = snapshot_path(path)
+        recovery = (
+            f"its last published snapshot {snapshot} is a whole copy: stop every run, move the corrupt "
+            f"file aside, `cp {snapshot} {path}`, then re-run the days after the snapshot's as-of "
+            "(meta.snapshot)"
+            if snapshot.exists()
+            else "there is no snapshot to restore from: move the corrupt file aside and rebuild with `twin run`"
+        )
+        super().__init__(f"{path}: the warehouse file is corrupt ({error}); nothing was written. {recovery}.")
+
+
+def _is_corruption(error: duckdb.Error) -> bool:
+    return "corrupt" in str(error).lower()
+
+
 def _is_lock_error(error: duckdb.Error) -> bool:
     text = str(error).lower()
     return "lock" in text or "conflicting" in text
@@ -97,14 +118,20 @@ class Warehouse:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection that is always closed, opened with lock retries."""
+        """A connection that is always closed, opened with lock retries; a corrupt file is
+        named with how to recover it (``WarehouseCorruptError``)."""
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self._open(read_only)
         try:
-            yield connection
-        finally:
-            connection.close()
+            connection = self._open(read_only)
+            try:
+                yield connection
+            finally:
+                connection.close()
+        except duckdb.Error as error:
+            if isinstance(error, WarehouseCorruptError) or not _is_corruption(error):
+                raise
+            raise WarehouseCorruptError(self.path, error) from error
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout_s
