@@ -16,9 +16,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from twin_assets.cli import commands as cli
+from twin_assets.cli.webserver import CODE_LOCATION, Webserver
 from twin_resources.config import PROJECT_ROOT
-from twin_assets import cli
-from twin_assets.webserver import CODE_LOCATION, Webserver
 
 POLL_S = 0.5
 MAX_POLLS = 1200  # a bound on every wait below, not a speed requirement

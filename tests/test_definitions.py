@@ -11,12 +11,12 @@ import textwrap
 import dagster as dg
 import numpy as np
 
-from twin_assets.common import DUCKDB_POOL
 from twin_assets.definitions import business_day_schedule, defs, warehouse_snapshot
-from twin_assets.operations import BUSINESS_DAY_JOB, MODELLING_JOB, RAW_HISTORY_JOB, schedule_partition
-from twin_assets.snapshot import SNAPSHOT_KEY
-from twin_assets.partitions import business_day_partitions
-from twin_assets.restatements import INPUTS_NOT_RESTATED
+from twin_assets.jobs import BUSINESS_DAY_JOB, MODELLING_JOB, RAW_HISTORY_JOB, schedule_partition
+from twin_assets.reports import SNAPSHOT_KEY
+from twin_assets.shared.common import DUCKDB_POOL
+from twin_assets.shared.partitions import business_day_partitions
+from twin_assets.shared.restatements import INPUTS_NOT_RESTATED
 from twin_resources.config import CalendarConfig
 
 

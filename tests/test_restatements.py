@@ -26,15 +26,16 @@ import yaml
 from tests.conftest import RANGE_END, RANGE_START, day, materialize_days, resources
 from twin_assets.alpha import alpha_pool
 from twin_assets.definitions import defs
+from twin_assets.jobs import MODELLING_JOB, modelling_job
 from twin_assets.models import MODEL_ASSETS
-from twin_assets.operations import MODELLING_JOB, modelling_job
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
-from twin_assets.replay import replay_span_of, replay_tags, staleness_line
-from twin_assets.snapshot import SNAPSHOT_KEY, warehouse_snapshot_asset
-from twin_assets.restatements import INPUTS_NOT_RESTATED
+from twin_assets.reports import SNAPSHOT_KEY, warehouse_snapshot_asset
+from twin_assets.shared.replay import replay_span_of, replay_tags, staleness_line
+from twin_assets.shared.restatements import INPUTS_NOT_RESTATED
 from twin_assets.stats import strategy_statistics
 from twin_model.calendar import business_days
+from twin_model.contracts import TABLES
 from twin_model.restatements import (
     Resolution,
     day_digests,
@@ -44,10 +45,8 @@ from twin_model.restatements import (
     restated_days,
     stale_from,
 )
-from twin_model.contracts import TABLES
 from twin_model.solution import PORTFOLIO_TABLES
-from twin_resources.config import DEFAULT_CONFIG_DIR
-from twin_resources.config import config_hash
+from twin_resources.config import DEFAULT_CONFIG_DIR, config_hash
 from twin_resources.provenance import code_version
 from twin_resources.resources import WarehouseResource
 from twin_resources.restatement_log import RestatementLog
@@ -159,7 +158,7 @@ def test_a_replay_runs_from_the_day_or_the_first_stored_day_to_the_last():
 def test_every_asset_declares_the_code_version_of_its_layer_module():
     for assets_def in defs.assets:
         for key, version in assets_def.code_versions_by_key.items():
-            module = "twin_assets.snapshot" if key == SNAPSHOT_KEY else f"twin_assets.{key.path[0]}"
+            module = "twin_assets.reports.snapshot" if key == SNAPSHOT_KEY else f"twin_assets.{key.path[0]}"
             assert version == code_version(module), key
             assert len(version) == 12, key
 

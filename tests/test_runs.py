@@ -11,8 +11,8 @@ import uuid
 
 import dagster as dg
 
+from twin_assets.cli.runs import ProcessIdentity, process_start
 from twin_resources.config import PROJECT_ROOT
-from twin_assets.runs import ProcessIdentity, process_start
 
 POOL = "duckdb"
 POLL_S = 0.25

@@ -15,10 +15,10 @@ import duckdb
 import pytest
 
 from tests.conftest import day, materialize_days, resources
-from twin_assets import cli
+from twin_assets.cli import commands as cli
 from twin_assets.definitions import warehouse_snapshot
 from twin_assets.raw import RAW_ASSETS
-from twin_assets.snapshot import SNAPSHOT_KEY, warehouse_snapshot_asset
+from twin_assets.reports import SNAPSHOT_KEY, warehouse_snapshot_asset
 from twin_resources.resources import WarehouseResource
 from twin_resources.snapshot import SnapshotMissingError, open_snapshot, publish, snapshot_path
 from twin_resources.warehouse import Warehouse

@@ -17,11 +17,11 @@ import datetime as dt
 
 import dagster as dg
 
+from twin_assets.shared.restatements import REPLAY_FROM_TAG
 from twin_model.restatements import replay_span, stale_from
 from twin_resources.restatement_log import RestatementLog
 from twin_resources.snapshot import open_snapshot
 from twin_resources.warehouse import Warehouse, warehouse_path
-from twin_assets.restatements import REPLAY_FROM_TAG
 
 
 def replay_tags(from_day: dt.date) -> dict[str, str]:

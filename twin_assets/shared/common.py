@@ -8,13 +8,13 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from twin_assets.metadata import first_items
-from twin_assets.partitions import daily_partitions, partition_days
-from twin_assets.restatements import restatement_check_spec
+from twin_assets.shared.metadata import first_items
+from twin_assets.shared.partitions import daily_partitions, partition_days
+from twin_assets.shared.restatements import restatement_check_spec
 from twin_model.contracts import TableSpec, validate
 from twin_model.errors import DataQualityError
-from twin_resources.io_manager import column_schema
 from twin_resources.config import config_hash
+from twin_resources.io_manager import column_schema
 from twin_resources.provenance import code_version
 from twin_resources.resources import WarehouseResource
 

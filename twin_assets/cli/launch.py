@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from twin_assets.runs import ProcessIdentity, release, waiting_for
+from twin_assets.cli.runs import ProcessIdentity, release, waiting_for
 
 POLL_S = 1.0
 WAIT_REPORT_S = 10.0

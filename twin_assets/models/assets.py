@@ -13,22 +13,31 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from twin_model.contracts import TABLES, encode_scenarios, forecasts_without_usable_fit, implausible_posteriors, unusable_fits
+from twin_assets.shared import history
+from twin_assets.shared.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.metadata import data_day_metadata
+from twin_model.contracts import (
+    TABLES,
+    encode_scenarios,
+    forecasts_without_usable_fit,
+    implausible_posteriors,
+    unusable_fits,
+)
 from twin_model.conventions import FitMethod
-from twin_model.strategy import StrategyModelFitter, return_window
 from twin_model.strategy import (
     ParameterSet,
-    forecast_calibration as calibrate,
+    StrategyModelFitter,
     forecast_summary,
+    return_window,
     simulate_parameter_set,
     simulate_posterior_predictive,
+)
+from twin_model.strategy import (
+    forecast_calibration as calibrate,
 )
 from twin_resources.artifacts import REFERENCE_COLUMNS
 from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
-from twin_assets import history
-from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
-from twin_assets.metadata import data_day_metadata
 
 POSTERIORS = TABLES["models.strategy_posteriors"]
 FORECASTS = TABLES["models.strategy_forecasts"]

@@ -5,7 +5,7 @@ only some of them (the raw history job) leaves the others out of the run, so the
 waits for exactly the assets the run materialises and runs last; it is skipped when any
 of them fails (a failed step or a blocking check), so only a successful run publishes.
 It runs in the DuckDB pool, where no other step writes (twin_resources.snapshot). In a
-replay's run it first marks the restatements the replay resolved (twin_assets/replay.py):
+replay's run it first marks the restatements the replay resolved (twin_assets/shared/replay.py):
 the run has succeeded by then, and the snapshot shows them resolved.
 
 It is not partitioned: there is one snapshot file, and a run over a range of days (one
@@ -19,11 +19,11 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from twin_assets.shared.common import DUCKDB_POOL, OWNER
+from twin_assets.shared.replay import resolve_replayed
 from twin_resources.provenance import code_version
 from twin_resources.resources import WarehouseResource
 from twin_resources.snapshot import publish
-from twin_assets.common import DUCKDB_POOL, OWNER
-from twin_assets.replay import resolve_replayed
 
 SNAPSHOT_KEY = dg.AssetKey(["reports", "warehouse_snapshot"])
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 import dagster as dg
 import polars as pl
 
-from twin_assets.partitions import partition_key
+from twin_assets.shared.partitions import partition_key
 
 SHOWN = 10
 """The most items a metadata list (or mapping) holds."""

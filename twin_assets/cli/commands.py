@@ -4,9 +4,9 @@
 then every layer above it over the last month (21 business days) as a second run, both
 in the project's Dagster instance (so they show in the UI); then it prints where the
 results are. ``twin status`` prints what the warehouse holds. When ``dagster dev`` serves
-the instance, ``twin run`` submits its runs through it (twin_assets/webserver.py); else it
-runs them in this process (twin_assets/launch.py). Both commands first mark runs whose
-process died as failed and free their pool slots (twin_assets/runs.py).
+the instance, ``twin run`` submits its runs through it (twin_assets/cli/webserver.py); else it
+runs them in this process (twin_assets/cli/launch.py). Both commands first mark runs whose
+process died as failed and free their pool slots (twin_assets/cli/runs.py).
 """
 
 import argparse
@@ -45,7 +45,7 @@ def _instance():
 
 def clean_up_dead_runs() -> None:
     """Mark runs whose process is gone as failed and free their pool slots, naming each."""
-    from twin_assets.runs import clean_up_dead_runs as clean_up
+    from twin_assets.cli.runs import clean_up_dead_runs as clean_up
 
     for line in clean_up(_instance()):
         print(line, flush=True)
@@ -84,8 +84,8 @@ def _execute(server, job_name: str, first: str, last: str, tags: dict[str, str] 
     """One run of ``job_name`` over the partition range ``first``..``last`` (with extra
     ``tags``): submitted to ``server`` (a running ``dagster dev``) if there is one, else in
     this process."""
-    from twin_assets.launch import run_in_process
-    from twin_assets.webserver import submit_and_wait
+    from twin_assets.cli.launch import run_in_process
+    from twin_assets.cli.webserver import submit_and_wait
 
     print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
     tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, **(tags or {})}
@@ -100,7 +100,7 @@ def _execute(server, job_name: str, first: str, last: str, tags: dict[str, str] 
 
 def _choose_webserver():
     """The ``dagster dev`` to submit through, or None (saying so) to run in process."""
-    from twin_assets.webserver import find_webserver
+    from twin_assets.cli.webserver import find_webserver
 
     server, why = find_webserver(_instance())
     if server is None:
@@ -114,9 +114,9 @@ def _choose_webserver():
 def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
     """Raw layer over ``start``..``end`` (default: the whole calendar), then the layers
     above it over the last ``model_days`` business days of that span."""
-    from twin_assets.launch import Stopped
-    from twin_assets.operations import MODELLING_JOB, RAW_HISTORY_JOB
-    from twin_assets.partitions import daily_partitions
+    from twin_assets.cli.launch import Stopped
+    from twin_assets.jobs import MODELLING_JOB, RAW_HISTORY_JOB
+    from twin_assets.shared.partitions import daily_partitions
 
     clean_up_dead_runs()
     keys = daily_partitions().get_partition_keys()
@@ -139,11 +139,10 @@ def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
 
 
 def replay(from_day: dt.date) -> int:
-    """Re-run every layer above raw from the restated ``from_day`` (twin_assets/replay.py)."""
-    from twin_assets.launch import Stopped
-    from twin_assets.operations import MODELLING_JOB
-    from twin_assets.replay import replay_span_of_snapshot, replay_tags
-
+    """Re-run every layer above raw from the restated ``from_day`` (twin_assets/shared/replay.py)."""
+    from twin_assets.cli.launch import Stopped
+    from twin_assets.jobs import MODELLING_JOB
+    from twin_assets.shared.replay import replay_span_of_snapshot, replay_tags
     from twin_resources.snapshot import SnapshotMissingError
 
     clean_up_dead_runs()
@@ -171,10 +170,10 @@ def status() -> None:
     """Print the warehouse's read snapshot (its as-of, tables with row counts and date
     spans) and how to look; the live file is left to Dagster runs."""
     clean_up_dead_runs()
+    from twin_assets.shared.replay import staleness_line
     from twin_resources.artifacts import artifacts_root
     from twin_resources.snapshot import SnapshotMissingError, open_snapshot, query_command
     from twin_resources.warehouse import warehouse_path
-    from twin_assets.replay import staleness_line
 
     live = warehouse_path()
     print(f"\nWarehouse: {live}")
@@ -240,7 +239,3 @@ def _config_refused() -> str | None:
     except ConfigError as error:
         return f"Config refused, nothing run:\n{error}"
     return None
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,8 +8,8 @@ import datetime as dt
 
 import dagster as dg
 
-from twin_assets.partitions import firm_calendar
-from twin_assets.snapshot import SNAPSHOT_KEY
+from twin_assets.reports import SNAPSHOT_KEY
+from twin_assets.shared.partitions import firm_calendar
 from twin_model.calendar import previous_business_day
 
 BUSINESS_DAY_JOB = "business_day_job"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from twin_assets.launch import PoolWaitReporter, Stopped, stop_signals
+from twin_assets.cli.launch import PoolWaitReporter, Stopped, stop_signals
 
 DAGSTER_URL_ENV = "TWIN_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"

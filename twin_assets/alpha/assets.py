@@ -11,10 +11,10 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_assets.common import check_written, daily_asset_args, days_of, provenance
-from twin_assets.history import previous_state
-from twin_assets.metadata import DayFigures, add_daily_metadata, run_metadata
-from twin_assets.restatements import restatement_check, stale_metadata, staleness
+from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.history import previous_state
+from twin_assets.shared.metadata import DayFigures, add_daily_metadata, run_metadata
+from twin_assets.shared.restatements import restatement_check, stale_metadata, staleness
 from twin_model.contracts import TABLES
 from twin_model.strategy import PoolState, alpha_pool_level, pool_exogenous, pool_table
 from twin_model.twin import run

@@ -22,6 +22,18 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from twin_assets.shared.common import (
+    DUCKDB_POOL,
+    OWNER,
+    RAW_RETURNS,
+    check_stored,
+    days_of,
+    layer_code_version,
+    provenance,
+)
+from twin_assets.shared.metadata import DayFigures, add_daily_metadata, first_items, run_metadata
+from twin_assets.shared.partitions import daily_partitions
+from twin_assets.shared.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
 from twin_model.calendar import previous_business_day
 from twin_model.contracts import (
     TABLES,
@@ -56,10 +68,6 @@ from twin_resources.config import SolutionConfig, SolutionsConfig, StrategiesCon
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_resources.warehouse import PartitionWrite
-from twin_assets.common import DUCKDB_POOL, OWNER, RAW_RETURNS, check_stored, days_of, layer_code_version, provenance
-from twin_assets.metadata import DayFigures, add_daily_metadata, first_items, run_metadata
-from twin_assets.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
-from twin_assets.partitions import daily_partitions
 
 WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
 FORECASTS = "models.strategy_forecasts"

@@ -14,14 +14,14 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from twin_model.data.market import market_regime as regime_of
+from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.metadata import SHOWN, data_day_metadata
+from twin_assets.shared.restatements import record_input_digests
 from twin_model.contracts import TABLES, unaccounted_days, unknown_position_strategies, validate, vanished_strategies
+from twin_model.data.market import market_regime as regime_of
 from twin_model.errors import DataQualityError
 from twin_resources.config import load_calendar
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
-from twin_assets.common import check_written, daily_asset_args, days_of, provenance
-from twin_assets.metadata import SHOWN, data_day_metadata
-from twin_assets.restatements import record_input_digests
 
 MARKET_PRICES = TABLES["raw.market_prices"]
 STRATEGY_RETURNS = TABLES["raw.strategy_returns"]

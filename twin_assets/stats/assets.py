@@ -3,12 +3,12 @@
 import dagster as dg
 import polars as pl
 
+from twin_assets.shared import history
+from twin_assets.shared.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.metadata import data_day_metadata
 from twin_model.contracts import TABLES
 from twin_model.statistics import strategy_statistics_table
 from twin_resources.resources import TwinConfigResource, WarehouseResource
-from twin_assets import history
-from twin_assets.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
-from twin_assets.metadata import data_day_metadata
 
 STATISTICS = TABLES["stats.strategy_statistics"]
 
