@@ -7,8 +7,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import materialize_days, resources, write_returns_file
-from tests.day_metadata import assert_each_day_counts_its_own_rows
+from tests.helpers.day_metadata import assert_each_day_counts_its_own_rows
+from tests.helpers.graph import materialize_days, resources, write_returns_file
 from twin_assets.raw import RAW_ASSETS
 from twin_resources.resources import WarehouseResource
 

@@ -9,8 +9,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tests.conftest import copy_warehouse, day, materialize_days, resources
-from tests.day_metadata import assert_each_day_counts_its_own_rows
+from tests.helpers.day_metadata import assert_each_day_counts_its_own_rows
+from tests.helpers.graph import copy_warehouse, day, materialize_days, resources
 from twin_assets.alpha import alpha_pool
 from twin_assets.models import MODEL_ASSETS, strategy_forecasts, strategy_posteriors
 from twin_assets.raw import RAW_ASSETS
@@ -74,6 +74,7 @@ def day_by_day(raw_history):
     return warehouse, results
 
 
+@pytest.mark.slow
 def test_three_days_one_by_one_equal_the_same_days_as_one_range(raw_history, day_by_day):
     _, config_dir = raw_history
     one_by_one, _ = day_by_day
@@ -85,6 +86,7 @@ def test_three_days_one_by_one_equal_the_same_days_as_one_range(raw_history, day
         assert left[name].equals(right[name]), name
 
 
+@pytest.mark.slow
 def test_every_table_holds_exactly_the_days_run(day_by_day):
     warehouse, results = day_by_day
     assert all(result.success for result in results)
@@ -93,6 +95,7 @@ def test_every_table_holds_exactly_the_days_run(day_by_day):
         assert dates == [day(d) for d in DAYS], name
 
 
+@pytest.mark.slow
 def test_posteriors_are_usable_and_draws_are_stored(day_by_day):
     warehouse, results = day_by_day
     posteriors = warehouse.read_history("models.strategy_posteriors", None, None)
@@ -105,6 +108,7 @@ def test_posteriors_are_usable_and_draws_are_stored(day_by_day):
     assert checks and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
 
 
+@pytest.mark.slow
 def test_forecasts_carry_the_model_and_the_expert_view(day_by_day):
     warehouse, _ = day_by_day
     forecasts = warehouse.read_history("models.strategy_forecasts", None, None)
@@ -113,6 +117,7 @@ def test_forecasts_carry_the_model_and_the_expert_view(day_by_day):
     assert (forecasts.get_column("p05") <= forecasts.get_column("p95")).all()
 
 
+@pytest.mark.slow
 def test_the_first_day_is_a_cold_start_and_later_days_are_not(day_by_day):
     _, results = day_by_day
     cold = [
@@ -124,6 +129,7 @@ def test_the_first_day_is_a_cold_start_and_later_days_are_not(day_by_day):
     assert cold == [True, False, False]
 
 
+@pytest.mark.slow
 def test_a_gap_in_the_state_is_refused_naming_the_day(raw_history):
     _, config_dir = raw_history
     warehouse = _copy(raw_history, "gap")
@@ -145,6 +151,7 @@ def _failure_text(result) -> str:
     return next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
 
 
+@pytest.mark.slow
 def test_two_warehouses_in_one_folder_keep_separate_verified_artefacts(raw_history, tmp_path):
     """NUTS in one, the conjugate model in the other, one folder: neither's draws replace
     the other's, and each row's draws read back verified as its own."""
@@ -167,6 +174,7 @@ def test_two_warehouses_in_one_folder_keep_separate_verified_artefacts(raw_histo
     assert not draws["nuts"].equals(draws["conjugate"])
 
 
+@pytest.mark.slow
 def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_history, day_by_day, tmp_path):
     source, _ = day_by_day
     target = tmp_path / "tampered" / "twin.duckdb"
@@ -186,6 +194,7 @@ def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_
     assert warehouse.read_history("models.strategy_forecasts", None, None).equals(source.read_history("models.strategy_forecasts", None, None))
 
 
+@pytest.mark.slow
 def test_each_day_of_a_range_run_carries_its_own_metadata(raw_history, tmp_path):
     """A cold range of three days: each partition's event counts that day's stored rows and
     figures; only the first day is a cold start (conjugate fits keep it fast)."""

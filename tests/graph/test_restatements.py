@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import RANGE_END, RANGE_START, day, materialize_days, resources
+from tests.helpers.graph import RANGE_END, RANGE_START, day, materialize_days, resources
 from twin_assets.alpha import alpha_pool
 from twin_assets.definitions import defs
 from twin_assets.jobs import MODELLING_JOB, modelling_job
@@ -241,6 +241,7 @@ def restated(firm):
     return warehouse, res, first, unchanged, next_day, raw_rerun
 
 
+@pytest.mark.slow
 def test_re_running_an_unchanged_day_records_nothing(restated):
     _, _, first, (restatements, digests_after, digests_before), _, raw_rerun = restated
     assert first.success and raw_rerun.success
@@ -249,6 +250,7 @@ def test_re_running_an_unchanged_day_records_nothing(restated):
     assert digests_before.height == 3 * len(business_days(day(HISTORY_START), day(RAW_LAST)))
 
 
+@pytest.mark.slow
 def test_a_corrected_return_is_recorded_as_one_open_restatement(restated):
     warehouse, *_ = restated
     log = RestatementLog(warehouse.warehouse()).restatements()
@@ -261,6 +263,7 @@ def test_a_corrected_return_is_recorded_as_one_open_restatement(restated):
     assert digest.get_column("digest").to_list() == log.get_column("new_digest").to_list() == [digest_rows(stored_rows, RETURNS)]
 
 
+@pytest.mark.slow
 def test_the_levels_after_a_restated_day_say_they_are_stale_naming_it(restated):
     warehouse, _, _, _, next_day, _ = restated
     assert next_day.success  # a warning, not a blocking failure
@@ -276,6 +279,7 @@ def test_the_levels_after_a_restated_day_say_they_are_stale_naming_it(restated):
     assert staleness_line(warehouse.warehouse()).endswith(f"stale from {RESTATED}: run `twin replay --from {RESTATED}`")
 
 
+@pytest.mark.slow
 def test_replay_brings_the_levels_back_to_a_clean_run_over_the_corrected_data(restated, clean):
     warehouse, res, *_ = restated
     snapshot = warehouse_snapshot_asset([*RAW_ASSETS, *ABOVE_RAW])
@@ -300,6 +304,7 @@ def test_replay_brings_the_levels_back_to_a_clean_run_over_the_corrected_data(re
     assert "none open" in staleness_line(warehouse.warehouse())
 
 
+@pytest.mark.slow
 def test_a_restated_day_no_level_has_reached_is_resolved_at_once(restated, tmp_path):
     """The layers above raw end on NEXT_DAY: a correction of a later raw day stales nothing."""
     warehouse, res, *_ = restated
@@ -313,6 +318,7 @@ def test_a_restated_day_no_level_has_reached_is_resolved_at_once(restated, tmp_p
     assert stale_from(log) is None
 
 
+@pytest.mark.slow
 def test_every_partition_records_config_hash_code_version_and_run_id(restated, firm):
     _, config_dir = firm
     *_, first, _, _, raw_rerun = restated

@@ -10,6 +10,7 @@ import textwrap
 
 import dagster as dg
 import numpy as np
+import pytest
 
 from twin_assets.definitions import business_day_schedule, defs, warehouse_snapshot
 from twin_assets.jobs import BUSINESS_DAY_JOB, MODELLING_JOB, RAW_HISTORY_JOB, schedule_partition
@@ -191,6 +192,7 @@ def _load_in_subprocess(env_overrides: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_partitions_do_not_read_a_data_file(config_dir, tmp_path):
     """With the returns file missing and strategies.yaml broken, the code location still
     loads and its partitions are the calendar's: only calendar.yaml is read at load."""
@@ -202,6 +204,7 @@ def test_partitions_do_not_read_a_data_file(config_dir, tmp_path):
     assert loaded == {"first": "2021-03-01", "last": "2021-03-12", "n": 10, "schedule": "STOPPED"}
 
 
+@pytest.mark.slow
 def test_a_live_calendar_turns_the_schedule_on(config_dir):
     (config_dir / "calendar.yaml").write_text("first_business_day: 2026-11-02\n")
     loaded = _load_in_subprocess({"TWIN_CONFIG_DIR": str(config_dir)})

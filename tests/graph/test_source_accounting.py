@@ -10,8 +10,7 @@ import datetime as dt
 
 import pytest
 
-from tests.conftest import day, materialize_days, resources, write_returns_file
-from tests.test_raw_layer import failure_message, stored
+from tests.helpers.graph import day, failure_message, materialize_days, resources, stored, write_returns_file
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import HolidayCalendar, business_days
 from twin_model.contracts import TABLES

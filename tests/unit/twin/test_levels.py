@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from tests.test_solutions import LAUNCH, LOOSE, ZERO_COSTS, Market, days, rules
+from tests.helpers.solutions import LAUNCH, LOOSE, ZERO_COSTS, Market, days, rules
 from twin_model.solution import (
     SolutionPolicy,
     SolutionsPolicy,

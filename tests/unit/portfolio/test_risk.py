@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import loose_risk_limits
+from tests.helpers.risk_limits import loose_risk_limits
 from twin_model.portfolio import (
     Breach,
     RiskLimits,
@@ -26,7 +26,7 @@ from twin_model.portfolio import (
     reduce_to_limits,
 )
 
-YAML = Path(__file__).resolve().parents[1] / "config" / "risk_limits.yaml"
+YAML = Path(__file__).resolve().parents[3] / "config" / "risk_limits.yaml"
 DEFAULT = RiskLimits.from_mapping(yaml.safe_load(YAML.read_text()))
 
 # Everything loose except what a test tightens.

@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import day, materialize_days, resources
+from tests.helpers.graph import day, materialize_days, resources
 from twin_assets.cli import commands as cli
 from twin_assets.definitions import warehouse_snapshot
 from twin_assets.raw import RAW_ASSETS
@@ -24,7 +24,7 @@ from twin_resources.snapshot import SnapshotMissingError, open_snapshot, publish
 from twin_resources.warehouse import Warehouse
 
 RAW_AND_SNAPSHOT = [*RAW_ASSETS, warehouse_snapshot]
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 SNAPSHOT_READER = """
 import sys
@@ -79,6 +79,7 @@ def quoted_warehouse(tmp_path) -> WarehouseResource:
     return WarehouseResource(path=str(tmp_path / "o'neil; desk" / "twin.duckdb"), lock_timeout_s=5.0)
 
 
+@pytest.mark.slow
 def test_a_run_writes_while_a_reader_holds_the_snapshot_and_the_reader_keeps_its_view(warehouse):
     res = resources(warehouse)
     assert materialize_days(RAW_AND_SNAPSHOT, res, "2022-12-19", "2022-12-20").success

@@ -24,6 +24,7 @@ POLL_S = 0.5
 MAX_POLLS = 1200  # a bound on every wait below, not a speed requirement
 
 
+@pytest.mark.slow
 def test_twin_run_records_one_run_in_the_instance_and_prints_the_warehouse(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -49,6 +50,7 @@ def test_twin_run_records_one_run_in_the_instance_and_prints_the_warehouse(tmp_p
     assert days == 5
 
 
+@pytest.mark.slow
 def test_a_failing_run_exits_non_zero_and_says_why(tmp_path):
     env = {
         **os.environ,
@@ -117,6 +119,7 @@ def reexecute(server: Webserver, run_id: str) -> str:
     return answer["run"]["runId"]
 
 
+@pytest.mark.slow
 def test_twin_run_while_dagster_dev_is_up_shows_on_the_timeline_and_re_executes(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()

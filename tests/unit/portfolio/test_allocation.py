@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from twin_model.optimize import InfeasibleRequestError
 from twin_model.portfolio import (
     POLICY_KINDS,
     AllocationInputs,
@@ -16,7 +17,6 @@ from twin_model.portfolio import (
     performance_based,
     static,
 )
-from twin_model.optimize import InfeasibleRequestError
 
 
 def _inputs(cov, mu=None, sharpe=None, sectors=None, **kw):

@@ -24,8 +24,15 @@ import polars as pl
 import pytest
 
 from twin_model.calendar import business_days
-from twin_model.strategy import POOL_STATE_COLUMNS, AlphaPoolPolicy, FitSettings, conjugate_fit, pool_evidence, return_window
 from twin_model.statistics import strategy_statistics_table
+from twin_model.strategy import (
+    POOL_STATE_COLUMNS,
+    AlphaPoolPolicy,
+    FitSettings,
+    conjugate_fit,
+    pool_evidence,
+    return_window,
+)
 
 WINDOW = 504
 DECAY_DAY = 760  # index of the first day without alpha for the decaying strategies
@@ -79,16 +86,19 @@ def _share_in_pool(path, sid, first, last):
     return sum(path[i][sid] for i in days) / len(days)
 
 
+@pytest.mark.slow
 def test_real_alpha_is_kept(pool_path):
     for k in range(ARCHETYPES["alpha"]):
         assert _share_in_pool(pool_path, f"alpha_{k}", START + 60, END) >= 0.95
 
 
+@pytest.mark.slow
 def test_pure_market_beta_stays_out(pool_path):
     for k in range(ARCHETYPES["beta"]):
         assert _share_in_pool(pool_path, f"beta_{k}", START, END) <= 0.05
 
 
+@pytest.mark.slow
 def test_decayed_alpha_is_dropped_within_the_stated_days(pool_path):
     bound = DECAY_DAY + WINDOW + 60
     for k in range(ARCHETYPES["decay"]):

@@ -10,6 +10,7 @@ import time
 import uuid
 
 import dagster as dg
+import pytest
 
 from twin_assets.cli.runs import ProcessIdentity, process_start
 from twin_resources.config import PROJECT_ROOT
@@ -58,6 +59,7 @@ def test_process_start_tells_a_live_process_from_a_gone_one():
     assert ProcessIdentity.current().is_gone() is False
 
 
+@pytest.mark.slow
 def test_a_killed_run_is_marked_failed_and_its_slot_freed_by_the_next_run(tmp_path):
     env = fresh_home(tmp_path)
     log = (tmp_path / "killed.out").open("w")
@@ -93,6 +95,7 @@ def hold_the_pool(home: str) -> str:
     return holder
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_run_waiting_for_a_slot_and_frees_only_its_own(tmp_path):
     env = fresh_home(tmp_path)
     holder = hold_the_pool(env["DAGSTER_HOME"])

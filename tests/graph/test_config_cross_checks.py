@@ -9,7 +9,8 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import LOOSE_RISK_LIMITS, materialize_days, resources
+from tests.helpers.graph import materialize_days, resources
+from tests.helpers.risk_limits import LOOSE_RISK_LIMITS
 from twin_assets.alpha import alpha_pool
 from twin_assets.raw import market_prices
 from twin_resources.config import ConfigError, config_hash, load_config
@@ -141,6 +142,7 @@ def test_a_broken_firm_file_fails_the_run_step_that_reads_config(warehouse, conf
     assert not warehouse.warehouse().row_counts().get("raw.market_prices")
 
 
+@pytest.mark.slow
 def test_the_code_location_loads_with_a_broken_firm_file(config_dir):
     (config_dir / "firm.yaml").write_text("name: [unclosed\n")
     script = "from twin_assets.definitions import defs; print(len(defs.resolve_asset_graph().get_all_asset_keys()))"

@@ -12,8 +12,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.conftest import materialize_days, resources
-from tests.faults import fail_on_insert
+from tests.helpers.faults import fail_on_insert
+from tests.helpers.graph import materialize_days, resources
 from twin_assets.raw import RAW_ASSETS
 from twin_model.contracts import TABLES, validate
 from twin_model.errors import DataQualityError

@@ -76,8 +76,8 @@ def test_solution_policy_names_are_the_engines():
     config does not import cvxpy); they must stay the names the engine dispatches on."""
     from typing import get_args
 
-    from twin_model.portfolio import POLICY_KINDS
     from twin_model.optimize import Method, Objective
+    from twin_model.portfolio import POLICY_KINDS
     from twin_resources.config import SolutionPolicy
 
     fields = SolutionPolicy.model_fields

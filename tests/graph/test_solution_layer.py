@@ -45,9 +45,9 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import copy_warehouse, day, materialize_days, resources
-from tests.day_metadata import assert_each_day_counts_its_own_rows
-from tests.faults import fail_on_insert
+from tests.helpers.day_metadata import assert_each_day_counts_its_own_rows
+from tests.helpers.faults import fail_on_insert
+from tests.helpers.graph import copy_warehouse, day, materialize_days, resources
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import business_days
@@ -175,6 +175,7 @@ def _weights(warehouse, strategy_id: str) -> pl.DataFrame:
     return warehouse.read_history("portfolio.solution_weights", None, None).filter(pl.col("strategy_id") == strategy_id).sort("date")
 
 
+@pytest.mark.slow
 def test_every_check_passes_and_every_day_is_written(as_range):
     warehouse, result = as_range
     assert result.success
@@ -186,6 +187,7 @@ def test_every_check_passes_and_every_day_is_written(as_range):
     assert performance.get_column("cold_start").to_list() == [True] + [False] * (len(DAYS) - 1)
 
 
+@pytest.mark.slow
 def test_pause_on_the_monthly_valley_then_re_entry_along_the_ramp(as_range):
     warehouse, _ = as_range
     b = _weights(warehouse, B)
@@ -207,6 +209,7 @@ def test_pause_on_the_monthly_valley_then_re_entry_along_the_ramp(as_range):
     assert _on(optimization, "2017-02-02")["cash_pauses"].item() == pytest.approx(0.25, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_stop_below_twice_the_valley_is_final(as_range):
     warehouse, _ = as_range
     c = _weights(warehouse, C)
@@ -217,6 +220,7 @@ def test_stop_below_twice_the_valley_is_final(as_range):
     assert after["pnl_watched"][0] == pytest.approx(-0.45, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_drift_rebalances_on_the_shock_days_only(as_range):
     warehouse, _ = as_range
     optimization = warehouse.read_history("portfolio.solution_optimizations", None, None)
@@ -230,6 +234,7 @@ def test_drift_rebalances_on_the_shock_days_only(as_range):
     assert d["weight_target"].item() == pytest.approx(0.25, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_each_violation_severity_opens_and_resolves_on_the_expected_day(as_range):
     warehouse, _ = as_range
     violations = warehouse.read_history("portfolio.risk_violations", None, None)
@@ -247,6 +252,7 @@ def test_each_violation_severity_opens_and_resolves_on_the_expected_day(as_range
     assert first_critical == day("2017-03-14")
 
 
+@pytest.mark.slow
 def test_drawdown_stop_liquidates_then_recovers_after_the_cooldown(as_range):
     warehouse, _ = as_range
     performance = warehouse.read_history("portfolio.solution_performance", None, None)
@@ -262,6 +268,7 @@ def test_drawdown_stop_liquidates_then_recovers_after_the_cooldown(as_range):
     assert _on(performance, "2017-03-14")["risk_peak"].item() == _on(performance, "2017-03-14")["aum"].item()
 
 
+@pytest.mark.slow
 def test_days_one_by_one_equal_the_same_days_as_one_range(stress_history, as_range):
     _, config_dir = stress_history
     warehouse = _copy(stress_history, "one_by_one")
@@ -273,6 +280,7 @@ def test_days_one_by_one_equal_the_same_days_as_one_range(stress_history, as_ran
         assert got[name].equals(expected[name]), name
 
 
+@pytest.mark.slow
 def test_a_gap_is_refused(stress_history, as_range):
     _, config_dir = stress_history
     warehouse = _copy(stress_history, "gap")
@@ -283,6 +291,7 @@ def test_a_gap_is_refused(stress_history, as_range):
     assert "materialise 2017-02-06 first" in failure.step_failure_data.error.message
 
 
+@pytest.mark.slow
 def test_a_broken_solutions_file_fails_naming_it_and_keeps_the_stored_days(stress_history, tmp_path):
     _, config_dir = stress_history
     warehouse = _copy(stress_history, "broken")
@@ -299,6 +308,7 @@ def test_a_broken_solutions_file_fails_naming_it_and_keeps_the_stored_days(stres
     assert all(after[name].equals(before[name]) for name in PORTFOLIO_TABLES.values())
 
 
+@pytest.mark.slow
 def test_a_day_whose_tables_disagree_is_refused_as_the_next_days_state(stress_history):
     """As if a write stopped after solution_weights: the next day fails and names the day."""
     _, config_dir = stress_history
@@ -355,6 +365,7 @@ def _failure_text(result) -> str:
 
 
 @pytest.mark.parametrize("failing_insert", [1, 2], ids=["after the first DELETE", "after the first table's INSERT"])
+@pytest.mark.slow
 def test_a_failure_between_the_tables_leaves_all_six_old(stress_history, tmp_path, monkeypatch, failing_insert):
     """As if the run were killed inside the level's write: every table keeps the old run's
     rows (none the new run's), and the next day carries on from them."""
@@ -377,6 +388,7 @@ def test_a_failure_between_the_tables_leaves_all_six_old(stress_history, tmp_pat
     assert {"portfolio.solution_weights", "portfolio.solution_performance", "portfolio.rebalance_orders"} <= set(changed)
 
 
+@pytest.mark.slow
 def test_a_removed_solution_keeps_its_history_and_catches_up_to_come_back(stress_history, tmp_path):
     _, config_dir = stress_history
     both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
@@ -405,6 +417,7 @@ def _unchanged_by(warehouse, run):
     return result
 
 
+@pytest.mark.slow
 def test_a_solution_new_to_the_warehouse_cold_starts_beside_the_running_ones(stress_history, tmp_path):
     _, config_dir = stress_history
     warehouse = _started(stress_history, "added", config_dir, "2017-02-01", "2017-02-03")
@@ -417,6 +430,7 @@ def test_a_solution_new_to_the_warehouse_cold_starts_beside_the_running_ones(str
     assert performance.materialization.metadata["cold_started"].value == ["calm"]
 
 
+@pytest.mark.slow
 def test_a_retired_solution_is_not_stepped_from_its_date_and_keeps_its_rows(stress_history, tmp_path):
     both = _firm_with(stress_history, tmp_path, "both", [SOLUTION, CALM])
     warehouse = _started(stress_history, "retired", both, "2017-02-01", "2017-02-07")
@@ -430,6 +444,7 @@ def test_a_retired_solution_is_not_stepped_from_its_date_and_keeps_its_rows(stre
     _assert_carried_on(warehouse, "stress", "2017-02-08", "2017-02-07")
 
 
+@pytest.mark.slow
 def test_an_empty_solution_list_is_refused_naming_the_file_and_key(stress_history, tmp_path):
     _, config_dir = stress_history
     warehouse = _started(stress_history, "empty", config_dir, "2017-02-01", "2017-02-01")
@@ -439,6 +454,7 @@ def test_an_empty_solution_list_is_refused_naming_the_file_and_key(stress_histor
     assert "solutions.yaml" in message and "key 'solutions'" in message and "retired" in message
 
 
+@pytest.mark.slow
 def test_each_day_of_the_range_carries_its_own_metadata(as_range):
     """Every table's partition counts that day's stored rows; only the first day is the
     cold start; AUM, rebalances and open violations are that day's."""

@@ -4,28 +4,13 @@ run as a range, fed bad inputs, and kept at its last good state when a run fails
 import polars as pl
 import pytest
 
-from tests.conftest import day, materialize_days, resources, write_returns_file
+from tests.helpers.graph import day, failure_message, materialize_days, resources, stored, write_returns_file
 from twin_assets.raw import RAW_ASSETS
 from twin_model.contracts import TABLES
 
 RETURNS = TABLES["raw.strategy_returns"]
 PRICES = TABLES["raw.market_prices"]
 POSITIONS = TABLES["raw.strategy_positions"]
-
-
-def failure_message(result) -> str:
-    failures = [event for event in result.all_events if event.is_step_failure]
-    assert failures, "the run was expected to fail"
-    error = failures[0].step_failure_data.error
-    messages = []
-    while error is not None:
-        messages.append(error.message)
-        error = error.cause
-    return "\n".join(messages)
-
-
-def stored(warehouse, spec) -> pl.DataFrame:
-    return warehouse.warehouse().read(spec)
 
 
 # --- the bundled firm ------------------------------------------------------------------
@@ -89,6 +74,7 @@ def test_a_five_day_range_runs_as_one_run_and_writes_exactly_those_days(warehous
     assert {p for name, p in materialized if name == "strategy_returns"} == {f"2020-03-{d}" for d in range(16, 21)}
 
 
+@pytest.mark.slow
 def test_a_range_equals_the_same_days_run_one_by_one(warehouse, tmp_path):
     from twin_resources.resources import WarehouseResource
 

@@ -9,7 +9,7 @@ import inspect
 import numpy as np
 import pytest
 
-from tests.test_solutions import LAUNCH, Market, rules, run
+from tests.helpers.solutions import LAUNCH, Market, rules, run
 from twin_model.contracts import TABLES
 from twin_model.conventions import (
     AllocationStatus,

@@ -167,6 +167,7 @@ def _conditional_truth(universe, window: ReturnWindow) -> dict[str, np.ndarray]:
     }
 
 
+@pytest.mark.slow
 def test_recovery_sharpe_interval_coverage_and_pooling(universe, window, fit):
     summary = fit.summary
     assert summary["strategy_id"].to_list() == synthetic.strategy_ids(N_STRATEGIES)
@@ -188,6 +189,7 @@ def test_recovery_sharpe_interval_coverage_and_pooling(universe, window, fit):
     assert rmse_post < rmse_raw, (rmse_post, rmse_raw)
 
 
+@pytest.mark.slow
 def test_recovery_beta_and_alpha_versus_beta(universe, window, fit):
     summary = fit.summary
     archetype = universe["truth"]["archetype"].to_numpy()
@@ -222,6 +224,7 @@ def test_recovery_beta_and_alpha_versus_beta(universe, window, fit):
     assert p_alpha[strong].mean() > p_alpha[zero_alpha].mean()
 
 
+@pytest.mark.slow
 def test_fit_schema_diagnostics_and_draws(fit, window):
     summary, draws = fit.summary, fit.draws
     assert summary.schema == pl.Schema(inference.SUMMARY_SCHEMA)
@@ -263,12 +266,14 @@ def test_fit_schema_diagnostics_and_draws(fit, window):
 # --- reproducibility, re-use, masking ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_same_fit(fitter, window, fit):
     again = fitter.fit(window, seed=FitSettings().seed)
     assert again.draws.equals(fit.draws)
     assert again.summary.drop("fit_seconds").equals(fit.summary.drop("fit_seconds"))
 
 
+@pytest.mark.slow
 def test_refit_other_dates_and_fewer_strategies_reuses_the_compiled_model(fitter, fit, universe):
     compiled_before = fitter.compile_seconds
     assert compiled_before > 0 and len(fitter.compiled_shapes) == 1
@@ -296,6 +301,7 @@ def test_refit_other_dates_and_fewer_strategies_reuses_the_compiled_model(fitter
     assert summary["seed"].to_list() == [3] * 33
 
 
+@pytest.mark.slow
 def test_masked_cells_do_not_enter_the_fit(fitter, universe):
     window = return_window(universe["returns"], universe["benchmark"], universe["dates"][N_DAYS - 1], N_DAYS)
     returns = window.returns.copy()
@@ -327,6 +333,7 @@ def test_forced_non_convergence_falls_back_to_the_exact_fit(fitter, window):
     assert summary["draws"][0] == 200
 
 
+@pytest.mark.slow
 def test_no_benchmark_nuts_fit_has_zero_beta(universe):
     small = StrategyModelFitter(FitSettings(window_days=126, draws=200, tune=200))
     ids = synthetic.strategy_ids(6)
