@@ -30,8 +30,8 @@ ROWS_VALID = "rows_valid"
 
 
 def layer_code_version(layer: str) -> str:
-    """The code version of a layer's assets: of ``twin_assets.<layer>`` and every module of
-    this project it imports (twin_resources.provenance.code_version)."""
+    """The code version of a layer's assets: of the layer's package ``twin_assets.<layer>``
+    and every module of this project it imports (twin_resources.provenance.code_version)."""
     return code_version(f"twin_assets.{layer}")
 
 
