@@ -17,13 +17,13 @@ Aim (issue 4): three solutions on one day in under 5 s.
 
 import argparse
 import datetime as dt
-from dataclasses import replace
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def _materialise(day: dt.date) -> float:
 
 
 def _pure(day: dt.date, repeat: int, path: Path) -> None:
-    from twin_assets.portfolio import _history, _previous_states
+    from twin_assets.portfolio.assets import _history, _previous_states
     from twin_model.optimize import Optimizer
     from twin_model.solution import ManualAction, step
     from twin_resources.config import DEFAULT_CONFIG_DIR

@@ -1,9 +1,9 @@
 """The one Definitions of Strategy Twin: assets, checks, jobs, schedule and resources.
 
 The read snapshot is built downstream of every warehouse asset, so it is the last step
-of every job (twin_assets.snapshot). Dagster (the workspace, ``dg``) and the CLI load
+of every job (twin_assets.reports). Dagster (the workspace, ``dg``) and the CLI load
 ``defs`` from here: importing this module imports the asset modules, whose decorators take
-the calendar's partitions (twin_assets.partitions), and ``build_definitions`` does the
+the calendar's partitions (twin_assets.shared.partitions), and ``build_definitions`` does the
 process set-up and builds the schedule. No other module of the package does work at import."""
 
 import os
@@ -11,18 +11,18 @@ import os
 import dagster as dg
 
 from twin_assets.alpha import alpha_pool
-from twin_assets.common import WAREHOUSE_IO
-from twin_assets.models import MODEL_ASSETS
-from twin_assets.operations import (
+from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
     build_business_day_schedule,
     business_day_job,
     modelling_job,
     raw_history_job,
 )
+from twin_assets.models import MODEL_ASSETS
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
-from twin_assets.snapshot import warehouse_snapshot_asset
+from twin_assets.reports import warehouse_snapshot_asset
+from twin_assets.shared.common import WAREHOUSE_IO
 from twin_assets.stats import strategy_statistics
 from twin_resources.config import config_dir
 from twin_resources.io_manager import WarehouseIOManager

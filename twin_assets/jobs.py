@@ -1,0 +1,68 @@
+"""Jobs and the schedule: the business-day job, run after the close for the previous
+business day; on by default only for an open-ended (live) calendar. Every job ends with
+the read snapshot (``reports/warehouse_snapshot``): the business-day and modelling jobs
+select it with the rest, the raw history job names it beside the raw group. The jobs need
+no config; the schedule is built from the calendar when the Definitions are."""
+
+import datetime as dt
+
+import dagster as dg
+
+from twin_assets.reports import SNAPSHOT_KEY
+from twin_assets.shared.partitions import firm_calendar
+from twin_model.calendar import previous_business_day
+
+BUSINESS_DAY_JOB = "business_day_job"
+RAW_HISTORY_JOB = "raw_history_job"
+MODELLING_JOB = "modelling_job"
+BUSINESS_DAY_SCHEDULE = "business_day_schedule"
+
+business_day_job = dg.define_asset_job(
+    name=BUSINESS_DAY_JOB,
+    selection=dg.AssetSelection.all(),
+    description="Every daily layer for one business day (or, as a back-fill, a range of days in one run).",
+)
+
+raw_history_job = dg.define_asset_job(
+    name=RAW_HISTORY_JOB,
+    selection=dg.AssetSelection.groups("raw") | dg.AssetSelection.assets(SNAPSHOT_KEY),
+    description="The raw layer only (then the read snapshot): cheap enough to back-fill the whole history in one run.",
+)
+
+modelling_job = dg.define_asset_job(
+    name=MODELLING_JOB,
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw"),
+    description="Every layer above raw (models, statistics, alpha pool, solutions) for a range of days, reading the raw history.",
+)
+
+
+def schedule_partition(scheduled: dt.datetime) -> str | None:
+    """The partition a tick at ``scheduled`` runs: the business day before it, if in the calendar."""
+    calendar = firm_calendar()
+    day = previous_business_day(scheduled.date())
+    last = calendar.last_business_day
+    if day < calendar.first_business_day or (last is not None and day > last):
+        return None
+    return day.isoformat()
+
+
+def build_business_day_schedule() -> dg.ScheduleDefinition:
+    """Tuesday to Saturday at the calendar's ``schedule_time``; on only for a live calendar."""
+    calendar = firm_calendar()
+    hour, minute = calendar.schedule_time.split(":")
+
+    @dg.schedule(
+        name=BUSINESS_DAY_SCHEDULE,
+        job=business_day_job,
+        cron_schedule=f"{int(minute)} {int(hour)} * * 2-6",
+        execution_timezone=calendar.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING if calendar.open_ended else dg.DefaultScheduleStatus.STOPPED,
+        description="Tuesday to Saturday morning, after each business day's close: materialise that day.",
+    )
+    def business_day_schedule(context: dg.ScheduleEvaluationContext):
+        key = schedule_partition(context.scheduled_execution_time)
+        if key is None:
+            return dg.SkipReason("the previous business day is outside the firm's calendar")
+        return dg.RunRequest(run_key=key, partition_key=key)
+
+    return business_day_schedule

@@ -1,0 +1,248 @@
+"""The models layer: what the firm believes about each strategy.
+
+``strategy_posteriors`` fits the hierarchical Bayesian model once per business day over a
+trailing window (compiled once per run, re-used across the days of a range);
+``strategy_forecasts`` simulates the next month from the posterior; and
+``forecast_calibration`` scores earlier forecasts against what happened.
+"""
+
+import dataclasses
+import datetime as dt
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from twin_assets.shared import history
+from twin_assets.shared.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.metadata import data_day_metadata
+from twin_model.contracts import (
+    TABLES,
+    encode_scenarios,
+    forecasts_without_usable_fit,
+    implausible_posteriors,
+    unusable_fits,
+)
+from twin_model.conventions import FitMethod
+from twin_model.strategy import (
+    ParameterSet,
+    StrategyModelFitter,
+    forecast_summary,
+    return_window,
+    simulate_parameter_set,
+    simulate_posterior_predictive,
+)
+from twin_model.strategy import (
+    forecast_calibration as calibrate,
+)
+from twin_resources.artifacts import REFERENCE_COLUMNS
+from twin_resources.config import ExpertView
+from twin_resources.resources import TwinConfigResource, WarehouseResource
+
+POSTERIORS = TABLES["models.strategy_posteriors"]
+FORECASTS = TABLES["models.strategy_forecasts"]
+CALIBRATION = TABLES["models.forecast_calibration"]
+
+FITS_USABLE = "fits_usable"
+POSTERIOR_RANGES = "posterior_ranges"
+DRAWS_STORED = "draws_stored"
+ONLY_USABLE_FITS = "only_usable_fits"
+SCENARIOS_STORED = "scenarios_stored"
+
+
+def _history_start(first_day: dt.date, window_days: int) -> dt.date:
+    """Far enough back to hold ``window_days`` observed returns (weekends and holidays)."""
+    return first_day - dt.timedelta(days=int(window_days * 1.6) + 30)
+
+
+def _traded_days(returns: pl.DataFrame, days: list[dt.date]) -> list[dt.date]:
+    traded = set(returns.filter(pl.col("available")).get_column("date").to_list())
+    return [day for day in days if day in traded]
+
+
+@dg.asset(
+    **daily_asset_args(
+        POSTERIORS,
+        "Posterior summary of each strategy's return model: a hierarchical Student-t model of daily "
+        "returns over a trailing window (two years of observed returns by default), alpha and beta "
+        "to the benchmark, the information ratio of alpha partially pooled across strategies, "
+        "unavailable days masked. Means and sds of daily mean, alpha, beta, volatility, tail df and "
+        "annual Sharpe; P(alpha > 0), P(Sharpe > hurdle); R-hat, ESS, divergences, converged, and "
+        "the exact conjugate fallback where NUTS did not converge. Draws in the artefact store.",
+        {
+            FITS_USABLE: "No fit that did not converge is left without a recorded fallback.",
+            POSTERIOR_RANGES: "Posterior summaries lie in plausible ranges (vol > 0, nu > 2, |Sharpe| < 10, ...).",
+            DRAWS_STORED: "Every row's posterior draws are in the artefact store, with the hash the row recorded.",
+        },
+    ),
+    deps=[RAW_RETURNS, RAW_PRICES],
+)
+def strategy_posteriors(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource
+):
+    days = days_of(context)
+    settings = twin_config.strategies().model
+    start = _history_start(days[0], settings.window_days)
+    returns = history.strategy_returns(warehouse, start, days[-1])
+    benchmark = history.benchmark(warehouse, start, days[-1])
+    fitter = StrategyModelFitter(settings)
+    artifacts = warehouse.artifacts()
+    frames = []
+    for day in _traded_days(returns, days):
+        window = return_window(returns, benchmark if benchmark.height else None, day, settings.window_days)
+        result = fitter.fit(window, seed=settings.seed + day.toordinal())
+        stored = artifacts.write("strategy_posteriors", day, result.draws)
+        frames.append(result.summary.with_columns(date=pl.lit(day), draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)))
+        context.log.info(f"{day}: fitted {window.returns.shape[1]} strategies over {len(window.dates)} days")
+    frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
+    metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
+    yield dg.Output(frame, metadata={**metadata, **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)})
+    yield from check_written(
+        warehouse,
+        POSTERIORS,
+        days,
+        {
+            FITS_USABLE: unusable_fits,
+            POSTERIOR_RANGES: implausible_posteriors,
+            DRAWS_STORED: lambda stored: _artifact_problems(warehouse, POSTERIORS.qualified_name, stored),
+        },
+    )
+
+
+def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
+    """The run's timings: compiling once, and fitting a day on average."""
+    if frame.height == 0:
+        return {"compile_seconds": round(fitter.compile_seconds, 2)}
+    per_day = frame.group_by("date").agg(pl.col("fit_seconds").first())
+    return {
+        "compile_seconds": round(fitter.compile_seconds, 2),
+        "fit_seconds_per_day": round(float(per_day.get_column("fit_seconds").mean()), 2),
+    }
+
+
+def _day_fits(_: dt.date, rows: pl.DataFrame) -> dict:
+    """One day's fits: how many converged, fell back to the conjugate model or neither,
+    and the worst diagnostics."""
+    if rows.height == 0:
+        return {}
+    return {
+        "converged": int(rows.get_column("converged").sum()),
+        "fallbacks": int((rows.get_column("method") == FitMethod.CONJUGATE).sum()),
+        "not_converged": int((~rows.get_column("converged")).sum()),
+        "rhat_max": float(rows.get_column("rhat_max").max() or np.nan),
+        "ess_bulk_min": float(rows.get_column("ess_bulk_min").min() or np.nan),
+    }
+
+
+def _artifact_problems(warehouse: WarehouseResource, table: str, stored: pl.DataFrame) -> list[str]:
+    """Each distinct artefact the rows reference, missing or not matching its hash."""
+    artifacts = warehouse.artifacts()
+    references = stored.unique(subset=list(REFERENCE_COLUMNS[table]), keep="first", maintain_order=True)
+    problems = (artifacts.problem(table, row) for row in references.iter_rows(named=True))
+    return [problem for problem in problems if problem]
+
+
+@dg.asset(
+    **daily_asset_args(
+        FORECASTS,
+        "One-month (21 business days) posterior-predictive forecast of every strategy: parameters "
+        "drawn from the posterior, benchmark and residual co-movement by a joint bootstrap of "
+        "historical days. Mean, 5/50/95 percentiles of the month's compounded return, P(loss), "
+        "expected shortfall 95% and the monthly valley (5th percentile of the month-to-date "
+        "trough: where the solution layer pauses a strategy). Named parameter sets ('expert' views "
+        "from config) are simulated beside the model. Scenario matrices in the artefact store.",
+        {
+            ONLY_USABLE_FITS: "Forecasts exist only for strategies whose fit converged or fell back.",
+            SCENARIOS_STORED: "Every row's scenario matrix is in the artefact store, with the hash the row recorded.",
+        },
+    ),
+    ins={"posteriors": dg.AssetIn(POSTERIORS.path)},
+    deps=[RAW_RETURNS, RAW_PRICES],
+)
+def strategy_forecasts(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    twin_config: TwinConfigResource,
+    posteriors: pl.DataFrame,
+):
+    days = days_of(context)
+    config = twin_config.strategies()
+    base = config.forecast
+    start = _history_start(days[0], config.model.window_days)
+    returns = history.strategy_returns(warehouse, start, days[-1])
+    benchmark = history.benchmark(warehouse, start, days[-1])
+    artifacts = warehouse.artifacts()
+    frames = []
+    for day in sorted(posteriors.get_column("date").unique().to_list()):
+        usable = posteriors.filter((pl.col("date") == day) & pl.col("converged"))
+        if usable.height == 0:
+            context.log.warning(f"{day}: no usable fit, so no forecast (no new information)")
+            continue
+        settings = dataclasses.replace(base, seed=base.seed + day.toordinal())
+        frames.append(
+            _forecast_day(day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days)
+        )
+    frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
+    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), "paths": base.n_paths, "horizon": base.horizon, **provenance(context, twin_config.config_dir)})
+    yield from check_written(
+        warehouse,
+        FORECASTS,
+        days,
+        {
+            ONLY_USABLE_FITS: lambda stored: forecasts_without_usable_fit(stored, posteriors),
+            SCENARIOS_STORED: lambda stored: _artifact_problems(warehouse, FORECASTS.qualified_name, stored),
+        },
+    )
+
+
+def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, ExpertView], artifacts, window_days):
+    """Simulate one day: the posterior predictive, and each expert view beside it."""
+    ids = usable.get_column("strategy_id").to_list()
+    draws = artifacts.read(POSTERIORS.qualified_name, usable.row(0, named=True)).filter(pl.col("strategy_id").is_in(ids))
+    window = return_window(returns.filter(pl.col("strategy_id").is_in(ids)), benchmark if benchmark.height else None, day, window_days)
+    ids = list(window.strategy_ids)
+    scenarios = simulate_posterior_predictive(draws, window.returns, window.benchmark, ids, settings)
+    summaries = [forecast_summary(scenarios, ids, settings).with_columns(parameter_set=pl.lit("posterior"))]
+    stored = {"posterior": scenarios}
+    expert_ids = [s for s in ids if s in experts]
+    if expert_ids:
+        view = ParameterSet(
+            name="expert",
+            annual_return={s: experts[s].annual_return for s in expert_ids},
+            annual_volatility={s: experts[s].annual_volatility for s in expert_ids},
+            tail_df={s: experts[s].tail_df for s in expert_ids},
+        )
+        expert_scenarios = simulate_parameter_set(view, expert_ids, settings)
+        summaries.append(forecast_summary(expert_scenarios, expert_ids, settings).with_columns(parameter_set=pl.lit("expert")))
+        stored["expert"] = expert_scenarios
+    artifact = artifacts.write("strategy_forecasts", day, encode_scenarios(stored, {"posterior": ids, "expert": expert_ids}))
+    return pl.concat(summaries).with_columns(
+        date=pl.lit(day), scenarios_path=pl.lit(artifact.path), scenarios_sha256=pl.lit(artifact.sha256)
+    )
+
+
+@dg.asset(
+    **daily_asset_args(
+        CALIBRATION,
+        "Forecast calibration: for each strategy, whether the month that just ended (the last 21 "
+        "observed returns) fell inside the 5-95% band forecast a month earlier, and the running "
+        "coverage rate over every matured forecast (about 90% for a calibrated model).",
+        {},
+    ),
+    deps=[dg.AssetDep(FORECASTS.path), RAW_RETURNS],
+)
+def forecast_calibration(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource
+):
+    days = days_of(context)
+    horizon = twin_config.strategies().forecast.horizon
+    forecasts = warehouse.read_history(FORECASTS.qualified_name, None, days[-1], ["date", "strategy_id", "parameter_set", "p05", "p95"])
+    forecasts = forecasts.filter(pl.col("parameter_set") == "posterior").drop("parameter_set")
+    returns = history.strategy_returns(warehouse, None, days[-1])
+    frames = [calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon) for day in days]
+    frame = pl.concat(frames).select(list(CALIBRATION.columns())) if frames else CALIBRATION.empty_frame()
+    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), **provenance(context, twin_config.config_dir)})
+    yield from check_written(warehouse, CALIBRATION, days, {})
+
+
+MODEL_ASSETS = [strategy_posteriors, strategy_forecasts, forecast_calibration]

@@ -1,0 +1,268 @@
+"""The solution level: one multi-asset writing the six ``portfolio.*`` tables.
+
+Dagster lets an asset depend only on its own previous partition, so the whole solution
+level is one ``@multi_asset`` whose previous-day input is its own state: it reads the state
+of the business day before its partition (or range) once, steps every solution through
+the days in memory with ``twin_model.twin.run`` (the solution level of
+``twin_model.solution``), and writes the six frames through
+one warehouse call in ONE transaction (validated first), so a failure or a kill leaves
+all six tables old. An IO manager handles one output at a time, so the outputs have
+none: the level yields a ``MaterializeResult`` per table, then its checks.
+
+Only the solutions in config/solutions.yaml are replaced: the rows of the run's days of
+those solutions (a solution retired within the days has none from its ``retired`` date).
+A solution removed from config keeps every row it has; if it comes back, it continues
+from the previous business day's state or the run fails naming the first day it lacks.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from twin_assets.shared.common import (
+    DUCKDB_POOL,
+    OWNER,
+    RAW_RETURNS,
+    check_stored,
+    days_of,
+    layer_code_version,
+    provenance,
+)
+from twin_assets.shared.metadata import DayFigures, add_daily_metadata, first_items, run_metadata
+from twin_assets.shared.partitions import daily_partitions
+from twin_assets.shared.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
+from twin_model.calendar import previous_business_day
+from twin_model.contracts import (
+    TABLES,
+    aum_problems,
+    bound_problems,
+    constraint_problems,
+    contribution_problems,
+    order_problems,
+    selection_problems,
+    targets_sum_problems,
+)
+from twin_model.conventions import ViolationStatus
+from twin_model.errors import StateGapError, StateMismatchError
+from twin_model.optimize import Optimizer
+from twin_model.solution import (
+    PORTFOLIO_TABLES,
+    SolutionHistory,
+    SolutionPolicy,
+    SolutionRules,
+    SolutionsPolicy,
+    SolutionsState,
+    carried_states,
+    forecasts_start,
+    history_start,
+    is_managed,
+    records_to_frames,
+    scenario_matrix,
+    solutions_level,
+)
+from twin_model.twin import run
+from twin_resources.config import SolutionConfig, SolutionsConfig, StrategiesConfig
+from twin_resources.io_manager import column_schema
+from twin_resources.resources import TwinConfigResource, WarehouseResource
+from twin_resources.warehouse import PartitionWrite
+
+WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
+FORECASTS = "models.strategy_forecasts"
+
+# Written in this order: performance first (every output depends on its previous day, and
+# Dagster wants topological order), then the other state tables, the optimisation row that
+# counts them last among those, so a state read back can prove it was written whole.
+DESCRIPTIONS = {
+    PERFORMANCE: "Per solution: AUM, AUM peak, daily return from held weights, P&L, costs, drawdown, "
+    "leverage, volatility and diversification ratio.",
+    WEIGHTS: "Per solution and strategy: weight held (drifted), target, weight after trades, status "
+    "(active, paused, stopped, out_of_pool) with pause days left, re-entry ramp and pause count, and why.",
+    VIOLATIONS: "Risk-limit breaches per solution: level, rule, severity, action taken, opened and resolved dates.",
+    OPTIMIZATIONS: "Per solution: what set today's targets (policy, objective, method, triggers, status), "
+    "expected return, volatility and Sharpe recomputed from the targets, solver, constraint status, cash buckets.",
+    ATTRIBUTION: "Per solution and strategy: return contribution (w x r) and marginal and total risk contribution.",
+    ORDERS: "The trading plan: held vs target weight, trade value, estimated cost and simulated fill with slippage.",
+}
+
+CHECKS = {
+    WEIGHTS: {
+        "targets_sum": "Each solution's targets sum to its target exposure less the cash of pauses, risk actions and the rest.",
+        "targets_within_bounds": "No target below 0 or above the solution's max weight; a full-size target is at least min weight.",
+        "targets_only_on_selected": "No target on a strategy out of the pool (and incubation), paused or stopped.",
+    },
+    OPTIMIZATIONS: {"constraints_hold": "The final targets satisfy the solution's constraints, recomputed from them."},
+    PERFORMANCE: {"aum_continuity": "AUM = yesterday's AUM x (1 + return) - costs - fees + flows; costs = yesterday's pending costs."},
+    ATTRIBUTION: {"contributions_sum": "Return contributions sum to the solution's daily return."},
+    VIOLATIONS: {},
+    ORDERS: {"orders_match_targets": "Every order moves its strategy from the held to the target weight of solution_weights."},
+}
+ROWS_VALID = "rows_valid"
+
+
+UPSTREAM = [
+    RAW_RETURNS,
+    dg.AssetDep(["raw", "strategy_positions"]),
+    dg.AssetDep(["raw", "market_regime"]),
+    dg.AssetDep(["models", "strategy_posteriors"]),
+    dg.AssetDep(["models", "strategy_forecasts"]),
+    dg.AssetDep(["alpha", "alpha_pool"]),
+    dg.AssetDep(PERFORMANCE.path, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)),
+]
+"""What every table of the level is computed from, its own previous day among them."""
+
+
+def _spec(spec) -> dg.AssetSpec:
+    """A table of the level: written by the asset itself, so no IO manager."""
+    return dg.AssetSpec(
+        key=dg.AssetKey(spec.path),
+        description=DESCRIPTIONS[spec],
+        group_name=spec.layer,
+        owners=[OWNER],
+        kinds={"duckdb", "polars"},
+        code_version=layer_code_version(spec.layer),
+        metadata={"dagster/table_name": spec.qualified_name, "dagster/column_schema": column_schema(spec)},
+        deps=UPSTREAM,
+    )
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for spec, checks in CHECKS.items():
+        named = {ROWS_VALID: f"Every stored row of the written days passes the {spec.qualified_name} schema.", **checks}
+        specs += [dg.AssetCheckSpec(n, asset=dg.AssetKey(spec.path), blocking=True, description=d) for n, d in named.items()]
+    return specs + [restatement_check_spec(dg.AssetKey(PERFORMANCE.path))]
+
+
+@dg.multi_asset(
+    name="solution_level",
+    specs=[_spec(spec) for spec in DESCRIPTIONS],
+    partitions_def=daily_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=DUCKDB_POOL,
+    can_subset=False,
+    check_specs=_check_specs(),
+)
+def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
+    """Select, allocate, manage and risk-check every solution of config/solutions.yaml, day by day."""
+    days = days_of(context)
+    solutions, strategies = twin_config.solutions(), twin_config.strategies()
+    stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
+    rules = [s.rules() for s in stepped]
+    limits = twin_config.risk_limits()
+    costs = solutions.execution
+    states, _ = _previous_states(warehouse, rules, days[0])
+    optimizer = Optimizer()
+    policy = SolutionsPolicy(
+        tuple(SolutionPolicy(rule, limits, costs, optimizer) for rule in rules),
+        {s.solution_id: s.retired for s in stepped},
+    )
+    trajectory = run(solutions_level(policy), SolutionsState(states), _history(warehouse, strategies, days).exogenous(days))
+    frames = records_to_frames([record for day in trajectory.records for record in day])
+    ids = tuple(s.solution_id for s in solutions.solutions)
+    warehouse.warehouse().replace_partitions_together(
+        [PartitionWrite(spec, frames[spec.qualified_name], days, "solution_id", ids) for spec in DESCRIPTIONS]
+    )
+    stale = staleness(context, warehouse)
+    for spec in DESCRIPTIONS:
+        key = dg.AssetKey(spec.path)
+        figures = _day_figures(spec, frames[PERFORMANCE.qualified_name])
+        add_daily_metadata(context, frames[spec.qualified_name], days, "solution_id", figures, key)
+        metadata = {**run_metadata(days), **stale_metadata(stale), "warehouse": dg.MetadataValue.path(warehouse.path)}
+        metadata.update(provenance(context, twin_config.config_dir, key))
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+    yield from _checks(warehouse, days, solutions)
+    yield restatement_check(stale, dg.AssetKey(PERFORMANCE.path))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], first_day: dt.date):
+    """Each solution's state at the close of the business day before ``first_day``, and
+    the solutions started from config (no rows before ``first_day``)."""
+    latest = warehouse.warehouse().last_dates_before(PERFORMANCE, first_day, "solution_id")
+    day = previous_business_day(first_day)
+    weights, optimizations, performance, violations = (
+        warehouse.read_history(spec.qualified_name, day, day) for spec in (WEIGHTS, OPTIMIZATIONS, PERFORMANCE, VIOLATIONS)
+    )
+    try:
+        return carried_states(rules, latest, first_day, weights, optimizations, performance, violations)
+    except (StateMismatchError, StateGapError) as error:
+        raise dg.Failure(description=str(error)) from None
+
+
+def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: list[dt.date]) -> SolutionHistory:
+    first, last = days[0], days[-1]
+    returns = warehouse.read_history("raw.strategy_returns", history_start(first), last)
+    ids = returns.get_column("strategy_id").unique().to_list()
+    positions = warehouse.read_history("raw.strategy_positions", first, last)
+    forecasts = warehouse.read_history(FORECASTS, forecasts_start(first), last)
+    artifacts = warehouse.artifacts()
+
+    def scenarios(day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
+        row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == "posterior"))
+        return scenario_matrix(artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
+
+    return SolutionHistory(
+        returns=returns,
+        pool=warehouse.read_history("alpha.alpha_pool", first - dt.timedelta(days=10), last),
+        posteriors=warehouse.read_history("models.strategy_posteriors", first - dt.timedelta(days=10), last),
+        forecasts=forecasts,
+        regime=warehouse.read_history("raw.market_regime", first, last),
+        positions=positions if positions.height else None,
+        sectors={s: strategies.metadata(s).sector for s in ids},
+        asset_classes={s: strategies.metadata(s).asset_class for s in ids},
+        scenarios=scenarios,
+    )
+
+
+def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
+    """A day of table ``spec``: the solutions that started from config on it (their
+    performance row is a cold start) and the table's own figures: each solution's AUM,
+    the rebalances, the violations open at the close."""
+
+    def figures(day: dt.date, rows: pl.DataFrame) -> dict:
+        today = performance.filter(pl.col("date") == day)
+        cold = today.filter(pl.col("cold_start")).get_column("solution_id").to_list()
+        metadata = {"cold_start": bool(cold), "cold_started": first_items(cold)}
+        if spec is PERFORMANCE:
+            metadata.update({f"aum_{solution}": float(aum) for solution, aum in today.select("solution_id", "aum").iter_rows()})
+        if spec is OPTIMIZATIONS:
+            metadata["rebalances"] = int(rows.get_column("rebalanced").sum())
+        if spec is VIOLATIONS:
+            metadata["open_violations"] = rows.filter(pl.col("status") == ViolationStatus.OPEN).height
+        return metadata
+
+    return figures
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _checks(warehouse: WarehouseResource, days: list[dt.date], solutions: SolutionsConfig):
+    """Every check of the level on the rows this run wrote (the written days of the
+    configured solutions), each table read back once."""
+    configs: dict[str, SolutionConfig] = {s.solution_id: s for s in solutions.solutions}
+
+    def written(spec, first: dt.date, last: dt.date) -> pl.DataFrame:
+        return warehouse.warehouse().read(spec, first, last).filter(pl.col("solution_id").is_in(list(configs)))
+
+    stored = {spec: written(spec, days[0], days[-1]) for spec in DESCRIPTIONS}
+    before = written(PERFORMANCE, previous_business_day(days[0]), previous_business_day(days[0]))
+    rules = {
+        WEIGHTS: {
+            "targets_sum": lambda _: targets_sum_problems(stored[WEIGHTS], stored[OPTIMIZATIONS]),
+            "targets_within_bounds": lambda _: bound_problems(stored[WEIGHTS], configs),
+            "targets_only_on_selected": lambda _: selection_problems(stored[WEIGHTS]),
+        },
+        OPTIMIZATIONS: {"constraints_hold": constraint_problems},
+        PERFORMANCE: {"aum_continuity": lambda frame: aum_problems(pl.concat([before, frame]))},
+        ATTRIBUTION: {"contributions_sum": lambda frame: contribution_problems(frame, stored[PERFORMANCE])},
+        VIOLATIONS: {},
+        ORDERS: {"orders_match_targets": lambda frame: order_problems(frame, stored[WEIGHTS])},
+    }
+    for spec, checks in rules.items():
+        yield from check_stored(spec, stored[spec], checks, asset_key=dg.AssetKey(spec.path))

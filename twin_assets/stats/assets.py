@@ -1,0 +1,45 @@
+"""The stats layer: risk and performance statistics of every strategy, every day."""
+
+import dagster as dg
+import polars as pl
+
+from twin_assets.shared import history
+from twin_assets.shared.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.metadata import data_day_metadata
+from twin_model.contracts import TABLES
+from twin_model.statistics import strategy_statistics_table
+from twin_resources.resources import TwinConfigResource, WarehouseResource
+
+STATISTICS = TABLES["stats.strategy_statistics"]
+
+
+@dg.asset(
+    **daily_asset_args(
+        STATISTICS,
+        "Risk and performance statistics of each strategy over its last 21, 63 and 252 observed "
+        "returns and since inception: annual return, volatility, Sharpe, Sortino, Calmar, max "
+        "drawdown and its duration, historical and Cornish-Fisher VaR/CVaR 95%, skew, kurtosis, "
+        "alpha and beta to the benchmark, probabilistic and deflated Sharpe, minimum track record "
+        "length, hit rate, month-to-date P&L and its trough. Conventions: twin_model.statistics.",
+        {},
+    ),
+    deps=[RAW_RETURNS, RAW_PRICES],
+)
+def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
+    days = days_of(context)
+    returns = history.strategy_returns(warehouse, None, days[-1])
+    benchmark = history.benchmark(warehouse, None, days[-1])
+    has_benchmark = benchmark.height > 0
+    traded = set(returns.filter(pl.col("date").is_between(days[0], days[-1])).get_column("date").to_list())
+    frames = [
+        strategy_statistics_table(
+            returns.filter(pl.col("date") <= day),
+            benchmark.filter(pl.col("date") <= day) if has_benchmark else None,
+            day,
+        )
+        for day in days
+        if day in traded
+    ]
+    frame = pl.concat(frames) if frames else STATISTICS.empty_frame()
+    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), "benchmark": has_benchmark, **provenance(context, twin_config.config_dir)})
+    yield from check_written(warehouse, STATISTICS, days, {})
