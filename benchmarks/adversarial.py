@@ -74,11 +74,17 @@ class Firm:
     def twin(self, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [PYTHON, "-m", "twin_assets.cli", *args],
-            cwd=ROOT, env=self.env(**env), capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def run(self, start: dt.date = FIRST, end: dt.date = LAST, *extra: str, **env: str) -> subprocess.CompletedProcess:
-        return self.twin("run", "--start", start.isoformat(), "--end", end.isoformat(), "--model-days", "0", *extra, **env)
+        return self.twin(
+            "run", "--start", start.isoformat(), "--end", end.isoformat(), "--model-days", "0", *extra, **env
+        )
 
     def tables(self) -> dict[str, list[tuple]]:
         """Every table's rows, sorted: the warehouse's whole state, to compare before and after."""
@@ -213,9 +219,7 @@ def file_covers_january_run_asks_for_february(workdir: Path) -> Verdict:
 def saturday_row(workdir: Path) -> Verdict:
     firm, before = stored_firm(workdir, "saturday")
     path = firm.root / "saturday.csv"
-    extra = pl.DataFrame(
-        [(dt.date(2021, 1, 9), "alpha_a", 0.001, True)], schema=returns_frame().schema, orient="row"
-    )
+    extra = pl.DataFrame([(dt.date(2021, 1, 9), "alpha_a", 0.001, True)], schema=returns_frame().schema, orient="row")
     pl.concat([returns_frame(), extra]).sort("date").write_csv(path)
     return _rerun_with_file(firm, before, path, "2021-01-09")
 
@@ -239,7 +243,9 @@ def blank_and_padded_ids(workdir: Path) -> Verdict:
     firm, before = stored_firm(workdir, "padded_ids")
     path = firm.root / "padded.csv"
     returns_frame().with_columns(
-        strategy_id=pl.when(pl.col("strategy_id") == "alpha_a").then(pl.lit("alpha_a ")).otherwise(pl.col("strategy_id"))
+        strategy_id=pl.when(pl.col("strategy_id") == "alpha_a")
+        .then(pl.lit("alpha_a "))
+        .otherwise(pl.col("strategy_id"))
     ).write_csv(path)
     return _rerun_with_file(firm, before, path, "'alpha_a '")
 
@@ -258,7 +264,9 @@ def _bad_cell(column: str, value: object, *words: str):
     def run(workdir: Path) -> Verdict:
         firm, before = stored_firm(workdir, f"bad_{column}_{abs(hash(repr(value)))}")
         frame = returns_frame().with_columns(pl.col(column).cast(pl.String))
-        frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(pl.lit(str(value))).otherwise(pl.col(column)).alias(column))
+        frame = frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == 7).then(pl.lit(str(value))).otherwise(pl.col(column)).alias(column)
+        )
         path = firm.root / "bad.csv"
         frame.write_csv(path)
         return _rerun_with_file(firm, before, path, "bad.csv", *words)
@@ -355,12 +363,36 @@ def _config_conflict(filename: str, old: str, new: str, *words: str):
 
 
 for _name, _file, _old, _new, _words in (
-    ("min_weight_above_max_weight", "solutions.yaml", "{min_weight: 0.0, max_weight: 0.4,", "{min_weight: 0.5, max_weight: 0.1,", ("min_weight",)),
-    ("negative_sector_limit", "solutions.yaml", "{equity_momentum: 0.6}", "{equity_momentum: -0.6}", ("sector_limits",)),
+    (
+        "min_weight_above_max_weight",
+        "solutions.yaml",
+        "{min_weight: 0.0, max_weight: 0.4,",
+        "{min_weight: 0.5, max_weight: 0.1,",
+        ("min_weight",),
+    ),
+    (
+        "negative_sector_limit",
+        "solutions.yaml",
+        "{equity_momentum: 0.6}",
+        "{equity_momentum: -0.6}",
+        ("sector_limits",),
+    ),
     ("exposure_above_leverage", "solutions.yaml", "target_exposure: 1.0", "target_exposure: 50", ("target_exposure",)),
-    ("static_weight_negative", "solutions.yaml", "policy: {kind: equal_risk_contribution}", "policy: {kind: static, static_weights: {alpha_a: -0.2, alpha_b: 0.3}}", ("static_weights",)),
+    (
+        "static_weight_negative",
+        "solutions.yaml",
+        "policy: {kind: equal_risk_contribution}",
+        "policy: {kind: static, static_weights: {alpha_a: -0.2, alpha_b: 0.3}}",
+        ("static_weights",),
+    ),
     ("firm_yaml_broken", "firm.yaml", "name:", "name: [unclosed", ("firm.yaml",)),
-    ("cvar_limit_above_var_limit", "risk_limits.yaml", "var_95: -0.02\n  cvar_95: -0.03", "var_95: -0.05\n  cvar_95: -0.001", ("cvar_95",)),
+    (
+        "cvar_limit_above_var_limit",
+        "risk_limits.yaml",
+        "var_95: -0.02\n  cvar_95: -0.03",
+        "var_95: -0.05\n  cvar_95: -0.001",
+        ("cvar_95",),
+    ),
 ):
     CASES[_name] = _config_conflict(_file, _old, _new, *_words)
 
@@ -400,7 +432,11 @@ def killed_run_leaves_no_stuck_slot(workdir: Path) -> Verdict:
     long.write_csv(firm.returns)
     process = subprocess.Popen(
         [PYTHON, "-m", "twin_assets.cli", "run", "--start", "2015-01-02", "--end", "2022-12-28", "--model-days", "0"],
-        cwd=ROOT, env=firm.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=firm.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     started = _wait_for_step_start(firm, process)
@@ -438,19 +474,33 @@ def reader_beside_the_writer(workdir: Path) -> Verdict:
     """A reader of the published snapshot stays open while a run writes: both succeed."""
     firm, _ = stored_firm(workdir, "reader")
     status = firm.twin("status")
-    snapshot = next((line.split(":", 1)[1].strip().split()[0] for line in status.stdout.splitlines()
-                     if line.lower().startswith("snapshot")), None)
+    snapshot = next(
+        (
+            line.split(":", 1)[1].strip().split()[0]
+            for line in status.stdout.splitlines()
+            if line.lower().startswith("snapshot")
+        ),
+        None,
+    )
     if status.returncode != 0 or not snapshot:
         return Verdict(False, f"twin status names no snapshot: {_last_line(status)}")
     reader = subprocess.Popen(
-        [PYTHON, "-c", f"import duckdb, time\nc = duckdb.connect({snapshot!r}, read_only=True)\n"
-         "for _ in range(60):\n    c.sql('SELECT count(*) FROM raw.strategy_returns').fetchall(); time.sleep(0.5)\n"],
-        env=firm.env(), stderr=subprocess.PIPE, text=True,
+        [
+            PYTHON,
+            "-c",
+            f"import duckdb, time\nc = duckdb.connect({snapshot!r}, read_only=True)\n"
+            "for _ in range(60):\n    c.sql('SELECT count(*) FROM raw.strategy_returns').fetchall(); time.sleep(0.5)\n",
+        ],
+        env=firm.env(),
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out = firm.run()
     reader_failed = reader.wait() != 0
-    return Verdict(out.returncode == 0 and not reader_failed,
-                   f"writer exit {out.returncode}, reader {'failed' if reader_failed else 'ok'}")
+    return Verdict(
+        out.returncode == 0 and not reader_failed,
+        f"writer exit {out.returncode}, reader {'failed' if reader_failed else 'ok'}",
+    )
 
 
 # --------------------------------------------------------------------------- main

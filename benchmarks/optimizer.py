@@ -89,10 +89,12 @@ def sectors(n: int) -> list[str]:
 def draw(n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(mu, sigma, sd, max_vol) for request k at size n, from a seeded factor model."""
     rng = np.random.default_rng([n, k, 4])
-    B = np.column_stack([
-        rng.normal(1.0, 0.3, n),  # market
-        rng.normal(0.0, 0.5, (n, len(FACTOR_VOL) - 1)),
-    ])
+    B = np.column_stack(
+        [
+            rng.normal(1.0, 0.3, n),  # market
+            rng.normal(0.0, 0.5, (n, len(FACTOR_VOL) - 1)),
+        ]
+    )
     idio = rng.uniform(0.05, 0.25, n)
     sigma = (B * FACTOR_VOL**2) @ B.T + np.diag(idio**2)
     sigma = 0.5 * (sigma + sigma.T)
@@ -103,8 +105,7 @@ def draw(n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return mu, sigma, sd, max_vol
 
 
-def make_request(label: str, objective: Objective, method: Method, n: int,
-                 data) -> OptimizationRequest:
+def make_request(label: str, objective: Objective, method: Method, n: int, data) -> OptimizationRequest:
     mu, sigma, sd, max_vol = data
     ids = [f"s{i:03d}" for i in range(n)]
     secs = sectors(n)
@@ -117,20 +118,24 @@ def make_request(label: str, objective: Objective, method: Method, n: int,
     )
     views = None
     if method == Method.BLACK_LITTERMAN:
-        views = [View(strategy_id=ids[0], expected_return=0.08, confidence=0.5),
-                 View(strategy_id=ids[1], expected_return=0.02, confidence=0.8)]
+        views = [
+            View(strategy_id=ids[0], expected_return=0.08, confidence=0.5),
+            View(strategy_id=ids[1], expected_return=0.02, confidence=0.8),
+        ]
     return OptimizationRequest(
         portfolio_id="bench",
         objective=objective,
         method=method,
         strategies=[
-            StrategyInput(strategy_id=i, expected_return=float(m), sector=s,
-                          expected_return_sd=float(e) if robust else None)
+            StrategyInput(
+                strategy_id=i, expected_return=float(m), sector=s, expected_return_sd=float(e) if robust else None
+            )
             for i, m, s, e in zip(ids, mu, secs, sd)
         ],
         covariance=sigma.tolist(),
-        constraints=Constraints(min_weight=0.0, max_weight=max_weight(n),
-                                sector_limits=dict(SECTOR_LIMITS), leverage_limit=1.0),
+        constraints=Constraints(
+            min_weight=0.0, max_weight=max_weight(n), sector_limits=dict(SECTOR_LIMITS), leverage_limit=1.0
+        ),
         risk_parameters=rp,
         views=views,
     )
@@ -162,8 +167,7 @@ def run_engine(cfg, n: int, datas, count: int, warm: bool, budget: float, least:
         if resp.optimization_metadata.violations:
             viol.append(resp.optimization_metadata.violations[0])
     if viol:  # HRP ignores sector limits by design and reports the breach
-        print(f"  !! {label} N={n} {'warm' if warm else 'cold'}: {len(viol)} responses with "
-              f"violations, e.g. {viol[0]}")
+        print(f"  !! {label} N={n} {'warm' if warm else 'cold'}: {len(viol)} responses with violations, e.g. {viol[0]}")
     if warm and opt.problems_built != built0:
         print(f"  !! {label} N={n}: warm optimizer rebuilt ({opt.problems_built - built0})")
     return times, weights
@@ -226,44 +230,54 @@ def main() -> None:
     ap.add_argument("--pypfopt", type=int, default=200)
     ap.add_argument("--pypfopt-large", type=int, default=30, help="PyPortfolioOpt at N >= 500")
     ap.add_argument("--configs", default="", help="comma-separated label prefixes to run")
-    ap.add_argument("--cell-budget", type=float, default=8.0,
-                    help="stop a cell after this many seconds of timed requests ...")
+    ap.add_argument(
+        "--cell-budget", type=float, default=8.0, help="stop a cell after this many seconds of timed requests ..."
+    )
     ap.add_argument("--least", type=int, default=2, help="... once it has this many (cold 1)")
-    ap.add_argument("--skip", default="",
-                    help="comma-separated LABEL@N cells not to run")
+    ap.add_argument("--skip", default="", help="comma-separated LABEL@N cells not to run")
     args = ap.parse_args()
     if args.quick:
         args.warm, args.cold, args.cold_large = 10, 5, 3
         args.pypfopt, args.pypfopt_large = 10, 3
         args.cell_budget = min(args.cell_budget, 2.0)
     sizes = [int(s) for s in args.sizes.split(",")]
-    configs = [c for c in CONFIGS
-               if not args.configs or any(c[0].startswith(p) for p in args.configs.split(","))]
+    configs = [c for c in CONFIGS if not args.configs or any(c[0].startswith(p) for p in args.configs.split(","))]
 
     import cvxpy
+
     try:
         import clarabel
+
         clarabel_v = clarabel.__version__
     except Exception:  # noqa: BLE001
         clarabel_v = "?"
     try:
-        import pypfopt  # noqa: F401
         from importlib.metadata import version
+
+        import pypfopt  # noqa: F401
+
         have_ppo = True
         ppo_v = version("pyportfolioopt")
     except ImportError:
         have_ppo = False
         ppo_v = None
     import os
-    print("BLAS threads: OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')} (unset = OpenBLAS default; on "
-          "the shared 2-core box an unset value made numpy eigh of 100x100 ~200 ms vs ~1.5 ms "
-          "with 1 thread)")
-    print(f"Python {platform.python_version()}, cvxpy {cvxpy.__version__}, clarabel "
-          f"{clarabel_v}, PyPortfolioOpt {ppo_v or 'not installed'}, numpy {np.__version__}")
-    print(f"sizes {sizes}; warm {args.warm} requests per cell; cold {args.cold} "
-          f"(at N>=500: {args.cold_large}); PyPortfolioOpt {args.pypfopt} "
-          f"(at N>=500: {args.pypfopt_large})" + ("  [--quick]" if args.quick else ""))
+
+    print(
+        "BLAS threads: OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')} (unset = OpenBLAS default; on "
+        "the shared 2-core box an unset value made numpy eigh of 100x100 ~200 ms vs ~1.5 ms "
+        "with 1 thread)"
+    )
+    print(
+        f"Python {platform.python_version()}, cvxpy {cvxpy.__version__}, clarabel "
+        f"{clarabel_v}, PyPortfolioOpt {ppo_v or 'not installed'}, numpy {np.__version__}"
+    )
+    print(
+        f"sizes {sizes}; warm {args.warm} requests per cell; cold {args.cold} "
+        f"(at N>=500: {args.cold_large}); PyPortfolioOpt {args.pypfopt} "
+        f"(at N>=500: {args.pypfopt_large})" + ("  [--quick]" if args.quick else "")
+    )
     if not have_ppo:
         print("PyPortfolioOpt not installed: comparison skipped")
     warnings.filterwarnings("ignore")
@@ -284,47 +298,60 @@ def main() -> None:
             gc.collect()
             wt, ww = run_engine(cfg, n, datas, args.warm, True, args.cell_budget, args.least)
             ct, _ = run_engine(cfg, n, datas, n_cold, False, args.cell_budget, 1)
-            row = {"label": label, "n": n, "warm": pct(wt), "n_warm": len(wt),
-                   "cold": pct(ct), "n_cold": len(ct)}
+            row = {"label": label, "n": n, "warm": pct(wt), "n_warm": len(wt), "cold": pct(ct), "n_cold": len(ct)}
             kind = PYPFOPT_KINDS.get(label)
             if kind and have_ppo:
-                pt, pw, solvers, failed = run_pypfopt(kind, n, datas, n_ppo,
-                                                      args.cell_budget, args.least)
-                row.update(ppo=pct(pt), n_ppo=len(pt), ppo_solver=",".join(sorted(solvers)),
-                           ppo_failed=failed)
+                pt, pw, solvers, failed = run_pypfopt(kind, n, datas, n_ppo, args.cell_budget, args.least)
+                row.update(ppo=pct(pt), n_ppo=len(pt), ppo_solver=",".join(sorted(solvers)), ppo_failed=failed)
                 pairs = [(a, b) for a, b in zip(pw, ww) if a is not None]
                 if pairs:
                     diff = max(float(np.max(np.abs(a - b))) for a, b in pairs)
                     agree.append((kind, n, diff, len(pairs)))
             rows.append(row)
-            print(f"  {label:22s} N={n:4d}  warm P50/P99 {row['warm'][0]:8.2f}/"
-                  f"{row['warm'][1]:8.2f} ms  cold {row['cold'][0]:8.2f}/"
-                  f"{row['cold'][1]:8.2f} ms (n={row['n_cold']})"
-                  + (f"  PyPortfolioOpt {row['ppo'][0]:8.2f}/{row['ppo'][1]:8.2f} ms "
-                     f"(n={row['n_ppo']}, {row['ppo_solver']})" if "ppo" in row else ""),
-                  flush=True)
+            print(
+                f"  {label:22s} N={n:4d}  warm P50/P99 {row['warm'][0]:8.2f}/"
+                f"{row['warm'][1]:8.2f} ms  cold {row['cold'][0]:8.2f}/"
+                f"{row['cold'][1]:8.2f} ms (n={row['n_cold']})"
+                + (
+                    f"  PyPortfolioOpt {row['ppo'][0]:8.2f}/{row['ppo'][1]:8.2f} ms "
+                    f"(n={row['n_ppo']}, {row['ppo_solver']})"
+                    if "ppo" in row
+                    else ""
+                ),
+                flush=True,
+            )
     total = time.perf_counter() - t_start
 
     print()
-    print("| objective / method | N | warm P50 (ms) | warm P99 (ms) | warm n | cold P50 (ms) "
-          "| cold P99 (ms) | cold n | PyPortfolioOpt P50 (ms) | PyPortfolioOpt P99 (ms) "
-          "| PyPortfolioOpt n |")
+    print(
+        "| objective / method | N | warm P50 (ms) | warm P99 (ms) | warm n | cold P50 (ms) "
+        "| cold P99 (ms) | cold n | PyPortfolioOpt P50 (ms) | PyPortfolioOpt P99 (ms) "
+        "| PyPortfolioOpt n |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        ppo = (f"{r['ppo'][0]:.1f} | {r['ppo'][1]:.1f} | {r['n_ppo']}"
-               + (f" ({r['ppo_failed']} failed)" if r["ppo_failed"] else "")
-               ) if "ppo" in r else "- | - | -"
-        print(f"| {r['label']} | {r['n']} | {r['warm'][0]:.1f} | {r['warm'][1]:.1f} | "
-              f"{r['n_warm']} | {r['cold'][0]:.1f} | {r['cold'][1]:.1f} | {r['n_cold']} | "
-              f"{ppo} |")
-    print(f"\nasked: warm {args.warm} per cell, cold {args.cold} ({args.cold_large} at N>=500), "
-          f"PyPortfolioOpt {args.pypfopt} ({args.pypfopt_large} at N>=500); a cell stops "
-          f"after {args.cell_budget:g} s of timed requests (at least {args.least} warm, 1 "
-          "cold), so the n columns are what ran. P99 of fewer than 100 requests is close to "
-          "the maximum.")
+        ppo = (
+            (
+                f"{r['ppo'][0]:.1f} | {r['ppo'][1]:.1f} | {r['n_ppo']}"
+                + (f" ({r['ppo_failed']} failed)" if r["ppo_failed"] else "")
+            )
+            if "ppo" in r
+            else "- | - | -"
+        )
+        print(
+            f"| {r['label']} | {r['n']} | {r['warm'][0]:.1f} | {r['warm'][1]:.1f} | "
+            f"{r['n_warm']} | {r['cold'][0]:.1f} | {r['cold'][1]:.1f} | {r['n_cold']} | "
+            f"{ppo} |"
+        )
+    print(
+        f"\nasked: warm {args.warm} per cell, cold {args.cold} ({args.cold_large} at N>=500), "
+        f"PyPortfolioOpt {args.pypfopt} ({args.pypfopt_large} at N>=500); a cell stops "
+        f"after {args.cell_budget:g} s of timed requests (at least {args.least} warm, 1 "
+        "cold), so the n columns are what ran. P99 of fewer than 100 requests is close to "
+        "the maximum."
+    )
 
-    print("\nweights agreement, engine (warm) vs PyPortfolioOpt, max |w_engine - w_ppo| "
-          "over the requests:")
+    print("\nweights agreement, engine (warm) vs PyPortfolioOpt, max |w_engine - w_ppo| over the requests:")
     if not have_ppo:
         print("  PyPortfolioOpt not installed")
     for kind, n, diff, m in agree:
@@ -335,9 +362,11 @@ def main() -> None:
     if at100:
         worst = max(at100, key=lambda r: r["warm"][1])
         bad = [r["label"] for r in at100 if r["warm"][1] >= 50.0]
-        print(f"  warm P99 < 50 ms at 100 strategies: "
-              f"{'HOLDS' if not bad else 'DOES NOT HOLD for ' + ', '.join(bad)} "
-              f"(worst {worst['label']} {worst['warm'][1]:.1f} ms)")
+        print(
+            f"  warm P99 < 50 ms at 100 strategies: "
+            f"{'HOLDS' if not bad else 'DOES NOT HOLD for ' + ', '.join(bad)} "
+            f"(worst {worst['label']} {worst['warm'][1]:.1f} ms)"
+        )
     else:
         print("  warm P99 < 50 ms at 100 strategies: N=100 not run")
     if have_ppo:
@@ -348,9 +377,11 @@ def main() -> None:
                 p50, p99 = r[mode]
                 q50, q99 = r["ppo"]
                 ok = p50 <= q50 and p99 <= q99
-                print(f"  no slower than PyPortfolioOpt, {r['label']:20s} N={r['n']:4d} {mode}: "
-                      f"{'yes' if ok else 'NO'} (P50 {p50:.1f} vs {q50:.1f} ms, "
-                      f"P99 {p99:.1f} vs {q99:.1f} ms)")
+                print(
+                    f"  no slower than PyPortfolioOpt, {r['label']:20s} N={r['n']:4d} {mode}: "
+                    f"{'yes' if ok else 'NO'} (P50 {p50:.1f} vs {q50:.1f} ms, "
+                    f"P99 {p99:.1f} vs {q99:.1f} ms)"
+                )
     else:
         print("  no slower than PyPortfolioOpt: PyPortfolioOpt not installed")
     print(f"\ntotal benchmark time {total:.0f} s")

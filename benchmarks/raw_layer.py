@@ -36,14 +36,14 @@ def child(scenario: str, year: int, strategies: int) -> dict:
     os.environ["TWIN_CONFIG_DIR"] = str(config)
 
     started = time.perf_counter()
+    import datetime as dt
+
     import dagster as dg
 
     from twin_assets.raw import RAW_ASSETS
     from twin_model.calendar import business_days
     from twin_resources.io_manager import WarehouseIOManager
     from twin_resources.resources import ReturnSourceResource, WarehouseResource
-
-    import datetime as dt
 
     days = business_days(dt.date(year, 1, 1), dt.date(year, 12, 31))
     warehouse = WarehouseResource(path=str(work / "twin.duckdb"))
@@ -86,12 +86,25 @@ def main() -> None:
         print(json.dumps(child(args.child, args.year, args.strategies)))
         return
 
-    print(f"raw-layer back-fill of {args.year} as one run; {platform.node()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"raw-layer back-fill of {args.year} as one run; {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     for scenario in ("bundled", "synthetic"):
         out = subprocess.run(
-            [sys.executable, __file__, "--child", scenario, "--year", str(args.year), "--strategies", str(args.strategies)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                scenario,
+                "--year",
+                str(args.year),
+                "--strategies",
+                str(args.strategies),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         rows = ", ".join(f"{table} {n:,}" for table, n in figures["rows"].items())

@@ -114,8 +114,12 @@ def _pure(day: dt.date, repeat: int, path: Path) -> None:
         for solution_id, values in timings.items():
             total += statistics.median(values)
             rest = values[1:] or values
-            print(f"  step {solution_id:12s}: first {values[0] * 1e3:7.1f} ms, median of the next {len(rest)} {statistics.median(rest) * 1e3:7.1f} ms")
-        print(f"  pure solution layer, {len(variant)} solutions on one day (inputs + steps, medians): {total * 1e3:.0f} ms")
+            print(
+                f"  step {solution_id:12s}: first {values[0] * 1e3:7.1f} ms, median of the next {len(rest)} {statistics.median(rest) * 1e3:7.1f} ms"
+            )
+        print(
+            f"  pure solution layer, {len(variant)} solutions on one day (inputs + steps, medians): {total * 1e3:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -245,9 +245,7 @@ HEADER = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--strategies", type=int, default=100)
     parser.add_argument("--backfill", type=int, default=21)
     parser.add_argument("--draws-tune", default="300,500", help="comma list; each is draws = tune")
@@ -281,8 +279,16 @@ def main() -> None:
             print(rows[-1], flush=True)
         if not args.skip_naive:
             r = run_child(
-                ["naive", scenario, "--strategies", str(args.strategies), "--backfill", str(args.backfill),
-                 "--naive-days", str(args.naive_days)]
+                [
+                    "naive",
+                    scenario,
+                    "--strategies",
+                    str(args.strategies),
+                    "--backfill",
+                    str(args.backfill),
+                    "--naive-days",
+                    str(args.naive_days),
+                ]
             )
             raw.append(r)
             rows.append(report_naive(r))

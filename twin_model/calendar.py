@@ -63,7 +63,9 @@ def exchange_holidays(exchange: str, start: dt.date, end: dt.date) -> dict[dt.da
         # exchange_calendars 4.13 reads Series.values, which pandas 3.1 deprecates for tz-aware data
         warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
         # whole years: the library needs start < end, and caches a calendar per bounds
-        calendar = exchange_calendars.get_calendar(exchange, start=dt.date(start.year, 1, 1), end=dt.date(end.year, 12, 31))
+        calendar = exchange_calendars.get_calendar(
+            exchange, start=dt.date(start.year, 1, 1), end=dt.date(end.year, 12, 31)
+        )
     sessions = set(calendar.sessions.date)
     closed = [day for day in business_days(start, end) if day not in sessions]
     named = calendar.regular_holidays.holidays(pd.Timestamp(start), pd.Timestamp(end), return_name=True)

@@ -73,7 +73,11 @@ def day_digests(frame: pl.DataFrame, spec: TableSpec, days: list[dt.date]) -> pl
     by_day = {key[0]: part for key, part in frame.partition_by("date", as_dict=True).items()} if frame.height else {}
     empty = frame.clear() if frame.width else spec.empty_frame()
     records = [
-        {"date": day, "digest": digest_rows(by_day.get(day, empty), spec), "rows": by_day[day].height if day in by_day else 0}
+        {
+            "date": day,
+            "digest": digest_rows(by_day.get(day, empty), spec),
+            "rows": by_day[day].height if day in by_day else 0,
+        }
         for day in days
     ]
     return pl.DataFrame(records, schema=DIGEST_COLUMNS)
@@ -87,7 +91,11 @@ def restated_days(stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     joined = new.select("date", new_digest="digest").join(
         stored.select("date", old_digest="digest"), on="date", how="inner"
     )
-    return joined.filter(pl.col("old_digest") != pl.col("new_digest")).select("date", "old_digest", "new_digest").sort("date")
+    return (
+        joined.filter(pl.col("old_digest") != pl.col("new_digest"))
+        .select("date", "old_digest", "new_digest")
+        .sort("date")
+    )
 
 
 def open_restatements(restatements: pl.DataFrame, replaying_from: dt.date | None = None) -> pl.DataFrame:
@@ -108,9 +116,7 @@ def stale_from(restatements: pl.DataFrame, replaying_from: dt.date | None = None
     return unresolved.get_column("date").min() if unresolved.height else None
 
 
-def replay_span(
-    from_day: dt.date, spans: list[tuple[dt.date, dt.date]]
-) -> tuple[dt.date, dt.date] | None:
+def replay_span(from_day: dt.date, spans: list[tuple[dt.date, dt.date]]) -> tuple[dt.date, dt.date] | None:
     """The days to re-run the layers above raw over, replaying from ``from_day``.
 
     ``spans`` are the (first, last) stored days of those layers' tables. The replay runs

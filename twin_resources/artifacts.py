@@ -93,7 +93,9 @@ class ArtifactStore:
         if not path.exists():
             raise ArtifactError(f"{where}: artefact {path} is missing: {remedy}")
         if expected is None:
-            raise ArtifactError(f"{where}: no {hash_column} to verify artefact {path} by (written before artefacts were hashed): {remedy}")
+            raise ArtifactError(
+                f"{where}: no {hash_column} to verify artefact {path} by (written before artefacts were hashed): {remedy}"
+            )
         content = path.read_bytes()
         found = hashlib.sha256(content).hexdigest()
         if found != expected:

@@ -4,14 +4,14 @@ of the config it ran with is ``twin_resources.config.config_hash``)."""
 import ast
 import hashlib
 import importlib.util
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 FIRST_PARTY = ("twin_model", "twin_resources", "twin_assets")
 VERSION_LENGTH = 12
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_version(module: str) -> str:
     """A version of ``module``'s code: the first 12 hex digits of sha256 over its source
     and the source of every first-party module it imports, directly or not.

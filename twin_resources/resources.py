@@ -71,7 +71,9 @@ class ReturnSourceResource(dg.ConfigurableResource):
         if settings.kind == "synthetic":
             anchor = load_calendar(directory).first_business_day
             return SyntheticSource(
-                SyntheticConfig(n_strategies=settings.synthetic.n_strategies, seed=settings.synthetic.seed, anchor=anchor),
+                SyntheticConfig(
+                    n_strategies=settings.synthetic.n_strategies, seed=settings.synthetic.seed, anchor=anchor
+                ),
                 settings.synthetic.shocks,
             )
         return BundledSource(cost_bps=settings.cost_bps)

@@ -50,7 +50,7 @@ class RestatementLog:
             connection.execute("BEGIN TRANSACTION")
             try:
                 connection.execute(
-                    f"DELETE FROM {qualified_table(connection, INPUT_DIGESTS)} WHERE \"table\" = ? AND date = ANY(?)",
+                    f'DELETE FROM {qualified_table(connection, INPUT_DIGESTS)} WHERE "table" = ? AND date = ANY(?)',
                     [table, changed.get_column("date").to_list()],
                 )
                 Warehouse.insert_rows(connection, INPUT_DIGESTS, validate(new_digests, INPUT_DIGESTS))

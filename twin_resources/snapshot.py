@@ -107,7 +107,7 @@ def publish(warehouse: Warehouse, run_id: str) -> SnapshotInfo:
         _remove(staging)
         try:
             shutil.copyfile(warehouse.path, staging)
-            published_at = dt.datetime.now(dt.timezone.utc)
+            published_at = dt.datetime.now(dt.UTC)
             info = SnapshotInfo(target, _as_of(Warehouse(staging)), published_at, run_id, str(warehouse.path))
             _record(staging, info)
             staging.replace(target)
@@ -122,11 +122,9 @@ def open_snapshot(warehouse_path: str | Path) -> Snapshot:
     if not path.exists():
         raise SnapshotMissingError(f"no snapshot yet at {path}: run `twin run` first")
     with Warehouse(path).connect(read_only=True) as connection:
-        row = connection.execute(
-            'SELECT "date", published_at, run_id, source FROM "meta"."snapshot"'
-        ).fetchone()
+        row = connection.execute('SELECT "date", published_at, run_id, source FROM "meta"."snapshot"').fetchone()
     as_of, published_at, run_id, source = row
-    return Snapshot(SnapshotInfo(path, as_of, published_at.replace(tzinfo=dt.timezone.utc), run_id, source))
+    return Snapshot(SnapshotInfo(path, as_of, published_at.replace(tzinfo=dt.UTC), run_id, source))
 
 
 def query_command(path: str | Path, sql: str) -> str:

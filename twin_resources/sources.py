@@ -230,6 +230,7 @@ class SyntheticSource:
         self.config = config
         self.shocks = tuple(shocks)
         self.truth = synthetic.truth_table(config)
+        self._generated: dict[tuple[dt.date, dt.date], tuple[pl.DataFrame, pl.DataFrame]] = {}
         self.description = f"synthetic: {config.n_strategies} strategies, seed {config.seed}"
         unknown = sorted({s.strategy_id for s in self.shocks} - set(self.truth.get_column("strategy_id")))
         if unknown:
@@ -238,11 +239,13 @@ class SyntheticSource:
     def span(self) -> None:
         return None
 
-    @functools.cache
     def _generate(self, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Returns and benchmark of ``start``..``end``, generated once per span for this source."""
         from twin_model.calendar import business_days
 
-        return synthetic.generate(self.config, business_days(start, end), truth=self.truth)
+        if (start, end) not in self._generated:
+            self._generated[start, end] = synthetic.generate(self.config, business_days(start, end), truth=self.truth)
+        return self._generated[start, end]
 
     def market_prices(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         benchmark = self._generate(start, end)[1]

@@ -298,7 +298,9 @@ class Warehouse:
             if not self._columns(connection, spec):
                 return {}
             entity = quote_identifier(entity_column)
-            sql = f"SELECT {entity}, max(date) FROM {qualified_table(connection, spec)} WHERE date < ? GROUP BY {entity}"
+            sql = (
+                f"SELECT {entity}, max(date) FROM {qualified_table(connection, spec)} WHERE date < ? GROUP BY {entity}"
+            )
             return dict(connection.execute(sql, [day]).fetchall())
 
     def table_summaries(self) -> dict[str, tuple[int, dt.date | None, dt.date | None]]:

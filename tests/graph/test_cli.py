@@ -31,8 +31,22 @@ def test_twin_run_records_one_run_in_the_instance_and_prints_the_warehouse(tmp_p
     warehouse = tmp_path / "twin.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(home), "TWIN_WAREHOUSE": str(warehouse)}
     out = subprocess.run(
-        [sys.executable, "-m", "twin_assets.cli", "run", "--start", "2022-12-19", "--end", "2022-12-23", "--model-days", "0"],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "twin_assets.cli",
+            "run",
+            "--start",
+            "2022-12-19",
+            "--end",
+            "2022-12-23",
+            "--model-days",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"Warehouse: {warehouse}" in out.stdout
@@ -59,8 +73,22 @@ def test_a_failing_run_exits_non_zero_and_says_why(tmp_path):
         "TWIN_RETURNS_FILE": str(tmp_path / "missing.csv"),
     }
     out = subprocess.run(
-        [sys.executable, "-m", "twin_assets.cli", "run", "--start", "2022-12-19", "--end", "2022-12-19", "--model-days", "0"],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "twin_assets.cli",
+            "run",
+            "--start",
+            "2022-12-19",
+            "--end",
+            "2022-12-19",
+            "--model-days",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 1
     assert "FAILED" in out.stderr and "missing.csv" in out.stderr
@@ -126,14 +154,29 @@ def test_twin_run_while_dagster_dev_is_up_shows_on_the_timeline_and_re_executes(
     shutil.copy(PROJECT_ROOT / ".dagster" / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
     server = Webserver(f"http://127.0.0.1:{port}")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "TWIN_WAREHOUSE": str(tmp_path / "twin.duckdb"), "TWIN_DAGSTER_URL": server.url}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "TWIN_WAREHOUSE": str(tmp_path / "twin.duckdb"),
+        "TWIN_DAGSTER_URL": server.url,
+    }
     dagster = Path(sys.executable).parent / "dagster"
     with (tmp_path / "dagster_dev.out").open("w") as log:
-        dev = subprocess.Popen([str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                               cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        dev = subprocess.Popen(
+            [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        loaded = poll(lambda: {"name": CODE_LOCATION, "loadStatus": "LOADED"}
-                      in server.query(LOCATIONS, timeout=5)["workspaceOrError"]["locationEntries"])
+        loaded = poll(
+            lambda: (
+                {"name": CODE_LOCATION, "loadStatus": "LOADED"}
+                in server.query(LOCATIONS, timeout=5)["workspaceOrError"]["locationEntries"]
+            )
+        )
         assert loaded, (tmp_path / "dagster_dev.out").read_text()[-3000:]
         out = subprocess.run(cli_run("2022-12-19", "2022-12-21"), env=env, capture_output=True, text=True, timeout=900)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

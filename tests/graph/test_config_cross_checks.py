@@ -26,11 +26,13 @@ def _edit(config_dir, filename: str, change) -> None:
 
 def _first_solution(**keys):
     """A change setting ``keys`` of the first solution (balanced: max_weight 0.4, leverage 1)."""
+
     def change(data):
         solution = data["solutions"][0]
         for key, value in keys.items():
             section, _, name = key.rpartition(".")
             (solution[section] if section else solution)[name] = value
+
     return change
 
 
@@ -44,41 +46,117 @@ def _portfolio_limits(**limits):
 
 
 REFUSED = [
-    ("min above max", "solutions.yaml", _first_solution(**{"constraints.min_weight": 0.5, "constraints.max_weight": 0.1}),
-     "solutions.0.constraints.min_weight", "min_weight 0.5 is above max_weight 0.1"),
-    ("negative sector limit", "solutions.yaml", _first_solution(**{"constraints.sector_limits": {"equity_momentum": -0.1}}),
-     "solutions.0.constraints.sector_limits.equity_momentum", "Input should be greater than or equal to 0"),
-    ("sector limit in percent", "solutions.yaml", _first_solution(**{"constraints.sector_limits": {"equity_momentum": 60}}),
-     "solutions.0.constraints.sector_limits.equity_momentum", "sector limit 60.0 is above leverage_limit 1.0"),
-    ("exposure above leverage", "solutions.yaml", _first_solution(target_exposure=50),
-     "solutions.0.target_exposure", "target_exposure 50.0 is above constraints.leverage_limit 1.0"),
-    ("floor above exposure", "solutions.yaml", _first_solution(target_exposure=0.2, **{"constraints.min_weight": 0.3}),
-     "solutions.0.constraints.min_weight", "min_weight 0.3 is above target_exposure 0.2"),
-    ("exposure above the firm's gross leverage", "solutions.yaml",
-     _first_solution(target_exposure=1.6, **{"constraints.leverage_limit": 2.0}),
-     "solutions.0.target_exposure", "target_exposure 1.6 is above "),
-    ("static without weights", "solutions.yaml", _first_solution(policy={"kind": "static"}),
-     "solutions.0.policy.static_weights", "policy 'static' needs static_weights"),
-    ("negative static weight on an unlisted id", "solutions.yaml", _static({"momentum_60": 0.3, "not_in_the_universe": -0.1}),
-     "solutions.0.policy.static_weights.not_in_the_universe", "Input should be greater than or equal to 0"),
-    ("static weight above max on an unlisted id", "solutions.yaml", _static({"momentum_60": 0.3, "not_in_the_universe": 1.5}),
-     "solutions.0.policy.static_weights.not_in_the_universe", "weight 1.5 is above 1: static weights are proportions"),
-    ("static weights all zero", "solutions.yaml", _static({"momentum_60": 0.0, "factor_qual": 0.0}),
-     "solutions.0.policy.static_weights", "no weight is positive"),
-    ("objective on a policy that ignores it", "solutions.yaml", _first_solution(policy={"kind": "inverse_volatility", "objective": "MAX_SHARPE"}),
-     "solutions.0.policy.objective", "only policy 'optimizer' reads objective"),
-    ("CVaR limit above VaR limit", "risk_limits.yaml", _portfolio_limits(var_95=-0.05, cvar_95=-0.001),
-     "portfolio.cvar_95", "cvar_95 -0.001 is above var_95 -0.05"),
-    ("99% CVaR above 99% VaR", "risk_limits.yaml", _portfolio_limits(cvar_99=-0.03),
-     "portfolio.cvar_99", "cvar_99 -0.03 is above var_99 -0.035"),
-    ("99% VaR above 95% VaR", "risk_limits.yaml", _portfolio_limits(var_99=-0.01),
-     "portfolio.var_99", "var_99 -0.01 is above var_95 -0.02"),
-    ("drawdown stop below -100%", "risk_limits.yaml", _portfolio_limits(drawdown_stop=-1.5),
-     "portfolio.drawdown_stop", "Input should be greater than -1"),
+    (
+        "min above max",
+        "solutions.yaml",
+        _first_solution(**{"constraints.min_weight": 0.5, "constraints.max_weight": 0.1}),
+        "solutions.0.constraints.min_weight",
+        "min_weight 0.5 is above max_weight 0.1",
+    ),
+    (
+        "negative sector limit",
+        "solutions.yaml",
+        _first_solution(**{"constraints.sector_limits": {"equity_momentum": -0.1}}),
+        "solutions.0.constraints.sector_limits.equity_momentum",
+        "Input should be greater than or equal to 0",
+    ),
+    (
+        "sector limit in percent",
+        "solutions.yaml",
+        _first_solution(**{"constraints.sector_limits": {"equity_momentum": 60}}),
+        "solutions.0.constraints.sector_limits.equity_momentum",
+        "sector limit 60.0 is above leverage_limit 1.0",
+    ),
+    (
+        "exposure above leverage",
+        "solutions.yaml",
+        _first_solution(target_exposure=50),
+        "solutions.0.target_exposure",
+        "target_exposure 50.0 is above constraints.leverage_limit 1.0",
+    ),
+    (
+        "floor above exposure",
+        "solutions.yaml",
+        _first_solution(target_exposure=0.2, **{"constraints.min_weight": 0.3}),
+        "solutions.0.constraints.min_weight",
+        "min_weight 0.3 is above target_exposure 0.2",
+    ),
+    (
+        "exposure above the firm's gross leverage",
+        "solutions.yaml",
+        _first_solution(target_exposure=1.6, **{"constraints.leverage_limit": 2.0}),
+        "solutions.0.target_exposure",
+        "target_exposure 1.6 is above ",
+    ),
+    (
+        "static without weights",
+        "solutions.yaml",
+        _first_solution(policy={"kind": "static"}),
+        "solutions.0.policy.static_weights",
+        "policy 'static' needs static_weights",
+    ),
+    (
+        "negative static weight on an unlisted id",
+        "solutions.yaml",
+        _static({"momentum_60": 0.3, "not_in_the_universe": -0.1}),
+        "solutions.0.policy.static_weights.not_in_the_universe",
+        "Input should be greater than or equal to 0",
+    ),
+    (
+        "static weight above max on an unlisted id",
+        "solutions.yaml",
+        _static({"momentum_60": 0.3, "not_in_the_universe": 1.5}),
+        "solutions.0.policy.static_weights.not_in_the_universe",
+        "weight 1.5 is above 1: static weights are proportions",
+    ),
+    (
+        "static weights all zero",
+        "solutions.yaml",
+        _static({"momentum_60": 0.0, "factor_qual": 0.0}),
+        "solutions.0.policy.static_weights",
+        "no weight is positive",
+    ),
+    (
+        "objective on a policy that ignores it",
+        "solutions.yaml",
+        _first_solution(policy={"kind": "inverse_volatility", "objective": "MAX_SHARPE"}),
+        "solutions.0.policy.objective",
+        "only policy 'optimizer' reads objective",
+    ),
+    (
+        "CVaR limit above VaR limit",
+        "risk_limits.yaml",
+        _portfolio_limits(var_95=-0.05, cvar_95=-0.001),
+        "portfolio.cvar_95",
+        "cvar_95 -0.001 is above var_95 -0.05",
+    ),
+    (
+        "99% CVaR above 99% VaR",
+        "risk_limits.yaml",
+        _portfolio_limits(cvar_99=-0.03),
+        "portfolio.cvar_99",
+        "cvar_99 -0.03 is above var_99 -0.035",
+    ),
+    (
+        "99% VaR above 95% VaR",
+        "risk_limits.yaml",
+        _portfolio_limits(var_99=-0.01),
+        "portfolio.var_99",
+        "var_99 -0.01 is above var_95 -0.02",
+    ),
+    (
+        "drawdown stop below -100%",
+        "risk_limits.yaml",
+        _portfolio_limits(drawdown_stop=-1.5),
+        "portfolio.drawdown_stop",
+        "Input should be greater than -1",
+    ),
 ]
 
 
-@pytest.mark.parametrize("filename, change, key, reason", [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
+@pytest.mark.parametrize(
+    "filename, change, key, reason", [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED]
+)
 def test_config_that_cannot_hold_is_refused_naming_file_and_key(config_dir, filename, change, key, reason):
     _edit(config_dir, filename, change)
     with pytest.raises(ConfigError) as error:
@@ -101,25 +179,35 @@ def test_every_broken_file_is_named_at_once(config_dir):
     with pytest.raises(ConfigError) as error:
         load_config(config_dir)
     lines = str(error.value).splitlines()
-    assert [line.split(": key")[0] for line in lines] == [str(config_dir / "solutions.yaml"), str(config_dir / "risk_limits.yaml")]
+    assert [line.split(": key")[0] for line in lines] == [
+        str(config_dir / "solutions.yaml"),
+        str(config_dir / "risk_limits.yaml"),
+    ]
 
 
 def test_config_at_the_edges_of_the_rules_loads(config_dir):
     """Equal tail limits, a zero sector limit, static weights of 0 and 1 and summing past
     the exposure (they are proportions): all allowed."""
     _edit(config_dir, "risk_limits.yaml", lambda data: data.update(LOOSE_RISK_LIMITS))
-    _edit(config_dir, "solutions.yaml", _static(
-        {"momentum_60": 1.0, "factor_qual": 0.4, "factor_size": 0.0, "not_in_the_universe": 0.2},
-        **{"constraints.sector_limits": {"equity_mean_reversion": 0.0, "equity_momentum": 1.0}},
-    ))
+    _edit(
+        config_dir,
+        "solutions.yaml",
+        _static(
+            {"momentum_60": 1.0, "factor_qual": 0.4, "factor_size": 0.0, "not_in_the_universe": 0.2},
+            **{"constraints.sector_limits": {"equity_mean_reversion": 0.0, "equity_momentum": 1.0}},
+        ),
+    )
     config = load_config(config_dir)
     assert config.solutions.solutions[0].policy.static_weights["not_in_the_universe"] == 0.2
 
 
 BROKEN_FIRM = [
     ("missing key", lambda text: text.replace("name: Strategy Twin Capital\n", ""), "key 'name': Field required"),
-    ("wrong type", lambda text: text.replace("management_fee: 0.02", "management_fee: two percent"),
-     "key 'management_fee': Input should be a valid number"),
+    (
+        "wrong type",
+        lambda text: text.replace("management_fee: 0.02", "management_fee: two percent"),
+        "key 'management_fee': Input should be a valid number",
+    ),
     ("malformed YAML", lambda text: text + "projection: {months_ahead: [12\n", "malformed YAML at line"),
 ]
 
@@ -131,7 +219,9 @@ def test_a_broken_firm_file_fails_the_run_step_that_reads_config(warehouse, conf
     both fail naming firm.yaml."""
     firm = config_dir / "firm.yaml"
     firm.write_text(change(firm.read_text()))
-    result = materialize_days([market_prices, alpha_pool], resources(warehouse, config_dir), "2021-03-08", raise_on_error=False)
+    result = materialize_days(
+        [market_prices, alpha_pool], resources(warehouse, config_dir), "2021-03-08", raise_on_error=False
+    )
     assert not result.success
     succeeded = {event.step_key for event in result.all_events if event.event_type_value == "STEP_SUCCESS"}
     failures = [event for event in result.all_events if event.is_step_failure]

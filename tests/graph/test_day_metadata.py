@@ -60,7 +60,9 @@ def test_a_run_with_many_empty_days_counts_them_and_names_the_first_ten(warehous
     march = _weekdays("2021-03-01", "2021-03-31")  # no exchange holiday in March 2021
     listed = march[1::2]  # every other weekday declared without data: 11 of them
     delivered = [key for key in march if key not in listed]
-    path = write_returns_file(tmp_path / "returns.csv", [(key, s, 0.001, True) for key in delivered for s in ("a", "b")])
+    path = write_returns_file(
+        tmp_path / "returns.csv", [(key, s, 0.001, True) for key in delivered for s in ("a", "b")]
+    )
     calendar = config_dir / "calendar.yaml"
     calendar.write_text(calendar.read_text().replace("no_data_days: []", f"no_data_days: [{', '.join(listed)}]"))
     result = materialize_days(RAW_ASSETS, resources(warehouse, config_dir, returns_file=path), march[0], march[-1])

@@ -97,7 +97,12 @@ def test_every_job_ends_with_the_snapshot_which_waits_for_every_other_step():
         waits_for, others = _snapshot_step_and_the_rest(job_name)
         assert others and waits_for == others, job_name
     raw_waits_for, _ = _snapshot_step_and_the_rest(RAW_HISTORY_JOB)
-    assert raw_waits_for == {"raw__market_prices", "raw__strategy_returns", "raw__strategy_positions", "raw__market_regime"}
+    assert raw_waits_for == {
+        "raw__market_prices",
+        "raw__strategy_returns",
+        "raw__strategy_positions",
+        "raw__market_regime",
+    }
 
 
 def test_the_snapshot_depends_on_every_warehouse_asset():
@@ -162,7 +167,7 @@ def test_partitions_are_the_bundled_calendar():
 def test_open_ended_calendar_includes_the_day_in_progress():
     calendar = CalendarConfig(first_business_day=dt.date(2026, 11, 2))
     partitions = business_day_partitions(calendar)
-    now = dt.datetime(2026, 11, 21, 12, tzinfo=dt.timezone.utc)  # a Saturday
+    now = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)  # a Saturday
     assert partitions.get_partition_keys(current_time=now)[-1] == "2026-11-20"
 
 

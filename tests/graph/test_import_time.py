@@ -9,7 +9,13 @@ from pathlib import Path
 
 from twin_resources.config import PROJECT_ROOT
 
-HELPERS = ["twin_assets", "twin_assets.shared.partitions", "twin_assets.jobs", "twin_assets.shared.common", "twin_assets.cli"]
+HELPERS = [
+    "twin_assets",
+    "twin_assets.shared.partitions",
+    "twin_assets.jobs",
+    "twin_assets.shared.common",
+    "twin_assets.cli",
+]
 
 
 def test_importing_the_helpers_reads_no_config_and_sets_no_environment(config_dir):

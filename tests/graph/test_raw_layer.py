@@ -68,9 +68,7 @@ def test_a_five_day_range_runs_as_one_run_and_writes_exactly_those_days(warehous
     assert sorted(step_runs) == sorted({*step_runs}) and len(step_runs) == 4  # each asset ran once, for all 5 days
     days = stored(warehouse, RETURNS).get_column("date").unique().sort().to_list()
     assert days == [day("2020-03-13")] + [day(f"2020-03-{d}") for d in range(16, 21)]
-    materialized = {
-        (event.asset_key.path[-1], event.partition) for event in result.get_asset_materialization_events()
-    }
+    materialized = {(event.asset_key.path[-1], event.partition) for event in result.get_asset_materialization_events()}
     assert {p for name, p in materialized if name == "strategy_returns"} == {f"2020-03-{d}" for d in range(16, 21)}
 
 
@@ -150,7 +148,9 @@ def good_history(warehouse, tmp_path):
 
 
 def _spoil(path, rows):
-    frame = pl.DataFrame([tuple(map(_cell, r)) for r in rows], schema=["date", "strategy_id", "ret", "available"], orient="row")
+    frame = pl.DataFrame(
+        [tuple(map(_cell, r)) for r in rows], schema=["date", "strategy_id", "ret", "available"], orient="row"
+    )
     frame.write_csv(path)
 
 

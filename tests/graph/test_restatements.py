@@ -125,7 +125,11 @@ def test_only_stored_days_whose_digest_changed_are_restated():
 
 def _restatements(rows: list[tuple[str, str | None]]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"date": [day(d) for d, _ in rows], "table": ["raw.strategy_returns"] * len(rows), "resolved_by_run": [r for _, r in rows]},
+        {
+            "date": [day(d) for d, _ in rows],
+            "table": ["raw.strategy_returns"] * len(rows),
+            "resolved_by_run": [r for _, r in rows],
+        },
         schema={"date": pl.Date, "table": pl.String, "resolved_by_run": pl.String},
     )
 
@@ -166,7 +170,13 @@ def test_every_asset_declares_the_code_version_of_its_layer_module():
 # --------------------------------------------------------------------------- the graph
 
 STRATEGIES = ["s1", "s2", "s3", "s4"]
-HISTORY_START, MODEL_FIRST, MODEL_LAST, NEXT_DAY, RAW_LAST = "2016-03-01", "2017-01-04", "2017-01-09", "2017-01-10", "2017-01-12"
+HISTORY_START, MODEL_FIRST, MODEL_LAST, NEXT_DAY, RAW_LAST = (
+    "2016-03-01",
+    "2017-01-04",
+    "2017-01-09",
+    "2017-01-10",
+    "2017-01-12",
+)
 RESTATED = "2017-01-05"
 LEVEL_TABLES = ["alpha.alpha_pool", *PORTFOLIO_TABLES.values()]
 ABOVE_RAW = [*MODEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
@@ -177,11 +187,17 @@ def _returns(corrected: bool) -> pl.DataFrame:
     rng = np.random.default_rng(8)
     rets = rng.normal(0.0012, 0.01, size=(len(days), len(STRATEGIES)))
     frame = pl.DataFrame(
-        {"date": pl.Series([d for d in days for _ in STRATEGIES], dtype=pl.Date), "strategy_id": STRATEGIES * len(days), "ret": rets.ravel()}
+        {
+            "date": pl.Series([d for d in days for _ in STRATEGIES], dtype=pl.Date),
+            "strategy_id": STRATEGIES * len(days),
+            "ret": rets.ravel(),
+        }
     )
     if corrected:  # the corrected file: s2's return on the restated day was -6%, not what was first sent
         frame = frame.with_columns(
-            ret=pl.when((pl.col("date") == day(RESTATED)) & (pl.col("strategy_id") == "s2")).then(-0.06).otherwise("ret")
+            ret=pl.when((pl.col("date") == day(RESTATED)) & (pl.col("strategy_id") == "s2"))
+            .then(-0.06)
+            .otherwise("ret")
         )
     return frame
 
@@ -260,14 +276,22 @@ def test_a_corrected_return_is_recorded_as_one_open_restatement(restated):
         pl.col("table") == "raw.strategy_returns"
     )
     stored_rows = warehouse.read_history("raw.strategy_returns", day(RESTATED), day(RESTATED))
-    assert digest.get_column("digest").to_list() == log.get_column("new_digest").to_list() == [digest_rows(stored_rows, RETURNS)]
+    assert (
+        digest.get_column("digest").to_list()
+        == log.get_column("new_digest").to_list()
+        == [digest_rows(stored_rows, RETURNS)]
+    )
 
 
 @pytest.mark.slow
 def test_the_levels_after_a_restated_day_say_they_are_stale_naming_it(restated):
     warehouse, _, _, _, next_day, _ = restated
     assert next_day.success  # a warning, not a blocking failure
-    checks = {e.asset_key.to_user_string(): e for e in next_day.get_asset_check_evaluations() if e.check_name == INPUTS_NOT_RESTATED}
+    checks = {
+        e.asset_key.to_user_string(): e
+        for e in next_day.get_asset_check_evaluations()
+        if e.check_name == INPUTS_NOT_RESTATED
+    }
     assert set(checks) == {"alpha/alpha_pool", "portfolio/solution_performance"}
     for evaluation in checks.values():
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
@@ -291,7 +315,9 @@ def test_replay_brings_the_levels_back_to_a_clean_run_over_the_corrected_data(re
     first, last = replay_span_of(warehouse.warehouse(), day(RESTATED))
     assert (first, last) == (day(RESTATED), day(NEXT_DAY))
     tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), **replay_tags(day(RESTATED))}
-    run = definitions.resolve_job_def(MODELLING_JOB).execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags)
+    run = definitions.resolve_job_def(MODELLING_JOB).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), tags=tags
+    )
     assert run.success
 
     replayed = _tables(warehouse)
@@ -311,10 +337,14 @@ def test_a_restated_day_no_level_has_reached_is_resolved_at_once(restated, tmp_p
     returns_file = tmp_path / "later.csv"
     later = (pl.col("date") == day(RAW_LAST)) & (pl.col("strategy_id") == "s4")
     _returns(corrected=True).with_columns(ret=pl.when(later).then(0.03).otherwise("ret")).write_csv(returns_file)
-    assert materialize_days(RAW_ASSETS, resources(warehouse, res["twin_config"].config_dir, returns_file), RAW_LAST).success
+    assert materialize_days(
+        RAW_ASSETS, resources(warehouse, res["twin_config"].config_dir, returns_file), RAW_LAST
+    ).success
     log = RestatementLog(warehouse.warehouse()).restatements()
     later_day = log.filter(pl.col("date") == day(RAW_LAST))
-    assert later_day.select("table", "resolution").rows() == [("raw.strategy_returns", Resolution.NOT_YET_MODELLED.value)]
+    assert later_day.select("table", "resolution").rows() == [
+        ("raw.strategy_returns", Resolution.NOT_YET_MODELLED.value)
+    ]
     assert stale_from(log) is None
 
 
@@ -337,5 +367,7 @@ LEVEL_KEYS = [["alpha", "alpha_pool"], *(name.split(".") for name in PORTFOLIO_T
 
 def _materialization_metadata(result, key: list[str]) -> list[dict]:
     return [
-        e.materialization.metadata for e in result.get_asset_materialization_events() if e.materialization.asset_key == dg.AssetKey(key)
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == dg.AssetKey(key)
     ]

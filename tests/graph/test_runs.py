@@ -26,7 +26,12 @@ def fresh_home(tmp_path) -> dict:
     home.mkdir()
     shutil.copy(PROJECT_ROOT / ".dagster" / "dagster.yaml", home / "dagster.yaml")
     dg.DagsterInstance.from_config(str(home)).dispose()  # its storage exists before the test polls it
-    return {**os.environ, "DAGSTER_HOME": str(home), "TWIN_WAREHOUSE": str(tmp_path / "twin.duckdb"), "TWIN_DAGSTER_URL": "off"}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "TWIN_WAREHOUSE": str(tmp_path / "twin.duckdb"),
+        "TWIN_DAGSTER_URL": "off",
+    }
 
 
 def cli(*args: str) -> list[str]:
@@ -63,8 +68,12 @@ def test_process_start_tells_a_live_process_from_a_gone_one():
 def test_a_killed_run_is_marked_failed_and_its_slot_freed_by_the_next_run(tmp_path):
     env = fresh_home(tmp_path)
     log = (tmp_path / "killed.out").open("w")
-    long_run = subprocess.Popen(cli("run", "--start", "2020-01-02", "--end", "2020-12-31", "--model-days", "0"),
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    long_run = subprocess.Popen(
+        cli("run", "--start", "2020-01-02", "--end", "2020-12-31", "--model-days", "0"),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         holders = wait_for(lambda: claimed_run_ids(env["DAGSTER_HOME"]), long_run)
     finally:
@@ -73,8 +82,13 @@ def test_a_killed_run_is_marked_failed_and_its_slot_freed_by_the_next_run(tmp_pa
     assert holders, (tmp_path / "killed.out").read_text()[-3000:]
     (dead_run_id,) = holders
 
-    out = subprocess.run(cli("run", "--start", "2020-01-02", "--end", "2020-01-03", "--model-days", "0"),
-                         env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        cli("run", "--start", "2020-01-02", "--end", "2020-01-03", "--model-days", "0"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     cleaned = next(line for line in out.stdout.splitlines() if dead_run_id in line)
     assert f"pid {long_run.pid}" in cleaned and "marked FAILURE" in cleaned and f"freed pool {POOL}" in cleaned
@@ -87,8 +101,14 @@ def hold_the_pool(home: str) -> str:
     """A live run (tagged with this test's own process) that holds the pool's one slot."""
     holder = str(uuid.uuid4())
     with dg.DagsterInstance.from_config(home) as instance:
-        instance.add_run(dg.DagsterRun(job_name="holder_job", run_id=holder, status=dg.DagsterRunStatus.STARTED,
-                                       tags=ProcessIdentity.current().tags()))
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="holder_job",
+                run_id=holder,
+                status=dg.DagsterRunStatus.STARTED,
+                tags=ProcessIdentity.current().tags(),
+            )
+        )
         storage = instance.event_log_storage
         storage.initialize_concurrency_limit_to_default(POOL)
         assert storage.claim_concurrency_slot(POOL, holder, "holder_step").is_claimed
@@ -101,8 +121,12 @@ def test_sigterm_stops_a_run_waiting_for_a_slot_and_frees_only_its_own(tmp_path)
     holder = hold_the_pool(env["DAGSTER_HOME"])
     out_file = tmp_path / "waiting.out"
     with out_file.open("w") as out:
-        waiting = subprocess.Popen(cli("run", "--start", "2020-01-02", "--end", "2020-01-03", "--model-days", "0"),
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+        waiting = subprocess.Popen(
+            cli("run", "--start", "2020-01-02", "--end", "2020-01-03", "--model-days", "0"),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         said = wait_for(lambda: "is waiting for pool duckdb: held by run" in out_file.read_text(), waiting)
         waiting.send_signal(signal.SIGTERM)

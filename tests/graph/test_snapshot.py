@@ -53,8 +53,12 @@ sys.stdin.readline()
 def _start(script: str, *args: str) -> tuple[subprocess.Popen, str]:
     """A Python process running ``script``, and the first line it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-c", script, *args], cwd=PROJECT, text=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", script, *args],
+        cwd=PROJECT,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     first = process.stdout.readline().strip()
     assert first, process.stderr.read()
@@ -96,9 +100,9 @@ def test_a_run_writes_while_a_reader_holds_the_snapshot_and_the_reader_keeps_its
 
 
 def test_the_snapshot_says_which_run_published_it_when_and_as_of_which_day(warehouse):
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     result = materialize_days(RAW_AND_SNAPSHOT, resources(warehouse), "2022-12-19", "2022-12-23")
-    after = dt.datetime.now(dt.timezone.utc)
+    after = dt.datetime.now(dt.UTC)
     info = open_snapshot(warehouse.path).info
     assert info.path == Path(warehouse.path).parent / "twin.snapshot.duckdb"
     assert info.as_of == day("2022-12-23") and info.run_id == result.run_id
@@ -169,7 +173,9 @@ def test_rows_a_killed_writer_left_in_the_wal_are_in_the_snapshot(tmp_path):
 
 
 def test_no_snapshot_yet_says_run_twin_run(tmp_path):
-    with pytest.raises(SnapshotMissingError, match=r"no snapshot yet at .*twin\.snapshot\.duckdb: run `twin run` first"):
+    with pytest.raises(
+        SnapshotMissingError, match=r"no snapshot yet at .*twin\.snapshot\.duckdb: run `twin run` first"
+    ):
         open_snapshot(tmp_path / "twin.duckdb")
 
 

@@ -83,9 +83,15 @@ SOLUTION = {
 }
 RISK_LIMITS = {
     "portfolio": {
-        "max_gross_leverage": 1.5, "drawdown_stop": -0.15, "volatility_target": 5.0,
-        "max_pairwise_correlation": 1.0, "min_diversification_ratio": 1.0,
-        "var_95": -0.9, "cvar_95": -0.9, "var_99": -0.9, "cvar_99": -0.9,
+        "max_gross_leverage": 1.5,
+        "drawdown_stop": -0.15,
+        "volatility_target": 5.0,
+        "max_pairwise_correlation": 1.0,
+        "min_diversification_ratio": 1.0,
+        "var_95": -0.9,
+        "cvar_95": -0.9,
+        "var_99": -0.9,
+        "cvar_99": -0.9,
     },
     "strategy": {"max_weight": 0.30, "drawdown_stop": -0.30, "max_volatility": 50.0},
     "position": {"max_net_exposure_per_ticker": 0.10},
@@ -120,19 +126,25 @@ def _seed_upstream(warehouse: WarehouseResource):
     days = business_days(dt.date(2016, 12, 20), day(LAST))
     grid = pl.DataFrame({"date": days}).join(pl.DataFrame({"strategy_id": [A, B, C, D]}), how="cross")
     store = warehouse.warehouse()
-    pool = grid.with_columns(in_pool=pl.lit(True), evidence=pl.lit(0.99), days_in_state=pl.lit(10), changed=pl.lit(False))
+    pool = grid.with_columns(
+        in_pool=pl.lit(True), evidence=pl.lit(0.99), days_in_state=pl.lit(10), changed=pl.lit(False)
+    )
     store.replace_partitions(TABLES["alpha.alpha_pool"], _filled(TABLES["alpha.alpha_pool"], pool), days)
     posteriors = grid.with_columns(
         converged=pl.lit(True), daily_mean_mean=pl.lit(0.0004), daily_mean_sd=pl.lit(0.0001), sharpe_mean=pl.lit(0.8)
     )
-    store.replace_partitions(TABLES["models.strategy_posteriors"], _filled(TABLES["models.strategy_posteriors"], posteriors), days)
+    store.replace_partitions(
+        TABLES["models.strategy_posteriors"], _filled(TABLES["models.strategy_posteriors"], posteriors), days
+    )
     forecasts = grid.with_columns(
         parameter_set=pl.lit("posterior"),
         monthly_valley=pl.when(pl.col("date") < dt.date(2017, 2, 1))
         .then(pl.col("strategy_id").replace_strict(FEBRUARY_VALLEYS, return_dtype=pl.Float64))
         .otherwise(pl.col("strategy_id").replace_strict(MARCH_VALLEYS, return_dtype=pl.Float64)),
     )
-    store.replace_partitions(TABLES["models.strategy_forecasts"], _filled(TABLES["models.strategy_forecasts"], forecasts), days)
+    store.replace_partitions(
+        TABLES["models.strategy_forecasts"], _filled(TABLES["models.strategy_forecasts"], forecasts), days
+    )
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +184,11 @@ def _on(frame: pl.DataFrame, date: str, **keys) -> pl.DataFrame:
 
 
 def _weights(warehouse, strategy_id: str) -> pl.DataFrame:
-    return warehouse.read_history("portfolio.solution_weights", None, None).filter(pl.col("strategy_id") == strategy_id).sort("date")
+    return (
+        warehouse.read_history("portfolio.solution_weights", None, None)
+        .filter(pl.col("strategy_id") == strategy_id)
+        .sort("date")
+    )
 
 
 @pytest.mark.slow
@@ -257,7 +273,10 @@ def test_drawdown_stop_liquidates_then_recovers_after_the_cooldown(as_range):
     warehouse, _ = as_range
     performance = warehouse.read_history("portfolio.solution_performance", None, None)
     cooldown = dict(zip(performance["date"].cast(pl.String), performance["cooldown_days_left"]))
-    assert [cooldown[d] for d in ["2017-03-13", "2017-03-14", "2017-03-15", "2017-03-16", "2017-03-17", "2017-03-20", "2017-03-21"]] == [0, 5, 4, 3, 2, 1, 0]
+    assert [
+        cooldown[d]
+        for d in ["2017-03-13", "2017-03-14", "2017-03-15", "2017-03-16", "2017-03-17", "2017-03-20", "2017-03-21"]
+    ] == [0, 5, 4, 3, 2, 1, 0]
     leverage = dict(zip(performance["date"].cast(pl.String), performance["leverage"]))
     assert all(leverage[d] == 0.0 for d in ["2017-03-14", "2017-03-15", "2017-03-16", "2017-03-17", "2017-03-20"])
     assert leverage["2017-03-21"] > 0
@@ -299,7 +318,9 @@ def test_a_broken_solutions_file_fails_naming_it_and_keeps_the_stored_days(stres
     before = _tables(warehouse)
     broken = tmp_path / "config"
     shutil.copytree(config_dir, broken)
-    (broken / "solutions.yaml").write_text("solutions:\n  - {solution_id: stress, launch_date: 2017-01-02, initial_aum: -1, policy: {kind: static}}\n")
+    (broken / "solutions.yaml").write_text(
+        "solutions:\n  - {solution_id: stress, launch_date: 2017-01-02, initial_aum: -1, policy: {kind: static}}\n"
+    )
     result = materialize_days([solution_level], resources(warehouse, broken), "2017-02-03", raise_on_error=False)
     assert not result.success
     message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.to_string()
@@ -374,7 +395,9 @@ def test_a_failure_between_the_tables_leaves_all_six_old(stress_history, tmp_pat
     before = _tables(warehouse)
     half = _firm_with(stress_history, tmp_path, "half", [{**SOLUTION, "target_exposure": 0.5}])
     calls = fail_on_insert(monkeypatch, failing_insert)
-    result = materialize_days([solution_level], resources(warehouse, half), "2017-02-01", "2017-02-03", raise_on_error=False)
+    result = materialize_days(
+        [solution_level], resources(warehouse, half), "2017-02-01", "2017-02-03", raise_on_error=False
+    )
     monkeypatch.undo()
     assert "injected" in _failure_text(result) and len(calls) == failing_insert
     after = _tables(warehouse)
@@ -385,7 +408,9 @@ def test_a_failure_between_the_tables_leaves_all_six_old(stress_history, tmp_pat
     assert materialize_days([solution_level], resources(warehouse, half), "2017-02-01", "2017-02-03").success
     rewritten = {name: frame.filter(pl.col("date") <= day("2017-02-03")) for name, frame in _tables(warehouse).items()}
     changed = [name for name in PORTFOLIO_TABLES.values() if not rewritten[name].equals(before[name])]
-    assert {"portfolio.solution_weights", "portfolio.solution_performance", "portfolio.rebalance_orders"} <= set(changed)
+    assert {"portfolio.solution_weights", "portfolio.solution_performance", "portfolio.rebalance_orders"} <= set(
+        changed
+    )
 
 
 @pytest.mark.slow
@@ -402,7 +427,10 @@ def test_a_removed_solution_keeps_its_history_and_catches_up_to_come_back(stress
     assert all(calm_after[name].equals(calm_before[name]) for name in PORTFOLIO_TABLES.values())
     _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
 
-    back = _unchanged_by(warehouse, lambda: materialize_days([solution_level], resources(warehouse, both), "2017-02-07", raise_on_error=False))
+    back = _unchanged_by(
+        warehouse,
+        lambda: materialize_days([solution_level], resources(warehouse, both), "2017-02-07", raise_on_error=False),
+    )
     assert "solution calm: materialise 2017-02-06 first" in _failure_text(back)
     assert materialize_days([solution_level], resources(warehouse, both), "2017-02-06", "2017-02-07").success
     _assert_carried_on(warehouse, "calm", "2017-02-06", "2017-02-03")
@@ -426,7 +454,9 @@ def test_a_solution_new_to_the_warehouse_cold_starts_beside_the_running_ones(str
     calm = _performance(warehouse, "2017-02-06", "calm")
     assert calm["cold_start"] and calm["aum_start"] == CALM["initial_aum"]
     _assert_carried_on(warehouse, "stress", "2017-02-06", "2017-02-03")
-    performance = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "solution_performance")
+    performance = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "solution_performance"
+    )
     assert performance.materialization.metadata["cold_started"].value == ["calm"]
 
 
@@ -449,7 +479,10 @@ def test_an_empty_solution_list_is_refused_naming_the_file_and_key(stress_histor
     _, config_dir = stress_history
     warehouse = _started(stress_history, "empty", config_dir, "2017-02-01", "2017-02-01")
     empty = _firm_with(stress_history, tmp_path, "empty", [])
-    result = _unchanged_by(warehouse, lambda: materialize_days([solution_level], resources(warehouse, empty), "2017-02-01", raise_on_error=False))
+    result = _unchanged_by(
+        warehouse,
+        lambda: materialize_days([solution_level], resources(warehouse, empty), "2017-02-01", raise_on_error=False),
+    )
     message = _failure_text(result)
     assert "solutions.yaml" in message and "key 'solutions'" in message and "retired" in message
 
@@ -460,12 +493,16 @@ def test_each_day_of_the_range_carries_its_own_metadata(as_range):
     cold start; AUM, rebalances and open violations are that day's."""
     warehouse, result = as_range
     tables = _tables(warehouse)
-    events = {name: assert_each_day_counts_its_own_rows(result, warehouse, name, DAYS) for name in PORTFOLIO_TABLES.values()}
+    events = {
+        name: assert_each_day_counts_its_own_rows(result, warehouse, name, DAYS) for name in PORTFOLIO_TABLES.values()
+    }
     for metadata in events.values():
         assert [metadata[key]["cold_start"] for key in DAYS] == [True] + [False] * (len(DAYS) - 1)
         assert metadata[FIRST]["cold_started"] == ["stress"] and metadata[DAYS[1]]["cold_started"] == []
     for key in DAYS:
-        assert events["portfolio.solution_performance"][key]["aum_stress"] == _performance(warehouse, key, "stress")["aum"]
+        assert (
+            events["portfolio.solution_performance"][key]["aum_stress"] == _performance(warehouse, key, "stress")["aum"]
+        )
         rebalanced = _on(tables["portfolio.solution_optimizations"], key).get_column("rebalanced").sum()
         assert events["portfolio.solution_optimizations"][key]["rebalances"] == rebalanced
         still_open = _on(tables["portfolio.risk_violations"], key, status="open").height

@@ -116,14 +116,18 @@ def test_a_listed_no_data_day_is_stored_empty_and_without_a_calendar_a_holiday_f
     path, _, before = january_and_february
     write_returns_file(path, _rows([d for d in JANUARY + FEBRUARY if d != day("2021-02-10")]))
     calendar = config_dir / "calendar.yaml"
-    calendar.write_text(calendar.read_text().replace("holidays: XNYS\n", "").replace("no_data_days: []", "no_data_days: [2021-02-10]"))
+    calendar.write_text(
+        calendar.read_text().replace("holidays: XNYS\n", "").replace("no_data_days: []", "no_data_days: [2021-02-10]")
+    )
     res = resources(warehouse, config_dir, returns_file=path)
     # Without the exchange calendar, MLK day and Presidents' Day are unaccounted for.
     message = _refused(res, warehouse, before)
     assert "day 2021-01-18: missing: no rows on this Monday" in message and "day 2021-02-15: missing" in message
     assert "2021-02-10" not in message and "1 listed no-data day(s)" in message
 
-    calendar.write_text(calendar.read_text().replace("no_data_days: [2021-02-10]", "no_data_days: [2021-01-18, 2021-02-10, 2021-02-15]"))
+    calendar.write_text(
+        calendar.read_text().replace("no_data_days: [2021-02-10]", "no_data_days: [2021-01-18, 2021-02-10, 2021-02-15]")
+    )
     result = materialize_days(RAW_ASSETS, res, "2021-01-04", "2021-02-26")
     assert result.success
     assert stored(warehouse, RETURNS).height == before.height - 2
@@ -145,7 +149,11 @@ def test_every_weekday_without_bundled_data_is_a_new_york_stock_exchange_holiday
 
 def test_the_synthetic_source_delivers_holidays_too(warehouse, config_dir):
     strategies = config_dir / "strategies.yaml"
-    strategies.write_text(strategies.read_text().replace("kind: bundled", "kind: synthetic").replace("n_strategies: 20", "n_strategies: 3"))
+    strategies.write_text(
+        strategies.read_text()
+        .replace("kind: bundled", "kind: synthetic")
+        .replace("n_strategies: 20", "n_strategies: 3")
+    )
     result = materialize_days(RAW_ASSETS, resources(warehouse, config_dir), "2016-07-01", "2016-07-05")
     assert result.success  # 2016-07-04 is an XNYS holiday, but the synthetic firm trades it
     assert stored(warehouse, RETURNS).height == 3 * 3
@@ -155,8 +163,12 @@ def test_the_synthetic_source_delivers_holidays_too(warehouse, config_dir):
 
 
 def test_a_saturday_row_is_refused_naming_its_data_row(warehouse, tmp_path):
-    path = write_returns_file(tmp_path / "returns.csv", _rows([day("2021-03-05"), day("2021-03-06"), day("2021-03-08")]))
-    result = materialize_days(RAW_ASSETS, resources(warehouse, returns_file=path), "2021-03-05", "2021-03-08", raise_on_error=False)
+    path = write_returns_file(
+        tmp_path / "returns.csv", _rows([day("2021-03-05"), day("2021-03-06"), day("2021-03-08")])
+    )
+    result = materialize_days(
+        RAW_ASSETS, resources(warehouse, returns_file=path), "2021-03-05", "2021-03-08", raise_on_error=False
+    )
     message = failure_message(result)
     assert "data row 3 (date=2021-03-06, strategy_id=alpha): column 'date': rule business_day failed" in message
     assert "data row 4 (date=2021-03-06, strategy_id=beta)" in message

@@ -186,12 +186,18 @@ def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_
     shutil.copy(second, first)  # another day's draws where this day's were
     res = resources(warehouse, raw_history[1])
     result = dg.materialize(
-        [strategy_posteriors, strategy_forecasts], selection=[strategy_forecasts], resources=res, partition_key=DAYS[0], raise_on_error=False
+        [strategy_posteriors, strategy_forecasts],
+        selection=[strategy_forecasts],
+        resources=res,
+        partition_key=DAYS[0],
+        raise_on_error=False,
     )
     message = _failure_text(result)
     assert str(first) in message and "models.strategy_posteriors row date=2017-01-03" in message
     assert "re-materialise models.strategy_posteriors for 2017-01-03" in message
-    assert warehouse.read_history("models.strategy_forecasts", None, None).equals(source.read_history("models.strategy_forecasts", None, None))
+    assert warehouse.read_history("models.strategy_forecasts", None, None).equals(
+        source.read_history("models.strategy_forecasts", None, None)
+    )
 
 
 @pytest.mark.slow

@@ -202,11 +202,17 @@ def _two_tables(store) -> tuple[list, list]:
 @pytest.mark.parametrize("failing_insert", [1, 2], ids=["after the first DELETE", "after the first table's INSERT"])
 def test_a_failure_inside_a_write_of_several_tables_leaves_every_table_old(store, monkeypatch, failing_insert):
     store.replace_partitions_together(
-        [PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 100.0), [D1])]
+        [
+            PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]),
+            PartitionWrite(PRICES, _prices(D1, 100.0), [D1]),
+        ]
     )
     before = _two_tables(store)
     calls = fail_on_insert(monkeypatch, failing_insert)
-    new = [PartitionWrite(RETURNS, _returns([(D1, "a", 0.5, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 200.0), [D1])]
+    new = [
+        PartitionWrite(RETURNS, _returns([(D1, "a", 0.5, True)]), [D1]),
+        PartitionWrite(PRICES, _prices(D1, 200.0), [D1]),
+    ]
     with pytest.raises(RuntimeError, match="injected"):
         store.replace_partitions_together(new)
     monkeypatch.undo()
@@ -229,11 +235,15 @@ def test_a_write_of_several_tables_validates_every_frame_before_writing_any(stor
 def test_an_entity_scoped_write_replaces_only_the_named_entities(store):
     rows = [(D1, "a", 0.01, True), (D1, "b", 0.02, True), (D2, "b", 0.03, True)]
     store.replace_partitions(RETURNS, _returns(rows), [D1, D2])
-    store.replace_partitions_together([PartitionWrite(RETURNS, _returns([(D2, "a", 0.04, True)]), [D1, D2], "strategy_id", ("a",))])
+    store.replace_partitions_together(
+        [PartitionWrite(RETURNS, _returns([(D2, "a", 0.04, True)]), [D1, D2], "strategy_id", ("a",))]
+    )
     assert store.read(RETURNS).rows() == [(D1, "b", 0.02, True), (D2, "a", 0.04, True), (D2, "b", 0.03, True)]
     assert store.last_dates_before(RETURNS, D3, "strategy_id") == {"a": D2, "b": D2}
     with pytest.raises(ValueError, match="strategy_id b are not among the strategy_ids being written \\(a\\)"):
-        store.replace_partitions_together([PartitionWrite(RETURNS, _returns([(D2, "b", 0.0, True)]), [D2], "strategy_id", ("a",))])
+        store.replace_partitions_together(
+            [PartitionWrite(RETURNS, _returns([(D2, "b", 0.0, True)]), [D2], "strategy_id", ("a",))]
+        )
 
 
 # --- hostile file names --------------------------------------------------------------------
@@ -243,14 +253,19 @@ HOSTILE_NAMES = ['x"; CREATE TABLE pwned AS SELECT 42 AS v; --.duckdb', 'a"b.duc
 
 def _all_tables(path) -> set[str]:
     with duckdb.connect(str(path), read_only=True) as connection:
-        return {f"{s}.{t}" for s, t in connection.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        return {
+            f"{s}.{t}"
+            for s, t in connection.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_a_warehouse_file_name_is_a_name_and_not_sql(tmp_path, name):
     store = Warehouse(tmp_path / name)
     store.replace_partitions(RETURNS, _returns([(D1, "a", 0.01, True), (D2, "a", 0.02, True)]), [D1, D2])
-    store.replace_partitions_together([PartitionWrite(RETURNS, _returns([(D2, "b", 0.03, True)]), [D2], "strategy_id", ("b",))])
+    store.replace_partitions_together(
+        [PartitionWrite(RETURNS, _returns([(D2, "b", 0.03, True)]), [D2], "strategy_id", ("b",))]
+    )
     assert store.read(RETURNS, D2, D2).rows() == [(D2, "a", 0.02, True), (D2, "b", 0.03, True)]
     assert store.last_date_before(RETURNS, D2) == D1
     assert store.table_summaries() == {"raw.strategy_returns": (3, D1, D2)}
@@ -273,8 +288,12 @@ def test_a_raw_day_materialises_into_a_hostile_file_name_and_reads_back(tmp_path
     assert returns.get_column("date").unique().to_list() == [dt.date(2020, 3, 16)]
     assert returns.height >= 13
     assert _all_tables(warehouse.path) == {
-        "raw.market_prices", "raw.strategy_returns", "raw.strategy_positions", "raw.market_regime",
-        "raw.input_digests", "raw.restatements",
+        "raw.market_prices",
+        "raw.strategy_returns",
+        "raw.strategy_positions",
+        "raw.market_regime",
+        "raw.input_digests",
+        "raw.restatements",
     }
 
 
@@ -282,7 +301,10 @@ def test_a_kill_9_inside_a_write_of_several_tables_leaves_every_table_old(store,
     """A real kill: the writer is killed with SIGKILL after the first table's INSERT; the
     file, reopened, holds the old rows of both tables."""
     store.replace_partitions_together(
-        [PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]), PartitionWrite(PRICES, _prices(D1, 100.0), [D1])]
+        [
+            PartitionWrite(RETURNS, _returns([(D1, "a", 0.01, True)]), [D1]),
+            PartitionWrite(PRICES, _prices(D1, 100.0), [D1]),
+        ]
     )
     before = _two_tables(store)
     script = textwrap.dedent(

@@ -18,7 +18,9 @@ def day_events(result, table: str) -> dict[str, dict]:
     return events
 
 
-def assert_each_day_counts_its_own_rows(result, warehouse: WarehouseResource, table: str, keys: list[str]) -> dict[str, dict]:
+def assert_each_day_counts_its_own_rows(
+    result, warehouse: WarehouseResource, table: str, keys: list[str]
+) -> dict[str, dict]:
     """Every partition in ``keys`` has an event naming its day, whose row count is the
     number of rows the warehouse holds for that day, and no list longer than ten."""
     events = day_events(result, table)
@@ -32,5 +34,9 @@ def assert_each_day_counts_its_own_rows(result, warehouse: WarehouseResource, ta
 
 
 def assert_no_long_list(metadata: dict) -> None:
-    long = {key: len(value) for key, value in metadata.items() if isinstance(value, list | dict) and len(value) > LONGEST_LIST}
+    long = {
+        key: len(value)
+        for key, value in metadata.items()
+        if isinstance(value, list | dict) and len(value) > LONGEST_LIST
+    }
     assert not long, long

@@ -15,9 +15,12 @@ from twin_model.solution import DayInputs, SolutionRules, SolutionState, step
 D = dt.date
 LAUNCH = D(2024, 3, 1)
 HISTORY_START = D(2024, 1, 2)  # Jan 2 .. Feb 29: 43 business days of pre-launch history for the covariance
+MARKET_END = D(2024, 4, 30)
 SID = "sol_test"
 
-ZERO_COSTS = CostModel(commission_bps=0.0, half_spread_bps=0.0, impact_coefficient=0.0, capacity=1e9, slippage_sd_bps=0.0)
+ZERO_COSTS = CostModel(
+    commission_bps=0.0, half_spread_bps=0.0, impact_coefficient=0.0, capacity=1e9, slippage_sd_bps=0.0
+)
 
 LOOSE = loose_risk_limits()
 
@@ -43,7 +46,7 @@ class Market:
     from LAUNCH on they are 0 unless a test scripts them with ``set``.
     """
 
-    def __init__(self, ids, end: dt.date = D(2024, 4, 30), seed: int = 7, start: dt.date = HISTORY_START):
+    def __init__(self, ids, end: dt.date = MARKET_END, seed: int = 7, start: dt.date = HISTORY_START):
         self.ids = tuple(ids)
         self.dates = business_days(start, end)
         self.R = np.zeros((len(self.dates), len(self.ids)))

@@ -104,10 +104,15 @@ def _choose_webserver():
 
     server, why = find_webserver(_instance())
     if server is None:
-        print(f"Running in process ({why}): the runs show in the UI but cannot be re-executed from it; "
-              "start `dagster dev` first for that.", flush=True)
+        print(
+            f"Running in process ({why}): the runs show in the UI but cannot be re-executed from it; "
+            "start `dagster dev` first for that.",
+            flush=True,
+        )
     else:
-        print(f"Submitting through {why}: the runs show on the UI's timeline and can be re-executed from it.", flush=True)
+        print(
+            f"Submitting through {why}: the runs show on the UI's timeline and can be re-executed from it.", flush=True
+        )
     return server
 
 
@@ -208,15 +213,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="twin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="the main job: raw history, then the last month of modelling")
-    run_parser.add_argument("--start", type=iso_date, help="first business day, YYYY-MM-DD (default: the calendar's first)")
+    run_parser.add_argument(
+        "--start", type=iso_date, help="first business day, YYYY-MM-DD (default: the calendar's first)"
+    )
     run_parser.add_argument("--end", type=iso_date, help="last business day, YYYY-MM-DD (default: the calendar's last)")
     run_parser.add_argument(
-        "--model-days", type=int, default=MODEL_DAYS,
+        "--model-days",
+        type=int,
+        default=MODEL_DAYS,
         help=f"business days at the end of the span to run the layers above raw on (default {MODEL_DAYS}; 0 for raw only)",
     )
     commands.add_parser("status", help="what the warehouse holds")
     replay_parser = commands.add_parser("replay", help="re-run the layers above raw from a restated day")
-    replay_parser.add_argument("--from", dest="from_day", required=True, type=iso_date, help="the restated day, YYYY-MM-DD")
+    replay_parser.add_argument(
+        "--from", dest="from_day", required=True, type=iso_date, help="the restated day, YYYY-MM-DD"
+    )
     args = parser.parse_args(argv)
     refused = _config_refused()
     if refused:

@@ -73,15 +73,17 @@ def _stop(instance: dg.DagsterInstance, run_id: str, signum: int) -> None:
     else:
         if not run.is_finished:
             instance.report_run_canceled(run, message=f"twin run stopped by {name}")
-        print(f"Stopped by {name}{' while waiting for ' + waiting if waiting else ''}: run {run_id} marked CANCELED, "
-              f"{release(instance, run_id)}.", file=sys.stderr, flush=True)
+        print(
+            f"Stopped by {name}{' while waiting for ' + waiting if waiting else ''}: run {run_id} marked CANCELED, "
+            f"{release(instance, run_id)}.",
+            file=sys.stderr,
+            flush=True,
+        )
     sys.stdout.flush()
     os._exit(128 + signum)  # the worker thread may be inside a step: leave as a kill would
 
 
-def run_in_process(
-    make_instance: Callable[[], dg.DagsterInstance], job: dg.JobDefinition, tags: dict[str, str]
-) -> str:
+def run_in_process(make_instance: Callable[[], dg.DagsterInstance], job: dg.JobDefinition, tags: dict[str, str]) -> str:
     """Execute ``job`` in this process; return its run id once it has finished."""
     run_id = str(uuid.uuid4())
     errors: list[BaseException] = []
@@ -89,7 +91,9 @@ def run_in_process(
     def execute() -> None:
         try:
             job.execute_in_process(
-                instance=make_instance(), run_id=run_id, raise_on_error=False,
+                instance=make_instance(),
+                run_id=run_id,
+                raise_on_error=False,
                 tags={**tags, **ProcessIdentity.current().tags()},
             )
         except BaseException as error:  # handed to the main thread

@@ -99,8 +99,10 @@ def clean_up_dead_runs(instance: dg.DagsterInstance) -> list[str]:
         if identity is None or not identity.is_gone():
             continue
         instance.report_run_failed(run, message=f"The process that ran it ({identity.describe()}) is gone.")
-        lines.append(f"Run {run.run_id} ({run.job_name}): its process, {identity.describe()}, is gone: "
-                     f"marked FAILURE, {release(instance, run.run_id)}.")
+        lines.append(
+            f"Run {run.run_id} ({run.job_name}): its process, {identity.describe()}, is gone: "
+            f"marked FAILURE, {release(instance, run.run_id)}."
+        )
     for run_id in sorted(instance.event_log_storage.get_concurrency_run_ids()):
         run = instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
@@ -119,10 +121,14 @@ def holders(instance: dg.DagsterInstance, pool: str, waiting_run_id: str) -> lis
         if record is None:
             described.append(f"run {run_id} (deleted)")
             continue
-        started = dt.datetime.fromtimestamp(record.start_time).isoformat(" ", "seconds") if record.start_time else "not yet"
+        started = (
+            dt.datetime.fromtimestamp(record.start_time).isoformat(" ", "seconds") if record.start_time else "not yet"
+        )
         identity = ProcessIdentity.of(record.dagster_run)
         where = identity.describe() if identity else "not a CLI run"
-        described.append(f"run {run_id} ({record.dagster_run.job_name}, {record.dagster_run.status.value}, started {started}, {where})")
+        described.append(
+            f"run {run_id} ({record.dagster_run.job_name}, {record.dagster_run.status.value}, started {started}, {where})"
+        )
     return described
 
 
@@ -132,12 +138,17 @@ def blocked_pools(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return [
         pool
         for pool in sorted(storage.get_concurrency_keys())
-        if any(step.run_id == run_id and step.assigned_timestamp is None for step in storage.get_concurrency_info(pool).pending_steps)
+        if any(
+            step.run_id == run_id and step.assigned_timestamp is None
+            for step in storage.get_concurrency_info(pool).pending_steps
+        )
     ]
 
 
 def waiting_for(instance: dg.DagsterInstance, run_id: str) -> str | None:
-    """"pool duckdb: held by run X (...)" while ``run_id`` waits for a slot, else None."""
-    parts = [f"pool {pool}: held by {', '.join(holders(instance, pool, run_id)) or 'no run (being assigned)'}"
-             for pool in blocked_pools(instance, run_id)]
+    """ "pool duckdb: held by run X (...)" while ``run_id`` waits for a slot, else None."""
+    parts = [
+        f"pool {pool}: held by {', '.join(holders(instance, pool, run_id)) or 'no run (being assigned)'}"
+        for pool in blocked_pools(instance, run_id)
+    ]
     return "; ".join(parts) or None

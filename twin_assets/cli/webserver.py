@@ -48,8 +48,11 @@ class Webserver:
 
         parts = urllib.parse.urlsplit(self.url)
         return DagsterGraphQLClient(
-            parts.hostname, port_number=parts.port, use_https=parts.scheme == "https",
-            path_prefix=parts.path.rstrip("/"), timeout=60,
+            parts.hostname,
+            port_number=parts.port,
+            use_https=parts.scheme == "https",
+            path_prefix=parts.path.rstrip("/"),
+            timeout=60,
         )
 
 

@@ -92,11 +92,17 @@ def strategy_posteriors(
         window = return_window(returns, benchmark if benchmark.height else None, day, settings.window_days)
         result = fitter.fit(window, seed=settings.seed + day.toordinal())
         stored = artifacts.write("strategy_posteriors", day, result.draws)
-        frames.append(result.summary.with_columns(date=pl.lit(day), draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)))
+        frames.append(
+            result.summary.with_columns(
+                date=pl.lit(day), draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)
+            )
+        )
         context.log.info(f"{day}: fitted {window.returns.shape[1]} strategies over {len(window.dates)} days")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
     metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
-    yield dg.Output(frame, metadata={**metadata, **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)})
+    yield dg.Output(
+        frame, metadata={**metadata, **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)}
+    )
     yield from check_written(
         warehouse,
         POSTERIORS,
@@ -180,10 +186,20 @@ def strategy_forecasts(
             continue
         settings = dataclasses.replace(base, seed=base.seed + day.toordinal())
         frames.append(
-            _forecast_day(day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days)
+            _forecast_day(
+                day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days
+            )
         )
     frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
-    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), "paths": base.n_paths, "horizon": base.horizon, **provenance(context, twin_config.config_dir)})
+    yield dg.Output(
+        frame,
+        metadata={
+            **data_day_metadata(context, frame, days, "strategy_id"),
+            "paths": base.n_paths,
+            "horizon": base.horizon,
+            **provenance(context, twin_config.config_dir),
+        },
+    )
     yield from check_written(
         warehouse,
         FORECASTS,
@@ -198,8 +214,12 @@ def strategy_forecasts(
 def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, ExpertView], artifacts, window_days):
     """Simulate one day: the posterior predictive, and each expert view beside it."""
     ids = usable.get_column("strategy_id").to_list()
-    draws = artifacts.read(POSTERIORS.qualified_name, usable.row(0, named=True)).filter(pl.col("strategy_id").is_in(ids))
-    window = return_window(returns.filter(pl.col("strategy_id").is_in(ids)), benchmark if benchmark.height else None, day, window_days)
+    draws = artifacts.read(POSTERIORS.qualified_name, usable.row(0, named=True)).filter(
+        pl.col("strategy_id").is_in(ids)
+    )
+    window = return_window(
+        returns.filter(pl.col("strategy_id").is_in(ids)), benchmark if benchmark.height else None, day, window_days
+    )
     ids = list(window.strategy_ids)
     scenarios = simulate_posterior_predictive(draws, window.returns, window.benchmark, ids, settings)
     summaries = [forecast_summary(scenarios, ids, settings).with_columns(parameter_set=pl.lit("posterior"))]
@@ -213,9 +233,13 @@ def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, 
             tail_df={s: experts[s].tail_df for s in expert_ids},
         )
         expert_scenarios = simulate_parameter_set(view, expert_ids, settings)
-        summaries.append(forecast_summary(expert_scenarios, expert_ids, settings).with_columns(parameter_set=pl.lit("expert")))
+        summaries.append(
+            forecast_summary(expert_scenarios, expert_ids, settings).with_columns(parameter_set=pl.lit("expert"))
+        )
         stored["expert"] = expert_scenarios
-    artifact = artifacts.write("strategy_forecasts", day, encode_scenarios(stored, {"posterior": ids, "expert": expert_ids}))
+    artifact = artifacts.write(
+        "strategy_forecasts", day, encode_scenarios(stored, {"posterior": ids, "expert": expert_ids})
+    )
     return pl.concat(summaries).with_columns(
         date=pl.lit(day), scenarios_path=pl.lit(artifact.path), scenarios_sha256=pl.lit(artifact.sha256)
     )
@@ -236,12 +260,23 @@ def forecast_calibration(
 ):
     days = days_of(context)
     horizon = twin_config.strategies().forecast.horizon
-    forecasts = warehouse.read_history(FORECASTS.qualified_name, None, days[-1], ["date", "strategy_id", "parameter_set", "p05", "p95"])
+    forecasts = warehouse.read_history(
+        FORECASTS.qualified_name, None, days[-1], ["date", "strategy_id", "parameter_set", "p05", "p95"]
+    )
     forecasts = forecasts.filter(pl.col("parameter_set") == "posterior").drop("parameter_set")
     returns = history.strategy_returns(warehouse, None, days[-1])
-    frames = [calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon) for day in days]
+    frames = [
+        calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon)
+        for day in days
+    ]
     frame = pl.concat(frames).select(list(CALIBRATION.columns())) if frames else CALIBRATION.empty_frame()
-    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), **provenance(context, twin_config.config_dir)})
+    yield dg.Output(
+        frame,
+        metadata={
+            **data_day_metadata(context, frame, days, "strategy_id"),
+            **provenance(context, twin_config.config_dir),
+        },
+    )
     yield from check_written(warehouse, CALIBRATION, days, {})
 
 

@@ -94,10 +94,14 @@ CHECKS = {
         "targets_only_on_selected": "No target on a strategy out of the pool (and incubation), paused or stopped.",
     },
     OPTIMIZATIONS: {"constraints_hold": "The final targets satisfy the solution's constraints, recomputed from them."},
-    PERFORMANCE: {"aum_continuity": "AUM = yesterday's AUM x (1 + return) - costs - fees + flows; costs = yesterday's pending costs."},
+    PERFORMANCE: {
+        "aum_continuity": "AUM = yesterday's AUM x (1 + return) - costs - fees + flows; costs = yesterday's pending costs."
+    },
     ATTRIBUTION: {"contributions_sum": "Return contributions sum to the solution's daily return."},
     VIOLATIONS: {},
-    ORDERS: {"orders_match_targets": "Every order moves its strategy from the held to the target weight of solution_weights."},
+    ORDERS: {
+        "orders_match_targets": "Every order moves its strategy from the held to the target weight of solution_weights."
+    },
 }
 ROWS_VALID = "rows_valid"
 
@@ -132,7 +136,9 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     specs = []
     for spec, checks in CHECKS.items():
         named = {ROWS_VALID: f"Every stored row of the written days passes the {spec.qualified_name} schema.", **checks}
-        specs += [dg.AssetCheckSpec(n, asset=dg.AssetKey(spec.path), blocking=True, description=d) for n, d in named.items()]
+        specs += [
+            dg.AssetCheckSpec(n, asset=dg.AssetKey(spec.path), blocking=True, description=d) for n, d in named.items()
+        ]
     return specs + [restatement_check_spec(dg.AssetKey(PERFORMANCE.path))]
 
 
@@ -159,7 +165,9 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         tuple(SolutionPolicy(rule, limits, costs, optimizer) for rule in rules),
         {s.solution_id: s.retired for s in stepped},
     )
-    trajectory = run(solutions_level(policy), SolutionsState(states), _history(warehouse, strategies, days).exogenous(days))
+    trajectory = run(
+        solutions_level(policy), SolutionsState(states), _history(warehouse, strategies, days).exogenous(days)
+    )
     frames = records_to_frames([record for day in trajectory.records for record in day])
     ids = tuple(s.solution_id for s in solutions.solutions)
     warehouse.warehouse().replace_partitions_together(
@@ -186,7 +194,8 @@ def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], f
     latest = warehouse.warehouse().last_dates_before(PERFORMANCE, first_day, "solution_id")
     day = previous_business_day(first_day)
     weights, optimizations, performance, violations = (
-        warehouse.read_history(spec.qualified_name, day, day) for spec in (WEIGHTS, OPTIMIZATIONS, PERFORMANCE, VIOLATIONS)
+        warehouse.read_history(spec.qualified_name, day, day)
+        for spec in (WEIGHTS, OPTIMIZATIONS, PERFORMANCE, VIOLATIONS)
     )
     try:
         return carried_states(rules, latest, first_day, weights, optimizations, performance, violations)
@@ -229,7 +238,9 @@ def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
         cold = today.filter(pl.col("cold_start")).get_column("solution_id").to_list()
         metadata = {"cold_start": bool(cold), "cold_started": first_items(cold)}
         if spec is PERFORMANCE:
-            metadata.update({f"aum_{solution}": float(aum) for solution, aum in today.select("solution_id", "aum").iter_rows()})
+            metadata.update(
+                {f"aum_{solution}": float(aum) for solution, aum in today.select("solution_id", "aum").iter_rows()}
+            )
         if spec is OPTIMIZATIONS:
             metadata["rebalances"] = int(rows.get_column("rebalanced").sum())
         if spec is VIOLATIONS:

@@ -37,6 +37,7 @@ ACCOUNTING_HINT = (
     "'holidays' (an exchange calendar such as XNYS) or 'no_data_days' (the firm's own list)"
 )
 
+
 @dg.asset(
     **daily_asset_args(
         MARKET_PRICES,
@@ -50,9 +51,17 @@ def market_prices(context: dg.AssetExecutionContext, return_source: ReturnSource
     days = days_of(context)
     source = return_source.source()
     frame = validate(source.market_prices(days[0], days[-1]), MARKET_PRICES, source.description)
-    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "ticker"), "source": source.description, **provenance(context, return_source.config_dir)})
+    yield dg.Output(
+        frame,
+        metadata={
+            **data_day_metadata(context, frame, days, "ticker"),
+            "source": source.description,
+            **provenance(context, return_source.config_dir),
+        },
+    )
     record_input_digests(context, warehouse, MARKET_PRICES, frame, days)
     yield from check_written(warehouse, MARKET_PRICES, days, {})
+
 
 @dg.asset(
     **daily_asset_args(
@@ -113,6 +122,7 @@ def _previous_universe(warehouse: WarehouseResource, first_day: dt.date) -> tupl
     ids = warehouse.read_history(STRATEGY_RETURNS.qualified_name, last, last, ["strategy_id"])
     return last, set(ids.get_column("strategy_id").to_list())
 
+
 @dg.asset(
     **daily_asset_args(
         STRATEGY_POSITIONS,
@@ -135,14 +145,22 @@ def strategy_positions(
     problems = unknown_position_strategies(frame, returns)
     if problems:
         raise DataQualityError(STRATEGY_POSITIONS.qualified_name, problems, source.description)
-    metadata = {**data_day_metadata(context, frame, days, "strategy_id"), "source": source.description, **provenance(context, return_source.config_dir)}
+    metadata = {
+        **data_day_metadata(context, frame, days, "strategy_id"),
+        "source": source.description,
+        **provenance(context, return_source.config_dir),
+    }
     if not source.has_positions:
         metadata["positions_off"] = "this source has no positions: position-level risk is off"
     yield dg.Output(frame, metadata=metadata)
     record_input_digests(context, warehouse, STRATEGY_POSITIONS, frame, days)
     yield from check_written(
-        warehouse, STRATEGY_POSITIONS, days, {KNOWN_STRATEGIES: lambda stored: unknown_position_strategies(stored, returns)}
+        warehouse,
+        STRATEGY_POSITIONS,
+        days,
+        {KNOWN_STRATEGIES: lambda stored: unknown_position_strategies(stored, returns)},
     )
+
 
 @dg.asset(
     **daily_asset_args(

@@ -45,7 +45,9 @@ def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str], 
     key = dg.AssetKey(spec.path)
     all_checks = {ROWS_VALID: f"Every stored row of the written days passes the {spec.qualified_name} schema."}
     all_checks.update(checks)
-    blocking = [dg.AssetCheckSpec(name, asset=key, blocking=True, description=text) for name, text in all_checks.items()]
+    blocking = [
+        dg.AssetCheckSpec(name, asset=key, blocking=True, description=text) for name, text in all_checks.items()
+    ]
     return dict(
         key=key,
         description=description,

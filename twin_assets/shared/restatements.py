@@ -42,7 +42,11 @@ class Staleness:
 
 
 def record_input_digests(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, spec: TableSpec, frame: pl.DataFrame, days: list[dt.date]
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    spec: TableSpec,
+    frame: pl.DataFrame,
+    days: list[dt.date],
 ) -> None:
     """Store the digest of every written day of ``spec``; warn naming each restated day."""
     log = RestatementLog(warehouse.warehouse())
@@ -53,7 +57,9 @@ def record_input_digests(
             if row["resolved_by_run"]
             else f"the layers above raw are stale from it: run `twin replay --from {row['date']}`"
         )
-        context.log.warning(f"{spec.qualified_name}: {row['date']} restated (its content changed since it was stored); {consequence}")
+        context.log.warning(
+            f"{spec.qualified_name}: {row['date']} restated (its content changed since it was stored); {consequence}"
+        )
 
 
 def staleness(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Staleness:
@@ -71,7 +77,9 @@ def stale_metadata(stale: Staleness) -> dict:
 
 
 def restatement_check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(INPUTS_NOT_RESTATED, asset=key, blocking=False, description=INPUTS_NOT_RESTATED_DESCRIPTION)
+    return dg.AssetCheckSpec(
+        INPUTS_NOT_RESTATED, asset=key, blocking=False, description=INPUTS_NOT_RESTATED_DESCRIPTION
+    )
 
 
 def restatement_check(stale: Staleness, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:

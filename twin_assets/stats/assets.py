@@ -25,7 +25,9 @@ STATISTICS = TABLES["stats.strategy_statistics"]
     ),
     deps=[RAW_RETURNS, RAW_PRICES],
 )
-def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
+def strategy_statistics(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource
+):
     days = days_of(context)
     returns = history.strategy_returns(warehouse, None, days[-1])
     benchmark = history.benchmark(warehouse, None, days[-1])
@@ -41,5 +43,12 @@ def strategy_statistics(context: dg.AssetExecutionContext, warehouse: WarehouseR
         if day in traded
     ]
     frame = pl.concat(frames) if frames else STATISTICS.empty_frame()
-    yield dg.Output(frame, metadata={**data_day_metadata(context, frame, days, "strategy_id"), "benchmark": has_benchmark, **provenance(context, twin_config.config_dir)})
+    yield dg.Output(
+        frame,
+        metadata={
+            **data_day_metadata(context, frame, days, "strategy_id"),
+            "benchmark": has_benchmark,
+            **provenance(context, twin_config.config_dir),
+        },
+    )
     yield from check_written(warehouse, STATISTICS, days, {})

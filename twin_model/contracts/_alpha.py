@@ -29,4 +29,3 @@ class AlphaPool(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date", "strategy_id"]
-

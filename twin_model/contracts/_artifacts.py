@@ -42,7 +42,9 @@ def encode_draws(strategy_ids: Sequence[str], draws: Mapping[str, np.ndarray]) -
     ).sort("strategy_id", "draw", maintain_order=True)
 
 
-def decode_draws(frame: pl.DataFrame, strategy_ids: Sequence[str], columns: Sequence[str] = DRAW_COLUMNS) -> dict[str, np.ndarray]:
+def decode_draws(
+    frame: pl.DataFrame, strategy_ids: Sequence[str], columns: Sequence[str] = DRAW_COLUMNS
+) -> dict[str, np.ndarray]:
     """``columns`` of a draws artefact as ``[D, N]`` float arrays (columns in
     ``strategy_ids`` order, draws ascending; a null is NaN). Raises ``ValueError`` when a
     column is absent, a strategy has no rows, or a (draw, strategy) is not exactly one row."""

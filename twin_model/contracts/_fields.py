@@ -35,4 +35,6 @@ def identifier(data: PolarsData) -> pl.LazyFrame:
     """Column check: an id is not blank and has no leading or trailing whitespace (ids
     are compared as given, never stripped)."""
     column = pl.col(data.key)
-    return data.lazyframe.select(column.is_null() | ((column == column.str.strip_chars()) & (column.str.len_chars() > 0)))
+    return data.lazyframe.select(
+        column.is_null() | ((column == column.str.strip_chars()) & (column.str.len_chars() > 0))
+    )

@@ -119,5 +119,3 @@ class ForecastCalibration(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date", "strategy_id"]
-
-

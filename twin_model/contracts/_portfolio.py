@@ -222,5 +222,3 @@ class RebalanceOrders(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date", "solution_id", "strategy_id"]
-
-

@@ -31,7 +31,9 @@ def constraint_problems(optimizations: pl.DataFrame) -> list[str]:
 def targets_sum_problems(weights: pl.DataFrame, optimizations: pl.DataFrame) -> list[str]:
     """sum(target) = target_exposure - cash_pauses - cash_risk - cash_other, per solution-day."""
     sums = weights.group_by("date", "solution_id").agg(targets=pl.col("weight_target").sum())
-    joined = optimizations.join(sums, on=["date", "solution_id"], how="left").with_columns(pl.col("targets").fill_null(0.0))
+    joined = optimizations.join(sums, on=["date", "solution_id"], how="left").with_columns(
+        pl.col("targets").fill_null(0.0)
+    )
     expected = pl.col("target_exposure") - pl.col("cash_pauses") - pl.col("cash_risk") - pl.col("cash_other")
     bad = joined.filter((pl.col("targets") - expected).abs() > TOL).with_columns(
         problem=pl.format("targets sum to {} but exposure less cash is {}", pl.col("targets"), expected)
@@ -45,7 +47,10 @@ def bound_problems(weights: pl.DataFrame, configs: Mapping[str, Any]) -> list[st
     problems = []
     for row in weights.filter(pl.col("weight_target") != 0).iter_rows(named=True):
         constraints = configs[row["solution_id"]].constraints
-        t, where = row["weight_target"], f"date={row['date']}, solution_id={row['solution_id']}, strategy_id={row['strategy_id']}"
+        t, where = (
+            row["weight_target"],
+            f"date={row['date']}, solution_id={row['solution_id']}, strategy_id={row['strategy_id']}",
+        )
         if t < -TOL or t > constraints.max_weight + TOL:
             problems.append(f"{where}: target {t:.6g} outside [0, {constraints.max_weight:g}]")
         elif row["target_scale"] == 1 and t < constraints.min_weight - TOL:
@@ -56,8 +61,11 @@ def bound_problems(weights: pl.DataFrame, configs: Mapping[str, Any]) -> list[st
 def selection_problems(weights: pl.DataFrame) -> list[str]:
     """Targets on a strategy that is not active, or not selectable (tier none)."""
     bad = weights.filter(
-        (pl.col("weight_target") != 0) & ((pl.col("status") != StrategyStatus.ACTIVE.value) | (pl.col("tier") == Tier.NONE.value))
-    ).with_columns(problem=pl.format("target {} on a strategy with status {} (tier {})", "weight_target", "status", "tier"))
+        (pl.col("weight_target") != 0)
+        & ((pl.col("status") != StrategyStatus.ACTIVE.value) | (pl.col("tier") == Tier.NONE.value))
+    ).with_columns(
+        problem=pl.format("target {} on a strategy with status {} (tier {})", "weight_target", "status", "tier")
+    )
     return _rows(bad, "problem")
 
 
@@ -69,13 +77,25 @@ def aum_problems(performance: pl.DataFrame) -> list[str]:
     )
     scale = pl.max_horizontal(pl.col("aum").abs(), pl.lit(1.0))
     identity = pl.col("aum_start") * (1 + pl.col("daily_return")) - pl.col("costs") - pl.col("fees") + pl.col("flows")
-    problems = _rows(ordered.filter((pl.col("aum") - identity).abs() > TOL * scale).with_columns(
-        problem=pl.format("aum {} != aum_start x (1 + return) - costs - fees + flows = {}", "aum", identity)), "problem")
+    problems = _rows(
+        ordered.filter((pl.col("aum") - identity).abs() > TOL * scale).with_columns(
+            problem=pl.format("aum {} != aum_start x (1 + return) - costs - fees + flows = {}", "aum", identity)
+        ),
+        "problem",
+    )
     carried = ordered.filter(pl.col("previous_aum").is_not_null() & ~pl.col("cold_start"))
-    problems += _rows(carried.filter((pl.col("aum_start") - pl.col("previous_aum")).abs() > TOL * scale).with_columns(
-        problem=pl.format("aum_start {} != previous aum {}", "aum_start", "previous_aum")), "problem")
-    problems += _rows(carried.filter((pl.col("costs") - pl.col("previous_pending")).abs() > TOL * scale).with_columns(
-        problem=pl.format("costs {} != previous pending costs {}", "costs", "previous_pending")), "problem")
+    problems += _rows(
+        carried.filter((pl.col("aum_start") - pl.col("previous_aum")).abs() > TOL * scale).with_columns(
+            problem=pl.format("aum_start {} != previous aum {}", "aum_start", "previous_aum")
+        ),
+        "problem",
+    )
+    problems += _rows(
+        carried.filter((pl.col("costs") - pl.col("previous_pending")).abs() > TOL * scale).with_columns(
+            problem=pl.format("costs {} != previous pending costs {}", "costs", "previous_pending")
+        ),
+        "problem",
+    )
     return problems
 
 
@@ -84,15 +104,19 @@ def contribution_problems(attribution: pl.DataFrame, performance: pl.DataFrame) 
     sums = attribution.group_by("date", "solution_id").agg(total=pl.col("return_contribution").sum())
     joined = performance.join(sums, on=["date", "solution_id"], how="left").with_columns(pl.col("total").fill_null(0.0))
     bad = joined.filter((pl.col("total") - pl.col("daily_return")).abs() > 1e-12).with_columns(
-        problem=pl.format("contributions sum to {} but the daily return is {}", "total", "daily_return"))
+        problem=pl.format("contributions sum to {} but the daily return is {}", "total", "daily_return")
+    )
     return _rows(bad, "problem")
 
 
 def order_problems(orders: pl.DataFrame, weights: pl.DataFrame) -> list[str]:
     """Orders that do not move their strategy from the stored held weight to the stored target."""
     joined = orders.join(
-        weights.select("date", "solution_id", "strategy_id", held="weight_held", target="weight_target", close="weight_close"),
-        on=["date", "solution_id", "strategy_id"], how="left",
+        weights.select(
+            "date", "solution_id", "strategy_id", held="weight_held", target="weight_target", close="weight_close"
+        ),
+        on=["date", "solution_id", "strategy_id"],
+        how="left",
     )
     bad = joined.filter(
         pl.col("target").is_null()

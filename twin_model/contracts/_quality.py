@@ -70,7 +70,7 @@ def unaccounted_days(
 
 
 def _days_named(days: list[dt.date]) -> str:
-    """"day D" for one day, else "days FIRST to LAST (N business days)"."""
+    """ "day D" for one day, else "days FIRST to LAST (N business days)"."""
     return f"day {days[0]}" if len(days) == 1 else f"days {days[0]} to {days[-1]} ({len(days)} business days)"
 
 
@@ -113,7 +113,10 @@ def implausible_posteriors(posteriors: pl.DataFrame) -> list[str]:
             for day, sid, value in outside.select("date", "strategy_id", column).iter_rows()
         ]
     heavy = posteriors.filter(~(pl.col("nu_mean") > 2))
-    problems += [f"day {d}, strategy {s}: tail df {v} not above 2" for d, s, v in heavy.select("date", "strategy_id", "nu_mean").iter_rows()]
+    problems += [
+        f"day {d}, strategy {s}: tail df {v} not above 2"
+        for d, s, v in heavy.select("date", "strategy_id", "nu_mean").iter_rows()
+    ]
     return problems
 
 

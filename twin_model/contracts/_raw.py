@@ -131,5 +131,3 @@ class MarketRegime(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date"]
-
-

@@ -45,5 +45,3 @@ class Restatements(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date", "table", "detected_at"]
-
-

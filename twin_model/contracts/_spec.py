@@ -78,4 +78,3 @@ def table_spec(qualified_name: str) -> TableSpec:
         return TABLES[qualified_name]
     except KeyError:
         raise KeyError(f"no schema for table {qualified_name!r}; known: {sorted(TABLES)}") from None
-

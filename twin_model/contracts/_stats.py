@@ -45,5 +45,3 @@ class StrategyStatistics(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date", "strategy_id", "window"]
-
-

@@ -41,7 +41,9 @@ def validate(frame: pl.DataFrame, spec: TableSpec, origin: str | None = None) ->
 def _structure_problems(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
     """Missing, unexpected and mistyped columns: checked first, since row rules need them."""
     expected = spec.columns()
-    problems = [f"missing column {name!r} (expected {dtype})" for name, dtype in expected.items() if name not in frame.columns]
+    problems = [
+        f"missing column {name!r} (expected {dtype})" for name, dtype in expected.items() if name not in frame.columns
+    ]
     problems += [f"unexpected column {name!r}" for name in frame.columns if name not in expected]
     problems += [
         f"column {name!r} has type {frame.schema[name]}, expected {dtype}"
@@ -54,9 +56,7 @@ def _structure_problems(frame: pl.DataFrame, spec: TableSpec) -> list[str]:
 _RULE_NAMES = {"multiple_fields_uniqueness": "duplicate key"}
 
 
-def _describe(
-    failures: pl.DataFrame, frame: pl.DataFrame, spec: TableSpec, source_rows: pl.Series | None
-) -> list[str]:
+def _describe(failures: pl.DataFrame, frame: pl.DataFrame, spec: TableSpec, source_rows: pl.Series | None) -> list[str]:
     """Turn pandera's failure cases into one readable line each."""
     lines: list[str] = []
     for case in failures.iter_rows(named=True):
@@ -78,7 +78,7 @@ def _failed_value(frame: pl.DataFrame, column: str | None, index: int | None, fa
 
 
 def _row_label(frame: pl.DataFrame, spec: TableSpec, index: int | None, source_rows: pl.Series | None) -> str:
-    """"data row N (keys): " for a frame read from a file (N is the file's own), else
+    """ "data row N (keys): " for a frame read from a file (N is the file's own), else
     "row I (keys): " with I the position in ``frame``; "" when the row is not known."""
     if index is None or not all(k in frame.columns for k in spec.keys):
         return ""

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-
 _Z_SPREAD_TOLERANCE = 1e-9
 """Mean reversion: a cross-sectional z spread at or below this is 'all z equal' (rounding)."""
 
@@ -76,9 +75,7 @@ def _mean_reversion(window: int) -> Callable[[np.ndarray], np.ndarray]:
         spread = z.max(axis=1) - z.min(axis=1)
         gross = np.abs(dev).sum(axis=1)
         trade = (spread > _Z_SPREAD_TOLERANCE) & (gross > 0.0)
-        w[window - 1 :] = np.where(
-            trade[:, None], -dev / np.where(trade, gross, 1.0)[:, None], 0.0
-        )
+        w[window - 1 :] = np.where(trade[:, None], -dev / np.where(trade, gross, 1.0)[:, None], 0.0)
         return w
 
     return weights
@@ -131,9 +128,7 @@ def _low_volatility(window: int, top: int) -> Callable[[np.ndarray], np.ndarray]
     return weights
 
 
-def _cross_sectional_momentum(
-    lookback: int, skip: int, side: int
-) -> Callable[[np.ndarray], np.ndarray]:
+def _cross_sectional_momentum(lookback: int, skip: int, side: int) -> Callable[[np.ndarray], np.ndarray]:
     """Score c[t-skip] / c[t-lookback] - 1; +0.5/k in the top k, -0.5/k in the bottom k.
 
     k = min(side, N // 2), so with 20 stocks and side 5 the weights are +-0.1 (gross 1,
@@ -295,8 +290,7 @@ BUNDLED_STRATEGIES: tuple[SignalStrategy, ...] = (
     SignalStrategy(
         strategy_id="factor_rotation_63",
         rule=(
-            "Each day, hold 50% long in each of the two factor ETFs with the best return "
-            "over the last 63 trading days."
+            "Each day, hold 50% long in each of the two factor ETFs with the best return over the last 63 trading days."
         ),
         universe="factors",
         sector="equity_factor",

@@ -51,11 +51,29 @@ def market_regime(closes: pl.DataFrame, days: list) -> pl.DataFrame:
     state = pl.when(pl.col("vol_21d").is_null()).then(None)
     for bound, name in VOLATILITY_STATES:
         state = state.when(pl.col("vol_21d") < bound).then(pl.lit(name))
-    trend = pl.when(pl.col("trend_ratio").is_null()).then(None).when(pl.col("trend_ratio") >= 0).then(pl.lit("up")).otherwise(pl.lit("down"))
+    trend = (
+        pl.when(pl.col("trend_ratio").is_null())
+        .then(None)
+        .when(pl.col("trend_ratio") >= 0)
+        .then(pl.lit("up"))
+        .otherwise(pl.lit("down"))
+    )
     frame = frame.with_columns(volatility_state=state, trend=trend)
     known = pl.col("volatility_state").is_not_null() & pl.col("trend").is_not_null()
     scale = pl.col("volatility_state").replace_strict(RISK_SCALE, default=1.0, return_dtype=pl.Float64)
     return frame.with_columns(
         regime=pl.when(known).then(pl.col("trend") + "_" + pl.col("volatility_state")).otherwise(pl.lit("unknown")),
-        risk_scale=pl.when(known).then(scale * pl.when(pl.col("trend") == "down").then(DOWNTREND_SCALE).otherwise(1.0)).otherwise(1.0),
-    ).select("date", "regime", "trend", "volatility_state", "vol_21d", "vol_63d", "trend_ratio", "drawdown_252d", "risk_scale")
+        risk_scale=pl.when(known)
+        .then(scale * pl.when(pl.col("trend") == "down").then(DOWNTREND_SCALE).otherwise(1.0))
+        .otherwise(1.0),
+    ).select(
+        "date",
+        "regime",
+        "trend",
+        "volatility_state",
+        "vol_21d",
+        "vol_63d",
+        "trend_ratio",
+        "drawdown_252d",
+        "risk_scale",
+    )

@@ -75,16 +75,12 @@ def _check_closes(closes: pl.DataFrame) -> pl.DataFrame:
         raise TypeError(f"closes.date must be pl.Date, got {closes.schema['date']}")
     if closes.schema["ticker"] != pl.String:
         raise TypeError(f"closes.ticker must be pl.String, got {closes.schema['ticker']}")
-    frame = (
-        closes.select("date", "ticker", pl.col("close").cast(pl.Float64))
-        .drop_nulls(["date", "ticker", "close"])
-    )
+    frame = closes.select("date", "ticker", pl.col("close").cast(pl.Float64)).drop_nulls(["date", "ticker", "close"])
     bad = frame.filter(~pl.col("close").is_finite() | (pl.col("close") <= 0.0))
     if bad.height:
         row = bad.row(0, named=True)
         raise ValueError(
-            f"{bad.height} close(s) are not finite and positive, e.g. "
-            f"{row['ticker']} on {row['date']}: {row['close']}"
+            f"{bad.height} close(s) are not finite and positive, e.g. {row['ticker']} on {row['date']}: {row['close']}"
         )
     dup = frame.filter(pl.struct("date", "ticker").is_duplicated())
     if dup.height:
@@ -93,9 +89,7 @@ def _check_closes(closes: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _panel(
-    frame: pl.DataFrame, name: str, tickers: Sequence[str]
-) -> tuple[pl.Series, list[str], np.ndarray]:
+def _panel(frame: pl.DataFrame, name: str, tickers: Sequence[str]) -> tuple[pl.Series, list[str], np.ndarray]:
     """The universe's panel: (dates, sorted tickers, closes[T, N]), ascending dates, keeping
     only the dates on which every ticker of the universe has a close."""
     cols = sorted(set(tickers))
@@ -111,9 +105,7 @@ def _panel(
     sub = (
         sub.join(complete, on="date", how="semi")
         .with_columns(
-            pl.col("ticker")
-            .replace_strict(cols, list(range(len(cols))), return_dtype=pl.Int64)
-            .alias("_col")
+            pl.col("ticker").replace_strict(cols, list(range(len(cols))), return_dtype=pl.Int64).alias("_col")
         )
         .sort("date", "_col")
     )
@@ -122,16 +114,13 @@ def _panel(
     return dates, cols, np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _strategy_weights(
-    strategy: SignalStrategy, closes: np.ndarray, tickers: list[str]
-) -> np.ndarray:
+def _strategy_weights(strategy: SignalStrategy, closes: np.ndarray, tickers: list[str]) -> np.ndarray:
     """Call the weights function and check its contract (shape, finite, warm-up, gross <= 1)."""
     sid = strategy.strategy_id
     expected = getattr(strategy.weights, "expected_tickers", None)
     if expected is not None and tuple(expected) != tuple(tickers):
         raise ValueError(
-            f"{sid}: written for the panel {tuple(expected)}, but universe "
-            f"{strategy.universe!r} is {tuple(tickers)}"
+            f"{sid}: written for the panel {tuple(expected)}, but universe {strategy.universe!r} is {tuple(tickers)}"
         )
     w = np.asarray(strategy.weights(closes), dtype=np.float64)
     if w.shape != closes.shape:

@@ -65,14 +65,20 @@ def response(req: OptimizationRequest, d: ProblemData, solution: Solution, t0: f
     vol = float(np.sqrt(max(float(w @ d.sigma @ w), 0.0)))
     sharpe = (ret - d.rf) / vol if vol > 0 else float("nan")
     meta = OptimizationMetadata(
-        convergence_status=solution.status, iterations=int(solution.iterations),
+        convergence_status=solution.status,
+        iterations=int(solution.iterations),
         optimization_time_ms=(time.perf_counter() - t0) * 1000.0,
-        objective_value=float(solution.objective_value), constraints_satisfied=not violations,
-        solver=solution.solver, violations=violations, notes=d.notes,
+        objective_value=float(solution.objective_value),
+        constraints_satisfied=not violations,
+        solver=solution.solver,
+        violations=violations,
+        notes=d.notes,
     )
     return OptimizationResponse(
         portfolio_id=req.portfolio_id,
         optimal_weights={i: float(x) for i, x in zip(d.ids, w)},
-        expected_return=ret, expected_volatility=vol, sharpe_ratio=sharpe,
+        expected_return=ret,
+        expected_volatility=vol,
+        sharpe_ratio=sharpe,
         optimization_metadata=meta,
     )

@@ -46,8 +46,7 @@ def _conflicts(base: list, groups: dict[str, list], bounds: str) -> str | None:
         return "infeasible: " + ", ".join(alone) + f" cannot hold with {bounds}"
     names = list(groups)
     pairs = [
-        f"{a} + {b}" for k, a in enumerate(names) for b in names[k + 1:]
-        if not _feasible(base + groups[a] + groups[b])
+        f"{a} + {b}" for k, a in enumerate(names) for b in names[k + 1 :] if not _feasible(base + groups[a] + groups[b])
     ]
     if pairs:
         return "infeasible: " + "; ".join(pairs) + f" cannot hold together with {bounds}"
@@ -74,7 +73,6 @@ def diagnose(d: ProblemData, objective: Objective, mu: np.ndarray | None = None)
         best = p.value if p.value is not None else float("nan")
         return (
             "MAX_SHARPE: no portfolio allowed by the constraints has expected return above "
-            f"risk_free_rate {d.rf} (best excess return {best:.6g}); constraints: "
-            + ", ".join([bounds, *groups])
+            f"risk_free_rate {d.rf} (best excess return {best:.6g}); constraints: " + ", ".join([bounds, *groups])
         )
     return "solver reported infeasible/unbounded under: " + ", ".join([bounds, *groups])

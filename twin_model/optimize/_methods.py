@@ -25,7 +25,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -62,8 +63,10 @@ class RiskParity:
         w = y / y.sum()
         solver, status = "newton_log_barrier", "optimal"
         if check_constraints(d, w):
-            d.notes.append("constraints bind: re-solved with homogenised constraints; "
-                           "risk contributions are not equal to the budgets")
+            d.notes.append(
+                "constraints bind: re-solved with homogenised constraints; "
+                "risk contributions are not equal to the budgets"
+            )
             w, solver, status, iters = self._constrained(d, b, optimizer)
         rc = w * (d.sigma @ w)
         return Solution(w, d.mu, solver, status, iters, float(np.sum((rc / rc.sum() - b) ** 2)))
@@ -89,9 +92,11 @@ _OBJECTIVE_VALUES: dict[Objective, Callable[[ProblemData, np.ndarray, float, flo
     Objective.MAX_RETURN: lambda d, w, ret, var, pen: ret - pen,
     Objective.MAX_SHARPE: lambda d, w, ret, var, pen: (ret - d.rf) / np.sqrt(var) if var > 0 else float("inf"),
     Objective.MULTI_OBJECTIVE: lambda d, w, ret, var, pen: (
-        ret - d.risk_aversion * var
+        ret
+        - d.risk_aversion * var
         - d.turnover_penalty * np.abs(w - (d.w_prev if d.w_prev is not None else np.zeros(d.n))).sum()
-        - d.l2_penalty * float(w @ w) - pen
+        - d.l2_penalty * float(w @ w)
+        - pen
     ),
 }
 
@@ -114,8 +119,10 @@ class MeanVariance:
         if kind == Objective.MAX_SHARPE and not np.any(mu > d.rf):
             raise InfeasibleRequestError(f"MAX_SHARPE: no strategy has expected return above risk_free_rate {d.rf}")
         solved = optimizer.solve(
-            mv_key(kind, d, self.robust), lambda: build_mv(kind, d, self.robust),
-            lambda built: fill_mv(built, kind, d, mu), d.notes,
+            mv_key(kind, d, self.robust),
+            lambda: build_mv(kind, d, self.robust),
+            lambda built: fill_mv(built, kind, d, mu),
+            d.notes,
         )
         if solved.failed or (solved.kappa is not None and not solved.kappa > 0):
             raise InfeasibleRequestError(diagnose(d, kind, mu))

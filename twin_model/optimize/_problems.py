@@ -49,8 +49,13 @@ class Built:
 
 def mv_key(kind: Objective, d: ProblemData, robust: bool) -> tuple:
     return (
-        kind.value, d.n, len(d.sector_names), d.has_turnover, d.has_leverage,
-        d.max_vol is not None, robust and kind != Objective.MIN_VOLATILITY,
+        kind.value,
+        d.n,
+        len(d.sector_names),
+        d.has_turnover,
+        d.has_leverage,
+        d.max_vol is not None,
+        robust and kind != Objective.MIN_VOLATILITY,
     )
 
 
@@ -86,7 +91,9 @@ def _mv_objective(kind: Objective, P: dict, x: cp.Variable, ret, L, cons: list, 
     P["tp"] = cp.Parameter(nonneg=True, name="tp")
     P["tp_prev"] = cp.Parameter(x.shape[0], name="tp_prev")  # tp * w_prev
     P["l2"] = cp.Parameter(nonneg=True, name="l2")
-    return cp.Maximize(ret - cp.sum_squares(g.T @ x) - cp.norm1(P["tp"] * x - P["tp_prev"]) - P["l2"] * cp.sum_squares(x))
+    return cp.Maximize(
+        ret - cp.sum_squares(g.T @ x) - cp.norm1(P["tp"] * x - P["tp_prev"]) - P["l2"] * cp.sum_squares(x)
+    )
 
 
 def build_mv(kind: Objective, d: ProblemData, robust: bool) -> Built:

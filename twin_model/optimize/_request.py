@@ -109,8 +109,7 @@ class Constraints(_RequestPart):
             raise InfeasibleRequestError(f"min_weight {self.min_weight} exceeds max_weight {self.max_weight}")
         if self.leverage_limit is not None and self.leverage_limit < LEVERAGE_FLOOR:
             raise InfeasibleRequestError(
-                f"leverage_limit {self.leverage_limit} < 1: a fully invested portfolio has "
-                "gross exposure of at least 1"
+                f"leverage_limit {self.leverage_limit} < 1: a fully invested portfolio has gross exposure of at least 1"
             )
         return self
 

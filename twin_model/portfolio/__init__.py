@@ -14,8 +14,8 @@ its trades cost. Pure functions and small objects (no I/O, no dagster).
 """
 
 from twin_model.portfolio._actions import blocks_new_risk, reduce_to_limits
-from twin_model.portfolio._bounds import apply_bounds
 from twin_model.portfolio._book import RiskBook
+from twin_model.portfolio._bounds import apply_bounds
 from twin_model.portfolio._costs import CostModel
 from twin_model.portfolio._evaluate import evaluate_risk
 from twin_model.portfolio._heuristics import inverse_volatility, performance_based, static

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -58,13 +58,9 @@ def apply_bounds(weights, min_weight: float, max_weight: float, total: float):
     if lo > hi:
         raise ValueError(f"apply_bounds: min_weight {lo} exceeds max_weight {hi}")
     if n * hi < total - 1e-12:
-        raise ValueError(
-            f"apply_bounds: infeasible, {n} x max_weight {hi} = {n * hi:.6g} < total {total}"
-        )
+        raise ValueError(f"apply_bounds: infeasible, {n} x max_weight {hi} = {n * hi:.6g} < total {total}")
     if n * lo > total + 1e-12:
-        raise ValueError(
-            f"apply_bounds: infeasible, {n} x min_weight {lo} = {n * lo:.6g} > total {total}"
-        )
+        raise ValueError(f"apply_bounds: infeasible, {n} x min_weight {lo} = {n * lo:.6g} > total {total}")
     out: np.ndarray | None = None
     if raw.sum() > 0:
         c = _solve_clipped_sum(np.zeros(n), raw, lo, hi, total)

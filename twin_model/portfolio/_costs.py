@@ -39,7 +39,9 @@ class CostModel:
     def rate(self, trade_values: np.ndarray) -> np.ndarray:
         """Cost per unit traded: linear fees plus square-root impact."""
         size = np.abs(np.asarray(trade_values, dtype=float))
-        return (self.commission_bps + self.half_spread_bps) * BPS + self.impact_coefficient * np.sqrt(size / self.capacity)
+        return (self.commission_bps + self.half_spread_bps) * BPS + self.impact_coefficient * np.sqrt(
+            size / self.capacity
+        )
 
     def estimate(self, trade_values: np.ndarray) -> np.ndarray:
         """Expected cost of each trade, ``|v| * rate(v)``."""

@@ -11,8 +11,9 @@ bounds ``min/T``, ``max/T``, sector caps ``cap/T``, leverage ``L/T``, previous w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -70,17 +71,13 @@ class AllocationInputs:
         if self.scenarios is not None:
             sc = np.array(self.scenarios, dtype=float)
             if sc.ndim != 3 or sc.shape[2] != n or sc.shape[0] == 0 or sc.shape[1] == 0:
-                raise ValueError(
-                    f"AllocationInputs: scenarios has shape {sc.shape}, need [paths, horizon, {n}]"
-                )
+                raise ValueError(f"AllocationInputs: scenarios has shape {sc.shape}, need [paths, horizon, {n}]")
             sc.setflags(write=False)
             object.__setattr__(self, "scenarios", sc)
         object.__setattr__(self, "previous_weights", dict(self.previous_weights or {}))
         object.__setattr__(self, "sector_limits", dict(self.sector_limits or {}))
         if self.min_weight > self.max_weight:
-            raise ValueError(
-                f"AllocationInputs: min_weight {self.min_weight} exceeds max_weight {self.max_weight}"
-            )
+            raise ValueError(f"AllocationInputs: min_weight {self.min_weight} exceeds max_weight {self.max_weight}")
         if not self.target_exposure > 0:
             raise ValueError(f"AllocationInputs: target_exposure {self.target_exposure} must be > 0")
         if not self.leverage_limit > 0:

@@ -28,8 +28,12 @@ def _polish_kelly(R: np.ndarray, w: np.ndarray, lo: float, hi: float, T: float, 
         return float(np.mean(np.log(g))) if np.all(g > 0) else -np.inf
 
     def feasible(x: np.ndarray) -> bool:
-        return bool(np.all(x >= lo - 1e-12) and np.all(x <= hi + 1e-12)
-                    and np.abs(x).sum() <= L + 1e-12 and x.sum() <= T + 1e-12)
+        return bool(
+            np.all(x >= lo - 1e-12)
+            and np.all(x <= hi + 1e-12)
+            and np.abs(x).sum() <= L + 1e-12
+            and x.sum() <= T + 1e-12
+        )
 
     w = np.clip(w, lo, hi)
     if not feasible(w) or not np.isfinite(growth(w)):
@@ -76,9 +80,7 @@ def fractional_kelly(inputs: AllocationInputs, fraction: float = 0.5) -> Allocat
     n, T, L = inputs.n, float(inputs.target_exposure), float(inputs.leverage_limit)
     lo, hi = float(inputs.min_weight), float(inputs.max_weight)
     if n * lo > min(T, L) + 1e-12:
-        raise ValueError(
-            f"fractional_kelly: {n} x min_weight {lo} exceeds target_exposure {T} / leverage {L}"
-        )
+        raise ValueError(f"fractional_kelly: {n} x min_weight {lo} exceeds target_exposure {T} / leverage {L}")
     details: dict[str, Any] = {"fraction": float(fraction)}
     kelly = _scenario_kelly if inputs.scenarios is not None else _gaussian_kelly
     full, found = kelly(inputs, lo, hi, T, L)
@@ -115,9 +117,7 @@ def _scenario_kelly(
             status, solver = prob.status, s
             break
     if status is None:
-        raise InfeasibleRequestError(
-            "fractional_kelly: log-growth problem not solved (" + "; ".join(attempts) + ")"
-        )
+        raise InfeasibleRequestError("fractional_kelly: log-growth problem not solved (" + "; ".join(attempts) + ")")
     full = _polish_kelly(R, np.asarray(w.value, dtype=float), lo, hi, T, L)
     return full, dict(
         method=KellyMethod.SCENARIO,
@@ -151,8 +151,7 @@ def _gaussian_kelly(
     full = full * scale
     details.update(
         method=KellyMethod.GAUSSIAN,
-        formula="w* = Sigma^-1 mu (annual), clipped to bounds, capped to leverage/exposure; "
-                "w = fraction * w*",
+        formula="w* = Sigma^-1 mu (annual), clipped to bounds, capped to leverage/exposure; w = fraction * w*",
         unconstrained_kelly=k.tolist(),
         cap_scale=float(scale),
     )

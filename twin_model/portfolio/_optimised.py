@@ -4,7 +4,7 @@ fully invested ``u = w / T`` (see :mod:`twin_model.portfolio._inputs`)."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -41,7 +41,9 @@ def _request(
         method=method,
         strategies=[
             StrategyInput(
-                strategy_id=i, expected_return=float(mu), sector=sec,
+                strategy_id=i,
+                expected_return=float(mu),
+                sector=sec,
                 expected_return_sd=float(sd),
             )
             for i, sec, mu, sd in zip(
@@ -66,8 +68,13 @@ def _request(
     )
 
 
-def _run(inputs: AllocationInputs, request: OptimizationRequest, policy: PolicyKind, details: dict,
-         optimizer: Optimizer | None = None) -> Allocation:
+def _run(
+    inputs: AllocationInputs,
+    request: OptimizationRequest,
+    policy: PolicyKind,
+    details: dict,
+    optimizer: Optimizer | None = None,
+) -> Allocation:
     resp = optimize(request, optimizer)
     u = np.array([resp.optimal_weights[i] for i in inputs.strategy_ids])
     w = u * inputs.target_exposure
@@ -99,8 +106,9 @@ def equal_risk_contribution(inputs: AllocationInputs, optimizer: Optimizer | Non
     ``w = T y / sum y``).  Binding bounds/sector/turnover limits make the contributions
     unequal; ``details["notes"]`` says so."""
     req = _request(inputs, Objective.RISK_PARITY, Method.RISK_PARITY)
-    alloc = _run(inputs, req, PolicyKind.EQUAL_RISK_CONTRIBUTION,
-                 {"formula": "w_i (Sigma w)_i equal for all i"}, optimizer)
+    alloc = _run(
+        inputs, req, PolicyKind.EQUAL_RISK_CONTRIBUTION, {"formula": "w_i (Sigma w)_i equal for all i"}, optimizer
+    )
     w = np.array([alloc.weights[i] for i in inputs.strategy_ids])
     alloc.details["risk_contributions"] = _risk_contributions(inputs, w)
     return alloc
@@ -167,6 +175,7 @@ def optimizer_policy(
         obj, meth = Objective(str(objective).upper()), Method(str(method).upper())
     except ValueError as exc:
         raise ValueError(f"optimizer_policy: {exc}") from None
-    req = _request(inputs, obj, meth, risk_free_rate=risk_free_rate,
-                   risk_aversion=risk_aversion, max_volatility=max_volatility)
+    req = _request(
+        inputs, obj, meth, risk_free_rate=risk_free_rate, risk_aversion=risk_aversion, max_volatility=max_volatility
+    )
     return _run(inputs, req, PolicyKind.OPTIMIZER, {"formula": f"optimize({obj.value}, {meth.value})"}, optimizer)

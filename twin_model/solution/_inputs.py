@@ -169,7 +169,11 @@ class SolutionHistory:
         wide = observed.pivot(on="strategy_id", index="date", values="ret").sort("date")
         self.strategy_ids = tuple(sorted(c for c in wide.columns if c != "date"))
         self.dates = tuple(wide.get_column("date").to_list())
-        self.matrix = wide.select(self.strategy_ids).to_numpy().astype(float) if self.strategy_ids else np.zeros((len(self.dates), 0))
+        self.matrix = (
+            wide.select(self.strategy_ids).to_numpy().astype(float)
+            if self.strategy_ids
+            else np.zeros((len(self.dates), 0))
+        )
         self.pool = pool
         self.posteriors = posteriors.filter(pl.col("converged")).sort("date")
         self.forecasts = forecasts

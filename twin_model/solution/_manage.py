@@ -18,10 +18,7 @@ def _universe(rules: SolutionRules, state: SolutionState, inputs: DayInputs) -> 
     """Strategies the solution looks at today: the pool's strategies through the filters,
     plus any it still holds or has on its stop list."""
     known = set(inputs.in_pool) | set(state.strategies)
-    passing = {
-        s for s in known
-        if rules.selects(inputs.sector_of(s), inputs.asset_class_of(s))
-    }
+    passing = {s for s in known if rules.selects(inputs.sector_of(s), inputs.asset_class_of(s))}
     holding = {s for s, st in state.strategies.items() if st.weight != 0 or st.target != 0}
     return sorted(passing | holding)
 
@@ -68,18 +65,29 @@ def _manual(st: StrategyState, actions: list[ManualAction], events: set[str]) ->
     return st
 
 
-def _advance_pause_and_ramp(st: StrategyState, rules: SolutionRules, selected: bool, day: dt.date, events: set[str]) -> StrategyState:
+def _advance_pause_and_ramp(
+    st: StrategyState, rules: SolutionRules, selected: bool, day: dt.date, events: set[str]
+) -> StrategyState:
     if st.status == StrategyStatus.PAUSED:
         left = st.pause_days_left - 1
         if left > 0:
             return replace(st, pause_days_left=left)
         if not selected:
-            return replace(st, status=StrategyStatus.OUT_OF_POOL, pause_days_left=0, ramp_day=0,
-                           reason=f"pause over on {day}, no longer selected")
+            return replace(
+                st,
+                status=StrategyStatus.OUT_OF_POOL,
+                pause_days_left=0,
+                ramp_day=0,
+                reason=f"pause over on {day}, no longer selected",
+            )
         events.add(RebalanceTrigger.RAMP)
         return replace(
-            st, status=StrategyStatus.ACTIVE, pause_days_left=0, ramp_day=1 if rules.ramp_days > 0 else 0,
-            watch_from=next_business_day(day), reason=f"pause over on {day}: re-entering over {rules.ramp_days} days",
+            st,
+            status=StrategyStatus.ACTIVE,
+            pause_days_left=0,
+            ramp_day=1 if rules.ramp_days > 0 else 0,
+            watch_from=next_business_day(day),
+            reason=f"pause over on {day}: re-entering over {rules.ramp_days} days",
         )
     if st.ramp_day >= rules.ramp_days:
         return replace(st, ramp_day=0)  # the last ramp day already had full weight
@@ -92,12 +100,21 @@ def _advance_pause_and_ramp(st: StrategyState, rules: SolutionRules, selected: b
 def _selection_change(st: StrategyState, selected: bool, day: dt.date, events: set[str]) -> StrategyState:
     if st.status == StrategyStatus.ACTIVE and not selected:
         events.add(RebalanceTrigger.POOL_CHANGE)
-        return replace(st, status=StrategyStatus.OUT_OF_POOL, ramp_day=0,
-                       reason=f"left the alpha pool (or incubation, or the filters) on {day}")
+        return replace(
+            st,
+            status=StrategyStatus.OUT_OF_POOL,
+            ramp_day=0,
+            reason=f"left the alpha pool (or incubation, or the filters) on {day}",
+        )
     if st.status == StrategyStatus.OUT_OF_POOL and selected:
         events.add(RebalanceTrigger.POOL_CHANGE)
-        return replace(st, status=StrategyStatus.ACTIVE, pause_count=0, watch_from=next_business_day(day),
-                       reason=f"selected on {day}")
+        return replace(
+            st,
+            status=StrategyStatus.ACTIVE,
+            pause_count=0,
+            watch_from=next_business_day(day),
+            reason=f"selected on {day}",
+        )
     return st
 
 
@@ -124,9 +141,17 @@ def paused(st: StrategyState, rules: SolutionRules, day: dt.date, why: str, even
     count = st.pause_count + 1
     if count >= rules.max_pauses:
         events.add(RebalanceTrigger.POOL_CHANGE)
-        return _stopped(replace(st, pause_count=count), f"stopped on {day}: pause {count} of {rules.max_pauses} ({why})")
-    return replace(st, status=StrategyStatus.PAUSED, pause_days_left=rules.pause_days, ramp_day=0, pause_count=count,
-                   reason=f"paused on {day} for {rules.pause_days} days: {why}")
+        return _stopped(
+            replace(st, pause_count=count), f"stopped on {day}: pause {count} of {rules.max_pauses} ({why})"
+        )
+    return replace(
+        st,
+        status=StrategyStatus.PAUSED,
+        pause_days_left=rules.pause_days,
+        ramp_day=0,
+        pause_count=count,
+        reason=f"paused on {day} for {rules.pause_days} days: {why}",
+    )
 
 
 def _stopped(st: StrategyState, why: str) -> StrategyState:

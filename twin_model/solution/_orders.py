@@ -21,7 +21,12 @@ MIN_TRADE = 1e-9
 
 
 def place_orders(
-    rules: SolutionRules, inputs: DayInputs, book: Book, strategies: Mapping[str, StrategyState], decision: TargetDecision, costs: CostModel,
+    rules: SolutionRules,
+    inputs: DayInputs,
+    book: Book,
+    strategies: Mapping[str, StrategyState],
+    decision: TargetDecision,
+    costs: CostModel,
 ) -> tuple[list[dict], dict[str, float]]:
     """Trades from held to target (every strategy on a rebalance, forced exits otherwise),
     their estimated and simulated costs, and the weights at the close after them."""
@@ -38,9 +43,16 @@ def place_orders(
     simulated = costs.execute(values, inputs.day, rules.solution_id) if trades else np.array([])
     rows = [
         {
-            "date": inputs.day, "solution_id": rules.solution_id, "strategy_id": s, "weight_held": h,
-            "weight_target": t, "trade_weight": t - h, "trade_value": float(v), "reason": r,
-            "estimated_cost": float(e), "simulated_cost": float(c),
+            "date": inputs.day,
+            "solution_id": rules.solution_id,
+            "strategy_id": s,
+            "weight_held": h,
+            "weight_target": t,
+            "trade_weight": t - h,
+            "trade_value": float(v),
+            "reason": r,
+            "estimated_cost": float(e),
+            "simulated_cost": float(c),
             "slippage": float(c - e),
         }
         for (s, h, t, r), v, e, c in zip(trades, values, estimated, simulated)
@@ -51,4 +63,3 @@ def place_orders(
 def _trade_reason(decision: TargetDecision) -> OrderReason:
     """Why a (not forced) trade is made: a liquidation in a cooldown, else a rebalance."""
     return OrderReason.LIQUIDATION if decision.status == AllocationStatus.COOLDOWN else OrderReason.REBALANCE
-

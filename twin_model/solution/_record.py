@@ -33,8 +33,14 @@ class DayRecord:
 
 
 def record_of_day(
-    rules: SolutionRules, inputs: DayInputs, state: SolutionState, new: SolutionState, book: Book,
-    targets: TargetDecision, violation_rows: list[dict], orders: list[dict],
+    rules: SolutionRules,
+    inputs: DayInputs,
+    state: SolutionState,
+    new: SolutionState,
+    book: Book,
+    targets: TargetDecision,
+    violation_rows: list[dict],
+    orders: list[dict],
 ) -> DayRecord:
     """The rows of the day that took ``state`` (S_t) to ``new`` (S_{t+1})."""
     strategies = new.strategies
@@ -48,22 +54,40 @@ def record_of_day(
         orders=orders,
     )
 
+
 def _weight_rows(
-    rules: SolutionRules, inputs: DayInputs, state: SolutionState, book: Book, strategies: Mapping[str, StrategyState],
+    rules: SolutionRules,
+    inputs: DayInputs,
+    state: SolutionState,
+    book: Book,
+    strategies: Mapping[str, StrategyState],
 ) -> list[dict]:
     rows = []
     for s, st in strategies.items():
         valley = inputs.valley.get(s)
         start = max(inputs.day.replace(day=1), st.watch_from) if st.watch_from else inputs.day.replace(day=1)
-        rows.append({
-            "date": inputs.day, "solution_id": rules.solution_id, "strategy_id": s, "status": st.status,
-            "in_pool": bool(inputs.in_pool.get(s, False)), "tier": st.tier,
-            "weight_start": state.strategies.get(s, StrategyState()).weight,
-            "weight_held": book.held.get(s, 0.0), "weight_target": st.target, "weight_close": st.weight,
-            "target_scale": st.scale, "pause_days_left": st.pause_days_left,
-            "ramp_day": st.ramp_day, "pause_count": st.pause_count, "watch_from": st.watch_from,
-            "pnl_watched": inputs.pnl_since(s, start), "monthly_valley": valley, "reason": st.reason,
-        })
+        rows.append(
+            {
+                "date": inputs.day,
+                "solution_id": rules.solution_id,
+                "strategy_id": s,
+                "status": st.status,
+                "in_pool": bool(inputs.in_pool.get(s, False)),
+                "tier": st.tier,
+                "weight_start": state.strategies.get(s, StrategyState()).weight,
+                "weight_held": book.held.get(s, 0.0),
+                "weight_target": st.target,
+                "weight_close": st.weight,
+                "target_scale": st.scale,
+                "pause_days_left": st.pause_days_left,
+                "ramp_day": st.ramp_day,
+                "pause_count": st.pause_count,
+                "watch_from": st.watch_from,
+                "pnl_watched": inputs.pnl_since(s, start),
+                "monthly_valley": valley,
+                "reason": st.reason,
+            }
+        )
     return rows
 
 
@@ -76,24 +100,40 @@ def _portfolio_moments(targets: Mapping[str, float], moments) -> tuple[float | N
 
 
 def _optimization_row(
-    rules: SolutionRules, inputs: DayInputs, state: SolutionState, decision: TargetDecision, weight_rows: int, open_violations: int,
+    rules: SolutionRules,
+    inputs: DayInputs,
+    state: SolutionState,
+    decision: TargetDecision,
+    weight_rows: int,
+    open_violations: int,
 ) -> dict:
     """Expected return, volatility and Sharpe recomputed from the final targets."""
     er, vol = _portfolio_moments(decision.targets, decision.moments)
     details = decision.allocation
     violations = _limit_violations(rules, inputs, decision.targets)
     return {
-        "date": inputs.day, "solution_id": rules.solution_id, "policy": rules.policy_kind,
+        "date": inputs.day,
+        "solution_id": rules.solution_id,
+        "policy": rules.policy_kind,
         "objective": details.get("objective", rules.policy_params.get("objective")),
         "method": details.get("method", rules.policy_params.get("method")),
-        "rebalanced": decision.rebalanced, "triggers": ",".join(decision.triggers), "status": decision.status,
-        "expected_return": er, "expected_volatility": vol,
+        "rebalanced": decision.rebalanced,
+        "triggers": ",".join(decision.triggers),
+        "status": decision.status,
+        "expected_return": er,
+        "expected_volatility": vol,
         "sharpe_ratio": er / vol if er is not None and vol else None,
-        "solver": details.get("solver"), "convergence_status": details.get("convergence_status"),
-        "constraints_satisfied": not violations, "violations": "; ".join(violations),
+        "solver": details.get("solver"),
+        "convergence_status": details.get("convergence_status"),
+        "constraints_satisfied": not violations,
+        "violations": "; ".join(violations),
         "n_strategies": sum(1 for t in decision.targets.values() if t > 0),
-        "target_exposure": decision.exposure, **decision.cash, "awaiting_allocation": still_awaiting(decision, state),
-        "weight_rows": weight_rows, "open_violations": open_violations, "message": decision.message,
+        "target_exposure": decision.exposure,
+        **decision.cash,
+        "awaiting_allocation": still_awaiting(decision, state),
+        "weight_rows": weight_rows,
+        "open_violations": open_violations,
+        "message": decision.message,
     }
 
 
@@ -128,7 +168,12 @@ def _risk_view(inputs: DayInputs, weights: Mapping[str, float]) -> tuple[list[st
 
 
 def _performance_row(
-    rules: SolutionRules, inputs: DayInputs, new: SolutionState, book: Book, strategies: Mapping[str, StrategyState], decision: TargetDecision,
+    rules: SolutionRules,
+    inputs: DayInputs,
+    new: SolutionState,
+    book: Book,
+    strategies: Mapping[str, StrategyState],
+    decision: TargetDecision,
 ) -> dict:
     close = {s: st.weight for s, st in strategies.items()}
     view = _risk_view(inputs, close)
@@ -141,21 +186,40 @@ def _performance_row(
     statuses = [st.status for st in strategies.values()]
     net = sum(close.values())
     return {
-        "date": inputs.day, "solution_id": rules.solution_id, "cold_start": book.cold_start,
-        "aum_start": book.aum_start, "daily_return": book.daily_return, "costs": book.costs, "fees": 0.0,
-        "flows": 0.0, "pnl": book.aum - book.aum_start, "aum": book.aum, "aum_peak": new.aum_peak,
-        "drawdown": book.aum / new.aum_peak - 1.0, "risk_peak": new.risk_peak,
-        "leverage": sum(abs(w) for w in close.values()), "net_exposure": net, "cash_weight": 1.0 - net,
-        "volatility_63d": vol, "diversification_ratio": dr, "pending_costs": new.pending_costs,
-        "cooldown_days_left": new.cooldown_days_left, "rebalanced": decision.rebalanced,
+        "date": inputs.day,
+        "solution_id": rules.solution_id,
+        "cold_start": book.cold_start,
+        "aum_start": book.aum_start,
+        "daily_return": book.daily_return,
+        "costs": book.costs,
+        "fees": 0.0,
+        "flows": 0.0,
+        "pnl": book.aum - book.aum_start,
+        "aum": book.aum,
+        "aum_peak": new.aum_peak,
+        "drawdown": book.aum / new.aum_peak - 1.0,
+        "risk_peak": new.risk_peak,
+        "leverage": sum(abs(w) for w in close.values()),
+        "net_exposure": net,
+        "cash_weight": 1.0 - net,
+        "volatility_63d": vol,
+        "diversification_ratio": dr,
+        "pending_costs": new.pending_costs,
+        "cooldown_days_left": new.cooldown_days_left,
+        "rebalanced": decision.rebalanced,
         "last_rebalance": new.last_rebalance,
         "n_active": sum(1 for s, st in strategies.items() if st.status == StrategyStatus.ACTIVE and close[s] != 0),
-        "n_paused": statuses.count(StrategyStatus.PAUSED), "n_stopped": statuses.count(StrategyStatus.STOPPED),
+        "n_paused": statuses.count(StrategyStatus.PAUSED),
+        "n_stopped": statuses.count(StrategyStatus.STOPPED),
     }
 
 
 def _attribution_rows(
-    rules: SolutionRules, inputs: DayInputs, state: SolutionState, book: Book, close: Mapping[str, float],
+    rules: SolutionRules,
+    inputs: DayInputs,
+    state: SolutionState,
+    book: Book,
+    close: Mapping[str, float],
 ) -> list[dict]:
     """Return contribution ``w_i r_i`` (sums to the day's return) and, for the closing
     book, marginal risk ``(Sigma w)_i / sigma_p`` and contribution ``w_i (Sigma w)_i / sigma_p``
@@ -175,9 +239,18 @@ def _attribution_rows(
             continue
         r = book.returns.get(s)
         m, rc, pct = risk.get(s, (None, None, None))
-        rows.append({
-            "date": inputs.day, "solution_id": rules.solution_id, "strategy_id": s,
-            "weight_start": start.get(s, 0.0), "ret": r, "return_contribution": start.get(s, 0.0) * (r or 0.0),
-            "weight_close": close.get(s, 0.0), "marginal_risk": m, "risk_contribution": rc, "risk_contribution_pct": pct,
-        })
+        rows.append(
+            {
+                "date": inputs.day,
+                "solution_id": rules.solution_id,
+                "strategy_id": s,
+                "weight_start": start.get(s, 0.0),
+                "ret": r,
+                "return_contribution": start.get(s, 0.0) * (r or 0.0),
+                "weight_close": close.get(s, 0.0),
+                "marginal_risk": m,
+                "risk_contribution": rc,
+                "risk_contribution_pct": pct,
+            }
+        )
     return rows

@@ -46,9 +46,19 @@ def _violation_row(
 ) -> dict:
     b = v.breach
     return {
-        "date": day, "solution_id": solution_id, "level": b.level, "rule": b.rule, "subject": b.subject,
-        "severity": b.severity, "action": b.action, "value": b.value, "limit_value": b.limit,
-        "status": status, "opened_date": v.opened, "resolved_date": resolved, "message": b.message,
+        "date": day,
+        "solution_id": solution_id,
+        "level": b.level,
+        "rule": b.rule,
+        "subject": b.subject,
+        "severity": b.severity,
+        "action": b.action,
+        "value": b.value,
+        "limit_value": b.limit,
+        "status": status,
+        "opened_date": v.opened,
+        "resolved_date": resolved,
+        "message": b.message,
     }
 
 

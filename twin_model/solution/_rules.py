@@ -66,8 +66,10 @@ class SolutionRules:
         (``SolutionConfig.model_dump()``); a key left out (or null) takes the default here."""
         policy = dict(config["policy"])
         filters = config.get("filters") or {}
-        given = {name: (config.get(section) or {}).get(key) if section else config.get(key)
-                 for name, (section, key) in _CONFIG_LAYOUT.items()}
+        given = {
+            name: (config.get(section) or {}).get(key) if section else config.get(key)
+            for name, (section, key) in _CONFIG_LAYOUT.items()
+        }
         return cls(
             solution_id=str(config["solution_id"]),
             launch_date=config["launch_date"],
@@ -88,7 +90,7 @@ class SolutionRules:
         )
 
     def tier(self, inputs: DayInputs, strategy_id: str, on_list: bool = False) -> Tier:
-        """"core" (in the alpha pool), "incubation" (outside it, evidence at least
+        """ "core" (in the alpha pool), "incubation" (outside it, evidence at least
         ``incubation_evidence``, or ``incubation_exit_evidence`` for a strategy already on the
         solution's list: a hysteresis band; sized at ``incubation_scale``) or "none",
         through the filters."""

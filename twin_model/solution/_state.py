@@ -67,7 +67,6 @@ class SolutionState:
         return cls(day=None, aum=rules.initial_aum, aum_peak=rules.initial_aum, risk_peak=rules.initial_aum)
 
 
-
 def violation_key(breach: Breach) -> tuple[str, str, str]:
     """What identifies a violation from one day to the next: (level, rule, subject)."""
     return (breach.level, breach.rule, breach.subject)

@@ -136,10 +136,14 @@ class SolutionPolicy:
         decision = decide_targets(rules, state, inputs, strategies, book, breaches, events, cooldown, self.optimizer)
         orders, close = place_orders(rules, inputs, book, strategies, decision, self.costs)
         strategies = {
-            s: replace(st, weight=close.get(s, 0.0), target=decision.targets.get(s, 0.0), scale=decision.scale.get(s, 0.0))
+            s: replace(
+                st, weight=close.get(s, 0.0), target=decision.targets.get(s, 0.0), scale=decision.scale.get(s, 0.0)
+            )
             for s, st in strategies.items()
         }
-        return SolutionDecision(rules, book, strategies, decision, orders, violation_rows, open_violations, risk_peak, cooldown)
+        return SolutionDecision(
+            rules, book, strategies, decision, orders, violation_rows, open_violations, risk_peak, cooldown
+        )
 
 
 def transition(state: SolutionState, decision: SolutionDecision, inputs: DayInputs) -> SolutionState:
@@ -223,7 +227,9 @@ class SolutionsPolicy:
         }
 
 
-def _transition_all(state: SolutionsState, decisions: Mapping[str, SolutionDecision], inputs: DayInputs) -> SolutionsState:
+def _transition_all(
+    state: SolutionsState, decisions: Mapping[str, SolutionDecision], inputs: DayInputs
+) -> SolutionsState:
     stepped = {s: transition(state.solutions[s], d, inputs) for s, d in decisions.items()}
     return SolutionsState({**state.solutions, **stepped})
 
@@ -233,11 +239,15 @@ def _contribution_all(state: SolutionsState, decisions: Mapping[str, SolutionDec
     return float(sum(contribution(state.solutions[s], d, inputs) for s, d in decisions.items()))
 
 
-def _records_all(state: SolutionsState, decisions: Mapping[str, SolutionDecision], inputs: DayInputs) -> list[DayRecord]:
+def _records_all(
+    state: SolutionsState, decisions: Mapping[str, SolutionDecision], inputs: DayInputs
+) -> list[DayRecord]:
     return [day_record(state.solutions[s], d, inputs) for s, d in decisions.items()]
 
 
-def solutions_level(policy: SolutionsPolicy) -> Level[SolutionsState, dict[str, SolutionDecision], DayInputs, list[DayRecord]]:
+def solutions_level(
+    policy: SolutionsPolicy,
+) -> Level[SolutionsState, dict[str, SolutionDecision], DayInputs, list[DayRecord]]:
     """The solution level for ``twin_model.twin.run``: one level carrying every solution,
     since W_{t+1} (``DayInputs``) is shared by all of them and built once a day; a
     day's record is one ``DayRecord`` per managed solution, in config order."""

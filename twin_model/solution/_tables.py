@@ -122,19 +122,36 @@ def state_from_tables(
     o = opt.row(0, named=True)
     strategies = {
         r["strategy_id"]: StrategyState(
-            status=r["status"], tier=r["tier"], weight=r["weight_close"], target=r["weight_target"], scale=r["target_scale"],
-            pause_days_left=r["pause_days_left"], ramp_day=r["ramp_day"], pause_count=r["pause_count"],
-            watch_from=r["watch_from"], reason=r["reason"],
+            status=r["status"],
+            tier=r["tier"],
+            weight=r["weight_close"],
+            target=r["weight_target"],
+            scale=r["target_scale"],
+            pause_days_left=r["pause_days_left"],
+            ramp_day=r["ramp_day"],
+            pause_count=r["pause_count"],
+            watch_from=r["watch_from"],
+            reason=r["reason"],
         )
         for r in mine.iter_rows(named=True)
     }
     open_violations = {}
     for r in open_rows.iter_rows(named=True):
-        breach = Breach(r["level"], r["rule"], r["subject"], r["value"], r["limit_value"], r["severity"], r["action"], r["message"])
+        breach = Breach(
+            r["level"], r["rule"], r["subject"], r["value"], r["limit_value"], r["severity"], r["action"], r["message"]
+        )
         open_violations[violation_key(breach)] = Violation(breach, r["opened_date"])
     return SolutionState(
-        day=p["date"], aum=p["aum"], aum_peak=p["aum_peak"], risk_peak=p["risk_peak"],
-        pending_costs=p["pending_costs"], cooldown_days_left=p["cooldown_days_left"],
-        last_rebalance=p["last_rebalance"], awaiting_allocation=o["awaiting_allocation"], exposure=o["target_exposure"],
-        cash={k: o[k] for k in NO_CASH}, strategies=strategies, violations=open_violations,
+        day=p["date"],
+        aum=p["aum"],
+        aum_peak=p["aum_peak"],
+        risk_peak=p["risk_peak"],
+        pending_costs=p["pending_costs"],
+        cooldown_days_left=p["cooldown_days_left"],
+        last_rebalance=p["last_rebalance"],
+        awaiting_allocation=o["awaiting_allocation"],
+        exposure=o["target_exposure"],
+        cash={k: o[k] for k in NO_CASH},
+        strategies=strategies,
+        violations=open_violations,
     )

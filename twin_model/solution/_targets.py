@@ -54,8 +54,16 @@ class TargetDecision:
     moments: tuple[list[str], np.ndarray, np.ndarray] | None = None
 
 
-def _triggers(rules: SolutionRules, state: SolutionState, inputs: DayInputs, strategies: Mapping[str, StrategyState],
-              book: Book, breaches: list[Breach], events: set[str], cooldown: int) -> list[str]:
+def _triggers(
+    rules: SolutionRules,
+    state: SolutionState,
+    inputs: DayInputs,
+    strategies: Mapping[str, StrategyState],
+    book: Book,
+    breaches: list[Breach],
+    events: set[str],
+    cooldown: int,
+) -> list[str]:
     day = inputs.day
     found = []
     if book.cold_start:
@@ -89,16 +97,30 @@ def _new_or_worse(breach: Breach, open_before: Mapping[tuple[str, str, str], Vio
 
 
 def decide_targets(
-    rules: SolutionRules, state: SolutionState, inputs: DayInputs, strategies: dict[str, StrategyState], book: Book,
-    breaches: list[Breach], events: set[str], cooldown: int, optimizer: Optimizer | None,
+    rules: SolutionRules,
+    state: SolutionState,
+    inputs: DayInputs,
+    strategies: dict[str, StrategyState],
+    book: Book,
+    breaches: list[Breach],
+    events: set[str],
+    cooldown: int,
+    optimizer: Optimizer | None,
 ) -> TargetDecision:
     triggers = _triggers(rules, state, inputs, strategies, book, breaches, events, cooldown)
     exposure = rules.target_exposure * (inputs.risk_scale if rules.use_market_regime else 1.0)
     if cooldown > 0:
         targets = {s: 0.0 for s in strategies}
-        return TargetDecision(bool(triggers) or any(book.held.values()), triggers, targets, {s: 0.0 for s in strategies},
-                         {"cash_pauses": 0.0, "cash_risk": exposure, "cash_other": 0.0}, exposure, AllocationStatus.COOLDOWN,
-                         f"in cash after a drawdown stop: {cooldown} business days of cooldown left")
+        return TargetDecision(
+            bool(triggers) or any(book.held.values()),
+            triggers,
+            targets,
+            {s: 0.0 for s in strategies},
+            {"cash_pauses": 0.0, "cash_risk": exposure, "cash_other": 0.0},
+            exposure,
+            AllocationStatus.COOLDOWN,
+            f"in cash after a drawdown stop: {cooldown} business days of cooldown left",
+        )
     if not triggers:
         return _hold(state, strategies)
     decision = _rebalance(rules, inputs, strategies, book, exposure, triggers, optimizer)
@@ -125,7 +147,8 @@ def _hold(state: SolutionState, strategies: Mapping[str, StrategyState]) -> Targ
 def _selection(rules: SolutionRules, strategies: Mapping[str, StrategyState], inputs: DayInputs) -> list[str]:
     """Strategies with a slot: active ones and paused ones still selected, with moments."""
     return [
-        s for s, st in strategies.items()
+        s
+        for s, st in strategies.items()
         if st.status in HAS_SLOT
         and st.tier != Tier.NONE
         and s in inputs.expected_return
@@ -133,8 +156,14 @@ def _selection(rules: SolutionRules, strategies: Mapping[str, StrategyState], in
     ]
 
 
-def _all_cash(triggers: list[str], strategies: Mapping[str, StrategyState], exposure: float, status: AllocationStatus,
-              message: str, moments=None) -> TargetDecision:
+def _all_cash(
+    triggers: list[str],
+    strategies: Mapping[str, StrategyState],
+    exposure: float,
+    status: AllocationStatus,
+    message: str,
+    moments=None,
+) -> TargetDecision:
     """A rebalance that could not allocate: every target 0, the exposure in ``cash_other``."""
     zero = {s: 0.0 for s in strategies}
     cash = {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": exposure}
@@ -142,8 +171,13 @@ def _all_cash(triggers: list[str], strategies: Mapping[str, StrategyState], expo
 
 
 def _rebalance(
-    rules: SolutionRules, inputs: DayInputs, strategies: Mapping[str, StrategyState], book: Book,
-    exposure: float, triggers: list[str], optimizer: Optimizer | None,
+    rules: SolutionRules,
+    inputs: DayInputs,
+    strategies: Mapping[str, StrategyState],
+    book: Book,
+    exposure: float,
+    triggers: list[str],
+    optimizer: Optimizer | None,
 ) -> TargetDecision:
     ids = _selection(rules, strategies, inputs)
     if not ids:
@@ -169,8 +203,18 @@ def _rebalance(
         incubation_cash += w * ramp * (1.0 - size)
     invested = sum(allocation.weights.values())
     cash = {"cash_pauses": cash_pauses, "cash_risk": 0.0, "cash_other": exposure - invested + incubation_cash}
-    return TargetDecision(True, triggers, targets, scale, cash, exposure, status, message,
-                     allocation=allocation.details, moments=(ids, _mu(inputs, ids), covariance))
+    return TargetDecision(
+        True,
+        triggers,
+        targets,
+        scale,
+        cash,
+        exposure,
+        status,
+        message,
+        allocation=allocation.details,
+        moments=(ids, _mu(inputs, ids), covariance),
+    )
 
 
 def _mu(inputs: DayInputs, ids: list[str]) -> np.ndarray:
@@ -187,8 +231,14 @@ def _capacity(rules: SolutionRules, ids: list[str], inputs: DayInputs) -> float:
 
 
 def _allocate(
-    rules: SolutionRules, inputs: DayInputs, ids: list[str], covariance: np.ndarray, book: Book,
-    strategies: Mapping[str, StrategyState], investable: float, optimizer: Optimizer | None,
+    rules: SolutionRules,
+    inputs: DayInputs,
+    ids: list[str],
+    covariance: np.ndarray,
+    book: Book,
+    strategies: Mapping[str, StrategyState],
+    investable: float,
+    optimizer: Optimizer | None,
 ) -> tuple[Allocation | None, str, str]:
     """(allocation or None, status, message); the turnover limit is relaxed, and said so,
     when no book within it exists (forced exits are already outside it)."""
@@ -213,7 +263,9 @@ def _allocate(
     if policy.needs(PolicyInput.OPTIMIZER):
         params["optimizer"] = optimizer
     try:
-        allocation = allocate(AllocationInputs(turnover_limit=rules.turnover_limit, **base), rules.policy_kind, **params)
+        allocation = allocate(
+            AllocationInputs(turnover_limit=rules.turnover_limit, **base), rules.policy_kind, **params
+        )
         return allocation, AllocationStatus.OPTIMAL, ""
     except InfeasibleRequestError as error:
         if rules.turnover_limit is None:
@@ -242,7 +294,6 @@ def _apply_risk(decision: TargetDecision, breaches: list[Breach], book: Book, in
     cash = dict(decision.cash)
     cash["cash_risk"] += removed
     return replace(decision, targets=targets, scale=scale, cash=cash)
-
 
 
 _FAILED = (AllocationStatus.INSUFFICIENT_HISTORY, AllocationStatus.INFEASIBLE)

@@ -42,7 +42,6 @@ Too-short and degenerate series (the result is NaN, "not computable", never inf)
 * ``min_track_record_length`` is +inf (not NaN) when SR <= SR*: no track record suffices.
 """
 
-
 from twin_model.statistics._drawdowns import (
     max_drawdown,
     max_drawdown_duration,

@@ -14,7 +14,6 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-
 ReturnsLike = np.ndarray | pl.Series | Sequence[float]
 
 

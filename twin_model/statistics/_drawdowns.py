@@ -10,7 +10,6 @@ import polars as pl
 
 from twin_model.statistics._base import ReturnsLike, _as_array, _clean, _one
 
-
 _DRAWDOWN_TOLERANCE = 1e-12
 """Wealth below its peak by less than this (relative) counts as at the peak (rounding)."""
 

@@ -60,9 +60,7 @@ def annual_volatility(returns: ReturnsLike, *, periods_per_year: float = PERIODS
     return float(_one(_moments(_clean(returns)[None, :]).std) * np.sqrt(periods_per_year))
 
 
-def sharpe_ratio(
-    returns: ReturnsLike, *, risk_free: float = 0.0, periods_per_year: float = PERIODS_PER_YEAR
-) -> float:
+def sharpe_ratio(returns: ReturnsLike, *, risk_free: float = 0.0, periods_per_year: float = PERIODS_PER_YEAR) -> float:
     """Annualised Sharpe: ``mean(e) / std(e, ddof=1) * sqrt(periods_per_year)``, ``e = r - risk_free``.
 
     NaN below 2 observations or when ``std(e) = 0``.

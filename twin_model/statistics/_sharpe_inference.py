@@ -63,9 +63,7 @@ def deflated_sharpe_ratio(returns: ReturnsLike, trial_sharpes: ReturnsLike) -> f
     return probabilistic_sharpe_ratio(returns, benchmark_sharpe=expected_maximum_sharpe(trial_sharpes))
 
 
-def min_track_record_length(
-    returns: ReturnsLike, *, benchmark_sharpe: float = 0.0, confidence: float = 0.95
-) -> float:
+def min_track_record_length(returns: ReturnsLike, *, benchmark_sharpe: float = 0.0, confidence: float = 0.95) -> float:
     """Observations needed for ``PSR >= confidence``, in periods:
 
     ``1 + (1 - g3 SR + (g4 - 1)/4 SR^2) (Phi^-1(confidence) / (SR - SR*))^2`` with the

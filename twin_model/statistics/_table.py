@@ -132,9 +132,7 @@ def _table_frame(per_window: list[dict[str, np.ndarray]], ids: pl.Series, as_of:
     return frame.select(list(STATISTICS_SCHEMA))
 
 
-def strategy_statistics_table(
-    returns: pl.DataFrame, benchmark: pl.DataFrame | None, as_of: dt.date
-) -> pl.DataFrame:
+def strategy_statistics_table(returns: pl.DataFrame, benchmark: pl.DataFrame | None, as_of: dt.date) -> pl.DataFrame:
     """Statistics of every strategy over each trailing window of ``WINDOWS`` as of ``as_of``.
 
     ``returns`` is long (date, strategy_id, ret, available); a row is *observed* by

@@ -73,11 +73,15 @@ class PoolState:
         day of ``alpha.alpha_pool`` or a decision frame."""
         ids = rows.get_column("strategy_id")
         if ids.is_duplicated().any():
-            raise ValueError(f"alpha pool state: strategies with more than one row: {sorted(set(ids.filter(ids.is_duplicated())))}")
-        return cls({
-            r["strategy_id"]: PoolMembership(r["in_pool"], r["days_in_state"])
-            for r in rows.select(list(POOL_STATE_COLUMNS)).iter_rows(named=True)
-        })
+            raise ValueError(
+                f"alpha pool state: strategies with more than one row: {sorted(set(ids.filter(ids.is_duplicated())))}"
+            )
+        return cls(
+            {
+                r["strategy_id"]: PoolMembership(r["in_pool"], r["days_in_state"])
+                for r in rows.select(list(POOL_STATE_COLUMNS)).iter_rows(named=True)
+            }
+        )
 
     def to_rows(self) -> pl.DataFrame:
         """The state as rows with POOL_STATE_COLUMNS, one per strategy in id order."""
@@ -106,9 +110,11 @@ def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: Po
     record = statistics.filter(pl.col("window") == StatisticsWindow.INCEPTION).select(
         "strategy_id", n_obs="n_obs", min_track_record="min_track_record_length"
     )
-    evidence = usable.select(
-        "strategy_id", evidence=pl.col(signal), alpha_level=pl.col("alpha_mean") * PERIODS_PER_YEAR
-    ).join(recent, on="strategy_id", how="left").join(record, on="strategy_id", how="left")
+    evidence = (
+        usable.select("strategy_id", evidence=pl.col(signal), alpha_level=pl.col("alpha_mean") * PERIODS_PER_YEAR)
+        .join(recent, on="strategy_id", how="left")
+        .join(record, on="strategy_id", how="left")
+    )
     return evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
 
 
@@ -169,9 +175,19 @@ class AlphaPoolPolicy:
     def _step(self, row: dict) -> tuple:
         in_pool, days = row["in_pool"], row["days_in_state"]
         if not row["informed"]:
-            return (row["strategy_id"], in_pool, days, False, row["alpha_level"], None, "no new information: state carried")
+            return (
+                row["strategy_id"],
+                in_pool,
+                days,
+                False,
+                row["alpha_level"],
+                None,
+                "no new information: state carried",
+            )
         target, reason = self._target(row, in_pool)
-        drawdown_exit = in_pool and not target and row["max_drawdown"] is not None and row["max_drawdown"] < self.max_drawdown
+        drawdown_exit = (
+            in_pool and not target and row["max_drawdown"] is not None and row["max_drawdown"] < self.max_drawdown
+        )
         waiting = target != in_pool and days < self.min_days_in_state and not drawdown_exit and not row["new"]
         if waiting:
             reason = f"{reason}; held: only {days} of {self.min_days_in_state} days in state"

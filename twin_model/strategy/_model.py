@@ -84,7 +84,6 @@ import numpy as np
 
 from twin_model.strategy._window import ReturnWindow
 
-
 STRATEGY_BUCKET = 8
 """Strategies are padded up to a multiple of this (idle columns cost time, see above)."""
 
@@ -110,9 +109,7 @@ def padded_shape(n_strategies: int, n_days: int, window_days: int) -> tuple[int,
     return n_max, t_max
 
 
-def padded_arrays(
-    window: ReturnWindow, n_max: int, t_max: int, masked_fill: float = 0.0
-) -> dict[str, np.ndarray]:
+def padded_arrays(window: ReturnWindow, n_max: int, t_max: int, masked_fill: float = 0.0) -> dict[str, np.ndarray]:
     """The model's data for ``window``: ``ret`` and ``mask`` ``[t_max, n_max]`` and, when the
     window has a benchmark, ``bench`` ``[t_max]`` (0 on missing days, which the mask
     excludes for every strategy). The window's days fill the last rows (earlier
@@ -176,9 +173,7 @@ def build_model(n_max: int, t_max: int, *, with_benchmark: bool = True, centred_
 
         resid = (ret - mu) / scale[None, :]
         kernel = -0.5 * (nu + 1.0)[None, :] * pt.log1p(pt.sqr(resid) / nu[None, :])
-        constant = (
-            pt.gammaln(0.5 * (nu + 1.0)) - pt.gammaln(0.5 * nu) - 0.5 * pt.log(nu * math.pi) - pt.log(scale)
-        )
+        constant = pt.gammaln(0.5 * (nu + 1.0)) - pt.gammaln(0.5 * nu) - 0.5 * pt.log(nu * math.pi) - pt.log(scale)
         n_obs = pt.sum(mask, axis=0)
         pm.Potential("loglik", pt.sum(mask * kernel) + pt.sum(n_obs * constant))
     return model

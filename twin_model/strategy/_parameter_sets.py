@@ -41,7 +41,6 @@ from twin_model.strategy._forecast import (
     _unit_t,
 )
 
-
 EIGEN_FLOOR = 1e-8
 """Smallest eigenvalue kept when a correlation matrix is repaired to positive definite."""
 

@@ -75,9 +75,7 @@ class ReturnWindow:
             return 0.0, 0.0
         b = self.benchmark[~np.isnan(self.benchmark)]
         if b.size == 0:
-            raise ValueError(
-                "the benchmark has no observed day in the window; pass benchmark=None to fit without one"
-            )
+            raise ValueError("the benchmark has no observed day in the window; pass benchmark=None to fit without one")
         return float(b.mean()), float(b.var(ddof=1)) if b.size > 1 else 0.0
 
 

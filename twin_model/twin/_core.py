@@ -50,7 +50,9 @@ class Exogenous(Generic[I]):
     info: I
 
 
-def exogenous_path(days: Iterable[dt.date], info: Callable[[dt.date], I] | Mapping[dt.date, I]) -> Iterator[Exogenous[I]]:
+def exogenous_path(
+    days: Iterable[dt.date], info: Callable[[dt.date], I] | Mapping[dt.date, I]
+) -> Iterator[Exogenous[I]]:
     """W_1, W_2, ... over ``days``: ``info`` is a day's information from the warehouse
     tables (a function of the day, called lazily, one day at a time) or a hand-built or
     simulated path (a mapping from each day to its information)."""

@@ -16,12 +16,17 @@ def _tails_ordered(limits: RiskLimits) -> RiskLimits:
     tail at or below the 95% one; a deeper tail's limit above the shallower's breaches
     first whenever either would, so the pair cannot mean what it says."""
     portfolio = limits.portfolio
-    refuse([
-        (f"portfolio.{deeper}", f"{deeper} {getattr(portfolio, deeper)} is above {shallower} {getattr(portfolio, shallower)}: "
-                                f"{deeper} is never above {shallower}, so its limit must be at or below it")
-        for deeper, shallower in _TAIL_ORDER
-        if getattr(portfolio, deeper) > getattr(portfolio, shallower)
-    ])
+    refuse(
+        [
+            (
+                f"portfolio.{deeper}",
+                f"{deeper} {getattr(portfolio, deeper)} is above {shallower} {getattr(portfolio, shallower)}: "
+                f"{deeper} is never above {shallower}, so its limit must be at or below it",
+            )
+            for deeper, shallower in _TAIL_ORDER
+            if getattr(portfolio, deeper) > getattr(portfolio, shallower)
+        ]
+    )
     return limits
 
 

@@ -24,9 +24,10 @@ class SolutionPolicy(StrictModel):
         "optimizer",
     ]
     objective: Literal["MAX_SHARPE", "MIN_VOLATILITY", "MAX_RETURN", "RISK_PARITY", "MULTI_OBJECTIVE"] | None = None
-    method: Literal[
-        "MEAN_VARIANCE", "BLACK_LITTERMAN", "RISK_PARITY", "HIERARCHICAL_RISK_PARITY", "ROBUST_OPTIMIZATION"
-    ] | None = None
+    method: (
+        Literal["MEAN_VARIANCE", "BLACK_LITTERMAN", "RISK_PARITY", "HIERARCHICAL_RISK_PARITY", "ROBUST_OPTIMIZATION"]
+        | None
+    ) = None
     static_weights: dict[str, NonNegative] | None = None
 
     @model_validator(mode="after")
@@ -66,10 +67,12 @@ class SolutionConstraints(StrictModel):
             conflicts.append(("min_weight", f"min_weight {self.min_weight} is above max_weight {self.max_weight}"))
         for sector, limit in self.sector_limits.items():
             if limit > self.leverage_limit:
-                conflicts.append((
-                    f"sector_limits.{sector}",
-                    f"sector limit {limit} is above leverage_limit {self.leverage_limit}: it can never bind",
-                ))
+                conflicts.append(
+                    (
+                        f"sector_limits.{sector}",
+                        f"sector limit {limit} is above leverage_limit {self.leverage_limit}: it can never bind",
+                    )
+                )
         refuse(conflicts)
         return self
 
@@ -163,22 +166,28 @@ def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
     limits, exposure = solution.constraints, solution.target_exposure
     conflicts = []
     if exposure > limits.leverage_limit:
-        conflicts.append((
-            "target_exposure",
-            f"target_exposure {exposure} is above constraints.leverage_limit {limits.leverage_limit}",
-        ))
+        conflicts.append(
+            (
+                "target_exposure",
+                f"target_exposure {exposure} is above constraints.leverage_limit {limits.leverage_limit}",
+            )
+        )
     if limits.min_weight > exposure:
-        conflicts.append((
-            "constraints.min_weight",
-            f"min_weight {limits.min_weight} is above target_exposure {exposure}: not even one strategy fits",
-        ))
+        conflicts.append(
+            (
+                "constraints.min_weight",
+                f"min_weight {limits.min_weight} is above target_exposure {exposure}: not even one strategy fits",
+            )
+        )
     weights = solution.policy.static_weights
     for strategy_id, weight in (weights or {}).items():
         if weight > 1:
-            conflicts.append((
-                f"policy.static_weights.{strategy_id}",
-                f"weight {weight} is above 1: static weights are proportions, renormalised over the day's selection",
-            ))
+            conflicts.append(
+                (
+                    f"policy.static_weights.{strategy_id}",
+                    f"weight {weight} is above 1: static weights are proportions, renormalised over the day's selection",
+                )
+            )
     if weights is not None and not any(w > 0 for w in weights.values()):
         conflicts.append(("policy.static_weights", "no weight is positive: give at least one strategy a weight"))
     return conflicts

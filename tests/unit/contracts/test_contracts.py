@@ -42,7 +42,9 @@ def test_draws_round_trip_through_the_artefact_frame():
     # long, ordered by strategy then draw: alpha_1's five draws first
     assert frame.get_column("strategy_id").to_list() == ["alpha_1"] * 5 + ["beta_1"] * 5
     assert frame.get_column("draw").to_list() == [0, 1, 2, 3, 4] * 2
-    assert frame.filter((pl.col("strategy_id") == "beta_1") & (pl.col("draw") == 3))["sigma"].item() == flat["sigma"][3, 0]
+    assert (
+        frame.filter((pl.col("strategy_id") == "beta_1") & (pl.col("draw") == 3))["sigma"].item() == flat["sigma"][3, 0]
+    )
     decoded = decode_draws(frame, ids)
     assert set(decoded) == set(DRAW_COLUMNS)
     for name in DRAW_COLUMNS:
@@ -83,7 +85,9 @@ def _calibration_row() -> pl.DataFrame:
     """Strategy a observed on four days; the band forecast on the first covers the next two:
     1.02 x 0.99 - 1 = 0.0098, inside [-0.1, 0.1]."""
     days = [D(2024, 3, 4), D(2024, 3, 5), D(2024, 3, 6), D(2024, 3, 7)]
-    returns = pl.DataFrame({"date": days, "strategy_id": ["a"] * 4, "ret": [0.01, 0.02, -0.01, 0.03], "available": [True] * 4})
+    returns = pl.DataFrame(
+        {"date": days, "strategy_id": ["a"] * 4, "ret": [0.01, 0.02, -0.01, 0.03], "available": [True] * 4}
+    )
     forecasts = pl.DataFrame({"date": [days[0]], "strategy_id": ["a"], "p05": [-0.1], "p95": [0.1]})
     return forecast_calibration(forecasts, returns, days[2], horizon=2)
 
@@ -102,8 +106,12 @@ def test_an_older_calibration_table_gains_the_horizon_as_null(tmp_path):
     with duckdb.connect(str(path)) as connection:
         connection.execute("CREATE SCHEMA models")
         types = {pl.Date: "DATE", pl.String: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN"}
-        connection.execute(f"CREATE TABLE models.forecast_calibration ({', '.join(f'{n} {types[t]}' for n, t in old.items())})")
-        connection.execute("INSERT INTO models.forecast_calibration VALUES ('2024-03-01', 'a', '2024-02-01', 0.01, -0.1, 0.1, true, 1, 1.0)")
+        connection.execute(
+            f"CREATE TABLE models.forecast_calibration ({', '.join(f'{n} {types[t]}' for n, t in old.items())})"
+        )
+        connection.execute(
+            "INSERT INTO models.forecast_calibration VALUES ('2024-03-01', 'a', '2024-02-01', 0.01, -0.1, 0.1, true, 1, 1.0)"
+        )
     warehouse = Warehouse(path)
     new = _calibration_row()
     warehouse.replace_partitions(CALIBRATION, validate(new, CALIBRATION), [D(2024, 3, 6)])
@@ -114,7 +122,12 @@ def test_an_older_calibration_table_gains_the_horizon_as_null(tmp_path):
 
 def test_constraint_and_selection_rules_name_the_row():
     optimizations = pl.DataFrame(
-        {"date": [D(2024, 3, 4)] * 2, "solution_id": ["s1", "s2"], "constraints_satisfied": [True, False], "violations": ["", "max_weight"]}
+        {
+            "date": [D(2024, 3, 4)] * 2,
+            "solution_id": ["s1", "s2"],
+            "constraints_satisfied": [True, False],
+            "violations": ["", "max_weight"],
+        }
     )
     assert constraint_problems(optimizations) == ["date=2024-03-04, solution_id=s2: max_weight"]
     weights = pl.DataFrame(
@@ -127,10 +140,14 @@ def test_constraint_and_selection_rules_name_the_row():
             "tier": ["core", "core", "none"],
         }
     )
-    assert selection_problems(weights) == ["date=2024-03-04, solution_id=s1, strategy_id=b: target 0.2 on a strategy with status paused (tier core)"]
+    assert selection_problems(weights) == [
+        "date=2024-03-04, solution_id=s1, strategy_id=b: target 0.2 on a strategy with status paused (tier core)"
+    ]
 
 
-@pytest.mark.parametrize("error", [errors.DataQualityError, errors.InfeasibleRequestError, errors.StateMismatchError, errors.StateGapError])
+@pytest.mark.parametrize(
+    "error", [errors.DataQualityError, errors.InfeasibleRequestError, errors.StateMismatchError, errors.StateGapError]
+)
 def test_every_named_error_is_a_twin_error_and_a_value_error(error):
     assert issubclass(error, errors.TwinError) and issubclass(error, ValueError)
 

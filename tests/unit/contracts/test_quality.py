@@ -11,7 +11,11 @@ D1, D2, D3 = dt.date(2021, 3, 1), dt.date(2021, 3, 2), dt.date(2021, 3, 3)
 
 
 def _returns(rows):
-    return pl.DataFrame(rows, schema={"date": pl.Date, "strategy_id": pl.String, "ret": pl.Float64, "available": pl.Boolean}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={"date": pl.Date, "strategy_id": pl.String, "ret": pl.Float64, "available": pl.Boolean},
+        orient="row",
+    )
 
 
 def test_a_strategy_missing_on_the_next_data_day_is_named():
@@ -29,7 +33,15 @@ def test_the_day_before_the_range_counts():
 
 
 def test_marked_unavailable_new_strategies_and_empty_days_are_fine():
-    frame = _returns([(D1, "a", 0.0, True), (D1, "b", 0.0, True), (D3, "a", 0.0, True), (D3, "b", None, False), (D3, "new", 0.01, True)])
+    frame = _returns(
+        [
+            (D1, "a", 0.0, True),
+            (D1, "b", 0.0, True),
+            (D3, "a", 0.0, True),
+            (D3, "b", None, False),
+            (D3, "new", 0.01, True),
+        ]
+    )
     assert vanished_strategies(frame) == []  # D2 is a holiday: no rows at all
 
 
@@ -80,6 +92,12 @@ def test_padded_tickers_and_weekend_positions_are_refused_by_the_raw_schemas():
     with pytest.raises(DataQualityError) as error:
         validate(positions.with_columns(pl.Series(SOURCE_ROW, [12, 40])), TABLES["raw.strategy_positions"])
     message = str(error.value)
-    assert "data row 12 (date=2021-03-01, strategy_id=a, ticker=X ): column 'ticker': rule not_blank_or_padded failed (value: 'X ')" in message
+    assert (
+        "data row 12 (date=2021-03-01, strategy_id=a, ticker=X ): column 'ticker': rule not_blank_or_padded failed (value: 'X ')"
+        in message
+    )
     assert "data row 40 (date=2021-03-06, strategy_id=a, ticker=Y): column 'date': rule business_day failed" in message
-    assert SOURCE_ROW not in validate(positions.head(1).with_columns(ticker=pl.lit("X")), TABLES["raw.strategy_positions"]).columns
+    assert (
+        SOURCE_ROW
+        not in validate(positions.head(1).with_columns(ticker=pl.lit("X")), TABLES["raw.strategy_positions"]).columns
+    )

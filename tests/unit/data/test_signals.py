@@ -59,14 +59,8 @@ def _day(i: int) -> dt.date:
 
 def _long(prices: dict[str, list[float]], first_day: int = 0) -> pl.DataFrame:
     """Long closes frame from ticker -> closes on consecutive days _day(first_day + i)."""
-    rows = [
-        (_day(first_day + i), ticker, float(p))
-        for ticker, path in prices.items()
-        for i, p in enumerate(path)
-    ]
-    return pl.DataFrame(
-        rows, schema={"date": pl.Date, "ticker": pl.String, "close": pl.Float64}, orient="row"
-    )
+    rows = [(_day(first_day + i), ticker, float(p)) for ticker, path in prices.items() for i, p in enumerate(path)]
+    return pl.DataFrame(rows, schema={"date": pl.Date, "ticker": pl.String, "close": pl.Float64}, orient="row")
 
 
 def _rets(returns: pl.DataFrame, sid: str) -> dict[dt.date, float]:
@@ -162,9 +156,9 @@ def _look_ahead_problems(
     next_day = r0.filter(pl.col("date") > cut)["date"].min()
     if not p0.filter(pl.col("date") == next_day).equals(p1.filter(pl.col("date") == next_day)):
         problems.append("the position held the day after the cut (decided at the cut) changed")
-    changed_after = not r0.filter(pl.col("date") > cut).equals(
-        r1.filter(pl.col("date") > cut)
-    ) or not p0.filter(pl.col("date") > cut).equals(p1.filter(pl.col("date") > cut))
+    changed_after = not r0.filter(pl.col("date") > cut).equals(r1.filter(pl.col("date") > cut)) or not p0.filter(
+        pl.col("date") > cut
+    ).equals(p1.filter(pl.col("date") > cut))
     if not changed_after:
         problems.append("the perturbation changed nothing after the cut: the check cannot fail")
     return problems
@@ -267,9 +261,7 @@ def test_engine_rejects_contract_breaches():
     with pytest.raises(ValueError, match="no closes"):
         run_strategies(closes, {"u": ["AAA", "QQQ"]}, [make(lambda c: np.zeros(c.shape))])
     with pytest.raises(ValueError, match="positive"):
-        bad = closes.with_columns(
-            pl.when(pl.col("close") == 3).then(-1.0).otherwise(pl.col("close")).alias("close")
-        )
+        bad = closes.with_columns(pl.when(pl.col("close") == 3).then(-1.0).otherwise(pl.col("close")).alias("close"))
         run_strategies(bad, u, [make(lambda c: np.zeros(c.shape))])
     with pytest.raises(ValueError, match="duplicate"):
         run_strategies(pl.concat([closes, closes.head(1)]), u, [make(lambda c: np.zeros(c.shape))])
@@ -375,9 +367,7 @@ def test_mean_reversion_20_hand_worked():
         "BBB": [50.0] * 19 + [40.0, 44.0],
         "CCC": [20.0] * 10 + [22.0] * 10 + [22.0],
     }
-    returns, positions = run_strategies(
-        _long(prices), {"stocks": list(prices)}, [BY_ID["mean_reversion_20"]]
-    )
+    returns, positions = run_strategies(_long(prices), {"stocks": list(prices)}, [BY_ID["mean_reversion_20"]])
     got = _pos(positions, "mean_reversion_20")
     assert set(got) == {(_day(20), t) for t in ("AAA", "BBB", "CCC")}
     for i, t in enumerate(("AAA", "BBB", "CCC")):
@@ -386,9 +376,7 @@ def test_mean_reversion_20_hand_worked():
     assert sum(abs(v) for v in got.values()) == pytest.approx(1.0, abs=1e-12)  # gross 1
     assert w[0] < 0 < w[1]  # short the stretched-up stock, long the stretched-down one
     # r20 = (99/110 - 1, 44/40 - 1, 0) = (-0.1, 0.1, 0); entering costs c * 1
-    assert _rets(returns, "mean_reversion_20") == pytest.approx(
-        {_day(20): -0.1 * w[0] + 0.1 * w[1] - C5}, abs=1e-12
-    )
+    assert _rets(returns, "mean_reversion_20") == pytest.approx({_day(20): -0.1 * w[0] + 0.1 * w[1] - C5}, abs=1e-12)
 
 
 def test_mean_reversion_all_z_equal_is_flat():
@@ -396,9 +384,7 @@ def test_mean_reversion_all_z_equal_is_flat():
     rng = np.random.default_rng(7)
     path = 100 * np.cumprod(1 + 0.01 * rng.standard_normal(30))
     prices = {"AAA": list(path), "BBB": list(2 * path), "CCC": list(3.7 * path)}
-    returns, positions = run_strategies(
-        _long(prices), {"stocks": list(prices)}, [BY_ID["mean_reversion_20"]]
-    )
+    returns, positions = run_strategies(_long(prices), {"stocks": list(prices)}, [BY_ID["mean_reversion_20"]])
     assert positions.height == 0
     assert returns.height == 30 - 20
     assert (returns["ret"] == 0.0).all()
@@ -409,9 +395,7 @@ def test_low_volatility_63_hand_worked():
     # 1/(1+a) - 1, whose std grows with a. AAA (a = 5%) is the most volatile: excluded.
     amps = {"AAA": 0.05, "BBB": 0.0, "CCC": 0.01, "DDD": 0.02, "EEE": 0.03, "FFF": 0.04}
     prices = {t: [100.0 * (1 + a) if i % 2 else 100.0 for i in range(65)] for t, a in amps.items()}
-    returns, positions = run_strategies(
-        _long(prices), {"stocks": list(prices)}, [BY_ID["low_volatility_63"]]
-    )
+    returns, positions = run_strategies(_long(prices), {"stocks": list(prices)}, [BY_ID["low_volatility_63"]])
     # Decision at t = 63 (odd: closes at 100(1+a)), held over day 64 (closes back at 100).
     held = ["BBB", "CCC", "DDD", "EEE", "FFF"]
     assert _pos(positions, "low_volatility_63") == pytest.approx({(_day(64), t): 0.2 for t in held})
@@ -422,8 +406,16 @@ def test_low_volatility_63_hand_worked():
 def test_cross_sectional_momentum_252_hand_worked():
     # 12 stocks, c_t = 100 g^t, so the score c[t-21]/c[t-252] - 1 = g^231 - 1 ranks by g.
     growth = {
-        "S01": 1.0010, "S02": 0.9990, "S03": 1.0030, "S04": 0.9995, "S05": 1.0020,
-        "S06": 0.9980, "S07": 1.0001, "S08": 0.9970, "S09": 1.0002, "S10": 0.9985,
+        "S01": 1.0010,
+        "S02": 0.9990,
+        "S03": 1.0030,
+        "S04": 0.9995,
+        "S05": 1.0020,
+        "S06": 0.9980,
+        "S07": 1.0001,
+        "S08": 0.9970,
+        "S09": 1.0002,
+        "S10": 0.9985,
     }
     prices = {t: [100.0 * g**i for i in range(254)] for t, g in growth.items()}
     # TRAP: the best return from t-252 to t-21 (1.004^t up to close 231 = 252 - 21), then
@@ -442,9 +434,7 @@ def test_cross_sectional_momentum_252_hand_worked():
     # day 253 return of S_i is g_i - 1 (TRAP: 10/10 - 1 = 0); entering costs c * 1
     expected = sum(0.1 * (growth[t] - 1) for t in longs if t != "TRAP")
     expected += sum(-0.1 * (growth[t] - 1) for t in shorts) - C5 * 1.0
-    assert _rets(returns, "cross_sectional_momentum_252") == pytest.approx(
-        {_day(253): expected}, abs=1e-12
-    )
+    assert _rets(returns, "cross_sectional_momentum_252") == pytest.approx({_day(253): expected}, abs=1e-12)
 
 
 def _factor_panel(n: int = 101) -> dict[str, list[float]]:
@@ -490,9 +480,8 @@ def test_factor_sleeve_refuses_a_different_universe():
 
 def test_factor_rotation_63_hand_worked():
     prices = _factor_panel(66)
-    returns, positions = run_strategies(
-        _long(prices), {"factors": list(prices)}, [BY_ID["factor_rotation_63"]]
-    )
+    returns, positions = run_strategies(_long(prices), {"factors": list(prices)}, [BY_ID["factor_rotation_63"]])
+
     # 63-day returns at t: USMV (50+2t)/(50+2(t-63)) > MTUM (100+t)/(37+t) > 1 = SIZE > QUAL, VLUE
     # -> 0.5 each in MTUM and USMV from t = 63 on (rows on days 64, 65).
     def r(t, path):
@@ -598,9 +587,7 @@ def test_bundled_rows_follow_the_warmup_rule(bundled):
 def test_bundled_returns_reconcile_with_positions(bundled):
     """Rebuild every return from the reported positions and the closes, independently."""
     closes, returns, positions, _ = bundled
-    rets = closes.sort("ticker", "date").with_columns(
-        r=pl.col("close") / pl.col("close").shift(1).over("ticker") - 1
-    )
+    rets = closes.sort("ticker", "date").with_columns(r=pl.col("close") / pl.col("close").shift(1).over("ticker") - 1)
     gross = (
         positions.join(rets.select("date", "ticker", "r"), on=["date", "ticker"], how="left")
         .group_by("strategy_id", "date")
@@ -620,8 +607,6 @@ def test_bundled_returns_reconcile_with_positions(bundled):
     check = (
         returns.join(gross, on=["strategy_id", "date"], how="left")
         .join(turnover, on=["strategy_id", "date"], how="left")
-        .with_columns(
-            expected=pl.col("pnl").fill_null(0.0) - C5 * pl.col("to").fill_null(0.0)
-        )
+        .with_columns(expected=pl.col("pnl").fill_null(0.0) - C5 * pl.col("to").fill_null(0.0))
     )
     assert (check["ret"] - check["expected"]).abs().max() <= 1e-12

@@ -45,8 +45,9 @@ def random_problem(seed: int, n: int):
     return mu, sigma
 
 
-def request(mu, sigma, objective="MIN_VOLATILITY", sectors=None, constraints=None,
-            risk_parameters=None, method="MEAN_VARIANCE"):
+def request(
+    mu, sigma, objective="MIN_VOLATILITY", sectors=None, constraints=None, risk_parameters=None, method="MEAN_VARIANCE"
+):
     n = len(mu)
     sectors = sectors or [SECTORS[i % 3] for i in range(n)]
     return {
@@ -54,8 +55,7 @@ def request(mu, sigma, objective="MIN_VOLATILITY", sectors=None, constraints=Non
         "objective": objective,
         "method": method,
         "strategies": [
-            {"strategy_id": f"s{i}", "expected_return": float(mu[i]), "sector": sectors[i]}
-            for i in range(n)
+            {"strategy_id": f"s{i}", "expected_return": float(mu[i]), "sector": sectors[i]} for i in range(n)
         ],
         "covariance": np.asarray(sigma).tolist(),
         "constraints": constraints or {},
@@ -133,8 +133,7 @@ def test_max_sharpe_matches_plain_cvxpy(n, seed, kind):
     mu, sigma = random_problem(seed, n)
     rf = 0.03
     case = make_case(kind, n, seed)
-    resp = optimize(request(mu, sigma, "MAX_SHARPE", constraints=case,
-                            risk_parameters={"risk_free_rate": rf}))
+    resp = optimize(request(mu, sigma, "MAX_SHARPE", constraints=case, risk_parameters={"risk_free_rate": rf}))
     # plain homogenised max-Sharpe: min y'Sy s.t. (mu-rf)'y = 1, constraints x kappa
     y, kappa = cp.Variable(n), cp.Variable(nonneg=True)
     cons = plain_constraints(y, case, n, kappa) + [(mu - rf) @ y == 1]
@@ -155,8 +154,7 @@ def test_max_return_matches_plain_cvxpy(n, seed, kind):
     case = make_case(kind, n, seed)
     w_min = plain_min_vol(sigma, case, n)
     max_vol = 1.15 * float(np.sqrt(w_min @ sigma @ w_min))
-    resp = optimize(request(mu, sigma, "MAX_RETURN", constraints=case,
-                            risk_parameters={"max_volatility": max_vol}))
+    resp = optimize(request(mu, sigma, "MAX_RETURN", constraints=case, risk_parameters={"max_volatility": max_vol}))
     w = cp.Variable(n)
     cons = plain_constraints(w, case, n) + [cp.quad_form(w, sigma) <= max_vol**2]
     cp.Problem(cp.Maximize(mu @ w), cons).solve(solver="CLARABEL")
@@ -176,8 +174,15 @@ def test_multi_objective_matches_plain_cvxpy(n, seed, kind):
     mu, sigma = random_problem(seed, n)
     case = make_case(kind, n, seed)
     ra, tp, l2 = 3.0, 0.02, 0.05
-    resp = optimize(request(mu, sigma, "MULTI_OBJECTIVE", constraints=case, risk_parameters={
-        "risk_aversion": ra, "turnover_penalty": tp, "l2_penalty": l2}))
+    resp = optimize(
+        request(
+            mu,
+            sigma,
+            "MULTI_OBJECTIVE",
+            constraints=case,
+            risk_parameters={"risk_aversion": ra, "turnover_penalty": tp, "l2_penalty": l2},
+        )
+    )
     prev = np.array([case.get("previous_weights", {}).get(f"s{i}", 0.0) for i in range(n)])
     w = cp.Variable(n)
     util = mu @ w - ra * cp.quad_form(w, sigma) - tp * cp.norm1(w - prev) - l2 * cp.sum_squares(w)
@@ -191,8 +196,7 @@ def test_multi_objective_matches_plain_cvxpy(n, seed, kind):
 
 def test_min_variance_closed_form():
     mu, sigma = random_problem(7, 6)
-    resp = optimize(request(mu, sigma, "MIN_VOLATILITY",
-                            constraints={"min_weight": -5.0, "max_weight": 5.0}))
+    resp = optimize(request(mu, sigma, "MIN_VOLATILITY", constraints={"min_weight": -5.0, "max_weight": 5.0}))
     inv1 = np.linalg.solve(sigma, np.ones(6))
     np.testing.assert_allclose(weights(resp, 6), inv1 / inv1.sum(), atol=1e-6)
 
@@ -200,8 +204,15 @@ def test_min_variance_closed_form():
 def test_max_sharpe_closed_form():
     mu, sigma = random_problem(8, 6)
     rf = 0.01
-    resp = optimize(request(mu, sigma, "MAX_SHARPE", risk_parameters={"risk_free_rate": rf},
-                            constraints={"min_weight": -5.0, "max_weight": 5.0}))
+    resp = optimize(
+        request(
+            mu,
+            sigma,
+            "MAX_SHARPE",
+            risk_parameters={"risk_free_rate": rf},
+            constraints={"min_weight": -5.0, "max_weight": 5.0},
+        )
+    )
     z = np.linalg.solve(sigma, mu - rf)
     assert z.sum() > 0
     expected = z / z.sum()
@@ -210,13 +221,19 @@ def test_max_sharpe_closed_form():
     assert resp.sharpe_ratio == pytest.approx(np.sqrt((mu - rf) @ z), rel=1e-8)
 
 
-@pytest.mark.parametrize("objective", ["MIN_VOLATILITY", "MAX_SHARPE", "MAX_RETURN",
-                                       "MULTI_OBJECTIVE", "RISK_PARITY"])
+@pytest.mark.parametrize("objective", ["MIN_VOLATILITY", "MAX_SHARPE", "MAX_RETURN", "MULTI_OBJECTIVE", "RISK_PARITY"])
 def test_reported_figures_recomputed_from_weights(objective):
     mu, sigma = random_problem(11, 8)
     rf = 0.02
-    resp = optimize(request(mu, sigma, objective, constraints={"max_weight": 0.3},
-                            risk_parameters={"risk_free_rate": rf, "max_volatility": 0.15}))
+    resp = optimize(
+        request(
+            mu,
+            sigma,
+            objective,
+            constraints={"max_weight": 0.3},
+            risk_parameters={"risk_free_rate": rf, "max_volatility": 0.15},
+        )
+    )
     w = weights(resp, 8)
     ret, vol = mu @ w, np.sqrt(w @ sigma @ w)
     assert resp.expected_return == pytest.approx(ret, rel=1e-12)
@@ -233,10 +250,7 @@ def test_reported_figures_recomputed_from_weights(objective):
 def hrp_four_assets():
     # two tight pairs: A,B (rho 0.9) and C,D (rho 0.8); 0.1 across pairs
     vols = np.array([0.2, 0.3, 0.1, 0.2])
-    corr = np.array([[1.0, 0.9, 0.1, 0.1],
-                     [0.9, 1.0, 0.1, 0.1],
-                     [0.1, 0.1, 1.0, 0.8],
-                     [0.1, 0.1, 0.8, 1.0]])
+    corr = np.array([[1.0, 0.9, 0.1, 0.1], [0.9, 1.0, 0.1, 0.1], [0.1, 0.1, 1.0, 0.8], [0.1, 0.1, 0.8, 1.0]])
     return corr * np.outer(vols, vols)
 
 
@@ -257,8 +271,9 @@ HRP_EXPECTED = np.array([ALPHA * 9 / 13, ALPHA * 4 / 13, (1 - ALPHA) * 0.8, (1 -
 
 def test_hrp_hand_worked_four_assets():
     sigma = hrp_four_assets()
-    resp = optimize(request(np.array([0.05, 0.06, 0.07, 0.08]), sigma,
-                            method="HIERARCHICAL_RISK_PARITY", sectors=["x"] * 4))
+    resp = optimize(
+        request(np.array([0.05, 0.06, 0.07, 0.08]), sigma, method="HIERARCHICAL_RISK_PARITY", sectors=["x"] * 4)
+    )
     np.testing.assert_allclose(weights(resp, 4), HRP_EXPECTED, atol=1e-12)
     assert resp.optimization_metadata.solver == "hrp"
 
@@ -266,9 +281,15 @@ def test_hrp_hand_worked_four_assets():
 def test_hrp_max_weight_clips_and_redistributes():
     sigma = hrp_four_assets()
     assert HRP_EXPECTED[2] > 0.5  # C is the big one; cap it at 0.5
-    resp = optimize(request(np.array([0.05, 0.06, 0.07, 0.08]), sigma,
-                            method="HIERARCHICAL_RISK_PARITY", sectors=["x"] * 4,
-                            constraints={"max_weight": 0.5}))
+    resp = optimize(
+        request(
+            np.array([0.05, 0.06, 0.07, 0.08]),
+            sigma,
+            method="HIERARCHICAL_RISK_PARITY",
+            sectors=["x"] * 4,
+            constraints={"max_weight": 0.5},
+        )
+    )
     # the excess of C goes to A, B, D pro rata; none of them reaches 0.5 afterwards
     others = HRP_EXPECTED[[0, 1, 3]] * 0.5 / (1 - HRP_EXPECTED[2])
     expected = np.array([others[0], others[1], 0.5, others[2]])
@@ -278,9 +299,15 @@ def test_hrp_max_weight_clips_and_redistributes():
 
 def test_hrp_reports_sector_violation_it_cannot_honour():
     sigma = hrp_four_assets()
-    resp = optimize(request(np.full(4, 0.05), sigma, method="HIERARCHICAL_RISK_PARITY",
-                            sectors=["p", "p", "q", "q"],
-                            constraints={"sector_limits": {"q": 0.5}}))
+    resp = optimize(
+        request(
+            np.full(4, 0.05),
+            sigma,
+            method="HIERARCHICAL_RISK_PARITY",
+            sectors=["p", "p", "q", "q"],
+            constraints={"sector_limits": {"q": 0.5}},
+        )
+    )
     meta = resp.optimization_metadata
     assert not meta.constraints_satisfied
     assert any("sector_limits['q']" in v for v in meta.violations)
@@ -313,10 +340,8 @@ def test_risk_parity_two_uncorrelated_assets_inverse_vol():
 def test_risk_parity_budgets():
     mu, sigma = random_problem(6, 4)
     budgets = {"s0": 1.0, "s1": 2.0, "s2": 3.0, "s3": 4.0}
-    resp = optimize(request(mu, sigma, "RISK_PARITY",
-                            risk_parameters={"risk_budgets": budgets}))
-    np.testing.assert_allclose(risk_contributions(weights(resp, 4), sigma),
-                               [0.1, 0.2, 0.3, 0.4], atol=1e-6)
+    resp = optimize(request(mu, sigma, "RISK_PARITY", risk_parameters={"risk_budgets": budgets}))
+    np.testing.assert_allclose(risk_contributions(weights(resp, 4), sigma), [0.1, 0.2, 0.3, 0.4], atol=1e-6)
 
 
 def test_risk_parity_binding_bound_is_honoured_and_reported():
@@ -338,19 +363,25 @@ def simple(n=5, **kw):
     return request(mu, sigma, **kw)
 
 
-@pytest.mark.parametrize("req,words", [
-    (simple(constraints={"min_weight": 0.25}), ["min_weight", "sum of minimums"]),
-    (simple(constraints={"max_weight": 0.15}), ["max_weight", "cannot be fully invested"]),
-    (simple(constraints={"min_weight": 0.3, "max_weight": 0.2}), ["min_weight", "max_weight"]),
-    (simple(constraints={"sector_limits": {"credit": 0.3, "equity": 0.3, "macro": 0.3}}),
-     ["sector_limits", "cannot be fully invested"]),
-    (simple(constraints={"min_weight": 0.1, "sector_limits": {"credit": 0.15}}),
-     ["sector_limits['credit']", "min_weight"]),
-    (simple(constraints={"leverage_limit": 0.9}), ["leverage_limit"]),
-    (simple(objective="MAX_SHARPE", risk_parameters={"risk_free_rate": 0.5}),
-     ["MAX_SHARPE", "risk_free_rate"]),
-    (simple(objective="MAX_RETURN"), ["max_volatility"]),
-])
+@pytest.mark.parametrize(
+    "req,words",
+    [
+        (simple(constraints={"min_weight": 0.25}), ["min_weight", "sum of minimums"]),
+        (simple(constraints={"max_weight": 0.15}), ["max_weight", "cannot be fully invested"]),
+        (simple(constraints={"min_weight": 0.3, "max_weight": 0.2}), ["min_weight", "max_weight"]),
+        (
+            simple(constraints={"sector_limits": {"credit": 0.3, "equity": 0.3, "macro": 0.3}}),
+            ["sector_limits", "cannot be fully invested"],
+        ),
+        (
+            simple(constraints={"min_weight": 0.1, "sector_limits": {"credit": 0.15}}),
+            ["sector_limits['credit']", "min_weight"],
+        ),
+        (simple(constraints={"leverage_limit": 0.9}), ["leverage_limit"]),
+        (simple(objective="MAX_SHARPE", risk_parameters={"risk_free_rate": 0.5}), ["MAX_SHARPE", "risk_free_rate"]),
+        (simple(objective="MAX_RETURN"), ["max_volatility"]),
+    ],
+)
 def test_impossible_requests_are_named(req, words):
     with pytest.raises(InfeasibleRequestError) as err:
         optimize(req)
@@ -396,8 +427,7 @@ def test_max_volatility_below_minimum_is_diagnosed():
 def test_sector_and_turnover_conflict_is_diagnosed():
     # previous book is all credit (s0, s3); capping credit at 0.2 needs turnover >= 0.8
     mu, sigma = random_problem(0, 5)
-    case = {"sector_limits": {"credit": 0.2}, "turnover_limit": 0.3,
-            "previous_weights": {"s0": 0.5, "s3": 0.5}}
+    case = {"sector_limits": {"credit": 0.2}, "turnover_limit": 0.3, "previous_weights": {"s0": 0.5, "s3": 0.5}}
     with pytest.raises(InfeasibleRequestError) as err:
         optimize(request(mu, sigma, "MIN_VOLATILITY", constraints=case))
     assert "sector_limits" in str(err.value) and "turnover_limit" in str(err.value)
@@ -407,9 +437,15 @@ def test_max_sharpe_with_no_positive_excess_portfolio():
     # only s0 beats rf, but max_weight 0.4 forces 0.6 into the losers
     sigma = np.diag([0.04, 0.04, 0.04])
     with pytest.raises(InfeasibleRequestError, match="risk_free_rate"):
-        optimize(request([0.10, 0.01, 0.01], sigma, "MAX_SHARPE",
-                         constraints={"max_weight": 0.4},
-                         risk_parameters={"risk_free_rate": 0.05}))
+        optimize(
+            request(
+                [0.10, 0.01, 0.01],
+                sigma,
+                "MAX_SHARPE",
+                constraints={"max_weight": 0.4},
+                risk_parameters={"risk_free_rate": 0.05},
+            )
+        )
 
 
 def test_unknown_sector_is_ignored_and_noted():
@@ -427,8 +463,7 @@ def test_problem_built_once_and_reused():
     answers = []
     for seed in (21, 22):
         mu, sigma = random_problem(seed, 6)
-        resp = optimize(request(mu, sigma, "MIN_VOLATILITY",
-                                constraints={"min_weight": -5.0, "max_weight": 5.0}), opt)
+        resp = optimize(request(mu, sigma, "MIN_VOLATILITY", constraints={"min_weight": -5.0, "max_weight": 5.0}), opt)
         inv1 = np.linalg.solve(sigma, np.ones(6))
         np.testing.assert_allclose(weights(resp, 6), inv1 / inv1.sum(), atol=1e-6)
         answers.append(weights(resp, 6))
@@ -450,8 +485,7 @@ def test_built_problems_are_dpp():
     case = make_case("all", 5, 0)
     for obj in ("MIN_VOLATILITY", "MAX_SHARPE", "MULTI_OBJECTIVE"):
         opt.optimize(request(mu, sigma, obj, constraints=case))
-    opt.optimize(request(mu, sigma, "MAX_RETURN", constraints=case,
-                         risk_parameters={"max_volatility": 0.3}))
+    opt.optimize(request(mu, sigma, "MAX_RETURN", constraints=case, risk_parameters={"max_volatility": 0.3}))
     assert opt.problems_built == 4
     assert all(b.problem.is_dcp(dpp=True) for b in opt._cache.values())
 
@@ -465,8 +499,7 @@ def test_returns_input_uses_ledoit_wolf():
     expected = LedoitWolf().fit(r).covariance_ * 252
     np.testing.assert_allclose(ledoit_wolf_covariance(r), expected, rtol=1e-12)
     strategies = [{"strategy_id": f"s{i}", "sector": "x"} for i in range(4)]
-    via_returns = optimize({"objective": "MAX_SHARPE", "strategies": strategies,
-                            "returns": r.tolist()})
+    via_returns = optimize({"objective": "MAX_SHARPE", "strategies": strategies, "returns": r.tolist()})
     mu = r.mean(axis=0) * 252
     via_moments = optimize(request(mu, expected, "MAX_SHARPE", sectors=["x"] * 4))
     np.testing.assert_allclose(weights(via_returns, 4), weights(via_moments, 4), atol=1e-8)
@@ -480,8 +513,14 @@ def test_request_model_round_trip():
     again = OptimizationResponse.model_validate_json(resp.model_dump_json())
     assert again == resp
     assert set(resp.optimization_metadata.model_dump()) >= {
-        "convergence_status", "iterations", "optimization_time_ms", "objective_value",
-        "constraints_satisfied", "solver", "violations"}
+        "convergence_status",
+        "iterations",
+        "optimization_time_ms",
+        "objective_value",
+        "constraints_satisfied",
+        "solver",
+        "violations",
+    }
 
 
 # --------------------------------------------------------------------------- fallback
@@ -497,8 +536,7 @@ def test_solver_fallback_is_recorded(monkeypatch):
 
     monkeypatch.setattr(cp.Problem, "solve", broken_clarabel)
     mu, sigma = random_problem(7, 6)
-    resp = optimize(request(mu, sigma, "MIN_VOLATILITY",
-                            constraints={"min_weight": -5.0, "max_weight": 5.0}))
+    resp = optimize(request(mu, sigma, "MIN_VOLATILITY", constraints={"min_weight": -5.0, "max_weight": 5.0}))
     meta = resp.optimization_metadata
     assert meta.solver == "SCS"
     assert any("CLARABEL" in note and "simulated" in note for note in meta.notes)
@@ -513,10 +551,18 @@ def test_black_litterman_without_views_returns_market_weights():
     # pi = delta S w_mkt, so unconstrained max Sharpe (rf 0) gives S^-1 pi ~ w_mkt
     mu, sigma = random_problem(9, 5)
     w_mkt = np.array([0.3, 0.25, 0.2, 0.15, 0.1])
-    req = request(mu, sigma, "MAX_SHARPE", method="BLACK_LITTERMAN", constraints={
-        "min_weight": -5.0, "max_weight": 5.0,
-        "previous_weights": {f"s{i}": float(w_mkt[i]) for i in range(5)}},
-        risk_parameters={"risk_aversion": 2.5})
+    req = request(
+        mu,
+        sigma,
+        "MAX_SHARPE",
+        method="BLACK_LITTERMAN",
+        constraints={
+            "min_weight": -5.0,
+            "max_weight": 5.0,
+            "previous_weights": {f"s{i}": float(w_mkt[i]) for i in range(5)},
+        },
+        risk_parameters={"risk_aversion": 2.5},
+    )
     resp = optimize(req)
     np.testing.assert_allclose(weights(resp, 5), w_mkt, atol=1e-6)
     assert resp.expected_return == pytest.approx(2.5 * w_mkt @ sigma @ w_mkt, rel=1e-6)
@@ -525,9 +571,14 @@ def test_black_litterman_without_views_returns_market_weights():
 def test_black_litterman_single_view_posterior():
     mu, sigma = random_problem(10, 4)
     tau, delta, conf, q = 0.05, 3.0, 0.5, 0.20
-    req = request(mu, sigma, "MAX_SHARPE", method="BLACK_LITTERMAN",
-                  constraints={"min_weight": -5.0, "max_weight": 5.0},
-                  risk_parameters={"risk_aversion": delta, "tau": tau})
+    req = request(
+        mu,
+        sigma,
+        "MAX_SHARPE",
+        method="BLACK_LITTERMAN",
+        constraints={"min_weight": -5.0, "max_weight": 5.0},
+        risk_parameters={"risk_aversion": delta, "tau": tau},
+    )
     req["views"] = [{"strategy_id": "s2", "expected_return": q, "confidence": conf}]
     # one view on s2: omega = tau S_22 / conf; mu_BL = pi + tau S e2 (q - pi_2)/(tau S_22 + omega)
     pi = delta * sigma @ np.full(4, 0.25)
@@ -543,9 +594,14 @@ def test_robust_max_return_matches_plain_cvxpy():
     mu, sigma = random_problem(12, 6)
     sd = np.linspace(0.01, 0.06, 6)
     k, max_vol = 1.5, 0.2
-    req = request(mu, sigma, "MAX_RETURN", method="ROBUST_OPTIMIZATION",
-                  constraints={"max_weight": 0.5},
-                  risk_parameters={"max_volatility": max_vol, "uncertainty": k})
+    req = request(
+        mu,
+        sigma,
+        "MAX_RETURN",
+        method="ROBUST_OPTIMIZATION",
+        constraints={"max_weight": 0.5},
+        risk_parameters={"max_volatility": max_vol, "uncertainty": k},
+    )
     for i, s in enumerate(req["strategies"]):
         s["expected_return_sd"] = float(sd[i])
     resp = optimize(req)
@@ -556,8 +612,9 @@ def test_robust_max_return_matches_plain_cvxpy():
     assert resp.optimization_metadata.objective_value == pytest.approx(p.value, abs=1e-8)
     np.testing.assert_allclose(weights(resp, 6), w.value, atol=1e-4)
     # without uncertainty it is the nominal problem
-    nominal = optimize(request(mu, sigma, "MAX_RETURN", constraints={"max_weight": 0.5},
-                               risk_parameters={"max_volatility": max_vol}))
+    nominal = optimize(
+        request(mu, sigma, "MAX_RETURN", constraints={"max_weight": 0.5}, risk_parameters={"max_volatility": max_vol})
+    )
     assert nominal.expected_return >= resp.expected_return - 1e-9
 
 
@@ -582,13 +639,11 @@ def test_constrained_risk_parity_is_cached_and_matches_plain_cvxpy():
     for seed in (31, 32):
         mu, sigma = random_problem(seed, 8)
         erc = weights(optimize(request(mu, sigma, "RISK_PARITY")), 8)
-        case = {"min_weight": 0.0, "max_weight": round(0.9 * erc.max(), 4),
-                "sector_limits": {"credit": 0.3}}
+        case = {"min_weight": 0.0, "max_weight": round(0.9 * erc.max(), 4), "sector_limits": {"credit": 0.3}}
         resp = opt.optimize(request(mu, sigma, "RISK_PARITY", constraints=case))
         assert resp.optimization_metadata.solver == "CLARABEL"
         assert resp.optimization_metadata.constraints_satisfied
-        np.testing.assert_allclose(weights(resp, 8), plain_risk_parity(sigma, case, 8),
-                                   atol=1e-5)
+        np.testing.assert_allclose(weights(resp, 8), plain_risk_parity(sigma, case, 8), atol=1e-5)
     assert opt.problems_built == 1
 
 
@@ -600,8 +655,7 @@ def test_risk_parity_newton_converges_without_stalling():
         mu, sigma = random_problem(seed, 30)
         resp = optimize(request(mu, sigma, "RISK_PARITY"))
         assert resp.optimization_metadata.iterations < 50
-        np.testing.assert_allclose(risk_contributions(weights(resp, 30), sigma),
-                                   np.full(30, 1 / 30), atol=1e-10)
+        np.testing.assert_allclose(risk_contributions(weights(resp, 30), sigma), np.full(30, 1 / 30), atol=1e-10)
 
 
 def test_singular_covariance_factor_is_triangular():
@@ -634,12 +688,12 @@ def test_leverage_limit_left_out_when_long_only():
     mu, sigma = random_problem(34, 6)
     case = {"min_weight": 0.0, "max_weight": 0.4}
     plain = opt.optimize(request(mu, sigma, "MAX_SHARPE", constraints=case))
-    limited = opt.optimize(request(mu, sigma, "MAX_SHARPE",
-                                   constraints={**case, "leverage_limit": 1.0}))
+    limited = opt.optimize(request(mu, sigma, "MAX_SHARPE", constraints={**case, "leverage_limit": 1.0}))
     assert opt.problems_built == 1
     np.testing.assert_allclose(weights(limited, 6), weights(plain, 6), atol=1e-12)
     assert limited.optimization_metadata.constraints_satisfied
-    shorts = opt.optimize(request(mu, sigma, "MAX_SHARPE",
-                                  constraints={**case, "min_weight": -0.2, "leverage_limit": 1.2}))
+    shorts = opt.optimize(
+        request(mu, sigma, "MAX_SHARPE", constraints={**case, "min_weight": -0.2, "leverage_limit": 1.2})
+    )
     assert opt.problems_built == 2
     assert np.abs(weights(shorts, 6)).sum() <= 1.2 + 1e-7

@@ -53,14 +53,22 @@ def test_threads_sharing_an_optimizer_get_their_own_answers():
     assert shared.problems_built == 1
 
 
-@pytest.mark.parametrize("build,words", [
-    (lambda: Constraints(turnover_limit=-0.1), ["constraints.turnover_limit", "greater than or equal to 0"]),
-    (lambda: Constraints(min_weight=0.3, max_weight=0.2), ["min_weight 0.3 exceeds max_weight 0.2"]),
-    (lambda: Constraints(max_weight=float("nan")), ["constraints.max_weight", "finite"]),
-    (lambda: View(strategy_id="s0", expected_return=0.1, confidence=1.5), ["views[].confidence", "less than or equal to 1"]),
-    (lambda: OptimizationRequest.checked({**request(0), "risk_parameters": {"max_volatility": 0.0}}),
-     ["risk_parameters.max_volatility", "greater than 0"]),
-])
+@pytest.mark.parametrize(
+    "build,words",
+    [
+        (lambda: Constraints(turnover_limit=-0.1), ["constraints.turnover_limit", "greater than or equal to 0"]),
+        (lambda: Constraints(min_weight=0.3, max_weight=0.2), ["min_weight 0.3 exceeds max_weight 0.2"]),
+        (lambda: Constraints(max_weight=float("nan")), ["constraints.max_weight", "finite"]),
+        (
+            lambda: View(strategy_id="s0", expected_return=0.1, confidence=1.5),
+            ["views[].confidence", "less than or equal to 1"],
+        ),
+        (
+            lambda: OptimizationRequest.checked({**request(0), "risk_parameters": {"max_volatility": 0.0}}),
+            ["risk_parameters.max_volatility", "greater than 0"],
+        ),
+    ],
+)
 def test_broken_bounds_raise_infeasible_request_error(build, words):
     with pytest.raises(InfeasibleRequestError) as err:
         build()

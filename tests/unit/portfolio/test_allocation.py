@@ -211,8 +211,7 @@ def test_optimizer_policy_honours_binding_max_weight_and_sector_limit():
     assert w[0] == pytest.approx(0.4, abs=1e-6)
     assert w.max() <= 0.4 + 1e-6 and w.sum() == pytest.approx(1.0, abs=1e-9)
     # sector cap on s1+s2, and a target exposure below 1 (caps are in final weights)
-    inp = _inputs(COV3, mu=[0.02, 0.10, 0.10], sectors=["A", "B", "B"],
-                  sector_limits={"B": 0.3}, target_exposure=0.6)
+    inp = _inputs(COV3, mu=[0.02, 0.10, 0.10], sectors=["A", "B", "B"], sector_limits={"B": 0.3}, target_exposure=0.6)
     w = _w(optimizer_policy(inp, "MAX_SHARPE", "MEAN_VARIANCE"), 3)
     assert w.sum() == pytest.approx(0.6, abs=1e-9)
     assert w[1] + w[2] == pytest.approx(0.3, abs=1e-6)
@@ -250,10 +249,18 @@ def test_every_policy_sums_to_target_and_respects_bounds(kind):
     scen = (mu / 252) + rng.standard_normal((200, 21, 4)) @ chol.T
     lo, hi, T = 0.05, 0.35, 0.9
     inp = _inputs(
-        COV4, mu=mu, sharpe=[0.8, 0.3, -0.1, 0.5], sectors=["A", "A", "B", "B"],
-        scenarios=scen, min_weight=lo, max_weight=hi, target_exposure=T,
+        COV4,
+        mu=mu,
+        sharpe=[0.8, 0.3, -0.1, 0.5],
+        sectors=["A", "A", "B", "B"],
+        scenarios=scen,
+        min_weight=lo,
+        max_weight=hi,
+        target_exposure=T,
         previous_weights={"s0": 0.25, "s1": 0.25, "s2": 0.2, "s3": 0.2},
-        sector_limits={"A": 0.6}, turnover_limit=0.5, leverage_limit=1.0,
+        sector_limits={"A": 0.6},
+        turnover_limit=0.5,
+        leverage_limit=1.0,
     )
     params = {
         "static": {"static_weights": {"s0": 0.7, "s1": 0.1, "s2": 0.1, "s3": 0.1}},

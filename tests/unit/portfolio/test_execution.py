@@ -23,7 +23,12 @@ DAY = dt.date(2024, 3, 4)
 def test_defaults_are_the_documented_ones():
     c = CostModel()
     assert (c.commission_bps, c.half_spread_bps, c.impact_coefficient, c.capacity, c.slippage_sd_bps) == (
-        1.0, 2.0, 0.001, 1e9, 1.0)
+        1.0,
+        2.0,
+        0.001,
+        1e9,
+        1.0,
+    )
 
 
 def test_rate_and_estimate_by_hand():

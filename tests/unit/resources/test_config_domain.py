@@ -36,8 +36,9 @@ def test_sections_left_out_are_the_domain_defaults(config_dir):
 
     def bare_solutions(data):
         del data["execution"]
-        data["solutions"] = [{"solution_id": "bare", "launch_date": LAUNCH, "initial_aum": 5.0,
-                              "policy": {"kind": "inverse_volatility"}}]
+        data["solutions"] = [
+            {"solution_id": "bare", "launch_date": LAUNCH, "initial_aum": 5.0, "policy": {"kind": "inverse_volatility"}}
+        ]
 
     _edit(config_dir, "strategies.yaml", bare_strategies)
     _edit(config_dir, "solutions.yaml", bare_solutions)
@@ -47,17 +48,21 @@ def test_sections_left_out_are_the_domain_defaults(config_dir):
     assert config.strategies.pool_policy == AlphaPoolPolicy()
     assert config.solutions.execution == CostModel()
     assert isinstance(config.risk_limits, RiskLimits)
-    expected = SolutionRules(solution_id="bare", launch_date=LAUNCH, initial_aum=5.0,
-                             policy_kind=PolicyKind.INVERSE_VOLATILITY)
+    expected = SolutionRules(
+        solution_id="bare", launch_date=LAUNCH, initial_aum=5.0, policy_kind=PolicyKind.INVERSE_VOLATILITY
+    )
     assert config.solutions.solutions[0].rules() == expected
 
 
-@pytest.mark.parametrize("section, key, value, reason", [
-    ("forecast", "n_paths", 50, "Input should be greater than or equal to 100"),
-    ("forecast", "valley_quantile", 0.5, "Input should be less than 0.5"),
-    ("model", "draws", 20, "Input should be greater than or equal to 50"),
-    ("model", "max_rhat", 0.9, "Input should be greater than 1"),
-])
+@pytest.mark.parametrize(
+    "section, key, value, reason",
+    [
+        ("forecast", "n_paths", 50, "Input should be greater than or equal to 100"),
+        ("forecast", "valley_quantile", 0.5, "Input should be less than 0.5"),
+        ("model", "draws", 20, "Input should be greater than or equal to 50"),
+        ("model", "max_rhat", 0.9, "Input should be greater than 1"),
+    ],
+)
 def test_the_firms_narrower_bounds_are_refused_naming_the_key(config_dir, section, key, value, reason):
     """The domain type takes the value (a test may simulate 50 paths); the firm's file does not."""
     domain = {"forecast": SimulationSettings, "model": FitSettings}[section]
@@ -67,17 +72,41 @@ def test_the_firms_narrower_bounds_are_refused_naming_the_key(config_dir, sectio
     assert f"{config_dir / 'strategies.yaml'}: key '{section}.{key}': {reason}" in message, message
 
 
-@pytest.mark.parametrize("filename, change, key, reason", [
-    ("strategies.yaml", lambda data: data["pool_policy"].update(enter_probability=0.7, exit_probability=0.8),
-     "pool_policy", "need 0 <= exit_probability < enter_probability <= 1, got 0.8 and 0.7"),
-    ("strategies.yaml", lambda data: data["model"].update(seed=-1), "model.seed",
-     "Input should be greater than or equal to 0"),
-    ("strategies.yaml", lambda data: data["model"].update(draw=300), "model.draw", "Extra inputs are not permitted"),
-    ("solutions.yaml", lambda data: data["execution"].update(capacity=-1.0), "execution.capacity",
-     "Input should be greater than 0"),
-    ("risk_limits.yaml", lambda data: data["strategy"].update(max_volatility=float("inf")), "strategy.max_volatility",
-     "Input should be a finite number"),
-])
+@pytest.mark.parametrize(
+    "filename, change, key, reason",
+    [
+        (
+            "strategies.yaml",
+            lambda data: data["pool_policy"].update(enter_probability=0.7, exit_probability=0.8),
+            "pool_policy",
+            "need 0 <= exit_probability < enter_probability <= 1, got 0.8 and 0.7",
+        ),
+        (
+            "strategies.yaml",
+            lambda data: data["model"].update(seed=-1),
+            "model.seed",
+            "Input should be greater than or equal to 0",
+        ),
+        (
+            "strategies.yaml",
+            lambda data: data["model"].update(draw=300),
+            "model.draw",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "solutions.yaml",
+            lambda data: data["execution"].update(capacity=-1.0),
+            "execution.capacity",
+            "Input should be greater than 0",
+        ),
+        (
+            "risk_limits.yaml",
+            lambda data: data["strategy"].update(max_volatility=float("inf")),
+            "strategy.max_volatility",
+            "Input should be a finite number",
+        ),
+    ],
+)
 def test_a_domain_rule_is_refused_at_load_naming_file_and_key(config_dir, filename, change, key, reason):
     """Before, an inverted band, a negative seed or an infinite limit loaded and failed the
     run that built the domain object; a typo and a bad capacity were refused and still are."""

@@ -17,13 +17,15 @@ def _forecasts(rows):
 
 
 def test_the_valley_in_force_is_the_forecast_made_before_the_month_began():
-    forecasts = _forecasts([
-        (dt.date(2021, 2, 25), "a", "posterior", -0.05),
-        (dt.date(2021, 2, 26), "a", "posterior", -0.04),  # last business day of February
-        (dt.date(2021, 2, 26), "a", "expert", -0.90),  # another parameter set: ignored
-        (dt.date(2021, 3, 1), "a", "posterior", -0.01),  # made inside March: not the month's
-        (dt.date(2021, 3, 2), "a", "posterior", -0.02),
-    ])
+    forecasts = _forecasts(
+        [
+            (dt.date(2021, 2, 25), "a", "posterior", -0.05),
+            (dt.date(2021, 2, 26), "a", "posterior", -0.04),  # last business day of February
+            (dt.date(2021, 2, 26), "a", "expert", -0.90),  # another parameter set: ignored
+            (dt.date(2021, 3, 1), "a", "posterior", -0.01),  # made inside March: not the month's
+            (dt.date(2021, 3, 2), "a", "posterior", -0.02),
+        ]
+    )
     assert valleys_in_force(forecasts, dt.date(2021, 3, 1)) == {"a": -0.04}
     assert valleys_in_force(forecasts, dt.date(2021, 3, 15)) == {"a": -0.04}
     # nothing was forecast before February: the earliest February forecast before the day
@@ -32,10 +34,12 @@ def test_the_valley_in_force_is_the_forecast_made_before_the_month_began():
 
 
 def test_without_a_forecast_before_the_month_the_earliest_one_in_it_before_the_day_holds():
-    forecasts = _forecasts([
-        (dt.date(2021, 3, 2), "a", "posterior", -0.02),
-        (dt.date(2021, 3, 3), "a", "posterior", -0.03),
-    ])
+    forecasts = _forecasts(
+        [
+            (dt.date(2021, 3, 2), "a", "posterior", -0.02),
+            (dt.date(2021, 3, 3), "a", "posterior", -0.03),
+        ]
+    )
     assert valleys_in_force(forecasts, dt.date(2021, 3, 2)) == {}
     assert valleys_in_force(forecasts, dt.date(2021, 3, 3)) == {"a": -0.02}
     assert valleys_in_force(forecasts, dt.date(2021, 3, 10)) == {"a": -0.02}
@@ -46,14 +50,21 @@ def _history(days, ids=("a", "b")):
     returns = pl.DataFrame(rows, schema=["date", "strategy_id", "ret", "available"], orient="row")
     pool = pl.DataFrame(
         [(days[0], "a", True, 0.99), (days[1], "a", True, None), (days[0], "b", False, 0.70)],
-        schema=["date", "strategy_id", "in_pool", "evidence"], orient="row",
+        schema=["date", "strategy_id", "in_pool", "evidence"],
+        orient="row",
     )
     posteriors = pl.DataFrame(
-        [(days[0], "a", True, 0.001, 0.0002, 1.1), (days[1], "a", True, 0.002, 0.0003, 1.2),
-         (days[1], "b", False, 0.009, 0.0009, 9.9)],
-        schema=["date", "strategy_id", "converged", "daily_mean_mean", "daily_mean_sd", "sharpe_mean"], orient="row",
+        [
+            (days[0], "a", True, 0.001, 0.0002, 1.1),
+            (days[1], "a", True, 0.002, 0.0003, 1.2),
+            (days[1], "b", False, 0.009, 0.0009, 9.9),
+        ],
+        schema=["date", "strategy_id", "converged", "daily_mean_mean", "daily_mean_sd", "sharpe_mean"],
+        orient="row",
     )
-    empty = pl.DataFrame(schema={"date": pl.Date, "strategy_id": pl.String, "parameter_set": pl.String, "monthly_valley": pl.Float64})
+    empty = pl.DataFrame(
+        schema={"date": pl.Date, "strategy_id": pl.String, "parameter_set": pl.String, "monthly_valley": pl.Float64}
+    )
     regime = pl.DataFrame({"date": [days[1]], "risk_scale": [0.5]})
     return SolutionHistory(returns, pool, posteriors, empty, regime, None, {"a": "x"}, {})
 

@@ -64,11 +64,17 @@ def check_identities(record, tol=1e-12):
 # =========================================================================== 1. mark to market
 
 
-def _three_held_state(rule, day=D(2024, 3, 4), pending=0.1) -> SolutionState:
+def _three_held_state(rule, day=None, pending=0.1) -> SolutionState:
+    day = day or D(2024, 3, 4)
     held = {"A": 0.5, "B": 0.3, "C": 0.2}
     return SolutionState(
-        day=day, aum=100.0, aum_peak=100.0, risk_peak=100.0, pending_costs=pending,
-        last_rebalance=LAUNCH, exposure=1.0,
+        day=day,
+        aum=100.0,
+        aum_peak=100.0,
+        risk_peak=100.0,
+        pending_costs=pending,
+        last_rebalance=LAUNCH,
+        exposure=1.0,
         strategies={
             s: StrategyState(status="active", tier="core", weight=w, target=w, watch_from=D(2024, 3, 4))
             for s, w in held.items()
@@ -165,9 +171,14 @@ def test_pause_on_monthly_valley_then_pause_days_then_ramp():
     # Stop bar 2 x -3 % = -6 % is not reached: a pause of 3 days, then a ramp over 3 days.
     rule = rules({"A": 0.5, "B": 0.5}, pause_days=3, ramp_days=3)
     m = Market("AB")
-    for d, r in [(D(2024, 3, 1), -0.02), (D(2024, 3, 4), -0.01), (D(2024, 3, 5), -0.015), (D(2024, 3, 6), -0.01),
-                 (D(2024, 3, 11), -0.05),  # re-entry day: A holds nothing and its P&L counts from Mar 12
-                 (D(2024, 3, 12), -0.01)]:
+    for d, r in [
+        (D(2024, 3, 1), -0.02),
+        (D(2024, 3, 4), -0.01),
+        (D(2024, 3, 5), -0.015),
+        (D(2024, 3, 6), -0.01),
+        (D(2024, 3, 11), -0.05),  # re-entry day: A holds nothing and its P&L counts from Mar 12
+        (D(2024, 3, 12), -0.01),
+    ]:
         m.set(d, "A", r)
     valley = {"A": -0.03, "B": -0.03}
     dl = days(LAUNCH, D(2024, 3, 15))
@@ -219,7 +230,7 @@ def test_pause_on_monthly_valley_then_pause_days_then_ramp():
     assert st.strategies["A"].ramp_day == 0 and st.strategies["A"].target == pytest.approx(0.5)
     # P&L watched from Mar 12: -1 % (with Mar 11's -5 % it would be -5.95 % < -3 %: a new pause)
     assert wrow(by[D(2024, 3, 12)][1], "A")["pnl_watched"] == pytest.approx(-0.01, abs=1e-15)
-    assert all(by[d][0].strategies["A"].status == "active" for d in dl[dl.index(D(2024, 3, 11)):])
+    assert all(by[d][0].strategies["A"].status == "active" for d in dl[dl.index(D(2024, 3, 11)) :])
     assert by[D(2024, 3, 15)][0].strategies["A"].pause_count == 1
 
 
@@ -332,8 +343,12 @@ def test_manual_stop_and_reinstate():
     states, recs = run(rule, m, dl)
     status = {d: s.strategies["A"].status for d, s in zip(dl, states)}
     assert status == {
-        D(2024, 3, 1): "active", D(2024, 3, 4): "active", D(2024, 3, 5): "stopped",
-        D(2024, 3, 6): "stopped", D(2024, 3, 7): "active", D(2024, 3, 8): "active",
+        D(2024, 3, 1): "active",
+        D(2024, 3, 4): "active",
+        D(2024, 3, 5): "stopped",
+        D(2024, 3, 6): "stopped",
+        D(2024, 3, 7): "active",
+        D(2024, 3, 8): "active",
     }
     assert "manual stop" in states[2].strategies["A"].reason
     assert orow(recs[2], "A")["reason"] == "forced_exit" and orow(recs[2], "A")["trade_weight"] == pytest.approx(-0.5)
@@ -358,11 +373,20 @@ def test_manual_action_validation():
 
 def _two_held_state(day, target_a=0.5, target_b=0.5, cash=None) -> SolutionState:
     return SolutionState(
-        day=day, aum=100.0, aum_peak=100.0, risk_peak=100.0, last_rebalance=LAUNCH, exposure=1.0,
+        day=day,
+        aum=100.0,
+        aum_peak=100.0,
+        risk_peak=100.0,
+        last_rebalance=LAUNCH,
+        exposure=1.0,
         cash=dict(cash or {"cash_pauses": 0.0, "cash_risk": 0.0, "cash_other": 0.0}),
         strategies={
-            "A": StrategyState(status="active", tier="core", weight=target_a, target=target_a, watch_from=D(2024, 3, 4)),
-            "B": StrategyState(status="active", tier="core", weight=target_b, target=target_b, watch_from=D(2024, 3, 4)),
+            "A": StrategyState(
+                status="active", tier="core", weight=target_a, target=target_a, watch_from=D(2024, 3, 4)
+            ),
+            "B": StrategyState(
+                status="active", tier="core", weight=target_b, target=target_b, watch_from=D(2024, 3, 4)
+            ),
         },
     )
 
@@ -383,7 +407,7 @@ def test_launch_rebalances_from_cash():
     "r, drifts",
     [
         # drift of A (and B) = 0.5(1+r)/(1+0.5r) - 0.5 = 0.25r/(1+0.5r); threshold 0.02 <-> r = 1/12
-        (0.09, True),   # 0.0225 / 1.045 = 0.02153 > 0.02
+        (0.09, True),  # 0.0225 / 1.045 = 0.02153 > 0.02
         (0.08, False),  # 0.0200 / 1.040 = 0.01923 < 0.02
     ],
 )
@@ -418,7 +442,9 @@ def test_monthly_trigger_on_first_business_day_of_month_only():
     held_a = 0.5 * 1.01 / 1.005
     assert orow(rec, "A")["trade_weight"] == pytest.approx(0.5 - held_a, abs=1e-15)
     # monthly off: the same step holds
-    _, rec = step(replace(rule, monthly=False), _two_held_state(D(2024, 3, 29)), m.inputs(D(2024, 4, 1)), LOOSE, ZERO_COSTS)
+    _, rec = step(
+        replace(rule, monthly=False), _two_held_state(D(2024, 3, 29)), m.inputs(D(2024, 4, 1)), LOOSE, ZERO_COSTS
+    )
     assert rec.optimization["rebalanced"] is False
 
 
@@ -522,8 +548,13 @@ def test_infeasible_allocation_goes_to_cash(monkeypatch, turnover_limit):
 
 @pytest.mark.parametrize("policy", ["static", "inverse_volatility"])
 def test_pool_exit_is_a_forced_exit_despite_turnover_limit(policy):
-    rule = rules({"A": 0.5, "B": 0.5}, turnover_limit=0.01, max_weight=0.6, policy_kind=policy,
-                 policy_params={"static_weights": {"A": 0.5, "B": 0.5}} if policy == "static" else {})
+    rule = rules(
+        {"A": 0.5, "B": 0.5},
+        turnover_limit=0.01,
+        max_weight=0.6,
+        policy_kind=policy,
+        policy_params={"static_weights": {"A": 0.5, "B": 0.5}} if policy == "static" else {},
+    )
     m = Market("AB")
     dl = days(LAUNCH, D(2024, 3, 6))
     states, recs = run(rule, m, dl, per_day=lambda d: {"in_pool": {"A": d < D(2024, 3, 5), "B": True}})
@@ -601,7 +632,12 @@ def test_low_alert_violation_stays_open_with_its_opened_date():
     for rec in recs[1:]:
         (v,) = rec.violations
         assert (v["rule"], v["subject"], v["severity"], v["action"], v["status"]) == (
-            "strategy_weight", "A", "low", "alert", "open")
+            "strategy_weight",
+            "A",
+            "low",
+            "alert",
+            "open",
+        )
         assert v["opened_date"] == D(2024, 3, 4) and v["resolved_date"] is None
         assert v["value"] == pytest.approx(0.42) and v["limit_value"] == 0.4
         assert rec.optimization["rebalanced"] is False  # an alert is no trigger
@@ -661,10 +697,10 @@ def test_high_weight_violation_pauses_and_blocks_new_risk():
 @pytest.mark.parametrize(
     "weight_a, severity, action",
     [
-        (0.42, "low", "alert"),                        # (0.42 - 0.4) / 0.4 = 0.05
-        (0.45, "medium", "reduce_proportionally"),     # 0.125
-        (0.59, "medium", "reduce_proportionally"),     # 0.475
-        (0.61, "high", "pause_strategy"),              # 0.525
+        (0.42, "low", "alert"),  # (0.42 - 0.4) / 0.4 = 0.05
+        (0.45, "medium", "reduce_proportionally"),  # 0.125
+        (0.59, "medium", "reduce_proportionally"),  # 0.475
+        (0.61, "high", "pause_strategy"),  # 0.525
     ],
 )
 def test_strategy_weight_severity_table(weight_a, severity, action):
@@ -701,8 +737,9 @@ def test_strategy_volatility_violation_by_numpy():
 
 
 def test_order_costs_by_hand_and_paid_next_day():
-    costs = CostModel(commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.1, capacity=1000.0,
-                      slippage_sd_bps=0.0)
+    costs = CostModel(
+        commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.1, capacity=1000.0, slippage_sd_bps=0.0
+    )
     rule = rules({"A": 0.6, "B": 0.4})
     m = Market("AB").set(D(2024, 3, 4), "A", 0.01)
     states, recs = run(rule, m, days(LAUNCH, D(2024, 3, 4)), costs=costs)
@@ -730,8 +767,9 @@ def test_order_costs_by_hand_and_paid_next_day():
 
 
 def test_sell_orders_have_negative_value_and_positive_cost():
-    costs = CostModel(commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.1, capacity=1000.0,
-                      slippage_sd_bps=0.0)
+    costs = CostModel(
+        commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.1, capacity=1000.0, slippage_sd_bps=0.0
+    )
     rule = rules({"A": 0.5, "B": 0.5}, manual=(ManualAction(D(2024, 3, 5), "stop", "A"),))
     states, recs = run(rule, Market("AB"), days(LAUNCH, D(2024, 3, 5)), costs=costs)
     aum = recs[2].performance["aum"]
@@ -744,8 +782,9 @@ def test_sell_orders_have_negative_value_and_positive_cost():
 
 
 def test_simulated_costs_with_slippage_are_paid_next_day():
-    costs = CostModel(commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.01, capacity=1e4,
-                      slippage_sd_bps=5.0)
+    costs = CostModel(
+        commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.01, capacity=1e4, slippage_sd_bps=5.0
+    )
     rule = rules({"A": 0.6, "B": 0.4}, drift_threshold=0.01)
     m = Market("AB").set(D(2024, 3, 4), "A", 0.05).set(D(2024, 3, 5), "B", 0.02)
     states, recs = run(rule, m, days(LAUNCH, D(2024, 3, 6)), costs=costs)
@@ -766,13 +805,19 @@ def test_simulated_costs_with_slippage_are_paid_next_day():
 def test_incubation_tier_scale_and_hysteresis():
     # C is outside the pool; evidence >= 3 enters incubation at half size, it stays while >= 2.
     # D never enters: 2.5 is inside the band but D is not on the list.
-    rule = rules({"A": 0.5, "B": 0.25, "C": 0.25, "D": 0.25}, incubation_evidence=3.0,
-                 incubation_exit_evidence=2.0, incubation_scale=0.5)
+    rule = rules(
+        {"A": 0.5, "B": 0.25, "C": 0.25, "D": 0.25},
+        incubation_evidence=3.0,
+        incubation_exit_evidence=2.0,
+        incubation_scale=0.5,
+    )
     m = Market("ABCD")
     ev = {D(2024, 3, 1): 1.0, D(2024, 3, 4): 3.5, D(2024, 3, 5): 2.5, D(2024, 3, 6): 2.0, D(2024, 3, 7): 1.9}
     dl = list(ev)
-    per_day = lambda d: {"in_pool": {"A": True, "B": True, "C": False, "D": False},  # noqa: E731
-                         "evidence": {"C": ev[d], "D": 2.5}}
+
+    def per_day(d):
+        return {"in_pool": {"A": True, "B": True, "C": False, "D": False}, "evidence": {"C": ev[d], "D": 2.5}}
+
     states, recs = run(rule, m, dl, per_day=per_day)
     tiers = [s.strategies["C"].tier for s in states]
     assert tiers == ["none", "incubation", "incubation", "incubation", "none"]
@@ -821,20 +866,32 @@ def _eventful(day_list, costs=None):
     """Three strategies: A paused on Mar 5 (-2 %, -2 % below its -3 % valley) and ramping back
     from Mar 7; C out of the pool on Mar 7-8; B's weight above the 0.41 strategy limit all
     along (a low alert, medium on Mar 8 when B takes C's share); real costs."""
-    costs = costs or CostModel(commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.01,
-                               capacity=1e4, slippage_sd_bps=3.0)
-    rule = rules({"A": 0.3, "B": 0.42, "C": 0.28}, pause_days=2, ramp_days=3, drift_threshold=0.03, monthly=True,
-                 max_weight=0.5)
+    costs = costs or CostModel(
+        commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.01, capacity=1e4, slippage_sd_bps=3.0
+    )
+    rule = rules(
+        {"A": 0.3, "B": 0.42, "C": 0.28}, pause_days=2, ramp_days=3, drift_threshold=0.03, monthly=True, max_weight=0.5
+    )
     risk = loose_risk_limits(strategy={"max_weight": 0.41})
     m = Market("ABC")
-    for d, s, r in [(D(2024, 3, 4), "A", -0.02), (D(2024, 3, 5), "A", -0.02), (D(2024, 3, 5), "B", 0.004),
-                    (D(2024, 3, 6), "B", -0.003), (D(2024, 3, 7), "C", 0.06), (D(2024, 3, 8), "B", 0.01),
-                    (D(2024, 3, 12), "A", 0.01), (D(2024, 3, 13), "C", -0.01), (D(2024, 3, 14), "B", 0.002)]:
+    for d, s, r in [
+        (D(2024, 3, 4), "A", -0.02),
+        (D(2024, 3, 5), "A", -0.02),
+        (D(2024, 3, 5), "B", 0.004),
+        (D(2024, 3, 6), "B", -0.003),
+        (D(2024, 3, 7), "C", 0.06),
+        (D(2024, 3, 8), "B", 0.01),
+        (D(2024, 3, 12), "A", 0.01),
+        (D(2024, 3, 13), "C", -0.01),
+        (D(2024, 3, 14), "B", 0.002),
+    ]:
         m.set(d, s, r)
 
     def per_day(d):
-        return {"valley": {"A": -0.03, "B": -0.5, "C": -0.5},
-                "in_pool": {"A": True, "B": True, "C": d not in (D(2024, 3, 7), D(2024, 3, 8))}}
+        return {
+            "valley": {"A": -0.03, "B": -0.5, "C": -0.5},
+            "in_pool": {"A": True, "B": True, "C": d not in (D(2024, 3, 7), D(2024, 3, 8))},
+        }
 
     return rule, risk, costs, m, per_day
 
@@ -850,7 +907,8 @@ def test_identities_every_day_of_an_eventful_run():
     for prev, rec, st in zip([None, *recs], recs, states):
         check_identities(rec, tol=1e-12)
         assert sum(st.strategies[s].target for s in st.strategies) == pytest.approx(
-            st.exposure - sum(st.cash.values()), abs=1e-12)
+            st.exposure - sum(st.cash.values()), abs=1e-12
+        )
         if prev is not None:
             assert rec.performance["costs"] == pytest.approx(sum(o["simulated_cost"] for o in prev.orders), rel=1e-15)
         for o in rec.orders:
@@ -927,14 +985,17 @@ def test_round_trip_through_tables_and_identical_continuation(scenario, cut_day,
 
     last = {name: f.filter(f["date"] == dl[cut]) for name, f in frames.items()}
     rebuilt = state_from_tables(
-        rule, last["portfolio.solution_weights"], last["portfolio.solution_optimizations"],
-        last["portfolio.solution_performance"], last["portfolio.risk_violations"],
+        rule,
+        last["portfolio.solution_weights"],
+        last["portfolio.solution_optimizations"],
+        last["portfolio.solution_performance"],
+        last["portfolio.risk_violations"],
     )
     _assert_states_equal(rebuilt, mem)
 
     # stepping on from either state gives identical records and states
-    s1, r1 = run(rule, m, dl[cut + 1:], risk=risk, costs=costs, per_day=per_day, state=mem)
-    s2, r2 = run(rule, m, dl[cut + 1:], risk=risk, costs=costs, per_day=per_day, state=rebuilt)
+    s1, r1 = run(rule, m, dl[cut + 1 :], risk=risk, costs=costs, per_day=per_day, state=mem)
+    s2, r2 = run(rule, m, dl[cut + 1 :], risk=risk, costs=costs, per_day=per_day, state=rebuilt)
     for a, b in zip(s1, s2):
         _assert_states_equal(a, b)
     for a, b in zip(r1, r2):
@@ -962,15 +1023,24 @@ def test_state_from_tables_picks_its_solution():
     s2, rec2 = run(r2, m, dl)
     frames = records_to_frames(rec1[-1:] + rec2[-1:])
     for rule, state in ((r1, s1[-1]), (r2, s2[-1])):
-        rebuilt = state_from_tables(rule, frames["portfolio.solution_weights"],
-                                    frames["portfolio.solution_optimizations"],
-                                    frames["portfolio.solution_performance"], frames["portfolio.risk_violations"])
+        rebuilt = state_from_tables(
+            rule,
+            frames["portfolio.solution_weights"],
+            frames["portfolio.solution_optimizations"],
+            frames["portfolio.solution_performance"],
+            frames["portfolio.risk_violations"],
+        )
         _assert_states_equal(rebuilt, state)
     # two days of one solution are not one day's rows
     frames = records_to_frames(rec1)
     with pytest.raises(ValueError, match="performance rows for one day"):
-        state_from_tables(r1, frames["portfolio.solution_weights"], frames["portfolio.solution_optimizations"],
-                          frames["portfolio.solution_performance"], frames["portfolio.risk_violations"])
+        state_from_tables(
+            r1,
+            frames["portfolio.solution_weights"],
+            frames["portfolio.solution_optimizations"],
+            frames["portfolio.solution_performance"],
+            frames["portfolio.risk_violations"],
+        )
 
 
 def test_state_from_tables_refuses_tables_that_disagree():
@@ -982,7 +1052,11 @@ def test_state_from_tables_refuses_tables_that_disagree():
     w, o = frames["portfolio.solution_weights"], frames["portfolio.solution_optimizations"]
     p, v = frames["portfolio.solution_performance"], frames["portfolio.risk_violations"]
     assert o["weight_rows"].item() == w.height == 2
-    for broken in ((w.head(1), o, p, v), (w, o.head(0), p, v), (w, o.with_columns(open_violations=pl.lit(1, pl.Int64)), p, v)):
+    for broken in (
+        (w.head(1), o, p, v),
+        (w, o.head(0), p, v),
+        (w, o.with_columns(open_violations=pl.lit(1, pl.Int64)), p, v),
+    ):
         with pytest.raises(StateMismatchError, match="tables disagree on 2024-03-05.*materialise 2024-03-05 again"):
             state_from_tables(rule, *broken)
 
@@ -990,16 +1064,20 @@ def test_state_from_tables_refuses_tables_that_disagree():
 def test_state_from_tables_without_rows_is_launch_state():
     rule = rules({"A": 1.0})
     empty = {name: TABLES[name].empty_frame() for name in PORTFOLIO_TABLES.values()}
-    state = state_from_tables(rule, empty["portfolio.solution_weights"], empty["portfolio.solution_optimizations"],
-                              empty["portfolio.solution_performance"], empty["portfolio.risk_violations"])
+    state = state_from_tables(
+        rule,
+        empty["portfolio.solution_weights"],
+        empty["portfolio.solution_optimizations"],
+        empty["portfolio.solution_performance"],
+        empty["portfolio.risk_violations"],
+    )
     assert state == SolutionState.launch(rule)
     assert (state.day, state.aum, state.aum_peak, state.risk_peak) == (None, 100.0, 100.0, 100.0)
 
 
 def test_records_to_frames_empty_tables_keep_schema():
     rule = rules({"A": 0.5, "B": 0.5})
-    _, recs = run(rule, Market("AB"), days(D(2024, 3, 4), D(2024, 3, 4)),
-                  state=_two_held_state(LAUNCH))
+    _, recs = run(rule, Market("AB"), days(D(2024, 3, 4), D(2024, 3, 4)), state=_two_held_state(LAUNCH))
     frames = records_to_frames(recs)
     assert frames["portfolio.rebalance_orders"].height == 0
     assert frames["portfolio.risk_violations"].height == 0
@@ -1009,11 +1087,19 @@ def test_records_to_frames_empty_tables_keep_schema():
 
 def test_rules_from_config_nested_layout():
     config = {
-        "solution_id": "x", "launch_date": LAUNCH, "initial_aum": 1e6, "target_exposure": 0.9,
+        "solution_id": "x",
+        "launch_date": LAUNCH,
+        "initial_aum": 1e6,
+        "target_exposure": 0.9,
         "policy": {"kind": "optimizer", "objective": "MAX_SHARPE", "method": None},
         "filters": {"sectors": ["macro"], "asset_classes": None},
-        "constraints": {"min_weight": 0.01, "max_weight": 0.4, "sector_limits": {"macro": 0.6},
-                        "turnover_limit": None, "leverage_limit": 1.2},
+        "constraints": {
+            "min_weight": 0.01,
+            "max_weight": 0.4,
+            "sector_limits": {"macro": 0.6},
+            "turnover_limit": None,
+            "leverage_limit": 1.2,
+        },
         "rebalance": {"drift_threshold": 0.07, "monthly": False},
         "pause": {"period_days": 7, "ramp_days": 2, "cooldown_days": 4},
         "stop": {"valley_multiple": 2.5, "max_pauses": 5},
@@ -1035,8 +1121,14 @@ def test_rules_from_config_nested_layout():
     assert r.manual == (ManualAction(D(2024, 3, 5), "stop", "A"),)
     assert r.manual_on(D(2024, 3, 5)) == [ManualAction(D(2024, 3, 5), "stop", "A")] and r.manual_on(LAUNCH) == []
     # missing sections: the dataclass defaults
-    d = SolutionRules.from_config({"solution_id": "y", "launch_date": LAUNCH, "initial_aum": 5,
-                                   "policy": {"kind": "static", "static_weights": {"A": 1.0}}})
+    d = SolutionRules.from_config(
+        {
+            "solution_id": "y",
+            "launch_date": LAUNCH,
+            "initial_aum": 5,
+            "policy": {"kind": "static", "static_weights": {"A": 1.0}},
+        }
+    )
     assert (d.pause_days, d.ramp_days, d.cooldown_days, d.max_pauses, d.drift_threshold) == (10, 5, 10, 3, 0.05)
     assert d.incubation_evidence is None and d.sectors is None and d.target_exposure == 1.0
 
@@ -1102,6 +1194,11 @@ def test_state_from_an_older_warehouse_without_the_counts_is_read_as_it_is():
     older = frames["portfolio.solution_optimizations"].with_columns(
         weight_rows=pl.lit(None, pl.Int64), open_violations=pl.lit(None, pl.Int64)
     )
-    rebuilt = state_from_tables(rule, frames["portfolio.solution_weights"], older,
-                                frames["portfolio.solution_performance"], frames["portfolio.risk_violations"])
+    rebuilt = state_from_tables(
+        rule,
+        frames["portfolio.solution_weights"],
+        older,
+        frames["portfolio.solution_performance"],
+        frames["portfolio.risk_violations"],
+    )
     _assert_states_equal(rebuilt, states[-1])

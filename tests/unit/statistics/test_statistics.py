@@ -222,9 +222,7 @@ def test_psr_formula():
 
 def test_dsr_worked_example():
     trials = [0.1, 0.2, 0.3]  # mean 0.2, sample variance (0.01 + 0 + 0.01) / 2 = 0.01
-    sr0 = 0.1 * (
-        (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / 3) + EULER_GAMMA * stats.norm.ppf(1 - 1 / (3 * math.e))
-    )
+    sr0 = 0.1 * ((1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / 3) + EULER_GAMMA * stats.norm.ppf(1 - 1 / (3 * math.e)))
     assert S.expected_maximum_sharpe(trials) == pytest.approx(sr0, rel=1e-12)
     assert S.expected_maximum_sharpe(trials + [np.nan]) == pytest.approx(sr0, rel=1e-12)
     r = t_sample(250, seed=5) + 0.002

@@ -74,7 +74,9 @@ def simulate_pool(policy: AlphaPoolPolicy, seed: int = 42) -> dict[int, dict[str
         day = days[i]
         window = return_window(returns, benchmark, day, WINDOW)
         fit = conjugate_fit(window, settings, seed=i, reason="test").summary
-        stats = strategy_statistics_table(returns.filter(pl.col("date") <= day), benchmark.filter(pl.col("date") <= day), day)
+        stats = strategy_statistics_table(
+            returns.filter(pl.col("date") <= day), benchmark.filter(pl.col("date") <= day), day
+        )
         decision = policy.decide(state, pool_evidence(fit, stats, policy.signal))
         path[i] = dict(zip(decision.get_column("strategy_id"), decision.get_column("in_pool")))
         state = decision.select(list(POOL_STATE_COLUMNS))

@@ -232,9 +232,7 @@ def test_fit_schema_diagnostics_and_draws(fit, window):
     settings = FitSettings()
     total = settings.chains * settings.draws
     assert draws.height == total * N_STRATEGIES
-    per_strategy = draws.group_by("strategy_id").agg(
-        pl.col("draw").n_unique(), pl.col("draw").max().alias("last")
-    )
+    per_strategy = draws.group_by("strategy_id").agg(pl.col("draw").n_unique(), pl.col("draw").max().alias("last"))
     assert per_strategy["draw"].to_list() == [total] * N_STRATEGIES
     assert per_strategy["last"].to_list() == [total - 1] * N_STRATEGIES
     assert summary["draws"].to_list() == [total] * N_STRATEGIES

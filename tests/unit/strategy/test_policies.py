@@ -13,9 +13,7 @@ EMPTY_STATE = pl.DataFrame(schema=POOL_STATE_COLUMNS)
 
 
 def evidence(strategy_id="a", p=0.95, dsr=0.9, n=300, trl=50.0, dd=-0.10, level=0.05):
-    return pl.DataFrame(
-        [(strategy_id, p, level, dsr, n, trl, dd)], schema=EVIDENCE_COLUMNS, orient="row"
-    )
+    return pl.DataFrame([(strategy_id, p, level, dsr, n, trl, dd)], schema=EVIDENCE_COLUMNS, orient="row")
 
 
 def state(strategy_id="a", in_pool=False, days=10):

@@ -316,8 +316,9 @@ def test_seeded_reproducibility_and_floor():
     np.testing.assert_array_equal(s1, s2)
     assert not np.array_equal(s1, s3)
     # a shuffled draws frame is the same posterior
-    s4 = simulate_posterior_predictive(draws.sample(fraction=1.0, shuffle=True, seed=3), history, bench, ids,
-                                       SimulationSettings(n_paths=300, seed=1))
+    s4 = simulate_posterior_predictive(
+        draws.sample(fraction=1.0, shuffle=True, seed=3), history, bench, ids, SimulationSettings(n_paths=300, seed=1)
+    )
     np.testing.assert_array_equal(s1, s4)
 
     wild = make_draws(ids, 0.0, 0.0, 2.0, INF)  # daily sd 200%: many draws below -100%
@@ -419,8 +420,11 @@ def test_non_positive_definite_correlation_is_repaired():
     scen = simulate_parameter_set(params, ids, SimulationSettings(n_paths=200))
     assert np.isfinite(scen).all()
     with pytest.raises(ValueError, match="tail_df must be > 2"):
-        simulate_parameter_set(ParameterSet("x", params.annual_return, params.annual_volatility,
-                                            dict.fromkeys(ids, 2.0)), ids, SimulationSettings(n_paths=10))
+        simulate_parameter_set(
+            ParameterSet("x", params.annual_return, params.annual_volatility, dict.fromkeys(ids, 2.0)),
+            ids,
+            SimulationSettings(n_paths=10),
+        )
     with pytest.raises(ValueError, match="no annual_return for strategies \\['d'\\]"):
         simulate_parameter_set(params, ids + ["d"], SimulationSettings(n_paths=10))
 
@@ -456,7 +460,11 @@ def test_fitted_parameter_set_is_the_posterior_mean():
 # --------------------------------------------------------------------------------------
 
 # business days 2024-01-01 (Mon) .. 2024-01-15 (Mon), d0 .. d10
-D = [dt.date(2024, 1, 1) + dt.timedelta(days=k) for k in range(15) if (dt.date(2024, 1, 1) + dt.timedelta(days=k)).weekday() < 5]
+D = [
+    dt.date(2024, 1, 1) + dt.timedelta(days=k)
+    for k in range(15)
+    if (dt.date(2024, 1, 1) + dt.timedelta(days=k)).weekday() < 5
+]
 
 
 def _returns_frame() -> pl.DataFrame:
@@ -477,13 +485,25 @@ def _returns_frame() -> pl.DataFrame:
     # strategy e: flat (every realised month is 0), forecasts partly missing or null
     for k in range(11):
         rows.append((D[k], "e", 0.0, True))
-    return pl.DataFrame(rows, schema={"date": pl.Date, "strategy_id": pl.String, "ret": pl.Float64,
-                                      "available": pl.Boolean}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={"date": pl.Date, "strategy_id": pl.String, "ret": pl.Float64, "available": pl.Boolean},
+        orient="row",
+    )
 
 
 BANDS_A = {  # forecast date index -> (p05, p95)
-    0: (-0.05, 0.03), 1: (-0.05, 0.05), 2: (0.0, 0.05), 3: (-1.0, 1.0), 4: (0.01, 0.05),
-    5: (-0.01, 0.01), 6: (-1.0, 1.0), 7: (-1.0, 1.0), 8: (-1.0, 1.0), 9: (-1.0, 1.0), 10: (-1.0, 1.0),
+    0: (-0.05, 0.03),
+    1: (-0.05, 0.05),
+    2: (0.0, 0.05),
+    3: (-1.0, 1.0),
+    4: (0.01, 0.05),
+    5: (-0.01, 0.01),
+    6: (-1.0, 1.0),
+    7: (-1.0, 1.0),
+    8: (-1.0, 1.0),
+    9: (-1.0, 1.0),
+    10: (-1.0, 1.0),
 }
 
 
@@ -494,8 +514,9 @@ def _forecasts_frame() -> pl.DataFrame:
     rows += [(D[k], "d", -1.0, 1.0) for k in range(11) if k != 6]  # d's o_{J-h} for as_of=d9 is d6
     # e: d0 missing, d1 null band (neither scored), d2 band excludes 0 (out), d3 .. d10 in
     rows += [(D[1], "e", None, 0.1), (D[2], "e", 0.01, 0.02)] + [(D[k], "e", -1.0, 1.0) for k in range(3, 11)]
-    return pl.DataFrame(rows, schema={"date": pl.Date, "strategy_id": pl.String, "p05": pl.Float64,
-                                      "p95": pl.Float64}, orient="row")
+    return pl.DataFrame(
+        rows, schema={"date": pl.Date, "strategy_id": pl.String, "p05": pl.Float64, "p95": pl.Float64}, orient="row"
+    )
 
 
 # strategy a's observed days: d0 d1 d2 d4 d5 d7 d8 d9 (d10 is after as_of), horizon 3:
@@ -531,17 +552,26 @@ def test_forecast_calibration_hand_case():
     assert earlier["n_evaluated"] == 4 and earlier["coverage_rate"] == pytest.approx(2 / 4)
 
     # as_of on a's unavailable day: no row; d6 (null ret) likewise
-    assert forecast_calibration(_forecasts_frame(), _returns_frame(), D[3], horizon=3).filter(
-        pl.col("strategy_id") == "a").height == 0
-    assert forecast_calibration(_forecasts_frame(), _returns_frame(), D[6], horizon=3).filter(
-        pl.col("strategy_id") == "a").height == 0
+    assert (
+        forecast_calibration(_forecasts_frame(), _returns_frame(), D[3], horizon=3)
+        .filter(pl.col("strategy_id") == "a")
+        .height
+        == 0
+    )
+    assert (
+        forecast_calibration(_forecasts_frame(), _returns_frame(), D[6], horizon=3)
+        .filter(pl.col("strategy_id") == "a")
+        .height
+        == 0
+    )
 
 
 def test_forecast_calibration_is_idempotent_and_order_free():
     f, r = _forecasts_frame(), _returns_frame()
     first = forecast_calibration(f, r, D[9], horizon=3)
-    again = forecast_calibration(f.sample(fraction=1.0, shuffle=True, seed=1),
-                                 r.sample(fraction=1.0, shuffle=True, seed=2), D[9], horizon=3)
+    again = forecast_calibration(
+        f.sample(fraction=1.0, shuffle=True, seed=1), r.sample(fraction=1.0, shuffle=True, seed=2), D[9], horizon=3
+    )
     assert first.equals(again)
     # no 'available' column means available: strategy b's d9 then counts and b gets a row
     no_avail = forecast_calibration(f, r.drop("available"), D[9], horizon=3)

@@ -56,8 +56,11 @@ def test_the_pool_state_refuses_two_rows_of_one_strategy():
 def test_the_pool_through_the_runner_equals_the_policy_stepped_by_hand():
     # a enters on day 1 (new), b is kept out until its evidence clears 0.9 on day 3, c
     # has no news on day 2 (state carried)
-    path = {DAYS[0]: evidence(("a", 0.95), ("b", 0.5)), DAYS[1]: evidence(("a", 0.6), ("b", 0.5)),
-            DAYS[2]: evidence(("a", 0.6), ("b", 0.95), ("c", 0.2))}
+    path = {
+        DAYS[0]: evidence(("a", 0.95), ("b", 0.5)),
+        DAYS[1]: evidence(("a", 0.6), ("b", 0.5)),
+        DAYS[2]: evidence(("a", 0.6), ("b", 0.95), ("c", 0.2)),
+    }
     start = PoolState({"c": PoolMembership(True, 9)})
     trajectory = run(alpha_pool_level(POLICY), start, exogenous_path(DAYS, path))
 
@@ -79,8 +82,13 @@ def test_the_pool_through_the_runner_equals_the_policy_stepped_by_hand():
 
 def test_the_policy_names_its_parameters():
     assert POLICY.parameters == {
-        "signal": "p_alpha_positive", "enter_probability": 0.9, "exit_probability": 0.7, "min_deflated_sharpe": 0.10,
-        "min_history": 100, "max_drawdown": -0.35, "min_days_in_state": 2,
+        "signal": "p_alpha_positive",
+        "enter_probability": 0.9,
+        "exit_probability": 0.7,
+        "min_deflated_sharpe": 0.10,
+        "min_history": 100,
+        "max_drawdown": -0.35,
+        "min_days_in_state": 2,
     }
     assert AlphaPoolPolicy(**POLICY.parameters) == POLICY
 

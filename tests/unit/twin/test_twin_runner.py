@@ -74,7 +74,10 @@ def test_the_runner_steps_the_toy_level_as_worked_by_hand():
     assert trajectory.initial == Shelf(4)
     assert trajectory.states == (Shelf(2), Shelf(5), Shelf(0), Shelf(9))
     assert trajectory.records == (
-        {"order": 0, "sold": 2}, {"order": 8, "sold": 5}, {"order": 0, "sold": 5}, {"order": 10, "sold": 1}
+        {"order": 0, "sold": 2},
+        {"order": 8, "sold": 5},
+        {"order": 0, "sold": 5},
+        {"order": 10, "sold": 1},
     )
     assert trajectory.contributions == (9.0, 6.5, 25.0, -19.5)
     assert trajectory.total_contribution == 21.0
