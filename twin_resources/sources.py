@@ -96,7 +96,7 @@ def _bundled_strategies(cost_bps: float) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 class BundledSource:
-    """Real closes from skfolio turned into strategy returns by ``twin_model.signals``."""
+    """Real closes from skfolio turned into strategy returns by ``twin_model.data.signals``."""
 
     has_positions = True
 
@@ -222,7 +222,7 @@ SYNTHETIC_BENCHMARK = "SYN_MARKET"
 
 
 class SyntheticSource:
-    """Seeded strategies with known truth (``twin_model.synthetic``) and their market."""
+    """Seeded strategies with known truth (``twin_model.data.synthetic``) and their market."""
 
     has_positions = False
 

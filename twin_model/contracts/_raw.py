@@ -115,7 +115,7 @@ class MarketRegime(pa.DataFrameModel):
 
     From the benchmark: trend (close vs 200-day average) and volatility state (21-day
     realised volatility), their indicators, and the suggested risk_scale of a solution's
-    risk budget (twin_model.market). "unknown" while history is too short.
+    risk budget (twin_model.data.market). "unknown" while history is too short.
     """
 
     date: pl.Date = pa.Field(nullable=False)

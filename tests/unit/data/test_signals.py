@@ -1,4 +1,4 @@
-"""Tests for twin_model.signals: timing (no look-ahead), hand-worked rules, invariants.
+"""Tests for twin_model.data.signals: timing (no look-ahead), hand-worked rules, invariants.
 
 Every expected number below is derived by hand from a tiny made-up panel (the derivation
 is written next to it), never copied from the module's output.

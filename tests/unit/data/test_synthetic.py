@@ -1,4 +1,4 @@
-"""Tests of the synthetic returns source (twin_model.synthetic).
+"""Tests of the synthetic returns source (twin_model.data.synthetic).
 
 Every expected number is derived here from the model's formulas, and every statistical
 tolerance is a multiple (4) of a standard error derived from the model:

@@ -1,4 +1,4 @@
-"""Tests of twin_model.inference: windows, the hierarchical NUTS fit, the exact fallback.
+"""Tests of the strategy model (twin_model.strategy): windows, the hierarchical NUTS fit, the exact fallback.
 
 Every number asserted is derived independently of the code under test: from the synthetic
 universe's known truth, from the normal-inverse-gamma formulas worked here by hand, or from

@@ -1,4 +1,4 @@
-"""Tests for twin_model.simulation.
+"""Tests for the forecasts and calibration of twin_model.strategy.
 
 Every expected number is derived independently of the module: closed forms worked out
 next to the assertion, small cases computed by hand (the arithmetic is written out), or
