@@ -93,7 +93,7 @@ def _pure(day: dt.date, repeat: int, path: Path) -> None:
     costs = solutions.execution
     started = time.perf_counter()
     history = _history(warehouse, config.strategies(), [day])
-    states, _ = _previous_states(warehouse, rules, day)
+    states = _previous_states(warehouse, rules, day)
     read = time.perf_counter() - started
     print(f"read history and previous state: {read * 1e3:.0f} ms")
     forced = [replace(r, manual=(ManualAction(day, "rebalance"),)) for r in rules]

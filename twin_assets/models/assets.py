@@ -23,7 +23,7 @@ from twin_model.contracts import (
     implausible_posteriors,
     unusable_fits,
 )
-from twin_model.conventions import FitMethod
+from twin_model.conventions import FitMethod, ParameterSetName
 from twin_model.strategy import (
     ParameterSet,
     StrategyModelFitter,
@@ -222,23 +222,29 @@ def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, 
     )
     ids = list(window.strategy_ids)
     scenarios = simulate_posterior_predictive(draws, window.returns, window.benchmark, ids, settings)
-    summaries = [forecast_summary(scenarios, ids, settings).with_columns(parameter_set=pl.lit("posterior"))]
-    stored = {"posterior": scenarios}
+    summaries = [
+        forecast_summary(scenarios, ids, settings).with_columns(parameter_set=pl.lit(ParameterSetName.POSTERIOR.value))
+    ]
+    stored = {ParameterSetName.POSTERIOR.value: scenarios}
     expert_ids = [s for s in ids if s in experts]
     if expert_ids:
         view = ParameterSet(
-            name="expert",
+            name=ParameterSetName.EXPERT.value,
             annual_return={s: experts[s].annual_return for s in expert_ids},
             annual_volatility={s: experts[s].annual_volatility for s in expert_ids},
             tail_df={s: experts[s].tail_df for s in expert_ids},
         )
         expert_scenarios = simulate_parameter_set(view, expert_ids, settings)
         summaries.append(
-            forecast_summary(expert_scenarios, expert_ids, settings).with_columns(parameter_set=pl.lit("expert"))
+            forecast_summary(expert_scenarios, expert_ids, settings).with_columns(
+                parameter_set=pl.lit(ParameterSetName.EXPERT.value)
+            )
         )
-        stored["expert"] = expert_scenarios
+        stored[ParameterSetName.EXPERT.value] = expert_scenarios
     artifact = artifacts.write(
-        "strategy_forecasts", day, encode_scenarios(stored, {"posterior": ids, "expert": expert_ids})
+        "strategy_forecasts",
+        day,
+        encode_scenarios(stored, {ParameterSetName.POSTERIOR.value: ids, ParameterSetName.EXPERT.value: expert_ids}),
     )
     return pl.concat(summaries).with_columns(
         date=pl.lit(day), scenarios_path=pl.lit(artifact.path), scenarios_sha256=pl.lit(artifact.sha256)
@@ -263,7 +269,7 @@ def forecast_calibration(
     forecasts = warehouse.read_history(
         FORECASTS.qualified_name, None, days[-1], ["date", "strategy_id", "parameter_set", "p05", "p95"]
     )
-    forecasts = forecasts.filter(pl.col("parameter_set") == "posterior").drop("parameter_set")
+    forecasts = forecasts.filter(pl.col("parameter_set") == ParameterSetName.POSTERIOR.value).drop("parameter_set")
     returns = history.strategy_returns(warehouse, None, days[-1])
     frames = [
         calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon)

@@ -45,7 +45,7 @@ from twin_model.contracts import (
     selection_problems,
     targets_sum_problems,
 )
-from twin_model.conventions import ViolationStatus
+from twin_model.conventions import ParameterSetName, ViolationStatus
 from twin_model.errors import StateGapError, StateMismatchError
 from twin_model.optimize import Optimizer
 from twin_model.solution import (
@@ -159,7 +159,7 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     rules = [s.rules() for s in stepped]
     limits = twin_config.risk_limits()
     costs = solutions.execution
-    states, _ = _previous_states(warehouse, rules, days[0])
+    states = _previous_states(warehouse, rules, days[0])
     optimizer = Optimizer()
     policy = SolutionsPolicy(
         tuple(SolutionPolicy(rule, limits, costs, optimizer) for rule in rules),
@@ -189,8 +189,8 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], first_day: dt.date):
-    """Each solution's state at the close of the business day before ``first_day``, and
-    the solutions started from config (no rows before ``first_day``)."""
+    """Each solution's state at the close of the business day before ``first_day`` (from
+    config for a solution with no rows before it)."""
     latest = warehouse.warehouse().last_dates_before(PERFORMANCE, first_day, "solution_id")
     day = previous_business_day(first_day)
     weights, optimizations, performance, violations = (
@@ -212,7 +212,7 @@ def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: l
     artifacts = warehouse.artifacts()
 
     def scenarios(day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
-        row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == "posterior"))
+        row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == ParameterSetName.POSTERIOR.value))
         return scenario_matrix(artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
 
     return SolutionHistory(

@@ -32,7 +32,13 @@ import numpy as np
 import polars as pl
 
 from twin_model.contracts import decode_scenarios
-from twin_model.conventions import PERIODS_PER_YEAR, UNCLASSIFIED_SECTOR, UNKNOWN_ASSET_CLASS, observed_return
+from twin_model.conventions import (
+    PERIODS_PER_YEAR,
+    UNCLASSIFIED_SECTOR,
+    UNKNOWN_ASSET_CLASS,
+    ParameterSetName,
+    observed_return,
+)
 from twin_model.portfolio import complete_rows
 from twin_model.twin import Exogenous, exogenous_path
 
@@ -131,7 +137,7 @@ def forecasts_start(first_day: dt.date) -> dt.date:
 def valleys_in_force(forecasts: pl.DataFrame, day: dt.date) -> dict[str, float]:
     """strategy_id -> the monthly valley in force on ``day`` (see the module docstring)."""
     month_start = day.replace(day=1)
-    posterior = forecasts.filter(pl.col("parameter_set") == "posterior")
+    posterior = forecasts.filter(pl.col("parameter_set") == ParameterSetName.POSTERIOR.value)
     before = posterior.filter(pl.col("date") < month_start)
     if before.height:
         chosen = before.filter(pl.col("date") == before.get_column("date").max())

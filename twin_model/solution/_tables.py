@@ -63,20 +63,19 @@ def carried_states(
     optimization: pl.DataFrame,
     performance: pl.DataFrame,
     violations: pl.DataFrame,
-) -> tuple[dict[str, SolutionState], list[str]]:
+) -> dict[str, SolutionState]:
     """Each solution's state at the close of the business day before ``first_day`` (see
-    the module docstring), and the solutions that start from config.
+    the module docstring): carried from the tables, or from config for one never stored.
 
     ``latest`` maps a solution to its latest performance date before ``first_day``; the
     frames are the previous business day's rows of the four state tables.
     """
     previous_day = previous_business_day(first_day)
-    states, cold_started = {}, []
+    states = {}
     for rule in rules:
         last = latest.get(rule.solution_id)
         if last is None:
             states[rule.solution_id] = SolutionState.launch(rule)
-            cold_started.append(rule.solution_id)
         elif last == previous_day:
             states[rule.solution_id] = state_from_tables(rule, weights, optimization, performance, violations)
         else:
@@ -85,7 +84,7 @@ def carried_states(
                 f"first: the state carried into {first_day} comes from {previous_day}, and its latest state stored "
                 f"is {last} (was it out of config/solutions.yaml, or retired, on the days between?)"
             )
-    return states, cold_started
+    return states
 
 
 def state_from_tables(
