@@ -41,6 +41,7 @@ from twin_model.contracts import (
     bound_problems,
     constraint_problems,
     contribution_problems,
+    decode_scenarios,
     order_problems,
     selection_problems,
     targets_sum_problems,
@@ -60,7 +61,6 @@ from twin_model.solution import (
     history_start,
     is_managed,
     records_to_frames,
-    scenario_matrix,
     solutions_level,
 )
 from twin_model.twin import run
@@ -213,7 +213,7 @@ def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: l
 
     def scenarios(day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
         row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == ParameterSetName.POSTERIOR.value))
-        return scenario_matrix(artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
+        return decode_scenarios(artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
 
     return SolutionHistory(
         returns=returns,

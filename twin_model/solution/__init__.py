@@ -23,7 +23,6 @@ from twin_model.solution._inputs import (
     SolutionHistory,
     forecasts_start,
     history_start,
-    scenario_matrix,
     valleys_in_force,
 )
 from twin_model.solution._record import DayRecord
@@ -65,7 +64,6 @@ __all__ = [
     "history_start",
     "forecasts_start",
     "valleys_in_force",
-    "scenario_matrix",
     # the step as a level
     "SolutionPolicy",
     "SolutionDecision",

@@ -31,7 +31,6 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from twin_model.contracts import decode_scenarios
 from twin_model.conventions import (
     PERIODS_PER_YEAR,
     UNCLASSIFIED_SECTOR,
@@ -147,13 +146,6 @@ def valleys_in_force(forecasts: pl.DataFrame, day: dt.date) -> dict[str, float]:
             return {}
         chosen = within.filter(pl.col("date") == within.get_column("date").min())
     return dict(zip(chosen.get_column("strategy_id").to_list(), chosen.get_column("monthly_valley").to_list()))
-
-
-def scenario_matrix(frame: pl.DataFrame, wanted: Sequence[str]) -> np.ndarray | None:
-    """Posterior-predictive daily returns ``[paths, horizon, len(wanted)]`` from a forecast
-    artefact (long in ``parameter_set, path, day``, wide in strategies); None when a
-    wanted strategy is not in it."""
-    return decode_scenarios(frame, wanted)
 
 
 class SolutionHistory:

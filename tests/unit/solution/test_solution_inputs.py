@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 
 from twin_model.calendar import business_days
+from twin_model.contracts import decode_scenarios as scenario_matrix
 from twin_model.contracts import encode_scenarios as _scenario_frame
-from twin_model.solution import HISTORY_ROWS, SolutionHistory, scenario_matrix, valleys_in_force
+from twin_model.solution import HISTORY_ROWS, SolutionHistory, valleys_in_force
 
 
 def _forecasts(rows):
