@@ -179,3 +179,15 @@ def test_a_synthetic_run_stores_its_market_as_the_benchmark(warehouse, config_di
         history.benchmark(warehouse, days[0], days[-1]).get_column("ret").to_list()
         == market.get_column("market_return").to_list()
     )
+
+
+def test_a_corrected_factor_return_is_recorded_as_a_restatement(good_history, warehouse):
+    from twin_resources.restatement_log import RestatementLog
+
+    path, res, _, _ = good_history
+    assert materialize_days(RAW_ASSETS, res, DAYS[1]).success  # unchanged: nothing restated
+    assert RestatementLog(warehouse.warehouse()).restatements().height == 0
+    _write_factors(path, _replaced(4, ("2021-03-02", "HML", "-0.0015")))
+    assert materialize_days(RAW_ASSETS, res, DAYS[1]).success
+    log = RestatementLog(warehouse.warehouse()).restatements()
+    assert log.select("date", "table").rows() == [(day(DAYS[1]), "raw.factor_returns")]

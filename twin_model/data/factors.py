@@ -41,11 +41,6 @@ class FactorSettings:
     benchmark: str = Field(default=SP500, min_length=1, pattern=r"^\S(.*\S)?$")
     dividend_yield: float = Field(default=0.018, ge=0, lt=0.2)
 
-    @property
-    def daily_dividend(self) -> float:
-        """d = (1 + y)^(1/252) - 1: the yield's share of one business day."""
-        return daily_dividend(self.dividend_yield)
-
     def price_index_label(self) -> str:
         """How a price-index benchmark is made a total return, for metadata."""
         return f"price + {self.dividend_yield:.2%} dividend yield"
