@@ -36,7 +36,7 @@ warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
 
 
 def resources() -> dict:
-    """Resources from the environment: TWIN_WAREHOUSE, TWIN_CONFIG_DIR, TWIN_RETURNS_FILE."""
+    """Resources from the environment: TWIN_WAREHOUSE, TWIN_CONFIG_DIR, TWIN_RETURNS_FILE, TWIN_FACTORS_FILE."""
     warehouse = WarehouseResource(path=env_or_default("TWIN_WAREHOUSE", str(warehouse_path())))
     configured = env_or_default("TWIN_CONFIG_DIR", str(config_dir()))
     return {
@@ -46,6 +46,7 @@ def resources() -> dict:
         "return_source": ReturnSourceResource(
             config_dir=configured,
             returns_file=dg.EnvVar("TWIN_RETURNS_FILE") if os.environ.get("TWIN_RETURNS_FILE") else None,
+            factors_file=dg.EnvVar("TWIN_FACTORS_FILE") if os.environ.get("TWIN_FACTORS_FILE") else None,
         ),
     }
 

@@ -1,5 +1,6 @@
 """Dagster resources: the warehouse and the return source, configured from environment
-variables (``TWIN_WAREHOUSE``, ``TWIN_CONFIG_DIR``, ``TWIN_RETURNS_FILE``)."""
+variables (``TWIN_WAREHOUSE``, ``TWIN_CONFIG_DIR``, ``TWIN_RETURNS_FILE``,
+``TWIN_FACTORS_FILE``)."""
 
 import datetime as dt
 import os
@@ -22,7 +23,7 @@ from twin_resources.config import (
     load_config,
     load_file,
 )
-from twin_resources.sources import BundledSource, FileSource, ReturnSource, SyntheticSource
+from twin_resources.sources import BundledSource, FactorsFile, FileSource, ReturnSource, SyntheticSource
 from twin_resources.warehouse import Warehouse
 
 
@@ -54,20 +55,27 @@ class WarehouseResource(dg.ConfigurableResource):
 
 class ReturnSourceResource(dg.ConfigurableResource):
     """The source of strategy returns: ``strategies.yaml``'s ``source`` section, replaced by
-    ``TWIN_RETURNS_FILE`` when that is set. Read at run time, so a broken file fails the
-    raw assets with a message naming it, not the code location."""
+    ``TWIN_RETURNS_FILE`` when that is set; its factors are the source's own, replaced by
+    ``TWIN_FACTORS_FILE`` (or ``source.factors_file``) when that is set, with
+    ``factors.benchmark`` naming the benchmark among them. Read at run time, so a broken
+    file fails the raw assets with a message naming it, not the code location."""
 
     config_dir: str = Field(description="Directory of the firm's YAML config (TWIN_CONFIG_DIR).")
     returns_file: str | None = Field(default=None, description="A CSV or Parquet returns file (TWIN_RETURNS_FILE).")
+    factors_file: str | None = Field(
+        default=None, description="A CSV or Parquet factors file: date, factor_id, ret (TWIN_FACTORS_FILE)."
+    )
 
     def source(self) -> ReturnSource:
-        if self.returns_file:
-            return FileSource(self.returns_file)
         directory = Path(self.config_dir)
-        settings = load_file(directory / "strategies.yaml", StrategiesConfig).source
+        config = load_file(directory / "strategies.yaml", StrategiesConfig)
+        settings = config.source
+        factors_path = self.factors_file or _in(directory, settings.factors_file)
+        factors = FactorsFile(factors_path, config.factors.benchmark) if factors_path else None
+        if self.returns_file:
+            return FileSource(self.returns_file, factors)
         if settings.kind == "file":
-            path = Path(settings.returns_file)
-            return FileSource(path if path.is_absolute() else directory / path)
+            return FileSource(_in(directory, settings.returns_file), factors)
         if settings.kind == "synthetic":
             anchor = load_calendar(directory).first_business_day
             return SyntheticSource(
@@ -75,8 +83,17 @@ class ReturnSourceResource(dg.ConfigurableResource):
                     n_strategies=settings.synthetic.n_strategies, seed=settings.synthetic.seed, anchor=anchor
                 ),
                 settings.synthetic.shocks,
+                factors,
             )
-        return BundledSource(cost_bps=settings.cost_bps)
+        return BundledSource(cost_bps=settings.cost_bps, factors=config.factors, factors_file=factors)
+
+
+def _in(directory: Path, name: str | None) -> Path | None:
+    """A configured file: relative to the config directory unless absolute."""
+    if not name:
+        return None
+    path = Path(name)
+    return path if path.is_absolute() else directory / path
 
 
 class TwinConfigResource(dg.ConfigurableResource):

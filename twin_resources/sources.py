@@ -1,11 +1,14 @@
 """Where strategy returns come from: the bundled real data, a firm's own file, or a
 seeded synthetic universe with known truth.
 
-Each source answers three questions for a span of days: market closes (with the
-benchmark), strategy returns, and strategy positions (only the bundled source has
-positions), and says which days it has data for (``span``). Frames come back in the
-table's columns (a file's also carry ``SOURCE_ROW``, its own data row numbers);
-validation is the caller's job, so a bad file is reported with the rules of its table.
+Each source answers four questions for a span of days: market closes (with the
+benchmark), strategy returns, strategy positions (only the bundled source has
+positions) and factor returns (what alpha is measured over), and says which days it
+has data for (``span``) and when each factor begins (``factor_starts``). Frames come
+back in the table's columns (a file's also carry ``SOURCE_ROW``, its own data row
+numbers); validation is the caller's job, so a bad file is reported with the rules of
+its table. A factors file (``FactorsFile``), when given, replaces any source's own
+factors; a returns file without one has none: alpha over cash.
 """
 
 from __future__ import annotations
@@ -18,17 +21,59 @@ from typing import Protocol
 
 import polars as pl
 
-from twin_model.contracts import SOURCE_ROW, TABLES
+from twin_model.contracts import TABLES
 from twin_model.data import signals, synthetic
+from twin_model.data.factors import SP500, FactorSettings, factor_returns_from_closes
 from twin_resources.config import Shock
+from twin_resources.source_files import BENCHMARK_KEY, FactorsFile, SourceError, between, read_table_file
 
 MARKET_PRICES = TABLES["raw.market_prices"]
 STRATEGY_RETURNS = TABLES["raw.strategy_returns"]
 STRATEGY_POSITIONS = TABLES["raw.strategy_positions"]
+FACTOR_RETURNS = TABLES["raw.factor_returns"]
+
+__all__ = ["BundledSource", "FactorsFile", "FileSource", "ReturnSource", "SourceError", "SyntheticSource"]
 
 
-class SourceError(ValueError):
-    """A source cannot be read at all (missing file, unknown format, unparsable dates)."""
+class Factors(Protocol):
+    """Where a source's factor returns come from."""
+
+    def returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """``date, factor_id, ret, is_benchmark`` of ``start``..``end``."""
+        ...
+
+    def starts(self) -> dict[str, dt.date]:
+        """Each factor's first day with a return."""
+        ...
+
+    def benchmark_return(self) -> str:
+        """How the benchmark's return is made (for metadata): e.g. a price index plus a dividend yield."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """Where the factors come from, for messages (a file by its path)."""
+        ...
+
+
+class _WithFactors:
+    """A source's factor questions, answered by its ``factors`` (None: alpha over cash)."""
+
+    factors: Factors | None
+
+    def factor_returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        return self.factors.returns(start, end) if self.factors else FACTOR_RETURNS.empty_frame()
+
+    def factor_starts(self) -> dict[str, dt.date]:
+        return self.factors.starts() if self.factors else {}
+
+    def benchmark_return(self) -> str | None:
+        """How the benchmark factor's return is made; None when there are no factors."""
+        return self.factors.benchmark_return() if self.factors else None
+
+    def factor_origin(self) -> str:
+        """Where the factors come from (a factors file by its path), for messages."""
+        return self.factors.description if self.factors else "no factors"
 
 
 class ReturnSource(Protocol):
@@ -45,9 +90,15 @@ class ReturnSource(Protocol):
 
     def strategy_positions(self, start: dt.date, end: dt.date) -> pl.DataFrame: ...
 
+    def factor_returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """``date, factor_id, ret, is_benchmark``: empty when alpha is measured over cash."""
+        ...
 
-def _between(frame: pl.DataFrame, start: dt.date, end: dt.date) -> pl.DataFrame:
-    return frame.filter(pl.col("date").is_between(start, end))
+    def factor_starts(self) -> dict[str, dt.date]: ...
+
+    def benchmark_return(self) -> str | None: ...
+
+    def factor_origin(self) -> str: ...
 
 
 def _date_span(frame: pl.DataFrame) -> tuple[dt.date, dt.date]:
@@ -57,7 +108,7 @@ def _date_span(frame: pl.DataFrame) -> tuple[dt.date, dt.date]:
 
 # --- bundled -------------------------------------------------------------------------
 
-BENCHMARK_TICKER = "SP500"
+BENCHMARK_TICKER = SP500
 
 
 @functools.cache
@@ -95,113 +146,93 @@ def _bundled_strategies(cost_bps: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     return signals.run_strategies(closes.select("date", "ticker", "close"), universes, cost_bps=cost_bps)
 
 
-class BundledSource:
-    """Real closes from skfolio turned into strategy returns by ``twin_model.data.signals``."""
+@functools.cache
+def _bundled_factor_returns(settings: FactorSettings) -> pl.DataFrame:
+    """The S&P 500 (a price index: plus the settings' dividend yield, a total return) and
+    the five factor ETFs (adjusted closes: total returns as they are), all days."""
+    closes = bundled_closes().filter(pl.col("asset_class").is_in(["index", "etf"]))
+    indices = closes.filter(pl.col("asset_class") == "index").get_column("ticker").unique().to_list()
+    ids = sorted(closes.get_column("ticker").unique().to_list())
+    if settings.benchmark not in ids:
+        raise SourceError(
+            f"bundled factors: unknown benchmark id {settings.benchmark!r} ({BENCHMARK_KEY}); "
+            f"the bundled factor ids are {ids}"
+        )
+    return factor_returns_from_closes(closes, settings.benchmark, dict.fromkeys(indices, settings.dividend_yield))
+
+
+class BundledFactors:
+    """The bundled benchmark and factor ETFs (``twin_model.data.factors``): SP500 as a
+    total return, its index's price return plus (1 + y)^(1/252) - 1 a business day for
+    the configured dividend yield y, and MTUM, QUAL, SIZE, USMV, VLUE as their simple
+    returns from the shipped adjusted closes (from 2014-01-03, the day after their first close)."""
+
+    description = "bundled factors (skfolio's S&P 500 index and factor ETFs)"
+
+    def __init__(self, settings: FactorSettings):
+        self.settings = settings
+
+    def returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        return between(_bundled_factor_returns(self.settings), start, end)
+
+    def starts(self) -> dict[str, dt.date]:
+        firsts = _bundled_factor_returns(self.settings).group_by("factor_id").agg(pl.col("date").min())
+        return dict(firsts.iter_rows())
+
+    def benchmark_return(self) -> str:
+        if self.settings.benchmark == SP500:
+            return self.settings.price_index_label()
+        return "total return (dividend-adjusted closes)"
+
+
+class BundledSource(_WithFactors):
+    """Real closes from skfolio turned into strategy returns by ``twin_model.data.signals``;
+    its factors are ``BundledFactors`` unless a factors file replaces them."""
 
     has_positions = True
 
-    def __init__(self, cost_bps: float = 5.0):
+    def __init__(
+        self, cost_bps: float = 5.0, factors: FactorSettings | None = None, factors_file: FactorsFile | None = None
+    ):
         self.cost_bps = cost_bps
+        self.factors = factors_file or BundledFactors(factors or FactorSettings())
         self.description = f"bundled skfolio closes, signals net of {cost_bps:g} bp cost"
 
     def span(self) -> tuple[dt.date, dt.date]:
         return _date_span(_bundled_strategies(self.cost_bps)[0])
 
     def market_prices(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        return _between(bundled_closes(), start, end).select(list(MARKET_PRICES.columns()))
+        return between(bundled_closes(), start, end).select(list(MARKET_PRICES.columns()))
 
     def strategy_returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        return _between(_bundled_strategies(self.cost_bps)[0], start, end)
+        return between(_bundled_strategies(self.cost_bps)[0], start, end)
 
     def strategy_positions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        return _between(_bundled_strategies(self.cost_bps)[1], start, end)
+        return between(_bundled_strategies(self.cost_bps)[1], start, end)
 
 
 # --- file ----------------------------------------------------------------------------
 
 
-@functools.cache
-def _read_returns_file(path: Path, modified_ns: int) -> pl.DataFrame:
-    """The whole file, parsed once per version (``modified_ns`` keys the cache).
+class FileSource(_WithFactors):
+    """A firm's own returns: CSV or Parquet with ``date, strategy_id, ret[, available]``
+    (without ``available``, every row is available).
 
-    Dates must be ISO (YYYY-MM-DD): an ambiguous 02/03/2021 is refused, never guessed.
-    Numbers written as text (``nan``, ``inf`` or a quoted value) are parsed; anything
-    else that is not a number is named with its row. A file without data rows is refused:
-    it would otherwise empty every day asked for. Each row keeps its data row number in
-    ``SOURCE_ROW`` (1-based, the header not counted), for messages.
-    """
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pl.read_csv(path, schema_overrides={"date": pl.String}, infer_schema_length=None)
-        elif suffix in {".parquet", ".pq"}:
-            frame = pl.read_parquet(path)
-        else:
-            raise SourceError(f"{path}: unknown returns file format {suffix!r}; use .csv or .parquet")
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise SourceError(f"{path}: cannot read returns file: {error}") from None
-    if frame.height == 0:
-        raise SourceError(f"{path}: no rows (columns {frame.columns} but no data): a returns file must hold returns")
-    if "date" not in frame.columns:
-        raise SourceError(f"{path}: missing column 'date' (columns are {frame.columns})")
-    if SOURCE_ROW in frame.columns:
-        raise SourceError(f"{path}: unexpected column {SOURCE_ROW!r} (the name is reserved for row numbers)")
-    frame = frame.with_row_index(SOURCE_ROW, offset=1).cast({SOURCE_ROW: pl.Int64})
-    frame = _parse_dates(path, frame)
-    if frame.schema.get("ret") == pl.String:
-        frame = _parse_numbers(path, frame, "ret")
-    if "available" not in frame.columns:
-        frame = frame.with_columns(available=pl.lit(True))
-    return frame
-
-
-def _parse_dates(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
-    """``date`` as dates; an empty or unparsable cell is named with its data row."""
-    if frame.schema["date"] not in (pl.Date, pl.String):
-        raise SourceError(f"{path}: column 'date' has type {frame.schema['date']}, expected a date")
-    dates = frame.get_column("date")
-    parsed = dates if dates.dtype == pl.Date else dates.str.to_date("%Y-%m-%d", strict=False)
-    bad = frame.filter(parsed.is_null())
-    if bad.height:
-        row, value = bad.select(SOURCE_ROW, "date").row(0)
-        what = "is empty" if value is None else f"{value!r} is not a YYYY-MM-DD date"
-        raise SourceError(f"{path}: column 'date', data row {row}: {what} ({bad.height} such row(s))")
-    return frame.with_columns(date=parsed)
-
-
-def _parse_numbers(path: Path, frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """A numeric column read as text: parse it; leave it as text if any cell is not a number,
-    so validation names the column's type (and we name the first bad cell here)."""
-    parsed = frame.get_column(column).str.strip_chars().cast(pl.Float64, strict=False)
-    bad = frame.filter(parsed.is_null() & pl.col(column).is_not_null())
-    if bad.height:
-        row, day, value = bad.select(SOURCE_ROW, "date", column).row(0)
-        raise SourceError(
-            f"{path}: column '{column}' has type String, expected Float64: data row {row} "
-            f"(date {day}) holds {value!r}, which is not a number ({bad.height} such row(s))"
-        )
-    return frame.with_columns(parsed.alias(column))
-
-
-class FileSource:
-    """A firm's own returns: CSV or Parquet with ``date, strategy_id, ret[, available]``.
-
-    The strategies in the file are the universe. A file has no positions and no
-    benchmark, so position-level risk and benchmark-relative statistics are off.
+    The strategies in the file are the universe. A file has no positions and no market
+    prices, so position-level risk is off; its factors are the factors file's, and
+    without one alpha is measured over cash.
     """
 
     has_positions = False
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, factors_file: FactorsFile | None = None):
         self.path = Path(path)
+        self.factors = factors_file
         self.description = f"returns file {self.path}"
 
     def _frame(self) -> pl.DataFrame:
-        try:
-            modified = self.path.stat().st_mtime_ns
-        except OSError:
-            raise SourceError(f"{self.path}: returns file not found (TWIN_RETURNS_FILE or strategies.yaml)") from None
-        return _read_returns_file(self.path, modified)
+        frame = read_table_file(self.path, "returns", ("ret",))
+        return frame if "available" in frame.columns else frame.with_columns(available=pl.lit(True))
 
     def span(self) -> tuple[dt.date, dt.date]:
         return _date_span(self._frame())
@@ -210,7 +241,7 @@ class FileSource:
         return MARKET_PRICES.empty_frame()
 
     def strategy_returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        return _between(self._frame(), start, end)
+        return between(self._frame(), start, end)
 
     def strategy_positions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         return STRATEGY_POSITIONS.empty_frame()
@@ -221,14 +252,18 @@ class FileSource:
 SYNTHETIC_BENCHMARK = "SYN_MARKET"
 
 
-class SyntheticSource:
-    """Seeded strategies with known truth (``twin_model.data.synthetic``) and their market."""
+class SyntheticSource(_WithFactors):
+    """Seeded strategies with known truth (``twin_model.data.synthetic``) and their market,
+    which is its one factor and benchmark (unless a factors file replaces it)."""
 
     has_positions = False
 
-    def __init__(self, config: synthetic.SyntheticConfig, shocks: Sequence[Shock] = ()):
+    def __init__(
+        self, config: synthetic.SyntheticConfig, shocks: Sequence[Shock] = (), factors_file: FactorsFile | None = None
+    ):
         self.config = config
         self.shocks = tuple(shocks)
+        self.factors = factors_file or _SyntheticMarket(self)
         self.truth = synthetic.truth_table(config)
         self._generated: dict[tuple[dt.date, dt.date], tuple[pl.DataFrame, pl.DataFrame]] = {}
         self.description = f"synthetic: {config.n_strategies} strategies, seed {config.seed}"
@@ -267,6 +302,28 @@ class SyntheticSource:
 
     def strategy_positions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         return STRATEGY_POSITIONS.empty_frame()
+
+
+class _SyntheticMarket:
+    """The synthetic market as the benchmark factor: its generated return m_t, a total
+    return (no dividend adjustment), on every business day from the anchor."""
+
+    description = "the synthetic market"
+
+    def __init__(self, source: SyntheticSource):
+        self.source = source
+
+    def returns(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        market = self.source._generate(start, end)[1]
+        return market.select(
+            "date", factor_id=pl.lit(SYNTHETIC_BENCHMARK), ret=pl.col("market_return"), is_benchmark=pl.lit(True)
+        )
+
+    def starts(self) -> dict[str, dt.date]:
+        return {SYNTHETIC_BENCHMARK: self.source.config.anchor}
+
+    def benchmark_return(self) -> str:
+        return "total return as generated (the synthetic market)"
 
 
 def _shock_days(shock: Shock) -> list[dt.date]:

@@ -12,7 +12,13 @@ from tests.helpers.graph import materialize_days, resources, write_returns_file
 from twin_assets.raw import RAW_ASSETS
 from twin_resources.resources import WarehouseResource
 
-RAW_TABLES = ["raw.market_prices", "raw.strategy_returns", "raw.strategy_positions", "raw.market_regime"]
+RAW_TABLES = [
+    "raw.market_prices",
+    "raw.factor_returns",
+    "raw.strategy_returns",
+    "raw.strategy_positions",
+    "raw.market_regime",
+]
 HOLIDAY = "2018-07-04"
 
 

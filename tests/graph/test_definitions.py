@@ -30,7 +30,7 @@ def test_definitions_load_and_resolve_every_job():
     assert repository.get_job("business_day_job") is not None
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert {"raw/market_prices", "raw/strategy_returns", "raw/strategy_positions"} <= keys
+    assert {"raw/market_prices", "raw/factor_returns", "raw/strategy_returns", "raw/strategy_positions"} <= keys
     assert {
         "models/strategy_posteriors",
         "models/strategy_forecasts",
@@ -99,6 +99,7 @@ def test_every_job_ends_with_the_snapshot_which_waits_for_every_other_step():
     raw_waits_for, _ = _snapshot_step_and_the_rest(RAW_HISTORY_JOB)
     assert raw_waits_for == {
         "raw__market_prices",
+        "raw__factor_returns",
         "raw__strategy_returns",
         "raw__strategy_positions",
         "raw__market_regime",

@@ -38,7 +38,7 @@ def test_one_bundled_day_is_written_and_queried_back(warehouse):
     assert set(positions.get_column("strategy_id")) <= set(returns.get_column("strategy_id"))
 
     checks = {(c.asset_key.path[-1], c.check_name): c.passed for c in result.get_asset_check_evaluations()}
-    assert len(checks) == 6 and all(checks.values())
+    assert len(checks) == 8 and all(checks.values())
 
 
 def _sp500_close(dates: list[str]) -> list[float]:
@@ -65,7 +65,7 @@ def test_a_five_day_range_runs_as_one_run_and_writes_exactly_those_days(warehous
     result = materialize_days(RAW_ASSETS, res, "2020-03-16", "2020-03-20")
     assert result.success
     step_runs = [event.step_key for event in result.all_events if event.is_step_success]
-    assert sorted(step_runs) == sorted({*step_runs}) and len(step_runs) == 4  # each asset ran once, for all 5 days
+    assert sorted(step_runs) == sorted({*step_runs}) and len(step_runs) == 5  # each asset ran once, for all 5 days
     days = stored(warehouse, RETURNS).get_column("date").unique().sort().to_list()
     assert days == [day("2020-03-13")] + [day(f"2020-03-{d}") for d in range(16, 21)]
     materialized = {(event.asset_key.path[-1], event.partition) for event in result.get_asset_materialization_events()}

@@ -263,7 +263,7 @@ def test_re_running_an_unchanged_day_records_nothing(restated):
     assert first.success and raw_rerun.success
     assert restatements.height == 0
     assert digests_after.equals(digests_before)
-    assert digests_before.height == 3 * len(business_days(day(HISTORY_START), day(RAW_LAST)))
+    assert digests_before.height == 4 * len(business_days(day(HISTORY_START), day(RAW_LAST)))
 
 
 @pytest.mark.slow
@@ -352,7 +352,7 @@ def test_a_restated_day_no_level_has_reached_is_resolved_at_once(restated, tmp_p
 def test_every_partition_records_config_hash_code_version_and_run_id(restated, firm):
     _, config_dir = firm
     *_, first, _, _, raw_rerun = restated
-    for result, keys in ((first, 11), (raw_rerun, 4)):
+    for result, keys in ((first, 11), (raw_rerun, 5)):
         events = [e.materialization for e in result.get_asset_materialization_events()]
         assert len({e.asset_key for e in events}) == keys
         for event in events:

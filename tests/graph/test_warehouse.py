@@ -289,6 +289,7 @@ def test_a_raw_day_materialises_into_a_hostile_file_name_and_reads_back(tmp_path
     assert returns.height >= 13
     assert _all_tables(warehouse.path) == {
         "raw.market_prices",
+        "raw.factor_returns",
         "raw.strategy_returns",
         "raw.strategy_positions",
         "raw.market_regime",

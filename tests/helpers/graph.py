@@ -16,13 +16,17 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
-def resources(warehouse: WarehouseResource, config_dir: Path | str = DEFAULT_CONFIG_DIR, returns_file=None) -> dict:
+def resources(
+    warehouse: WarehouseResource, config_dir: Path | str = DEFAULT_CONFIG_DIR, returns_file=None, factors_file=None
+) -> dict:
     return {
         "warehouse": warehouse,
         "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
         "twin_config": TwinConfigResource(config_dir=str(config_dir)),
         "return_source": ReturnSourceResource(
-            config_dir=str(config_dir), returns_file=str(returns_file) if returns_file else None
+            config_dir=str(config_dir),
+            returns_file=str(returns_file) if returns_file else None,
+            factors_file=str(factors_file) if factors_file else None,
         ),
     }
 

@@ -5,7 +5,9 @@ schema and rules before anything is written (a bad input fails the run with a me
 naming day, strategy and rule, and the warehouse keeps its last good state), then writes
 them through the warehouse IO manager and re-checks what was stored. Strategy returns
 must account for every business day asked for: a weekday without rows is stored empty
-only when the firm's holiday calendar (calendar.yaml) says it has no data.
+only when the firm's holiday calendar (calendar.yaml) says it has no data. Factor
+returns are written first (strategy returns depend on them), so a bad factors file fails
+the run before any table of its days changes.
 """
 
 import datetime as dt
@@ -17,20 +19,34 @@ import polars as pl
 from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.shared.metadata import SHOWN, data_day_metadata
 from twin_assets.shared.restatements import record_input_digests
-from twin_model.contracts import TABLES, unaccounted_days, unknown_position_strategies, validate, vanished_strategies
+from twin_model.contracts import (
+    TABLES,
+    missing_factor_days,
+    unaccounted_days,
+    unknown_position_strategies,
+    validate,
+    vanished_strategies,
+)
 from twin_model.data.market import market_regime as regime_of
 from twin_model.errors import DataQualityError
 from twin_resources.config import load_calendar
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource
+from twin_resources.sources import ReturnSource
 
 MARKET_PRICES = TABLES["raw.market_prices"]
 STRATEGY_RETURNS = TABLES["raw.strategy_returns"]
 STRATEGY_POSITIONS = TABLES["raw.strategy_positions"]
+FACTOR_RETURNS = TABLES["raw.factor_returns"]
 MARKET_REGIME = TABLES["raw.market_regime"]
 REGIME_HISTORY_DAYS = 420
 """Calendar days of closes read before a range: 252 closes for the drawdown, 200 for the trend."""
 
 UNIVERSE_CONTINUOUS = "universe_continuous"
+FACTORS_COMPLETE = "factors_complete"
+ALPHA_OVER_CASH = (
+    "no factors: alpha is measured over cash (a returns file's factors come from TWIN_FACTORS_FILE "
+    "or strategies.yaml's source.factors_file)"
+)
 KNOWN_STRATEGIES = "known_strategies"
 ACCOUNTING_HINT = (
     "a weekday without rows is accepted as empty only when calendar.yaml's holiday calendar lists it: "
@@ -65,12 +81,76 @@ def market_prices(context: dg.AssetExecutionContext, return_source: ReturnSource
 
 @dg.asset(
     **daily_asset_args(
+        FACTOR_RETURNS,
+        "The factors each strategy's alpha is measured over: each factor's simple daily total return, "
+        "one of them the benchmark (strategies.yaml factors.benchmark). Bundled: the S&P 500 (its index's "
+        "price return plus the configured dividend yield) and the factor ETFs MTUM, QUAL, SIZE, USMV and "
+        "VLUE (adjusted closes); synthetic: the generated market; a returns file: the factors file "
+        "(TWIN_FACTORS_FILE), and without one no rows: alpha over cash.",
+        {FACTORS_COMPLETE: "Every factor has a return on every day with strategy returns, from its first day."},
+    )
+)
+def factor_returns(
+    context: dg.AssetExecutionContext, return_source: ReturnSourceResource, warehouse: WarehouseResource
+):
+    days = days_of(context)
+    source = return_source.source()
+    origin = source.factor_origin()
+    frame = validate(source.factor_returns(days[0], days[-1]), FACTOR_RETURNS, origin)
+    starts = source.factor_starts()
+    return_days = _return_days(source, days) if starts else []
+    problems = missing_factor_days(frame, return_days, starts)
+    if problems:
+        raise DataQualityError(FACTOR_RETURNS.qualified_name, problems, origin)
+    benchmark_return = source.benchmark_return()
+    why_empty = dict.fromkeys(days, ALPHA_OVER_CASH) if benchmark_return is None else None
+    yield dg.Output(
+        frame,
+        metadata={
+            **data_day_metadata(context, frame, days, None, _factor_figures(benchmark_return), why_empty),
+            "factors_from": origin,
+            "alpha_over": "factors" if benchmark_return else "cash",
+            **provenance(context, return_source.config_dir),
+        },
+    )
+    record_input_digests(context, warehouse, FACTOR_RETURNS, frame, days)
+    yield from check_written(
+        warehouse,
+        FACTOR_RETURNS,
+        days,
+        {FACTORS_COMPLETE: lambda stored: missing_factor_days(stored, return_days, starts)},
+    )
+
+
+def _return_days(source: ReturnSource, days: list[dt.date]) -> list[dt.date]:
+    """The days of the run on which the source has strategy returns (the file's rows as
+    read: the returns' own asset validates them)."""
+    dates = source.strategy_returns(days[0], days[-1]).get_column("date")
+    return sorted(dates.unique().to_list())
+
+
+def _factor_figures(benchmark_return: str | None):
+    """A day's factors: how many, which is the benchmark and how its return is made; a
+    day without them is alpha over cash."""
+
+    def figures(_: dt.date, rows: pl.DataFrame) -> dict:
+        if rows.height == 0:
+            return {"factors": 0, "alpha_over": "cash"}
+        benchmark = rows.filter(pl.col("is_benchmark")).get_column("factor_id").item()
+        return {"factors": rows.height, "benchmark": benchmark, "benchmark_return": benchmark_return}
+
+    return figures
+
+
+@dg.asset(
+    **daily_asset_args(
         STRATEGY_RETURNS,
         "Each strategy's simple daily return (net of its own trading costs) and whether it was "
         "available: the exogenous information W_{t+1} at strategy level. The universe is whatever "
         "the source delivers.",
         {UNIVERSE_CONTINUOUS: "No strategy disappears from one data day to the next without being marked unavailable."},
-    )
+    ),
+    deps=[dg.AssetDep(FACTOR_RETURNS.path)],
 )
 def strategy_returns(
     context: dg.AssetExecutionContext, return_source: ReturnSourceResource, warehouse: WarehouseResource
@@ -188,4 +268,4 @@ def _regime(_: dt.date, rows: pl.DataFrame) -> dict:
     return {"regime": rows.get_column("regime")[0]} if rows.height else {}
 
 
-RAW_ASSETS = [market_prices, strategy_returns, strategy_positions, market_regime]
+RAW_ASSETS = [market_prices, factor_returns, strategy_returns, strategy_positions, market_regime]

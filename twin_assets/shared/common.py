@@ -26,6 +26,7 @@ OWNER = "team:strategy-twin"
 WAREHOUSE_IO = "warehouse_io_manager"
 RAW_RETURNS = dg.AssetDep(["raw", "strategy_returns"])
 RAW_PRICES = dg.AssetDep(["raw", "market_prices"])
+RAW_FACTORS = dg.AssetDep(["raw", "factor_returns"])
 ROWS_VALID = "rows_valid"
 
 

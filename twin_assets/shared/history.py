@@ -8,7 +8,6 @@ import polars as pl
 
 from twin_model.calendar import previous_business_day
 from twin_model.contracts import TableSpec
-from twin_model.data.market import benchmark_returns
 from twin_resources.resources import WarehouseResource
 
 
@@ -16,12 +15,18 @@ def strategy_returns(warehouse: WarehouseResource, start: dt.date | None, end: d
     return warehouse.read_history("raw.strategy_returns", start, end)
 
 
+def factor_returns(warehouse: WarehouseResource, start: dt.date | None, end: dt.date) -> pl.DataFrame:
+    """The factors' simple daily total returns ``date, factor_id, ret, is_benchmark`` from
+    ``start`` to ``end`` (``raw.factor_returns``, ordered by date and factor); empty when
+    alpha is measured over cash."""
+    return warehouse.read_history("raw.factor_returns", start, end)
+
+
 def benchmark(warehouse: WarehouseResource, start: dt.date | None, end: dt.date) -> pl.DataFrame:
-    """Benchmark simple returns ``date, ret`` from ``start`` to ``end`` (empty without one)."""
-    first = start - dt.timedelta(days=10) if start else None  # the close before start
-    prices = warehouse.read_history("raw.market_prices", first, end)
-    returns = benchmark_returns(prices)
-    return returns.filter(pl.col("date") >= start) if start else returns
+    """The benchmark factor's simple daily total return ``date, ret`` from ``start`` to
+    ``end``, sorted by date (empty without factors)."""
+    factors = factor_returns(warehouse, start, end)
+    return factors.filter(pl.col("is_benchmark")).select("date", "ret")
 
 
 def previous_state(warehouse: WarehouseResource, spec: TableSpec, first_day: dt.date) -> tuple[pl.DataFrame, bool]:

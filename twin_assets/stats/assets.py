@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from twin_assets.shared import history
-from twin_assets.shared.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.common import RAW_FACTORS, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
 from twin_assets.shared.metadata import data_day_metadata
 from twin_model.contracts import TABLES
 from twin_model.statistics import strategy_statistics_table
@@ -19,11 +19,11 @@ STATISTICS = TABLES["stats.strategy_statistics"]
         "Risk and performance statistics of each strategy over its last 21, 63 and 252 observed "
         "returns and since inception: annual return, volatility, Sharpe, Sortino, Calmar, max "
         "drawdown and its duration, historical and Cornish-Fisher VaR/CVaR 95%, skew, kurtosis, "
-        "alpha and beta to the benchmark, probabilistic and deflated Sharpe, minimum track record "
+        "alpha and beta to the benchmark (a total return), probabilistic and deflated Sharpe, minimum track record "
         "length, hit rate, month-to-date P&L and its trough. Conventions: twin_model.statistics.",
         {},
     ),
-    deps=[RAW_RETURNS, RAW_PRICES],
+    deps=[RAW_RETURNS, RAW_FACTORS],
 )
 def strategy_statistics(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource

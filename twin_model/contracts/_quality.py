@@ -74,6 +74,35 @@ def _days_named(days: list[dt.date]) -> str:
     return f"day {days[0]}" if len(days) == 1 else f"days {days[0]} to {days[-1]} ({len(days)} business days)"
 
 
+def missing_factor_days(factors: pl.DataFrame, return_days: list[dt.date], starts: dict[str, dt.date]) -> list[str]:
+    """Days with strategy returns on which a factor that had begun has no return.
+
+    ``starts`` maps each factor the source has to its first day with a return (before
+    it, the factor did not exist: alpha over the others). From that day on, every day in
+    ``return_days`` needs a row of the factor in ``factors``; one line names each factor
+    and its missing days (the first five, and how many more), since a strategy's alpha on a day
+    without its factors would be measured over less than the firm asked for.
+    """
+    present = set(factors.select("date", "factor_id").iter_rows())
+    problems = []
+    for factor_id, start in sorted(starts.items()):
+        missing = [day for day in return_days if day >= start and (day, factor_id) not in present]
+        if missing:
+            problems.append(
+                f"{_listed(missing)}, factor {factor_id}: missing: strategy returns but no factor return "
+                f"(rule: a factor has a return on every day with strategy returns from its first day, {start})"
+            )
+    return problems
+
+
+def _listed(days: list[dt.date], shown: int = 5) -> str:
+    """ "day D" for one day, else "days D1, D2, ... (and N more)"."""
+    if len(days) == 1:
+        return f"day {days[0]}"
+    more = f" and {len(days) - shown} more" if len(days) > shown else ""
+    return "days " + ", ".join(str(day) for day in days[:shown]) + more
+
+
 def unknown_position_strategies(positions: pl.DataFrame, returns: pl.DataFrame) -> list[str]:
     """Position rows whose (date, strategy_id) has no strategy return that day."""
     known = returns.select("date", "strategy_id").unique()

@@ -1,5 +1,5 @@
 """The raw layer's tables: what the sources deliver (prices, strategy returns and
-positions) and the market regime computed from the benchmark."""
+positions, factor returns) and the market regime computed from the benchmark."""
 
 from __future__ import annotations
 
@@ -108,6 +108,49 @@ class StrategyPositions(_RawTable):
     @classmethod
     def identifiers(cls, data: PolarsData) -> pl.LazyFrame:
         return identifier(data)
+
+
+class FactorReturns(_RawTable):
+    """raw.factor_returns: the factors a strategy's alpha is measured over.
+
+    ``ret`` is the factor's simple return of the day (a total return: dividends
+    included), finite, above -100% and at most +50%. On a day with factors exactly one
+    of them is the benchmark; a day without rows means alpha is measured over cash.
+    """
+
+    date: pl.Date = pa.Field(nullable=False, description="The business day the return was earned.")
+    factor_id: pl.String = pa.Field(
+        nullable=False, str_length={"min_value": 1}, description="The factor's id (SP500, MTUM, ... or the file's)."
+    )
+    ret: pl.Float64 = pa.Field(
+        nullable=False,
+        gt=-1.0,
+        le=MAX_DAILY_RETURN,
+        description="Simple total return of the day, close to close, as a fraction (0.01 = 1%).",
+    )
+    is_benchmark: pl.Boolean = pa.Field(
+        nullable=False, description="True for the one factor of the day that is the benchmark."
+    )
+
+    class Config:
+        strict = True
+        unique = ["date", "factor_id"]
+
+    @pa.check("ret", name="finite")
+    @classmethod
+    def ret_finite(cls, data: PolarsData) -> pl.LazyFrame:
+        return finite(data)
+
+    @pa.check("factor_id", name="not_blank_or_padded")
+    @classmethod
+    def factor_identifier(cls, data: PolarsData) -> pl.LazyFrame:
+        return identifier(data)
+
+    @pa.dataframe_check(name="one_benchmark_per_day")
+    @classmethod
+    def one_benchmark_per_day(cls, data: PolarsData) -> pl.LazyFrame:
+        """Each row's day has exactly one benchmark factor."""
+        return data.lazyframe.select(pl.col("is_benchmark").cast(pl.Int64).sum().over("date") == 1)
 
 
 class MarketRegime(pa.DataFrameModel):

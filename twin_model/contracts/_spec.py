@@ -17,7 +17,7 @@ from twin_model.contracts._portfolio import (
     SolutionWeights,
     StrategyAttribution,
 )
-from twin_model.contracts._raw import MarketPrices, MarketRegime, StrategyPositions, StrategyReturns
+from twin_model.contracts._raw import FactorReturns, MarketPrices, MarketRegime, StrategyPositions, StrategyReturns
 from twin_model.contracts._restatements import InputDigests, Restatements
 from twin_model.contracts._stats import StrategyStatistics
 
@@ -54,6 +54,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("raw", "market_prices", MarketPrices, ("date", "ticker")),
         TableSpec("raw", "strategy_returns", StrategyReturns, ("date", "strategy_id")),
         TableSpec("raw", "strategy_positions", StrategyPositions, ("date", "strategy_id", "ticker")),
+        TableSpec("raw", "factor_returns", FactorReturns, ("date", "factor_id")),
         TableSpec("raw", "market_regime", MarketRegime, ("date",)),
         TableSpec("raw", "input_digests", InputDigests, ("date", "table")),
         TableSpec("raw", "restatements", Restatements, ("date", "table", "detected_at")),

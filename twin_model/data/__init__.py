@@ -7,17 +7,21 @@ One module per source, each a public module of this package:
   ``BUNDLED_STRATEGIES`` of the default firm);
 - ``synthetic``: a seeded universe of strategies with known truth (``SyntheticConfig``,
   ``truth_table``, ``generate``);
-- ``market``: benchmark returns from closes and the daily market regime.
+- ``market``: the daily market regime from the benchmark's closes;
+- ``factors``: factor returns from closes (a price index made a total return) and the
+  factor settings (``FactorSettings``).
 
 The names a caller needs most are also here.
 """
 
-from twin_model.data import market, signals, synthetic
-from twin_model.data.market import benchmark_returns, market_regime
+from twin_model.data import factors, market, signals, synthetic
+from twin_model.data.factors import FactorSettings, factor_returns_from_closes
+from twin_model.data.market import market_regime
 from twin_model.data.signals import BUNDLED_STRATEGIES, SignalStrategy, run_strategies
 from twin_model.data.synthetic import SyntheticConfig, truth_table
 
 __all__ = [
+    "factors",
     "market",
     "signals",
     "synthetic",
@@ -26,6 +30,7 @@ __all__ = [
     "run_strategies",
     "SyntheticConfig",
     "truth_table",
-    "benchmark_returns",
+    "FactorSettings",
+    "factor_returns_from_closes",
     "market_regime",
 ]

@@ -1,19 +1,8 @@
-"""The market as the firm sees it: benchmark returns from closes."""
+"""The market as the firm sees it: the daily market regime from the benchmark's closes."""
 
 import polars as pl
 
 from twin_model.conventions import PERIODS_PER_YEAR
-
-
-def benchmark_returns(prices: pl.DataFrame) -> pl.DataFrame:
-    """Simple daily returns of the benchmark: ``date, ret`` with ret_t = close_t / close_{t-1} - 1.
-
-    ``prices`` is ``raw.market_prices`` (any span); rows with ``is_benchmark`` are used.
-    The first day of the span has no return (no previous close) and is dropped.
-    """
-    closes = prices.filter(pl.col("is_benchmark")).select("date", "close").sort("date")
-    return closes.select("date", ret=pl.col("close") / pl.col("close").shift(1) - 1).drop_nulls("ret")
-
 
 VOLATILITY_STATES = ((0.12, "low_vol"), (0.25, "normal_vol"), (float("inf"), "high_vol"))
 """21-day annualised benchmark volatility below 12% is low, below 25% normal, else high."""

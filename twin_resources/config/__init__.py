@@ -3,8 +3,8 @@ per file (``_calendar``, ``_strategies``, ``_solutions``, ``_risk_limits``, ``_f
 ``_loading`` for reading them.
 
 Each file has one model; unknown keys are rejected so a typo cannot pass silently. A
-section that configures a domain object is that object's own type (``FitSettings``,
-``SimulationSettings``, ``AlphaPoolPolicy``, ``CostModel``, ``RiskLimits``; a solution's
+section that configures a domain object is that object's own type (``FactorSettings``,
+``FitSettings``, ``SimulationSettings``, ``AlphaPoolPolicy``, ``CostModel``, ``RiskLimits``; a solution's
 sections take ``SolutionRules``' defaults and ``SolutionConfig.rules()`` yields it), so
 each default and bound is written once, in ``twin_model``; the firm may narrow a domain
 type's bounds (``firm_bounds``: a production run fits at least 50 draws). A

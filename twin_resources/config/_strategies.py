@@ -1,5 +1,5 @@
-"""``strategies.yaml``: the return source, the strategy model, its forecast, the alpha-pool
-policy and each strategy's metadata."""
+"""``strategies.yaml``: the return source, the factors alpha is measured over, the strategy
+model, its forecast, the alpha-pool policy and each strategy's metadata."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from twin_model.conventions import UNCLASSIFIED_SECTOR, UNKNOWN_ASSET_CLASS
 from twin_model.data import SyntheticConfig
+from twin_model.data.factors import FactorSettings
 from twin_model.strategy import AlphaPoolPolicy, FitSettings, SimulationSettings
 from twin_resources.config._base import StrictModel, firm_bounds
 
@@ -33,8 +34,12 @@ class SyntheticSourceConfig(StrictModel):
 
 
 class SourceConfig(StrictModel):
+    """Where returns (and factors) come from; a file path is relative to the config
+    directory. ``TWIN_RETURNS_FILE`` and ``TWIN_FACTORS_FILE`` win over the files named here."""
+
     kind: Literal["bundled", "file", "synthetic"] = "bundled"
     returns_file: str | None = None
+    factors_file: str | None = None
     synthetic: SyntheticSourceConfig = SyntheticSourceConfig()
     cost_bps: float = Field(default=5.0, ge=0)
 
@@ -70,6 +75,7 @@ class StrategyDefaults(StrictModel):
 
 class StrategiesConfig(StrictModel):
     source: SourceConfig = SourceConfig()
+    factors: FactorSettings = FactorSettings()
     model: Annotated[
         FitSettings, firm_bounds(window_days=Field(ge=20), draws=Field(ge=50), tune=Field(ge=50), max_rhat=Field(gt=1))
     ] = FitSettings()

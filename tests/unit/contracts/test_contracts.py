@@ -154,3 +154,25 @@ def test_every_named_error_is_a_twin_error_and_a_value_error(error):
 
 def test_the_optimiser_raises_the_domain_error():
     assert optimize.InfeasibleRequestError is errors.InfeasibleRequestError
+
+
+def _factor_rows(rows):
+    return pl.DataFrame(rows, schema=["date", "factor_id", "ret", "is_benchmark"], orient="row")
+
+
+def test_factor_returns_hold_exactly_one_benchmark_each_day():
+    from twin_model.contracts import TABLES, validate
+
+    spec = TABLES["raw.factor_returns"]
+    d1, d2 = dt.date(2021, 3, 1), dt.date(2021, 3, 2)
+    good = _factor_rows([(d1, "MKT", 0.01, True), (d1, "HML", -0.002, False), (d2, "MKT", 0.0, True)])
+    assert validate(good, spec).height == 3
+    for bad, day in (
+        (_factor_rows([(d1, "MKT", 0.01, True), (d1, "HML", 0.0, True)]), d1),  # two benchmarks
+        (_factor_rows([(d1, "MKT", 0.01, True), (d2, "HML", 0.0, False)]), d2),  # none on d2
+    ):
+        with pytest.raises(errors.DataQualityError) as error:
+            validate(bad, spec)
+        assert f"date={day}" in str(error.value) and "one_benchmark_per_day" in str(error.value)
+    described = {name: column.description for name, column in spec.model.to_schema().columns.items()}
+    assert all(described.values()), described

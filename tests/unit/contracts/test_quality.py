@@ -5,7 +5,12 @@ import datetime as dt
 
 import polars as pl
 
-from twin_model.contracts import unaccounted_days, unknown_position_strategies, vanished_strategies
+from twin_model.contracts import (
+    missing_factor_days,
+    unaccounted_days,
+    unknown_position_strategies,
+    vanished_strategies,
+)
 
 D1, D2, D3 = dt.date(2021, 3, 1), dt.date(2021, 3, 2), dt.date(2021, 3, 3)
 
@@ -101,3 +106,29 @@ def test_padded_tickers_and_weekend_positions_are_refused_by_the_raw_schemas():
         SOURCE_ROW
         not in validate(positions.head(1).with_columns(ticker=pl.lit("X")), TABLES["raw.strategy_positions"]).columns
     )
+
+
+def _factors(rows):
+    return pl.DataFrame(rows, schema={"date": pl.Date, "factor_id": pl.String}, orient="row")
+
+
+def test_a_factor_missing_on_a_day_with_strategy_returns_is_named():
+    factors = _factors([(D1, "MKT"), (D1, "HML"), (D2, "MKT"), (D3, "MKT"), (D3, "HML")])
+    starts = {"MKT": D1, "HML": D1}
+    assert missing_factor_days(factors, [D1, D2, D3], starts) == [
+        "day 2021-03-02, factor HML: missing: strategy returns but no factor return "
+        "(rule: a factor has a return on every day with strategy returns from its first day, 2021-03-01)"
+    ]
+
+
+def test_a_factor_is_not_expected_before_its_first_day_or_on_days_without_returns():
+    factors = _factors([(D1, "MKT"), (D2, "MKT"), (D3, "MKT"), (D3, "HML")])
+    assert missing_factor_days(factors, [D1, D3], {"MKT": D1, "HML": D2}) == []
+
+
+def test_a_factors_file_that_ends_early_names_the_days_after_it():
+    factors = _factors([(D1, "MKT")])
+    assert missing_factor_days(factors, [D1, D2, D3], {"MKT": D1}) == [
+        "days 2021-03-02, 2021-03-03, factor MKT: missing: strategy returns but no factor return "
+        "(rule: a factor has a return on every day with strategy returns from its first day, 2021-03-01)"
+    ]

@@ -1,4 +1,4 @@
-"""Benchmark returns and the market regime, on closes built by hand."""
+"""The market regime, on closes built by hand."""
 
 import datetime as dt
 
@@ -7,26 +7,12 @@ import polars as pl
 import pytest
 
 from twin_model.calendar import business_days
-from twin_model.data.market import benchmark_returns, market_regime
+from twin_model.data.market import market_regime
 
 
 def _closes(values):
     days = business_days(dt.date(2020, 1, 1), dt.date(2022, 12, 31))[: len(values)]
     return pl.DataFrame({"date": days, "close": np.asarray(values, dtype=float)})
-
-
-def test_benchmark_returns_are_simple_returns_of_the_benchmark_only():
-    days = [dt.date(2021, 3, d) for d in (1, 2, 3)]
-    prices = pl.DataFrame(
-        {
-            "date": days * 2,
-            "ticker": ["SPX"] * 3 + ["AAPL"] * 3,
-            "close": [100.0, 110.0, 99.0, 1.0, 2.0, 3.0],
-            "asset_class": ["index"] * 3 + ["equity"] * 3,
-            "is_benchmark": [True] * 3 + [False] * 3,
-        }
-    )
-    assert benchmark_returns(prices).rows() == [(days[1], pytest.approx(0.10)), (days[2], pytest.approx(-0.10))]
 
 
 def test_a_calm_uptrend_is_up_low_vol_at_full_risk():

@@ -11,6 +11,8 @@ def test_the_default_firm_loads():
     config = load_config()
     assert config.calendar.last_business_day is not None and not config.calendar.open_ended
     assert config.strategies.source.kind == "bundled"
+    assert (config.strategies.factors.benchmark, config.strategies.factors.dividend_yield) == ("SP500", 0.018)
+    assert config.strategies.source.factors_file is None
     assert config.strategies.metadata("momentum_60").sector == "equity_momentum"
     unknown = config.strategies.metadata("a_strategy_nobody_listed")
     assert (unknown.sector, unknown.asset_class, unknown.cost_class) == ("unclassified", "unknown", "standard")
@@ -40,6 +42,12 @@ BROKEN = [
     ("strategies.yaml", "source:\n  kind: ftp\n", ["source.kind"]),
     ("strategies.yaml", "source:\n  kind: file\n", ["kind 'file' needs returns_file"]),
     ("strategies.yaml", "strategies:\n  momentum_60: {sectr: x}\n", ["strategies.momentum_60.sectr"]),
+    (
+        "strategies.yaml",
+        "factors: {dividend_yield: -0.01}\n",
+        ["key 'factors.dividend_yield'", "greater than or equal to 0"],
+    ),
+    ("strategies.yaml", "factors: {benchmark: ''}\n", ["key 'factors.benchmark'"]),
     (
         "solutions.yaml",
         "solutions:\n  - solution_id: a\n    launch_date: 2015-01-02\n    initial_aum: -5\n    policy: {kind: static}\n",
