@@ -6,7 +6,8 @@ One module per source, each a public module of this package:
 - ``signals``: rule-based strategies run on real daily closes (``run_strategies``, the
   ``BUNDLED_STRATEGIES`` of the default firm);
 - ``synthetic``: a seeded universe of strategies with known truth (``SyntheticConfig``,
-  ``truth_table``, ``generate``);
+  ``truth_table``, ``generate``; style factors with premia, ``factor_returns``, and the
+  residual-risk truth within a sector, ``residual_truth``);
 - ``market``: benchmark returns from closes and the daily market regime.
 
 The names a caller needs most are also here.
