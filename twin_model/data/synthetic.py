@@ -1,8 +1,9 @@
 r"""A seeded synthetic source of daily strategy returns with known ground truth.
 
 Used for scale benchmarks and by tests that check models recover the truth (persistent
-alpha is kept, decayed alpha is dropped, pure market beta is rejected). Pure numpy +
-polars; no I/O.
+alpha is kept, decayed alpha is dropped, pure market beta and a factor harvested
+without alpha are rejected, intervals stay honest when a sector shares a risk). Pure
+numpy + polars; no I/O.
 
 Calendar
 --------
@@ -23,8 +24,9 @@ For strategy ``i`` in sector ``k(i)`` on business day ``t``::
 With ``n_factors > 0`` style factors ``f_j,t`` (premium, vol and correlation with the
 market from the config) enter as ``+ sum_j l_ij f_j,t``; their definition, the truth
 formulas with factors and the truth of the residual risk shared within a sector are in
-``twin_model.data._synthetic_factors`` (``factor_table``, ``factor_returns``,
-``residual_truth``). Without factors every formula below holds as written.
+``twin_model.data._synthetic_factors``; ``factor_table``, ``factor_returns`` (the long
+frame date, factor_id, ret, is_benchmark) and ``residual_truth`` here report them.
+Without factors every formula below holds as written.
 
 Every ``z`` is an independent Student-t draw scaled to unit variance,
 ``z = T_nu * sqrt((nu - 2) / nu)`` with ``nu > 2``: the market and the sector factors use
