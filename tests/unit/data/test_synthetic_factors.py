@@ -19,6 +19,7 @@ standard errors derived from the model:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 
@@ -324,12 +325,10 @@ def test_factor_returns_are_seeded_and_range_free():
     assert whole.equals(factor_returns(CONFIG, dates))
     parts = pl.concat([factor_returns(CONFIG, dates[:20]), factor_returns(CONFIG, dates[20:])])
     assert parts.equals(whole)
-    other = factor_returns(SyntheticConfig(**{**CONFIG.__dict__, "seed": 6}), dates)
+    other = factor_returns(dataclasses.replace(CONFIG, seed=6), dates)
     assert not np.allclose(other["ret"].to_numpy(), whole["ret"].to_numpy())
     # the factors depend on neither the strategies nor the sectors
-    smaller = SyntheticConfig(
-        **{**CONFIG.__dict__, "n_strategies": 3, "n_sectors": 1, "share_factor": 0.0, "share_noise": 0.5}
-    )
+    smaller = dataclasses.replace(CONFIG, n_strategies=3, n_sectors=1, share_factor=0.0, share_noise=0.5)
     assert factor_returns(smaller, dates).equals(whole)
 
 
