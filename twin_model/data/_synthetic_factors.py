@@ -40,7 +40,7 @@ Truth::
     E[r_i,t]     = alpha_i(t) + B_i mu_m + sum_j l_ij a_j
     vol_i^2      = B_i^2 sigma_m^2 + sum_j l_ij^2 sigma_u,j^2 + sigma_s^2 + sigma_i^2
     alpha over the market and the factors      = alpha_i(t)
-    alpha over the market alone                = alpha_i(t) + sum_j l_ij a_j
+    alpha over the market alone                = alpha_i(t) + sum_j l_ij a_j   (alpha_over_market)
 
 Alpha over the factors is the same for any invertible linear transform of the regressors
 (e.g. ``m`` and ``f_j - m``, whose loadings are ``beta_i + sum_j l_ij`` and ``l_ij``).
@@ -226,18 +226,18 @@ def factor_loadings(config: SyntheticConfig, archetype: np.ndarray, v: np.ndarra
     return loadings
 
 
-def factor_mean_term(truth: pl.DataFrame, factor_truth: pl.DataFrame | None) -> np.ndarray:
-    """``sum_j l_ij E[f_j]`` per strategy, from the truth's ``beta_factor_j`` columns and
-    ``factor_truth``'s (``factor_table``) daily_mean."""
+def factor_term(truth: pl.DataFrame, factor_truth: pl.DataFrame | None, column: str) -> np.ndarray:
+    """``sum_j l_ij x_j`` per strategy, from the truth's ``beta_factor_j`` columns and
+    ``factor_truth``'s (``factor_table``) ``column`` ``x`` (``daily_mean`` or ``premium``)."""
     columns = [c for c in truth.columns if c.startswith("beta_factor_")]
     if factor_truth is None:
         raise ValueError(f"truth has factor loadings {columns}: pass factor_truth=factor_table(config)")
-    means = dict(zip(factor_truth["factor_id"].to_list(), factor_truth["daily_mean"].to_list(), strict=True))
-    missing = [c for c in columns if c.removeprefix("beta_") not in means]
+    values = dict(zip(factor_truth["factor_id"].to_list(), factor_truth[column].to_list(), strict=True))
+    missing = [c for c in columns if c.removeprefix("beta_") not in values]
     if missing:
         raise ValueError(f"factor_truth lacks the factor(s) of truth column(s) {missing}")
-    factor_mean = np.array([means[c.removeprefix("beta_")] for c in columns])
-    return (truth.select(columns).to_numpy() * factor_mean).sum(axis=1)
+    x = np.array([values[c.removeprefix("beta_")] for c in columns])
+    return (truth.select(columns).to_numpy() * x).sum(axis=1)
 
 
 def factor_frame(config: SyntheticConfig, days: np.ndarray, market: np.ndarray, moves: np.ndarray) -> pl.DataFrame:

@@ -326,6 +326,16 @@ def true_alpha(truth: pl.DataFrame, t: np.ndarray) -> np.ndarray:
     return alpha0 * factor
 
 
+def alpha_over_market(truth: pl.DataFrame, t: np.ndarray, factor_truth: pl.DataFrame | None = None) -> np.ndarray:
+    """``alpha_i(t) + sum_j l_ij a_j`` ``[len(t), N]``: alpha as a model that knows only the
+    market measures it (the factors' premia count as skill). ``factor_truth``
+    (``factor_table``) is needed only when ``truth`` has ``beta_factor_j`` columns."""
+    alpha = true_alpha(truth, t)
+    if not any(c.startswith("beta_factor_") for c in truth.columns):
+        return alpha
+    return alpha + factors.factor_term(truth, factor_truth, "premium")[None, :]
+
+
 def true_daily_mean(
     truth: pl.DataFrame, t: np.ndarray, mu_m: float, factor_truth: pl.DataFrame | None = None
 ) -> np.ndarray:
@@ -336,7 +346,7 @@ def true_daily_mean(
     mean = true_alpha(truth, t) + truth["beta"].to_numpy()[None, :] * mu_m
     if not any(c.startswith("beta_factor_") for c in truth.columns):
         return mean
-    return mean + factors.factor_mean_term(truth, factor_truth)[None, :]
+    return mean + factors.factor_term(truth, factor_truth, "daily_mean")[None, :]
 
 
 def generate(

@@ -29,6 +29,7 @@ import pytest
 
 from twin_model.data.synthetic import (
     SyntheticConfig,
+    alpha_over_market,
     factor_returns,
     factor_table,
     generate,
@@ -247,6 +248,7 @@ def test_factor_strategies_have_alpha_over_the_market_alone(sample):
         resid_sd = math.sqrt(load**2 * f["u"] ** 2 + CONFIG.sigma_s**2 + row["sigma_idio"] ** 2)
         se = resid_sd * math.sqrt(inverse[0, 0])
         assert abs(coef[0] - load * f["a"]) < Z * se
+        assert alpha_over_market(truth, np.array([0]), factor_table(CONFIG))[0, j] == pytest.approx(load * f["a"])
         assert load * f["a"] > Z * se  # and that alpha is clearly non-zero in this sample
 
 
@@ -366,3 +368,5 @@ def test_truth_and_config_factors_must_agree():
         generate(SyntheticConfig(n_factors=1), dates, truth_table(SyntheticConfig()))
     with pytest.raises(ValueError, match="factor_truth"):
         true_daily_mean(truth_table(CONFIG), np.array([0]), CONFIG.mu_m)
+    with pytest.raises(ValueError, match="factor_truth"):
+        alpha_over_market(truth_table(CONFIG), np.array([0]))
