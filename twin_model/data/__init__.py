@@ -6,7 +6,8 @@ One module per source, each a public module of this package:
 - ``signals``: rule-based strategies run on real daily closes (``run_strategies``, the
   ``BUNDLED_STRATEGIES`` of the default firm);
 - ``synthetic``: a seeded universe of strategies with known truth (``SyntheticConfig``,
-  ``truth_table``, ``generate``);
+  ``truth_table``, ``generate``; style factors with premia, ``factor_returns``, and the
+  residual-risk truth within a sector, ``residual_truth``);
 - ``market``: the daily market regime from the benchmark's closes;
 - ``factors``: factor returns from closes (a price index made a total return) and the
   factor settings (``FactorSettings``).

@@ -1,8 +1,9 @@
 r"""A seeded synthetic source of daily strategy returns with known ground truth.
 
 Used for scale benchmarks and by tests that check models recover the truth (persistent
-alpha is kept, decayed alpha is dropped, pure market beta is rejected). Pure numpy +
-polars; no I/O.
+alpha is kept, decayed alpha is dropped, pure market beta and a factor harvested
+without alpha are rejected, intervals stay honest when a sector shares a risk). Pure
+numpy + polars; no I/O.
 
 Calendar
 --------
@@ -19,6 +20,13 @@ For strategy ``i`` in sector ``k(i)`` on business day ``t``::
     s_k,t  = sigma_s * z_k,t                             sector k factor, k = 0..n_sectors-1
     e_i,t  = sigma_i * z_i,t                             idiosyncratic
     r_i,t  = alpha_i(t) + beta_i * m_t + s_k(i),t + e_i,t
+
+With ``n_factors > 0`` style factors ``f_j,t`` (premium, vol and correlation with the
+market from the config) enter as ``+ sum_j l_ij f_j,t``; their definition, the truth
+formulas with factors and the truth of the residual risk shared within a sector are in
+``twin_model.data._synthetic_factors``; ``factor_table``, ``factor_returns`` (the long
+frame date, factor_id, ret, is_benchmark) and ``residual_truth`` here report them.
+Without factors every formula below holds as written.
 
 Every ``z`` is an independent Student-t draw scaled to unit variance,
 ``z = T_nu * sqrt((nu - 2) / nu)`` with ``nu > 2``: the market and the sector factors use
@@ -40,6 +48,8 @@ Ground truth (what ``truth_table`` and ``true_daily_mean`` report)::
     cov(r_i,r_j) = beta_i beta_j sigma_m^2 + 1[k(i) = k(j)] sigma_s^2          (i != j)
     corr(r_i,r_j)= cov(r_i, r_j) / (vol_i vol_j)
     cov(r_i,m)   = beta_i sigma_m^2   (so the OLS slope of r_i on m is beta_i)
+    residual over the market, s_k(i),t + e_i,t: sd rsd_i = sqrt(sigma_s^2 + sigma_i^2),
+        correlation c_i c_j within a sector, c_i = sigma_s / rsd_i; 0 across sectors
     annual Sharpe at anchor = sqrt(252) * (alpha0_i + beta_i mu_m) / vol_i
 
 Benchmark close: ``close_t = 100 * prod_{s=1..t} (1 + m_s)`` -- 100 at the anchor, whose
@@ -47,8 +57,9 @@ own return ``m_0`` is not applied.
 
 Archetypes and parameter ranges (drawn by ``truth_table``)
 ----------------------------------------------------------
-Strategies are split into four contiguous blocks, in this order, ``syn_0000`` first:
-``alpha``, ``beta``, ``decay``, ``noise``. Block boundaries are
+Strategies are split into five contiguous blocks, in this order, ``syn_0000`` first:
+``alpha``, ``beta``, ``decay``, ``noise``, ``factor`` (``share_factor`` is 0 by default).
+Block boundaries are
 ``floor(N * cumulative_share + 1/2)``, so rounding goes to the last block. Sectors are
 assigned round-robin, ``k(i) = i mod n_sectors``. All draws are uniform:
 
@@ -59,9 +70,14 @@ alpha      [-0.10, 0.30]  [0.004, 0.012]      SR_a * vol_i / sqrt(252), SR_a in 
 beta       [0.80, 1.20]   [0.002, 0.006]      exactly 0
 decay      [-0.10, 0.30]  [0.004, 0.012]      SR_a * vol_i / sqrt(252), SR_a in [1.0, 2.0]
 noise      [-0.10, 0.30]  [0.004, 0.012]      exactly 0
+factor     [-0.10, 0.30]  [0.002, 0.006]      exactly 0; loading l in [1.0, 1.5] on one
+                                              factor, ``factor_((q mod n_factors) + 1)``
+                                              for the q-th factor strategy (q = 0, 1, ..)
 =========  =============  ==================  ==========================================
 
 ``SR_a`` is the annualised Sharpe ratio of the alpha alone (``sqrt(252) alpha0 / vol``).
+Every other strategy loads 0 on every style factor. With factors the truth table has one
+more column per factor, ``beta_factor_j`` (``l_ij``), after ``beta`` (market).
 Every strategy has ``tail_df`` in [5, 10]. Decay strategies have an integer
 ``decay_start`` in [252, 504] (somewhere in the first one to two years) and
 ``half_life`` in [20, 60] business days; the others have both null.
@@ -75,9 +91,12 @@ fixed order -- one market draw, then ``n_sectors`` sector draws, then one idiosy
 draw per strategy (in ``strategy_id`` order) -- so they depend only on ``(seed, t)`` and
 the universe, never on which dates were requested: generating ``[a..b]`` then
 ``[b+1..c]`` equals generating ``[a..c]``. The market series (and so the benchmark) does
-not depend on the number of strategies either. ``truth_table`` draws from a separate
-stream, ``SeedSequence(seed, spawn_key=(TRUTH_STREAM,))``, which can never coincide with
-a daily ``[seed, t]`` stream.
+not depend on the number of strategies either; the style factors have their own daily
+stream (see ``_synthetic_factors``). ``truth_table`` draws from a separate stream,
+``SeedSequence(seed, spawn_key=(TRUTH_STREAM,))``, which can never coincide with a daily
+``[seed, t]`` stream: one block of six uniforms per strategy, then one uniform per
+strategy for the factor loading (drawn whatever the archetypes, after the block, so it
+changes none of the others).
 """
 
 from __future__ import annotations
@@ -92,8 +111,12 @@ import polars as pl
 
 from twin_model.contracts import TABLES
 from twin_model.conventions import PERIODS_PER_YEAR
+from twin_model.data import _synthetic_factors as factors
+from twin_model.data._synthetic_factors import factor_table as factor_table
+from twin_model.data._synthetic_factors import residual_correlation as residual_correlation
+from twin_model.data._synthetic_factors import residual_truth as residual_truth
 
-ARCHETYPES: tuple[str, ...] = ("alpha", "beta", "decay", "noise")
+ARCHETYPES: tuple[str, ...] = ("alpha", "beta", "decay", "noise", "factor")
 TRUTH_STREAM = 0x7472_7574  # spawn key of the truth-table stream ("trut")
 START_CLOSE = 100.0
 
@@ -146,6 +169,12 @@ class SyntheticConfig:
     share_beta: float = 0.3  # pure market beta, no alpha
     share_decay: float = 0.2  # alpha that decays from decay_start with half_life
     share_noise: float = 0.2  # no alpha, low beta
+    share_factor: float = 0.0  # no alpha, a large loading on one style factor
+    # style factors beyond the market (see _synthetic_factors): one value or one per factor
+    n_factors: int = 0
+    factor_premium: float | tuple[float, ...] = 0.0004  # daily alpha of the factor over the market
+    factor_vol: float | tuple[float, ...] = 0.011  # daily vol of the factor's return
+    factor_corr: float | tuple[float, ...] = 0.9  # correlation of the factor with the market
 
     def __post_init__(self) -> None:
         if self.n_strategies < 0:
@@ -163,11 +192,12 @@ class SyntheticConfig:
         shares = self.shares
         if any(s < 0 for s in shares) or not math.isclose(sum(shares), 1.0, abs_tol=1e-9):
             raise ValueError(f"archetype shares must be >= 0 and sum to 1, got {shares}")
+        factors.check_factor_settings(self)
 
     @property
-    def shares(self) -> tuple[float, float, float, float]:
-        """(alpha, beta, decay, noise) shares, in ``ARCHETYPES`` order."""
-        return (self.share_alpha, self.share_beta, self.share_decay, self.share_noise)
+    def shares(self) -> tuple[float, float, float, float, float]:
+        """(alpha, beta, decay, noise, factor) shares, in ``ARCHETYPES`` order."""
+        return (self.share_alpha, self.share_beta, self.share_decay, self.share_noise, self.share_factor)
 
     def archetype_counts(self) -> dict[str, int]:
         """Strategies per archetype: cumulative boundaries rounded half up, rest to the last."""
@@ -210,11 +240,12 @@ def truth_table(config: SyntheticConfig) -> pl.DataFrame:
     """The ground truth of every strategy, one row each, in ``strategy_id`` order.
 
     Columns: strategy_id ("syn_0000"...), archetype, sector ("sector_k"), alpha0 (daily),
-    beta, sigma_idio (daily), tail_df, decay_start (Int64 business-day index or null),
+    beta (market), one ``beta_factor_j`` per style factor (only when ``n_factors > 0``),
+    sigma_idio (daily), tail_df, decay_start (Int64 business-day index or null),
     half_life (Float64 business days or null), true_daily_vol and
-    true_annual_sharpe_at_anchor = sqrt(252) * (alpha0 + beta * mu_m) / true_daily_vol.
-    Ranges per archetype are in the module docstring. Drawn from the truth stream of
-    ``config.seed``, separate from the daily draws.
+    true_annual_sharpe_at_anchor = sqrt(252) * E[r_i,0] / true_daily_vol (with factors,
+    the formulas of ``_synthetic_factors``). Ranges per archetype are in the module
+    docstring. Drawn from the truth stream of ``config.seed``, separate from the daily draws.
     """
     n = config.n_strategies
     counts = config.archetype_counts()
@@ -223,8 +254,9 @@ def truth_table(config: SyntheticConfig) -> pl.DataFrame:
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(TRUTH_STREAM,)))
     # One fixed block of uniforms per strategy, whatever its archetype: u[:, 0] beta,
     # u[:, 1] sigma_idio, u[:, 2] alpha Sharpe, u[:, 3] tail_df, u[:, 4] decay_start,
-    # u[:, 5] half_life.
+    # u[:, 5] half_life; then v, the factor loading.
     u = rng.random((n, 6))
+    v = rng.random(n)
 
     def scale(col: int, bounds: tuple[float, float]) -> np.ndarray:
         lo, hi = bounds
@@ -233,19 +265,23 @@ def truth_table(config: SyntheticConfig) -> pl.DataFrame:
     is_beta = archetype == "beta"
     is_decay = archetype == "decay"
     has_alpha = (archetype == "alpha") | is_decay
+    quiet = is_beta | (archetype == "factor")  # small idiosyncratic risk
 
     beta = np.where(is_beta, scale(0, HIGH_BETA_RANGE), scale(0, LOW_BETA_RANGE))
-    sigma_idio = np.where(is_beta, scale(1, BETA_SIGMA_IDIO_RANGE), scale(1, SIGMA_IDIO_RANGE))
+    sigma_idio = np.where(quiet, scale(1, BETA_SIGMA_IDIO_RANGE), scale(1, SIGMA_IDIO_RANGE))
     tail_df = scale(3, TAIL_DF_RANGE)
-    vol = np.sqrt(beta**2 * config.sigma_m**2 + config.sigma_s**2 + sigma_idio**2)
+    loadings = factors.factor_loadings(config, archetype, v)
+    exposure, factor_premium, factor_var = factors.exposure_and_factor_terms(config, beta, loadings)
+    vol = np.sqrt(exposure**2 * config.sigma_m**2 + config.sigma_s**2 + sigma_idio**2 + factor_var)
     alpha_sharpe = np.where(is_decay, scale(2, DECAY_ALPHA_SHARPE_RANGE), scale(2, ALPHA_SHARPE_RANGE))
     alpha0 = np.where(has_alpha, alpha_sharpe * vol / math.sqrt(PERIODS_PER_YEAR), 0.0)
 
     lo, hi = DECAY_START_RANGE
     decay_start = lo + np.floor(u[:, 4] * (hi - lo + 1)).astype(np.int64)
     half_life = scale(5, HALF_LIFE_RANGE)
-    sharpe = math.sqrt(PERIODS_PER_YEAR) * (alpha0 + beta * config.mu_m) / vol
+    sharpe = math.sqrt(PERIODS_PER_YEAR) * (alpha0 + exposure * config.mu_m + factor_premium) / vol
 
+    columns = factors.loading_columns(config.n_factors)
     return pl.DataFrame(
         {
             "strategy_id": strategy_ids(n),
@@ -253,6 +289,7 @@ def truth_table(config: SyntheticConfig) -> pl.DataFrame:
             "sector": [f"sector_{i % config.n_sectors}" for i in range(n)],
             "alpha0": alpha0,
             "beta": beta,
+            **{name: loadings[:, j] for j, name in enumerate(columns)},
             "sigma_idio": sigma_idio,
             "tail_df": tail_df,
             "decay_start": [int(d) if flag else None for d, flag in zip(decay_start, is_decay, strict=True)],
@@ -260,12 +297,25 @@ def truth_table(config: SyntheticConfig) -> pl.DataFrame:
             "true_daily_vol": vol,
             "true_annual_sharpe_at_anchor": sharpe,
         },
-        schema=TRUTH_SCHEMA,
+        schema=truth_schema(config.n_factors),
     )
 
 
+def truth_schema(n_factors: int) -> dict[str, pl.DataType]:
+    """``TRUTH_SCHEMA`` with one ``beta_factor_j`` column per style factor after ``beta``."""
+    schema: dict[str, pl.DataType] = {}
+    for name, dtype in TRUTH_SCHEMA.items():
+        schema[name] = dtype
+        if name == "beta":
+            schema.update({column: pl.Float64() for column in factors.loading_columns(n_factors)})
+    return schema
+
+
 def true_alpha(truth: pl.DataFrame, t: np.ndarray) -> np.ndarray:
-    """``alpha_i(t)`` as a ``[len(t), N]`` array (strategies in ``truth`` row order)."""
+    """``alpha_i(t)`` as a ``[len(t), N]`` array (strategies in ``truth`` row order).
+
+    This is alpha over the market and every style factor; over the market alone a
+    strategy's alpha is this plus ``sum_j l_ij a_j`` (``_synthetic_factors``)."""
     t = np.atleast_1d(np.asarray(t, dtype=np.float64))[:, None]
     alpha0 = truth["alpha0"].to_numpy()[None, :]
     decays = truth["decay_start"].is_not_null().to_numpy()
@@ -276,9 +326,27 @@ def true_alpha(truth: pl.DataFrame, t: np.ndarray) -> np.ndarray:
     return alpha0 * factor
 
 
-def true_daily_mean(truth: pl.DataFrame, t: np.ndarray, mu_m: float) -> np.ndarray:
-    """``E[r_i,t] = alpha_i(t) + beta_i * mu_m`` as a ``[len(t), N]`` array."""
-    return true_alpha(truth, t) + truth["beta"].to_numpy()[None, :] * mu_m
+def alpha_over_market(truth: pl.DataFrame, t: np.ndarray, factor_truth: pl.DataFrame | None = None) -> np.ndarray:
+    """``alpha_i(t) + sum_j l_ij a_j`` ``[len(t), N]``: alpha as a model that knows only the
+    market measures it (the factors' premia count as skill). ``factor_truth``
+    (``factor_table``) is needed only when ``truth`` has ``beta_factor_j`` columns."""
+    alpha = true_alpha(truth, t)
+    if not any(c.startswith("beta_factor_") for c in truth.columns):
+        return alpha
+    return alpha + factors.factor_term(truth, factor_truth, "premium")[None, :]
+
+
+def true_daily_mean(
+    truth: pl.DataFrame, t: np.ndarray, mu_m: float, factor_truth: pl.DataFrame | None = None
+) -> np.ndarray:
+    """``E[r_i,t] = alpha_i(t) + beta_i * mu_m + sum_j l_ij E[f_j]`` as a ``[len(t), N]`` array.
+
+    ``factor_truth`` (``factor_table``: factor_id, daily_mean) is needed only when
+    ``truth`` has ``beta_factor_j`` columns."""
+    mean = true_alpha(truth, t) + truth["beta"].to_numpy()[None, :] * mu_m
+    if not any(c.startswith("beta_factor_") for c in truth.columns):
+        return mean
+    return mean + factors.factor_term(truth, factor_truth, "daily_mean")[None, :]
 
 
 def generate(
@@ -295,8 +363,10 @@ def generate(
       ``close_t = 100 * prod_{s=1..t} (1 + m_s)`` (computed from the anchor, so it does
       not depend on the requested range).
 
-    ``truth`` defaults to ``truth_table(config)``. Weekend dates, dates before the anchor
-    and duplicate dates raise ``ValueError`` naming the date.
+    The style factors' returns (and the market's) are ``factor_returns(config, dates)``.
+    ``truth`` defaults to ``truth_table(config)``; its ``beta_factor_j`` columns must be
+    the config's factors. Weekend dates, dates before the anchor and duplicate dates
+    raise ``ValueError`` naming the date.
     """
     if truth is None:
         truth = truth_table(config)
@@ -304,16 +374,14 @@ def generate(
     missing = [c for c in needed if c not in truth.columns]
     if missing:
         raise ValueError(f"truth table lacks column(s) {missing}")
+    loadings = factors.strategy_loadings(config, truth)
 
-    days = _to_days(dates)
-    t_req = business_day_index(config.anchor, dates)
-    order = np.argsort(t_req, kind="stable")
-    days, t_req = days[order], t_req[order]
-    if t_req.size > 1 and (dup := np.flatnonzero(np.diff(t_req) == 0)).size:
-        raise ValueError(f"date {days[dup[0]].astype(datetime.date).isoformat()} requested more than once")
-
+    days, t_req = _requested_days(config, dates)
     n = truth.height
     market, shocks = _draw_days(config, truth, t_req)
+    if config.n_factors:
+        moves = factors.factor_moves(config, market[t_req], t_req)
+        shocks = shocks + (moves[:, None, :] * loadings[None, :, :]).sum(axis=2)
     ret = true_alpha(truth, t_req) + shocks
     close = START_CLOSE * np.cumprod(np.concatenate([[1.0], 1.0 + market[1:]]))
 
@@ -334,6 +402,37 @@ def generate(
     return returns, benchmark
 
 
+def factor_returns(config: SyntheticConfig, dates: Sequence[datetime.date]) -> pl.DataFrame:
+    """Daily returns of the market and every style factor, long, for ``dates``.
+
+    Columns: date (Date), factor_id (String: ``"market"``, then ``factor_1``...), ret
+    (Float64), is_benchmark (Boolean, True for the market only); sorted by date, the market
+    first on each date. The market's ``ret`` is ``generate``'s ``market_return``, bit for
+    bit. Bad dates raise as in ``generate``.
+    """
+    days, t_req = _requested_days(config, dates)
+    market = np.array([_market_return(config, np.random.default_rng([config.seed, int(t)])) for t in t_req])
+    return factors.factor_frame(config, days, market, factors.factor_moves(config, market, t_req))
+
+
+def _requested_days(config: SyntheticConfig, dates: Sequence[datetime.date]) -> tuple[np.ndarray, np.ndarray]:
+    """The requested days and their business-day index ``t``, ascending; raises on a bad or
+    duplicate date."""
+    days = _to_days(dates)
+    t_req = business_day_index(config.anchor, dates)
+    order = np.argsort(t_req, kind="stable")
+    days, t_req = days[order], t_req[order]
+    if t_req.size > 1 and (dup := np.flatnonzero(np.diff(t_req) == 0)).size:
+        raise ValueError(f"date {days[dup[0]].astype(datetime.date).isoformat()} requested more than once")
+    return days, t_req
+
+
+def _market_return(config: SyntheticConfig, rng: np.random.Generator) -> float:
+    """``m_t = mu_m + sigma_m z``: the first draw of day ``t``'s stream ``rng``."""
+    scale = config.sigma_m * math.sqrt((config.market_df - 2.0) / config.market_df)
+    return config.mu_m + scale * rng.standard_t(config.market_df)
+
+
 def _draw_days(config: SyntheticConfig, truth: pl.DataFrame, t_req: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The market return of every business day up to the last requested one, and the
     shocks ``beta_i m_t + s_k(i),t + e_i,t`` ``[len(t_req), N]`` of the requested days
@@ -347,7 +446,6 @@ def _draw_days(config: SyntheticConfig, truth: pl.DataFrame, t_req: np.ndarray) 
     if n and not (tail_df > 2).all():
         raise ValueError("every tail_df must be > 2 (finite variance)")
     idio_scale = sigma_idio * np.sqrt((tail_df - 2.0) / tail_df)
-    market_scale = config.sigma_m * math.sqrt((config.market_df - 2.0) / config.market_df)
     sector_scale = config.sigma_s * math.sqrt((config.market_df - 2.0) / config.market_df)
 
     t_max = int(t_req[-1]) if t_req.size else -1
@@ -356,7 +454,7 @@ def _draw_days(config: SyntheticConfig, truth: pl.DataFrame, t_req: np.ndarray) 
     row = 0
     for t in range(t_max + 1):
         rng = np.random.default_rng([config.seed, t])
-        market[t] = config.mu_m + market_scale * rng.standard_t(config.market_df)
+        market[t] = _market_return(config, rng)
         if row < t_req.size and t_req[row] == t:
             sectors = sector_scale * rng.standard_t(config.market_df, size=config.n_sectors)
             idio = idio_scale * rng.standard_t(tail_df) if n else np.empty(0)
