@@ -241,6 +241,25 @@ def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_
 
 
 @pytest.mark.slow
+def test_a_rolling_day_reads_the_previous_days_draws_verified(raw_history, day_by_day, tmp_path):
+    """The anchor a single day starts from is the previous day's draws artefact, read
+    through the store's hash check: a replaced file fails the day, naming it."""
+    source, _ = day_by_day
+    target = tmp_path / "tampered" / "twin.duckdb"
+    target.parent.mkdir()
+    shutil.copy(source.path, target)
+    shutil.copytree(source.artifacts().root, target.parent / "twin.artifacts")
+    warehouse = WarehouseResource(path=str(target))
+    first, second = (warehouse.artifacts().root / "strategy_posteriors" / f"{key}.parquet" for key in DAYS[:2])
+    shutil.copy(second, first)
+    result = materialize_days(
+        [strategy_posteriors], resources(warehouse, raw_history[1]), DAYS[1], raise_on_error=False
+    )
+    message = _failure_text(result)
+    assert str(first) in message and "re-materialise models.strategy_posteriors for 2017-01-03" in message
+
+
+@pytest.mark.slow
 def test_each_day_of_a_range_run_carries_its_own_metadata(raw_history, tmp_path):
     """A cold range of three days: each partition's event counts that day's stored rows and
     figures; only the first day is a cold start (conjugate fits keep it fast)."""
