@@ -50,17 +50,22 @@ def khat_threshold(n_draws: int) -> float:
 def relative_efficiency(draws: dict[str, np.ndarray], chains: int) -> np.ndarray:
     """``r_eff`` per strategy (see the module docstring) of draws ``[S, N]`` ordered chain by chain."""
     import arviz as az
+    import xarray as xr
 
     total, n = draws["alpha"].shape
     if total % chains:
         raise ValueError(f"{total} draws do not split into {chains} chains")
+    dataset = xr.Dataset(
+        {
+            name: (("chain", "draw", "strategy"), draws[name].reshape(chains, total // chains, n))
+            for name in EFFICIENCY_PARAMETERS
+        }
+    )
+    ess = az.ess(dataset, method="mean")
     ratios = np.full(n, 1.0)
     for name in EFFICIENCY_PARAMETERS:
-        values = draws[name].reshape(chains, total // chains, n)
-        for i in range(n):
-            if np.ptp(values[:, :, i]) > 0:
-                ess = float(az.ess(values[:, :, i], method="mean"))
-                ratios[i] = min(ratios[i], ess / total)
+        constant = np.ptp(draws[name], axis=0) == 0
+        ratios = np.minimum(ratios, np.where(constant, 1.0, ess[name].values / total))
     return ratios
 
 
