@@ -264,3 +264,12 @@ def test_a_reweighted_days_draws_carry_weights_and_forecasts_draw_by_them():
     joint = simulate_posterior_predictive(equal, history, None, ids, SimulationSettings(n_paths=500, horizon=1))
     np.testing.assert_allclose(joint[:, 0, 0], -joint[:, 0, 1], atol=1e-4)
     assert stats.chisquare(np.unique(np.round(joint[:, 0, 0], 4), return_counts=True)[1]).pvalue > 1e-3
+
+
+def test_settings_take_rolling_or_refit_and_refuse_reweighted_as_a_way_to_fit():
+    assert FitSettings().update == ModelUpdate.ROLLING
+    assert FitSettings(update="refit").update == ModelUpdate.REFIT
+    with pytest.raises(ValueError, match="method must be nuts or conjugate"):
+        FitSettings(method="reweighted")
+    with pytest.raises(ValueError):
+        FitSettings(update="sometimes")
