@@ -45,6 +45,29 @@ class FitMethod(StrEnum):
 
     NUTS = "nuts"
     CONJUGATE = "conjugate"
+    REWEIGHTED = "reweighted"
+
+
+class ModelUpdate(StrEnum):
+    """How a day's posterior follows the previous day's (``strategies.yaml`` ``model.update``):
+    ``rolling`` reweights the last NUTS fit's draws until a refit rule fires, ``refit``
+    fits every day afresh."""
+
+    ROLLING = "rolling"
+    REFIT = "refit"
+
+
+class RefitRule(StrEnum):
+    """Why a rolling update refitted with NUTS instead of reweighting (the first word of
+    ``models.strategy_posteriors.refit_reason``)."""
+
+    FIRST_DAY = "first_day"
+    CONFIGURED = "configured"
+    UNIVERSE = "universe"
+    FALLBACK = "fallback"
+    CADENCE = "cadence"
+    PARETO_K = "pareto_k"
+    ESS = "ess"
 
 
 class ParameterSetName(StrEnum):

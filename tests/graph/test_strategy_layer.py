@@ -109,6 +109,37 @@ def test_posteriors_are_usable_and_draws_are_stored(day_by_day):
 
 
 @pytest.mark.slow
+def test_the_first_day_is_fitted_and_later_days_reweight_its_draws(day_by_day):
+    warehouse, results = day_by_day
+    posteriors = warehouse.read_history("models.strategy_posteriors", None, None).sort("date", "strategy_id")
+    by_day = {d: posteriors.filter(pl.col("date") == day(d)) for d in DAYS}
+    assert set(by_day[DAYS[0]].get_column("method")) == {"nuts"}
+    assert by_day[DAYS[0]].get_column("refit_reason")[0].startswith("first_day")
+    for since, key in enumerate(DAYS[1:], start=1):
+        rows = by_day[key]
+        assert set(rows.get_column("method")) == {"reweighted"}
+        assert set(rows.get_column("anchor_date")) == {day(DAYS[0])}
+        assert set(rows.get_column("days_since_anchor")) == {since}
+        assert rows.get_column("refit_reason").is_null().all()
+        assert (rows.get_column("pareto_k") < 0.7).all() and (rows.get_column("ess_weighted") >= 100).all()
+        draws = warehouse.artifacts().read("models.strategy_posteriors", rows.row(0, named=True))
+        anchor = warehouse.artifacts().read("models.strategy_posteriors", by_day[DAYS[0]].row(0, named=True))
+        assert draws.select("draw", "strategy_id", "alpha", "sigma").equals(
+            anchor.select("draw", "strategy_id", "alpha", "sigma")
+        )
+        sums = draws.group_by("strategy_id").agg(pl.col("weight").sum()).get_column("weight")
+        assert ((sums - 1.0).abs() < 1e-9).all()
+    figures = [
+        event.materialization.metadata
+        for result in results
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path == ["models", "strategy_posteriors"]
+    ]
+    assert [f["method_reweighted"].value for f in figures] == [0, 6, 6]
+    assert [f["method_nuts"].value for f in figures] == [6, 0, 0]
+
+
+@pytest.mark.slow
 def test_forecasts_carry_the_model_and_the_expert_view(day_by_day):
     warehouse, _ = day_by_day
     forecasts = warehouse.read_history("models.strategy_forecasts", None, None)
@@ -135,12 +166,21 @@ def test_a_gap_in_the_state_is_refused_naming_the_day(raw_history):
     warehouse = _copy(raw_history, "gap")
     res = resources(warehouse, config_dir)
     assert materialize_days(STRATEGY_LAYER, res, DAYS[0]).success
-    before = warehouse.read_history("alpha.alpha_pool", None, None)
+    before = {name: warehouse.read_history(name, None, None) for name in TABLE_NAMES}
+    # the posteriors (rolling from the previous day's anchor) refuse first ...
+    result = materialize_days(STRATEGY_LAYER, res, DAYS[2], raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "strategy_posteriors" in failure.step_key
+    assert "materialise 2017-01-04 first" in failure.step_failure_data.error.message
+    assert warehouse.read_history("models.strategy_posteriors", None, None).equals(before["models.strategy_posteriors"])
+    # ... and with the posteriors of the missing day in place, the alpha pool refuses
+    assert materialize_days([strategy_posteriors], res, DAYS[1]).success
     result = materialize_days(STRATEGY_LAYER, res, DAYS[2], raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure and "alpha_pool" in e.step_key)
     assert "materialise 2017-01-04 first" in failure.step_failure_data.error.message
-    assert warehouse.read_history("alpha.alpha_pool", None, None).equals(before)
+    assert warehouse.read_history("alpha.alpha_pool", None, None).equals(before["alpha.alpha_pool"])
 
 
 # --- artefacts: one folder per warehouse, verified on read ------------------------------
@@ -198,6 +238,25 @@ def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_
     assert warehouse.read_history("models.strategy_forecasts", None, None).equals(
         source.read_history("models.strategy_forecasts", None, None)
     )
+
+
+@pytest.mark.slow
+def test_a_rolling_day_reads_the_previous_days_draws_verified(raw_history, day_by_day, tmp_path):
+    """The anchor a single day starts from is the previous day's draws artefact, read
+    through the store's hash check: a replaced file fails the day, naming it."""
+    source, _ = day_by_day
+    target = tmp_path / "tampered" / "twin.duckdb"
+    target.parent.mkdir()
+    shutil.copy(source.path, target)
+    shutil.copytree(source.artifacts().root, target.parent / "twin.artifacts")
+    warehouse = WarehouseResource(path=str(target))
+    first, second = (warehouse.artifacts().root / "strategy_posteriors" / f"{key}.parquet" for key in DAYS[:2])
+    shutil.copy(second, first)
+    result = materialize_days(
+        [strategy_posteriors], resources(warehouse, raw_history[1]), DAYS[1], raise_on_error=False
+    )
+    message = _failure_text(result)
+    assert str(first) in message and "re-materialise models.strategy_posteriors for 2017-01-03" in message
 
 
 @pytest.mark.slow

@@ -1,7 +1,12 @@
 """The models layer: what the firm believes about each strategy.
 
-``strategy_posteriors`` fits the hierarchical Bayesian model once per business day over a
-trailing window (compiled once per run, re-used across the days of a range);
+``strategy_posteriors`` holds the hierarchical Bayesian model's posterior for every day
+with returns over a trailing window: fitted with NUTS (compiled once per run, re-used
+across the days of a range) on an anchor day, and between anchors the anchor's draws
+reweighted by the days that moved (``twin_model.strategy._rolling``; ``model.update``).
+It depends on its own previous day with data: a range carries the anchor in memory, a
+single day rebuilds it from the previous day's rows and draws, and a missing previous
+day fails ("materialise DAY first");
 ``strategy_forecasts`` simulates the next month from the posterior; and
 ``forecast_calibration`` scores earlier forecasts against what happened.
 """
@@ -16,6 +21,7 @@ import polars as pl
 from twin_assets.shared import history
 from twin_assets.shared.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
 from twin_assets.shared.metadata import data_day_metadata
+from twin_model.calendar import previous_business_day
 from twin_model.contracts import (
     TABLES,
     encode_scenarios,
@@ -25,7 +31,9 @@ from twin_model.contracts import (
 )
 from twin_model.conventions import FitMethod, ParameterSetName
 from twin_model.strategy import (
+    Anchor,
     ParameterSet,
+    RollingFitter,
     StrategyModelFitter,
     forecast_summary,
     return_window,
@@ -82,22 +90,31 @@ def strategy_posteriors(
 ):
     days = days_of(context)
     settings = twin_config.strategies().model
-    start = _history_start(days[0], settings.window_days)
+    previous, cold_start = history.previous_state(
+        warehouse, POSTERIORS, days[0], _last_traded_before(warehouse, days[0])
+    )
+    anchor_day = None if cold_start else previous.get_column("anchor_date")[0]
+    start = _history_start(min(days[0], anchor_day or days[0]), settings.window_days)
     returns = history.strategy_returns(warehouse, start, days[-1])
     benchmark = history.benchmark(warehouse, start, days[-1])
+    bench = benchmark if benchmark.height else None
     fitter = StrategyModelFitter(settings)
+    rolling = RollingFitter(fitter)
     artifacts = warehouse.artifacts()
+    anchor = _stored_anchor(previous, anchor_day, returns, bench, settings.window_days, artifacts)
     frames = []
     for day in _traded_days(returns, days):
-        window = return_window(returns, benchmark if benchmark.height else None, day, settings.window_days)
-        result = fitter.fit(window, seed=settings.seed + day.toordinal())
-        stored = artifacts.write("strategy_posteriors", day, result.draws)
+        window = return_window(returns, bench, day, settings.window_days)
+        posterior = rolling.step(anchor, window, day, seed=settings.seed + day.toordinal())
+        anchor = posterior.anchor
+        stored = artifacts.write("strategy_posteriors", day, posterior.draws)
         frames.append(
-            result.summary.with_columns(
+            posterior.summary.with_columns(
                 date=pl.lit(day), draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)
             )
         )
-        context.log.info(f"{day}: fitted {window.returns.shape[1]} strategies over {len(window.dates)} days")
+        how = "fitted" if posterior.refitted else f"reweighted (anchor {anchor.date})"
+        context.log.info(f"{day}: {how} {window.returns.shape[1]} strategies over {len(window.dates)} days")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
     metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
     yield dg.Output(
@@ -115,26 +132,55 @@ def strategy_posteriors(
     )
 
 
+def _last_traded_before(warehouse: WarehouseResource, day: dt.date) -> dt.date:
+    """The last day before ``day`` with an available return (the day whose posterior a run
+    from ``day`` continues); the previous business day when none is within 30 days."""
+    recent = history.strategy_returns(warehouse, day - dt.timedelta(days=30), day - dt.timedelta(days=1))
+    traded = recent.filter(pl.col("available")).get_column("date")
+    return traded.max() if traded.len() else previous_business_day(day)
+
+
+def _stored_anchor(previous: pl.DataFrame, anchor_day, returns, bench, window_days: int, artifacts) -> Anchor | None:
+    """The anchor the previous day's rows name, rebuilt: its window from the returns, its
+    draws from the previous day's draws artefact (the anchor's draws, verified by hash).
+    None on a cold start or for rows written before anchors were recorded."""
+    if anchor_day is None:
+        return None
+    window = return_window(returns, bench, anchor_day, window_days)
+    draws = artifacts.read(POSTERIORS.qualified_name, previous.row(0, named=True))
+    return Anchor.of(anchor_day, window, draws, previous)
+
+
 def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
-    """The run's timings: compiling once, and fitting a day on average."""
+    """The run's timings (compiling once, a day on average) and the share of days refitted."""
     if frame.height == 0:
         return {"compile_seconds": round(fitter.compile_seconds, 2)}
-    per_day = frame.group_by("date").agg(pl.col("fit_seconds").first())
+    per_day = frame.group_by("date").agg(
+        pl.col("fit_seconds").first(), (pl.col("method") != FitMethod.REWEIGHTED.value).all().alias("refitted")
+    )
     return {
         "compile_seconds": round(fitter.compile_seconds, 2),
         "fit_seconds_per_day": round(float(per_day.get_column("fit_seconds").mean()), 2),
+        "share_of_days_refitted": round(float(per_day.get_column("refitted").mean()), 3),
     }
 
 
 def _day_fits(_: dt.date, rows: pl.DataFrame) -> dict:
     """One day's fits: how many converged, fell back to the conjugate model or neither,
-    and the worst diagnostics."""
+    how many of each method, why it refitted, and the worst diagnostics."""
     if rows.height == 0:
         return {}
+    methods = rows.get_column("method")
     return {
         "converged": int(rows.get_column("converged").sum()),
-        "fallbacks": int((rows.get_column("method") == FitMethod.CONJUGATE).sum()),
+        "fallbacks": int((methods == FitMethod.CONJUGATE).sum()),
         "not_converged": int((~rows.get_column("converged")).sum()),
+        **{f"method_{m.value}": int((methods == m.value).sum()) for m in FitMethod},
+        "refit_reason": rows.get_column("refit_reason")[0] or "none (reweighted)",
+        "anchor_date": str(rows.get_column("anchor_date")[0]),
+        "pareto_k_max": float(rows.get_column("pareto_k").max() or np.nan),
+        "ess_weighted_min": float(rows.get_column("ess_weighted").min() or np.nan),
+        "fit_seconds": round(float(rows.get_column("fit_seconds")[0]), 3),
         "rhat_max": float(rows.get_column("rhat_max").max() or np.nan),
         "ess_bulk_min": float(rows.get_column("ess_bulk_min").min() or np.nan),
     }

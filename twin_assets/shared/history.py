@@ -29,17 +29,20 @@ def benchmark(warehouse: WarehouseResource, start: dt.date | None, end: dt.date)
     return factors.filter(pl.col("is_benchmark")).select("date", "ret")
 
 
-def previous_state(warehouse: WarehouseResource, spec: TableSpec, first_day: dt.date) -> tuple[pl.DataFrame, bool]:
-    """The state of ``spec`` on the business day before ``first_day``, and whether this is
-    a cold start (no earlier state at all).
+def previous_state(
+    warehouse: WarehouseResource, spec: TableSpec, first_day: dt.date, wanted: dt.date | None = None
+) -> tuple[pl.DataFrame, bool]:
+    """The state of ``spec`` on the business day before ``first_day`` (or on ``wanted``, for
+    a level that writes only the days with data), and whether this is a cold start (no
+    earlier state at all).
 
-    Raises ``dg.Failure`` when earlier state exists but the previous business day is
-    missing: a continuing history never skips a day.
+    Raises ``dg.Failure`` when earlier state exists but that day is missing: a continuing
+    history never skips a day.
     """
     last = warehouse.warehouse().last_date_before(spec, first_day)
     if last is None:
         return spec.empty_frame(), True
-    wanted = previous_business_day(first_day)
+    wanted = wanted or previous_business_day(first_day)
     if last != wanted:
         raise dg.Failure(
             description=(

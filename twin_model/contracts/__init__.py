@@ -21,6 +21,7 @@ from twin_model.contracts._artifacts import (
     DRAWS_SCHEMA,
     decode_draws,
     decode_scenarios,
+    decode_weights,
     encode_draws,
     encode_scenarios,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "constraint_problems",
     "contribution_problems",
     "decode_draws",
+    "decode_weights",
     "decode_scenarios",
     "encode_draws",
     "encode_scenarios",

@@ -3,7 +3,10 @@ artefact store keeps (Parquet files referenced by a table row, see twin_resource
 
 * Posterior draws (``models.strategy_posteriors``): long, one row per ``(draw,
   strategy_id)`` with the columns of ``DRAWS_SCHEMA``, ordered by strategy then draw.
-  ``draw`` is ``chain * draws + index``; sharpe is annual, the rest daily.
+  ``draw`` is ``chain * draws + index``; sharpe is annual, the rest daily. ``weight`` is
+  the draw's posterior weight, summing to 1 per strategy: ``1/S`` for a fit's own draws,
+  the importance weights on a reweighted day (an artefact written before weights existed
+  reads as equally weighted).
 * Scenario matrices (``models.strategy_forecasts``): long in ``parameter_set, path, day``
   (day 1-based), wide in strategies, float32.
 """
@@ -23,23 +26,42 @@ DRAWS_SCHEMA: dict[str, pl.DataType] = {
     "draw": pl.Int64(),
     "strategy_id": pl.String(),
     **{name: pl.Float64() for name in DRAW_COLUMNS},
+    "weight": pl.Float64(),
 }
 """The columns of a posterior-draws artefact."""
 
 
-def encode_draws(strategy_ids: Sequence[str], draws: Mapping[str, np.ndarray]) -> pl.DataFrame:
+def encode_draws(
+    strategy_ids: Sequence[str], draws: Mapping[str, np.ndarray], weights: np.ndarray | None = None
+) -> pl.DataFrame:
     """The draws artefact of ``draws`` (each of ``DRAW_COLUMNS`` a ``[total, N]`` array,
-    columns in ``strategy_ids`` order)."""
+    columns in ``strategy_ids`` order) with ``weights`` ``[total, N]`` (each column summing
+    to 1; None: ``1/total`` each)."""
     n = len(strategy_ids)
     total = draws[DRAW_COLUMNS[0]].shape[0]
+    if weights is None:
+        weights = np.full((total, n), 1.0 / total)
+    sums = np.asarray(weights).sum(axis=0)
+    if np.asarray(weights).shape != (total, n) or not np.allclose(sums, 1.0):
+        raise ValueError(f"weights must be [{total}, {n}] with each strategy's column summing to 1")
     return pl.DataFrame(
         {
             "draw": np.repeat(np.arange(total, dtype=np.int64), n),
             "strategy_id": list(strategy_ids) * total,
             **{name: draws[name].reshape(-1) for name in DRAW_COLUMNS},
+            "weight": np.asarray(weights, dtype=np.float64).reshape(-1),
         },
         schema=DRAWS_SCHEMA,
     ).sort("strategy_id", "draw", maintain_order=True)
+
+
+def decode_weights(frame: pl.DataFrame, strategy_ids: Sequence[str]) -> np.ndarray:
+    """The draws' weights ``[D, N]`` (columns in ``strategy_ids`` order), ``1/D`` each for an
+    artefact without a ``weight`` column."""
+    if "weight" not in frame.columns:
+        total = frame.filter(pl.col("strategy_id") == strategy_ids[0]).height
+        return np.full((total, len(strategy_ids)), 1.0 / total)
+    return decode_draws(frame, strategy_ids, ("weight",))["weight"]
 
 
 def decode_draws(

@@ -14,8 +14,14 @@ class StrategyPosteriors(pa.DataFrameModel):
     """models.strategy_posteriors: the posterior summary of each strategy's return model.
 
     Daily units unless named otherwise (sharpe_* are annualised). ``method`` says whether
-    NUTS or the exact conjugate fallback produced the row; ``converged`` False means the
-    row must not be used downstream. Draws live in the artefact store at ``draws_path``,
+    NUTS, the exact conjugate fallback, or a reweighting of the anchor's draws (the last
+    NUTS fit, on ``anchor_date``) produced the row; ``converged`` False means the row must
+    not be used downstream. A reweighted row has the PSIS shape ``pareto_k`` and effective
+    sample size ``ess_weighted`` of its importance weights, ``days_since_anchor`` observed
+    days after the anchor, and carries the anchor's sampler diagnostics; a fitted row
+    has ``anchor_date`` = its date, ``days_since_anchor`` 0 and ``refit_reason`` (why it
+    was not reweighted: ``RefitRule`` values with details). Draws live in the artefact
+    store at ``draws_path`` (a reweighted day's are the anchor's with their weights),
     verified on read by ``draws_sha256`` (the sha256 of the file's bytes).
     """
 
@@ -54,6 +60,11 @@ class StrategyPosteriors(pa.DataFrameModel):
     window_end: pl.Date
     window_days: pl.Int64 = pa.Field(gt=0)
     fit_seconds: pl.Float64 = pa.Field(ge=0)
+    pareto_k: pl.Float64 = pa.Field(nullable=True)
+    ess_weighted: pl.Float64 = pa.Field(nullable=True, gt=0)
+    anchor_date: pl.Date
+    days_since_anchor: pl.Int64 = pa.Field(ge=0)
+    refit_reason: pl.String = pa.Field(nullable=True)
     draws_path: pl.String
     draws_sha256: pl.String = pa.Field(str_matches=SHA256_PATTERN)
 

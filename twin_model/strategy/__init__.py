@@ -19,6 +19,8 @@ Parts, one idea each:
   encoded by ``twin_model.contracts``, whose ``DRAWS_SCHEMA`` is re-exported here);
 - ``_fitting``: ``StrategyModelFitter``, NUTS with compile-once and the per-strategy fallback;
 - ``_conjugate``: the exact normal-inverse-gamma fit;
+- ``_reweighting`` and ``_rolling``: rolling posteriors, the anchor's draws weighted by the
+  days that entered and left, PSIS diagnostics and the refit rules (``RollingFitter``);
 - ``_forecast``: posterior-predictive scenarios and the forecast summary (monthly valley);
 - ``_parameter_sets``: named beliefs (the fitted one, an expert's) as seeded scenarios;
 - ``_calibration``: the band coverage of earlier forecasts;
@@ -58,7 +60,9 @@ from twin_model.strategy._parameter_sets import (
     residual_correlation,
     simulate_parameter_set,
 )
-from twin_model.strategy._results import SUMMARY_SCHEMA, FitResult, FitSettings
+from twin_model.strategy._results import ROLLING_COLUMNS, SUMMARY_SCHEMA, FitResult, FitSettings
+from twin_model.strategy._reweighting import khat_threshold
+from twin_model.strategy._rolling import Anchor, DayPosterior, Reweighting, RollingFitter, refit_reasons, reweigh
 from twin_model.strategy._window import ReturnWindow, return_window
 
 __all__ = [
@@ -76,6 +80,15 @@ __all__ = [
     "stored_variables",
     "SUMMARY_SCHEMA",
     "DRAWS_SCHEMA",
+    # rolling posteriors
+    "ROLLING_COLUMNS",
+    "Anchor",
+    "DayPosterior",
+    "Reweighting",
+    "RollingFitter",
+    "refit_reasons",
+    "reweigh",
+    "khat_threshold",
     # forecasting the next month
     "SimulationSettings",
     "simulate_posterior_predictive",

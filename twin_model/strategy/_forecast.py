@@ -40,8 +40,14 @@ Notation: history ``R[t, i]`` (``t = 0 .. T-1``, NaN = masked cell), benchmark `
   down-weighted outliers), and adding back uncentred residuals would quietly undo it.
   Centring shifts a whole column by a constant, so it leaves the residuals' dispersion,
   tails and cross-strategy co-movement untouched. The residuals are not re-scaled.
-* Each path ``p`` draws one posterior draw ``d_p`` uniformly (with replacement) from the
-  ``D`` draws, and keeps it for all ``H`` days (a path is one possible "true" model).
+* Each path ``p`` draws one posterior draw per strategy, ``d_pi``, with probability its
+  weight (the draws artefact's ``weight``: ``1/D`` for a fit, the importance weights on a
+  reweighted day), and keeps it for all ``H`` days (a path is one possible "true"
+  model). One uniform ``u_p`` per path is inverted through each strategy's cumulative
+  weights in draw order, ``d_pi = min{d : sum_{j <= d} w_ji > u_p}``: with equal weights
+  every strategy gets the same draw ``floor(u_p D)``, so a fit's joint draws stay joint;
+  with importance weights each strategy follows its own. Resampling here is only for the
+  simulation; the stored draws are never resampled.
 * Each path-day ``(p, k)`` draws one eligible history day ``s = s_pk`` uniformly (with
   replacement) -- a *joint* bootstrap: the same day for every strategy -- and
 
@@ -88,7 +94,7 @@ import polars as pl
 from pydantic import ConfigDict, Field
 from pydantic import dataclasses as validated
 
-from twin_model.contracts import decode_draws
+from twin_model.contracts import decode_draws, decode_weights
 
 RETURN_FLOOR = -0.99
 """Simulated daily simple returns are clipped at this floor so wealth stays positive."""
@@ -128,6 +134,7 @@ def _posterior_arrays(draws: pl.DataFrame, ids: list[str]) -> dict[str, np.ndarr
     """The draws as ``[D, N]`` arrays of alpha, beta, sigma, nu (columns in ``ids`` order;
     a missing nu is +inf), checked usable for simulation."""
     out = decode_draws(draws, ids, _DRAW_COLUMNS)
+    out["weight"] = decode_weights(draws, ids)
     nu = out["nu"]
     nu[np.isnan(nu)] = np.inf
     for name in ("alpha", "beta", "sigma"):
@@ -211,17 +218,31 @@ def simulate_posterior_predictive(
 
     n_paths, horizon = int(settings.n_paths), int(settings.horizon)
     rng_draw, rng_day, rng_fill = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(3))
-    d = rng_draw.integers(0, alpha.shape[0], size=n_paths)  # posterior draw of each path
+    d = _path_draws(post["weight"], rng_draw.random(n_paths))  # [P, N] posterior draw of each path
     s = rng_day.integers(0, b_hist.shape[0], size=(n_paths, horizon))  # history day of each path-day
+    cols = np.arange(len(ids))
 
     z = z_hist[s]  # [P, H, N]
     masked = np.isnan(z)
     if masked.any():
         p_idx, _, i_idx = np.nonzero(masked)
-        z[masked] = _unit_t(rng_fill, nu[d[p_idx], i_idx])
-    scen = alpha[d][:, None, :] + beta[d][:, None, :] * b_hist[s][:, :, None] + sigma[d][:, None, :] * z
+        z[masked] = _unit_t(rng_fill, nu[d[p_idx, i_idx], i_idx])
+    a, bt, sg = alpha[d, cols], beta[d, cols], sigma[d, cols]
+    scen = a[:, None, :] + bt[:, None, :] * b_hist[s][:, :, None] + sg[:, None, :] * z
     np.maximum(scen, RETURN_FLOOR, out=scen)
     return scen
+
+
+def _path_draws(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``[P, N]``: for each uniform ``u_p`` and strategy ``i``, the first draw whose
+    cumulative weight exceeds ``u_p`` (see the module docstring)."""
+    cumulative = np.cumsum(weights, axis=0)
+    cumulative /= cumulative[-1]
+    last = weights.shape[0] - 1
+    return np.stack(
+        [np.minimum(np.searchsorted(cumulative[:, i], u, side="right"), last) for i in range(weights.shape[1])],
+        axis=1,
+    )
 
 
 def _check_scenarios(scenarios: np.ndarray, n: int | None = None) -> np.ndarray:

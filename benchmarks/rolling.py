@@ -1,0 +1,160 @@
+"""Rolling posteriors against a NUTS refit every day, on the same days.
+
+Both modes step the same consecutive observed days (the last ``--days`` of the bundled
+data, or of ``--strategies`` synthetic strategies) with a two-year window (504 observed
+days) and the configured draws: ``refit`` fits every day with NUTS (seed ``seed +
+ordinal``), ``rolling`` (``twin_model.strategy.RollingFitter``) reweights the last fit's
+draws until a refit rule fires (its refits use the same seeds, so a refit day is the
+refit mode's fit). One compiled model serves both.
+
+Figures: for every strategy-day, whether the rolling posterior means of alpha and of
+the annual Sharpe lie within 0.25 posterior sd (the refit's sd) of the refit's means --
+over all days and over the reweighted days alone (a refit day agrees trivially); the
+share of days refitted and why; k-hat and ESS of the reweighted days; seconds per day
+in each mode (compile excluded, reported apart); peak RSS. Asserts nothing.
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/rolling.py [--days 60]
+        [--scenario bundled|synthetic] [--strategies 100] [--draws 300] [--tune 300]
+        [--refit-every 21] [--min-ess 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from strategy_fit import WINDOW, _universe  # noqa: E402 -- the same universes as the fit benchmark
+
+TOLERANCE_SD = 0.25
+
+
+def _step_refit(fitter, windows, seed):
+    """Each day's rows and seconds (compiling excluded)."""
+    rows, seconds = [], []
+    for day, window in windows:
+        started, compiling = time.perf_counter(), fitter.compile_seconds
+        rows.append(fitter.fit(window, seed=seed + day.toordinal()).summary)
+        seconds.append(time.perf_counter() - started - (fitter.compile_seconds - compiling))
+    return rows, seconds
+
+
+def _step_rolling(fitter, windows, seed):
+    from twin_model.strategy import RollingFitter
+
+    rolling, anchor = RollingFitter(fitter), None
+    rows, seconds = [], []
+    for day, window in windows:
+        started, compiling = time.perf_counter(), fitter.compile_seconds
+        posterior = rolling.step(anchor, window, day, seed + day.toordinal())
+        anchor = posterior.anchor
+        rows.append(posterior.summary)
+        seconds.append(time.perf_counter() - started - (fitter.compile_seconds - compiling))
+    return rows, seconds
+
+
+def _agreement(refit_rows, rolling_rows) -> dict:
+    """Share of strategy-days within TOLERANCE_SD posterior sd, for alpha, Sharpe and both."""
+    import polars as pl
+
+    joined = pl.concat(
+        [
+            r.select("strategy_id", "alpha_mean", "alpha_sd", "sharpe_mean", "sharpe_sd").join(
+                w.select("strategy_id", "alpha_mean", "sharpe_mean", "method"), on="strategy_id", suffix="_rolling"
+            )
+            for r, w in zip(refit_rows, rolling_rows)
+        ]
+    )
+    z_alpha = ((pl.col("alpha_mean_rolling") - pl.col("alpha_mean")) / pl.col("alpha_sd")).abs()
+    z_sharpe = ((pl.col("sharpe_mean_rolling") - pl.col("sharpe_mean")) / pl.col("sharpe_sd")).abs()
+    scored = joined.with_columns(z_alpha=z_alpha, z_sharpe=z_sharpe)
+
+    def shares(frame):
+        if frame.height == 0:
+            return {"strategy_days": 0}
+        return {
+            "strategy_days": frame.height,
+            "alpha_within": round(float((frame["z_alpha"] <= TOLERANCE_SD).mean()), 4),
+            "sharpe_within": round(float((frame["z_sharpe"] <= TOLERANCE_SD).mean()), 4),
+            "both_within": round(
+                float(((frame["z_alpha"] <= TOLERANCE_SD) & (frame["z_sharpe"] <= TOLERANCE_SD)).mean()), 4
+            ),
+            "z_alpha_p95": round(float(frame["z_alpha"].quantile(0.95)), 3),
+            "z_sharpe_p95": round(float(frame["z_sharpe"].quantile(0.95)), 3),
+        }
+
+    return {
+        "all_days": shares(scored),
+        "reweighted_days": shares(scored.filter(pl.col("method") == "reweighted")),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--scenario", choices=("bundled", "synthetic"), default="bundled")
+    parser.add_argument("--strategies", type=int, default=100)
+    parser.add_argument("--draws", type=int, default=300)
+    parser.add_argument("--tune", type=int, default=300)
+    parser.add_argument("--refit-every", type=int, default=21)
+    parser.add_argument("--min-ess", type=float, default=100.0)
+    args = parser.parse_args()
+
+    from twin_model.conventions import ModelUpdate
+    from twin_model.strategy import FitSettings, StrategyModelFitter, return_window
+
+    returns, benchmark, ends = _universe(args.scenario, args.strategies, args.days)
+    windows = [(end, return_window(returns, benchmark, end, WINDOW)) for end in ends]
+    settings = FitSettings(
+        window_days=WINDOW, draws=args.draws, tune=args.tune, refit_every=args.refit_every, min_ess=args.min_ess
+    )
+    refit = StrategyModelFitter(dataclasses.replace(settings, update=ModelUpdate.REFIT))
+    rolling = refit.with_settings(update=ModelUpdate.ROLLING)  # shares the compiled model
+    t0 = time.perf_counter()
+    refit_rows, refit_seconds = _step_refit(refit, windows, settings.seed)
+    refit_wall = time.perf_counter() - t0
+    compile_seconds = refit.compile_seconds
+    t0 = time.perf_counter()
+    rolling_rows, rolling_seconds = _step_rolling(rolling, windows, settings.seed)
+    rolling_wall = time.perf_counter() - t0
+
+    refitted = [row["method"][0] != "reweighted" for row in rolling_rows]
+    reasons = collections.Counter(
+        reason.split(":")[0] for row in rolling_rows for reason in (row["refit_reason"][0] or "").split("; ") if reason
+    )
+    reweighted = [row for row in rolling_rows if row["method"][0] == "reweighted"]
+    per_reweighted_day = [s for s, r in zip(rolling_seconds, refitted) if not r]
+    figures = {
+        "scenario": args.scenario,
+        "strategies": windows[0][1].returns.shape[1],
+        "days": len(windows),
+        "first_day": str(ends[0]),
+        "last_day": str(ends[-1]),
+        "draws": f"{settings.chains} x {settings.draws} (tune {settings.tune})",
+        "refit_every": settings.refit_every,
+        "min_ess": settings.min_ess,
+        "agreement_within_0.25_sd": _agreement(refit_rows, rolling_rows),
+        "share_of_days_refitted": round(sum(refitted) / len(refitted), 3),
+        "refit_reasons": dict(reasons),
+        "pareto_k_max_reweighted": max((float(r["pareto_k"].max() or 0) for r in reweighted), default=None),
+        "ess_weighted_min_reweighted": min((float(r["ess_weighted"].min()) for r in reweighted), default=None),
+        "compile_seconds": round(compile_seconds, 1),
+        "refit_seconds_per_day": round(sum(refit_seconds) / len(refit_seconds), 3),
+        "rolling_seconds_per_day": round(sum(rolling_seconds) / len(rolling_seconds), 3),
+        "rolling_seconds_per_reweighted_day": round(sum(per_reweighted_day) / max(len(per_reweighted_day), 1), 3),
+        "refit_wall_seconds_with_compile": round(refit_wall, 1),
+        "rolling_wall_seconds": round(rolling_wall, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+r"""Importance weights of an anchor's draws for a later window (the rolling update's arithmetic).
+
+The anchor is the last NUTS fit: draws ``theta^(s)``, ``s = 1..S``, of the posterior given
+the anchor's window ``W_a``. For today's window ``W``, with the hyper-parameters held at
+the anchor, the posterior of block ``b`` (a strategy alone, or the members of a sector
+that share a residual risk) is the anchor's times the likelihood of the days that
+entered over the days that left::
+
+    log w_sb = sum_{t in W \ W_a} l_b(theta^(s), t) - sum_{t in W_a \ W} l_b(theta^(s), t)
+
+``l_b`` the block's log density of one day (``_likelihood.block_loglik``; a masked cell
+contributes 0 and a day on which no member is observed contributes 0). Days are compared
+by date, so a window that skipped or gained a day is weighed exactly.
+
+The raw weights are Pareto-smoothed per block (PSIS, Vehtari et al. 2024, through ArviZ's
+``psislw``, whose tail length ``min(S/5, 3 sqrt(S / r_eff))`` uses the draws' relative
+efficiency) and normalised. ``k_hat`` is the fitted generalised-Pareto shape of the
+largest weights: above ``min(1 - 1/log10 S, 0.7)`` the weighted estimate is unreliable.
+A block whose raw log-weights are all equal (no member observed on the days that moved)
+keeps equal weights and has no ``k_hat`` (NaN). The effective sample size is
+``ESS_b = r_eff_b / sum_s w_sb^2`` (``S r_eff`` for equal weights).
+
+``r_eff`` of a strategy is ``min(1, min over alpha, beta, sigma of ESS_mean / S)`` of the
+anchor's chains (ArviZ's ``ess(method="mean")``; a constant parameter, such as beta
+without a benchmark, is left out), and a block's is its members' smallest: the draws'
+autocorrelation shrinks how much information any weighting of them can hold, and the
+parameters themselves (not derived quantities that depend on the day's benchmark
+moments) are what the weights are functions of. Capped at 1, so anti-correlated NUTS
+draws never claim more than ``S``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from twin_model.strategy._likelihood import block_loglik
+from twin_model.strategy._window import ReturnWindow
+
+EFFICIENCY_PARAMETERS = ("alpha", "beta", "sigma")
+
+
+def khat_threshold(n_draws: int) -> float:
+    """The largest reliable PSIS shape for ``n_draws`` draws: ``min(1 - 1/log10 S, 0.7)``."""
+    return min(1.0 - 1.0 / math.log10(n_draws), 0.7)
+
+
+def relative_efficiency(draws: dict[str, np.ndarray], chains: int) -> np.ndarray:
+    """``r_eff`` per strategy (see the module docstring) of draws ``[S, N]`` ordered chain by chain."""
+    import arviz as az
+    import xarray as xr
+
+    total, n = draws["alpha"].shape
+    if total % chains:
+        raise ValueError(f"{total} draws do not split into {chains} chains")
+    dataset = xr.Dataset(
+        {
+            name: (("chain", "draw", "strategy"), draws[name].reshape(chains, total // chains, n))
+            for name in EFFICIENCY_PARAMETERS
+        }
+    )
+    ess = az.ess(dataset, method="mean")
+    ratios = np.full(n, 1.0)
+    for name in EFFICIENCY_PARAMETERS:
+        constant = np.ptp(draws[name], axis=0) == 0
+        ratios = np.minimum(ratios, np.where(constant, 1.0, ess[name].values / total))
+    return ratios
+
+
+def likelihood_inputs(window: ReturnWindow, draws: dict[str, np.ndarray]) -> tuple[dict, np.ndarray, np.ndarray, list]:
+    """``(params, returns, factors, blocks)`` of ``block_loglik`` for the one-benchmark model
+    with independent strategies: factors the benchmark ``[T, 1]`` (``[T, 0]`` without
+    one; a day without it is masked for every strategy, as in the fit, and its factor
+    set to 0), every strategy its own block (loading 0), ``beta`` ``[S, N, 1]``."""
+    returns = np.where(window.mask, window.returns, np.nan)
+    if window.benchmark is None:
+        factors = np.zeros((returns.shape[0], 0))
+        beta = np.zeros(draws["alpha"].shape + (0,))
+    else:
+        factors = np.nan_to_num(window.benchmark, nan=0.0)[:, None]
+        beta = draws["beta"][:, :, None]
+    params = {
+        "alpha": draws["alpha"],
+        "beta": beta,
+        "sigma": draws["sigma"],
+        "loading": np.zeros_like(draws["alpha"]),
+        "nu": draws["nu"],
+    }
+    return params, returns, factors, list(range(returns.shape[1]))
+
+
+def log_weights(
+    anchor_window: ReturnWindow, draws: dict[str, np.ndarray], window: ReturnWindow
+) -> tuple[np.ndarray, list[int]]:
+    """Raw log-weights ``[S, B]`` of the anchor's ``draws`` for ``window`` (the days that
+    entered minus the days that left, by date), and each strategy's block."""
+    before, now = set(anchor_window.dates), set(window.dates)
+    entered = [t for t, day in enumerate(window.dates) if day not in before]
+    left = [t for t, day in enumerate(anchor_window.dates) if day not in now]
+    params, returns, factors, blocks = likelihood_inputs(window, draws)
+    gained = block_loglik(params, returns[entered], factors[entered], blocks).sum(axis=1)
+    _, old_returns, old_factors, _ = likelihood_inputs(anchor_window, draws)
+    lost = block_loglik(params, old_returns[left], old_factors[left], blocks).sum(axis=1)
+    return gained - lost, blocks
+
+
+def smoothed_weights(log_w: np.ndarray, r_eff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PSIS-smoothed normalised weights ``[S, B]`` and ``k_hat`` ``[B]`` (NaN where the
+    raw log-weights are all equal and the weights stay equal)."""
+    import arviz as az
+
+    total, n_blocks = log_w.shape
+    weights = np.full((total, n_blocks), 1.0 / total)
+    k_hat = np.full(n_blocks, np.nan)
+    for b in range(n_blocks):
+        if np.ptp(log_w[:, b]) == 0:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ArviZ warns on a large k_hat; the rules judge it
+            smoothed, k = az.psislw(log_w[:, b].copy(), reff=float(r_eff[b]))
+        weights[:, b] = np.exp(smoothed - smoothed.max())
+        weights[:, b] /= weights[:, b].sum()
+        k_hat[b] = float(k)
+    return weights, k_hat
+
+
+def effective_sample_size(weights: np.ndarray, r_eff: np.ndarray) -> np.ndarray:
+    """``r_eff / sum_s w_s^2`` per column of normalised ``weights`` ``[S, B]``."""
+    return np.asarray(r_eff, dtype=float) / (weights**2).sum(axis=0)
+
+
+def block_efficiency(r_eff: np.ndarray, blocks: list[int]) -> np.ndarray:
+    """A block's ``r_eff``: its members' smallest."""
+    index = np.asarray(blocks)
+    return np.array([r_eff[index == b].min() for b in range(int(index.max()) + 1)])

@@ -1,0 +1,223 @@
+"""Rolling posteriors: reweight the last NUTS fit's draws day by day, refit when a rule says so.
+
+The two-year window moves one observed day at a time, so today's posterior is close to
+the last full fit's (the *anchor*). ``RollingFitter.step`` takes the anchor (None on the
+first day) and today's window and either reweights the anchor's draws by the days that
+entered and left (``_reweighting``; method ``reweighted``) or fits with NUTS (method
+``nuts``, or ``conjugate`` where it falls back), which becomes the next anchor.
+
+Refit rules (``RefitRule``; all that hold are reported, joined by "; "):
+
+* ``first_day``: there is no anchor;
+* ``configured``: ``update: refit``, or the draws or chains configured differ from the anchor's;
+* ``universe``: the strategies (or whether there is a benchmark) differ from the anchor's;
+* ``fallback``: a strategy of the anchor fell back to the conjugate model (its draws
+  have no tail df to weigh with);
+* ``cadence``: ``refit_every`` or more observed days since the anchor;
+* ``pareto_k``: a block's ``k_hat`` above ``min(1 - 1/log10 S, 0.7)``;
+* ``ess``: a block's effective sample size below ``min_ess``.
+
+The anchor's draws are never resampled: a reweighted day's draws artefact is the
+anchor's draws with today's weights (normalised per strategy), its derived quantities
+(daily mean, vol, Sharpe) recomputed with today's benchmark moments, and its summaries
+weighted (``_summarise_draws``). A reweighted row carries the anchor's seed and sampler
+diagnostics. The state is the anchor alone, so a range stepped in memory and its days
+stepped one by one from stored anchors (``Anchor`` rebuilt from the previous day's rows
+and draws) give identical rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from twin_model.contracts import DRAW_COLUMNS, decode_draws, encode_draws
+from twin_model.conventions import FitMethod, ModelUpdate, RefitRule
+from twin_model.strategy._fitting import StrategyModelFitter
+from twin_model.strategy._results import _derive, _summarise_draws, _summary_frame
+from twin_model.strategy._reweighting import (
+    block_efficiency,
+    effective_sample_size,
+    khat_threshold,
+    log_weights,
+    relative_efficiency,
+    smoothed_weights,
+)
+from twin_model.strategy._window import ReturnWindow
+
+CARRIED = ("method", "rhat_max", "ess_bulk_min", "divergences", "sampler", "seed", "chains", "draws")
+"""The anchor's row columns a rolling day needs (and a reweighted row carries)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Anchor:
+    """The last NUTS fit: its day, window, draws (``DRAW_COLUMNS`` -> ``[S, N]`` in the
+    window's strategy order), row facts (``CARRIED``, one row per strategy in that order)
+    and each strategy's relative efficiency ``r_eff``."""
+
+    date: dt.date
+    window: ReturnWindow
+    draws: dict[str, np.ndarray]
+    rows: pl.DataFrame
+    r_eff: np.ndarray
+
+    @classmethod
+    def of(cls, day: dt.date, window: ReturnWindow, draws: pl.DataFrame, rows: pl.DataFrame) -> Anchor:
+        """The anchor fitted on ``day`` over ``window`` from its draws artefact and its rows
+        (``strategy_id`` and ``CARRIED``; any order)."""
+        ids = list(window.strategy_ids)
+        ordered = rows.filter(pl.col("strategy_id").is_in(ids)).sort(
+            pl.col("strategy_id").replace_strict({s: i for i, s in enumerate(ids)}, return_dtype=pl.Int64)
+        )
+        if ordered.get_column("strategy_id").to_list() != ids:
+            raise ValueError(f"the anchor of {day} has no row for some of {ids}")
+        arrays = decode_draws(draws, ids)
+        chains = int(ordered.get_column("chains")[0])
+        return cls(day, window, arrays, ordered.select(CARRIED), relative_efficiency(arrays, chains))
+
+    @property
+    def n_draws(self) -> int:
+        return self.draws["alpha"].shape[0]
+
+    @property
+    def fell_back(self) -> list[str]:
+        """The strategies whose anchor draws are the conjugate fallback's."""
+        methods = self.rows.get_column("method").to_list()
+        return [s for s, m in zip(self.window.strategy_ids, methods) if m == FitMethod.CONJUGATE]
+
+
+@dataclass(frozen=True)
+class Reweighting:
+    """Today's weights of the anchor's draws ``[S, N]``, per strategy ``k_hat`` and ESS
+    (its block's), and the observed days since the anchor."""
+
+    weights: np.ndarray
+    pareto_k: np.ndarray
+    ess: np.ndarray
+    days_since_anchor: int
+
+
+@dataclass(frozen=True)
+class DayPosterior:
+    """A day's posterior: its rows (the posterior table's less date and the artefact's
+    reference), its draws artefact, and the anchor the next day starts from."""
+
+    summary: pl.DataFrame
+    draws: pl.DataFrame
+    anchor: Anchor
+    refitted: bool
+
+
+def reweigh(anchor: Anchor, window: ReturnWindow) -> Reweighting:
+    """The anchor's draws weighted for ``window`` (``_reweighting``), per strategy."""
+    log_w, blocks = log_weights(anchor.window, anchor.draws, window)
+    r_eff = block_efficiency(anchor.r_eff, blocks)
+    weights, k_hat = smoothed_weights(log_w, r_eff)
+    ess = effective_sample_size(weights, r_eff)
+    since = sum(1 for day in window.dates if day > anchor.date)
+    return Reweighting(weights[:, blocks], k_hat[blocks], ess[blocks], since)
+
+
+def refit_reasons(anchor: Anchor | None, window: ReturnWindow, settings, reweighting: Reweighting | None) -> list[str]:
+    """Every refit rule that holds (see the module docstring), each as ``"<rule>: <detail>"``."""
+    if anchor is None:
+        return [f"{RefitRule.FIRST_DAY}: no anchor"]
+    reasons = []
+    if settings.update == ModelUpdate.REFIT:
+        reasons.append(f"{RefitRule.CONFIGURED}: update {ModelUpdate.REFIT}")
+    if anchor.n_draws != settings.chains * settings.draws or int(anchor.rows["chains"][0]) != settings.chains:
+        reasons.append(f"{RefitRule.CONFIGURED}: draws or chains differ from the anchor's")
+    if not _same_universe(anchor.window, window):
+        reasons.append(f"{RefitRule.UNIVERSE}: strategies or benchmark differ from the anchor's")
+    if anchor.fell_back:
+        reasons.append(f"{RefitRule.FALLBACK}: {', '.join(anchor.fell_back)}")
+    if reweighting is None:
+        return reasons
+    if reweighting.days_since_anchor >= settings.refit_every:
+        reasons.append(f"{RefitRule.CADENCE}: {reweighting.days_since_anchor} days since {anchor.date}")
+    limit = khat_threshold(anchor.n_draws)
+    ids = window.strategy_ids
+    high = [f"{ids[i]} {k:.2f}" for i, k in enumerate(reweighting.pareto_k) if k > limit]
+    if high:
+        reasons.append(f"{RefitRule.PARETO_K}: > {limit:.2f} for {', '.join(high)}")
+    low = [f"{ids[i]} {e:.0f}" for i, e in enumerate(reweighting.ess) if e < settings.min_ess]
+    if low:
+        reasons.append(f"{RefitRule.ESS}: < {settings.min_ess:g} for {', '.join(low)}")
+    return reasons
+
+
+def _same_universe(before: ReturnWindow, now: ReturnWindow) -> bool:
+    return before.strategy_ids == now.strategy_ids and (before.benchmark is None) == (now.benchmark is None)
+
+
+def _can_reweigh(anchor: Anchor | None, window: ReturnWindow, settings) -> bool:
+    """Whether weights can be computed at all (the rules that need them are judged after)."""
+    return anchor is not None and not refit_reasons(anchor, window, settings, None)
+
+
+class RollingFitter:
+    """Steps a day's posterior from the previous day's anchor (``step``), fitting with
+    ``fitter`` (its settings hold ``update``, ``refit_every`` and ``min_ess``)."""
+
+    def __init__(self, fitter: StrategyModelFitter):
+        self.fitter = fitter
+
+    @property
+    def settings(self):
+        return self.fitter.settings
+
+    def step(self, anchor: Anchor | None, window: ReturnWindow, day: dt.date, seed: int) -> DayPosterior:
+        """Today's posterior from ``anchor`` (None: the first day), NUTS seeded ``seed`` on a refit."""
+        started = time.perf_counter()
+        reweighting = reweigh(anchor, window) if _can_reweigh(anchor, window, self.settings) else None
+        reasons = refit_reasons(anchor, window, self.settings, reweighting)
+        if reasons:
+            return self._refit(window, day, seed, "; ".join(reasons))
+        return self._reweighted(anchor, window, reweighting, time.perf_counter() - started)
+
+    def _refit(self, window: ReturnWindow, day: dt.date, seed: int, reason: str) -> DayPosterior:
+        result = self.fitter.fit(window, seed=seed)
+        summary = result.summary.with_columns(
+            pareto_k=pl.lit(None, dtype=pl.Float64),
+            ess_weighted=pl.lit(None, dtype=pl.Float64),
+            anchor_date=pl.lit(day),
+            days_since_anchor=pl.lit(0, dtype=pl.Int64),
+            refit_reason=pl.lit(reason),
+        )
+        anchor = Anchor.of(day, window, result.draws, summary)
+        return DayPosterior(summary, result.draws, anchor, refitted=True)
+
+    def _reweighted(self, anchor: Anchor, window: ReturnWindow, rw: Reweighting, seconds: float) -> DayPosterior:
+        settings = self.settings
+        flat = dict(anchor.draws)
+        flat.update(_derive(flat["alpha"], flat["beta"], flat["sigma"], *window.benchmark_moments()))
+        started = time.perf_counter()
+        cols = _summarise_draws(flat, settings.hurdle_sharpe, rw.weights)
+        n = len(window.strategy_ids)
+        rows = anchor.rows
+        summary = _summary_frame(
+            window,
+            cols,
+            settings,
+            int(rows["seed"][0]),
+            rhat_max=rows["rhat_max"].to_list(),
+            ess_bulk_min=rows["ess_bulk_min"].to_list(),
+            divergences=rows["divergences"].to_list(),
+            converged=[True] * n,
+            method=[FitMethod.REWEIGHTED.value] * n,
+            fallback_reason=[None] * n,
+            sampler=rows["sampler"].to_list(),
+            fit_seconds=seconds + time.perf_counter() - started,
+        ).with_columns(
+            pareto_k=pl.Series([None if np.isnan(k) else float(k) for k in rw.pareto_k], dtype=pl.Float64),
+            ess_weighted=pl.Series(rw.ess.astype(float)),
+            anchor_date=pl.lit(anchor.date),
+            days_since_anchor=pl.lit(rw.days_since_anchor, dtype=pl.Int64),
+            refit_reason=pl.lit(None, dtype=pl.String),
+        )
+        draws = encode_draws(window.strategy_ids, {name: flat[name] for name in DRAW_COLUMNS}, rw.weights)
+        return DayPosterior(summary, draws, anchor, refitted=False)
