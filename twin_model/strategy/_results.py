@@ -7,6 +7,7 @@ frame is the contract's encoding (``encode_draws``).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ import polars as pl
 from pydantic import ConfigDict, Field
 from pydantic import dataclasses as validated
 
-from twin_model.contracts import TABLES
+from twin_model.contracts import TABLES, beta_column
 from twin_model.conventions import PERIODS_PER_YEAR, FitMethod
 from twin_model.strategy._window import ReturnWindow
 
@@ -34,6 +35,8 @@ HYPER_SCHEMA: dict[str, pl.DataType] = {
     "ess_bulk": pl.Float64(),
 }
 HYPER_PARAMETERS = ("mu_ir", "tau_ir", "mu_beta", "tau_beta")
+"""The NUTS hyper-parameters; ``mu_beta`` and ``tau_beta`` have one row per regressor,
+named ``mu_beta[<regressor>]``."""
 
 
 @validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -66,27 +69,53 @@ class FitResult:
     hyper: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HYPER_SCHEMA))
 
 
-def _derive(alpha, beta, sigma, bbar: float, var_b: float) -> dict[str, np.ndarray]:
-    daily_mean = alpha + beta * bbar
-    vol = np.sqrt(beta**2 * var_b + sigma**2)
+def _derive(alpha, betas, sigma, xbar: np.ndarray, cov: np.ndarray) -> dict[str, np.ndarray]:
+    """Daily mean ``alpha + beta' xbar``, total vol ``sqrt(beta' S_x beta + sigma^2)`` and annual
+    Sharpe per draw (``betas`` ``[..., K]`` over ``alpha``'s shape)."""
+    betas = np.asarray(betas, dtype=float)
+    daily_mean = alpha + betas @ xbar
+    vol = np.sqrt(np.einsum("...k,kl,...l->...", betas, cov, betas) + sigma**2)
     sharpe = math.sqrt(PERIODS_PER_YEAR) * daily_mean / vol
     return {"daily_mean": daily_mean, "vol": vol, "sharpe": sharpe}
 
 
-def _summarise_draws(flat: dict[str, np.ndarray], hurdle: float) -> dict[str, np.ndarray]:
+def _draw_columns(window: ReturnWindow, alpha, betas, sigma, nu, loading) -> dict[str, np.ndarray]:
+    """Every draws column for ``[..., N]`` parameter arrays and ``betas`` ``[..., N, K]``:
+    the parameters, ``beta`` (the benchmark's, 0 without one), ``beta_<regressor>`` and the
+    derived daily mean, vol and Sharpe."""
+    xbar, cov = window.factor_moments()
+    columns = {"alpha": alpha, "sigma": sigma, "nu": nu, "loading": loading}
+    for k, factor_id in enumerate(window.factor_ids):
+        columns[beta_column(factor_id)] = betas[..., k]
+    bench = window.benchmark_id
+    columns["beta"] = columns[beta_column(bench)] if bench is not None else np.zeros_like(alpha)
+    return columns | _derive(alpha, betas, sigma, xbar, cov)
+
+
+def _summarise_draws(flat: dict[str, np.ndarray], hurdle: float, factor_ids=()) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    for name in ("daily_mean", "alpha", "beta", "vol", "nu", "sharpe"):
+    for name in ("daily_mean", "alpha", "beta", "vol", "nu", "sharpe", "loading"):
         values = flat[name]
-        out[f"{name}_mean"] = values.mean(axis=0)
+        key = "residual_loading" if name == "loading" else name
+        out[f"{key}_mean"] = values.mean(axis=0)
         with np.errstate(invalid="ignore"):
             sd = values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros(values.shape[1])
-            out[f"{name}_sd"] = sd
+            out[f"{key}_sd"] = sd
     # nu is +inf for conjugate draws: mean inf, sd undefined -> report inf and NaN -> null later
     out["sharpe_q05"], out["sharpe_q95"] = np.quantile(flat["sharpe"], [0.05, 0.95], axis=0)
     out["alpha_q05"], out["alpha_q95"] = np.quantile(flat["alpha"], [0.05, 0.95], axis=0)
     out["p_alpha_positive"] = (flat["alpha"] > 0).mean(axis=0)
     out["p_sharpe_above_hurdle"] = (flat["sharpe"] > hurdle).mean(axis=0)
-    return {key: np.array(value, dtype=np.float64) for key, value in out.items()}
+    out = {key: np.array(value, dtype=np.float64) for key, value in out.items()}
+    out["factor_betas"] = _factor_betas(flat, factor_ids)
+    return out
+
+
+def _factor_betas(flat: dict[str, np.ndarray], factor_ids) -> np.ndarray:
+    """Per strategy, the JSON object ``{regressor: posterior mean beta}``."""
+    means = {f: flat[beta_column(f)].mean(axis=0) for f in factor_ids}
+    n = flat["alpha"].shape[1]
+    return np.array([json.dumps({f: float(means[f][i]) for f in factor_ids}) for i in range(n)], dtype=object)
 
 
 def _summary_frame(window: ReturnWindow, cols, settings: FitSettings, seed: int, **per_row) -> pl.DataFrame:
@@ -94,8 +123,16 @@ def _summary_frame(window: ReturnWindow, cols, settings: FitSettings, seed: int,
     fit_seconds = per_row.pop("fit_seconds")
     data: dict[str, Any] = {"strategy_id": list(window.strategy_ids), "n_obs": window.n_obs.tolist()}
     for key in SUMMARY_SCHEMA:
-        if key in cols:
+        if key == "factor_betas":
+            data[key] = list(cols[key])
+        elif key in cols:
             data[key] = [None if math.isnan(v) else float(v) for v in cols[key]]
+    sizes = window.block_sizes
+    data.update(
+        alpha_reference=[window.alpha_reference] * n,
+        residual_block=[window.block_names[b] if size >= 2 else None for b, size in zip(window.blocks, sizes)],
+        block_size=sizes.tolist(),
+    )
     data.update(per_row)
     data.update(
         draws=[settings.chains * settings.draws] * n,
