@@ -9,6 +9,7 @@ import polars as pl
 from twin_model.calendar import previous_business_day
 from twin_model.contracts import TableSpec
 from twin_model.data.market import benchmark_returns
+from twin_model.strategy import benchmark_factors
 from twin_resources.resources import WarehouseResource
 
 
@@ -22,6 +23,22 @@ def benchmark(warehouse: WarehouseResource, start: dt.date | None, end: dt.date)
     prices = warehouse.read_history("raw.market_prices", first, end)
     returns = benchmark_returns(prices)
     return returns.filter(pl.col("date") >= start) if start else returns
+
+
+def factor_returns(warehouse: WarehouseResource, start: dt.date | None, end: dt.date) -> pl.DataFrame:
+    """Factor returns ``date, factor_id, ret, is_benchmark`` from ``start`` to ``end`` (empty
+    without any), the long frame ``twin_model.strategy.return_window`` takes.
+
+    raw.factor_returns (the S&P 500 and the five factor ETFs, or TWIN_FACTORS_FILE) replaces
+    this: here the benchmark alone, from raw.market_prices' benchmark closes, named by its
+    ticker (``SP500`` on the bundled source) and flagged ``is_benchmark``.
+    """
+    first = start - dt.timedelta(days=10) if start else None
+    prices = warehouse.read_history("raw.market_prices", first, end)
+    tickers = prices.filter(pl.col("is_benchmark")).get_column("ticker").unique().sort().to_list()
+    returns = benchmark_returns(prices)
+    returns = returns.filter(pl.col("date") >= start) if start else returns
+    return benchmark_factors(returns, tickers[0] if tickers else "benchmark")
 
 
 def previous_state(warehouse: WarehouseResource, spec: TableSpec, first_day: dt.date) -> tuple[pl.DataFrame, bool]:
