@@ -73,10 +73,14 @@ Derived per posterior draw, with ``xbar`` and ``S_x`` the mean and sample covari
 
 Cost and padding
 ----------------
-The per-block sums of the likelihood (``A, B, C``, the observed count and the log
-determinant) are segment sums: an ``inc_subtensor`` of the ``[N, T]`` per-cell terms into
-``[B_max, T]`` rows by each strategy's block number, ``O(T N)`` (a one-hot matmul would be
-``O(T N B)``, quadratic at 100 strategies). ``B_max = N_max``: every block has a slot;
+The per-block sums of the likelihood (``A, B, C``) are segment sums: an ``inc_subtensor``
+of the ``[N, T]`` per-cell terms into ``[B_max, T]`` rows by each strategy's block number,
+``O(T N)`` (a one-hot matmul would be ``O(T N B)``, quadratic at 100 strategies). The
+rest is summed where it is cheapest: ``sum_t sum_i m_it log d_i = sum_i n_i log d_i``
+(``n_i`` observed days, data), and the normalising constant depends on a block-day only
+through its count ``k`` of observed members, so it is summed once per distinct
+``(block, k)`` pair weighted by the number of days it occurs (data; at most ``N_max``
+pairs) -- ``O(N)`` Gamma functions instead of ``O(T N)``. ``B_max = N_max``: every block has a slot;
 unused slots sum nothing and contribute exactly 0 (``k = 0``), their ``nu`` samples its
 prior. The model has fixed shapes: ``N_max`` strategies (``N`` rounded up to a multiple of
 ``STRATEGY_BUCKET`` = 8) by ``T_max`` days (``window_days``; a longer window is rounded
