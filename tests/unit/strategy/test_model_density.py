@@ -66,14 +66,14 @@ def test_model_loglik_equals_block_loglik(seed):
     )(point)
     loglik, alpha, sigma, loading, nu, beta = outputs
     n = len(window.strategy_ids)
-    # independent reconstruction of the constrained parameters from the free point
-    expected_loading = np.zeros(n)
-    raw = point["loading_raw"][:n]
-    expected_loading[[0]] = 1 / (1 + np.exp(-raw[0]))  # lead of block 0 (sigmoid)
-    expected_loading[[2, 3]] = np.tanh(raw[[2, 3]])
-    expected_loading[1] = 1 / (1 + np.exp(-raw[1]))  # lead of block 1
-    expected_loading[5] = np.tanh(raw[5])
-    np.testing.assert_allclose(loading[:n], expected_loading, rtol=1e-12)
+    # independent reconstruction of the constrained parameters from the free point: members
+    # of a shared block load tanh(u) up to one sign per block (the block lead's kept >= 0),
+    # e alone loads nothing
+    raw = np.tanh(point["loading_raw"][:n])
+    np.testing.assert_allclose(np.abs(loading[:n]), np.abs(raw) * [1, 1, 1, 1, 0, 1], rtol=1e-12)
+    for members in ([0, 2, 3], [1, 5]):
+        np.testing.assert_allclose(np.outer(loading[members], loading[members]), np.outer(raw[members], raw[members]))
+        assert (loading[members] > 0).any()
     nu_block = 2.1 + np.exp(point["nu_excess_log__"])
     np.testing.assert_allclose(nu[:n], nu_block[window.blocks], rtol=1e-12)
 
