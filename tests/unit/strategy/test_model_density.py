@@ -36,9 +36,9 @@ def _point(rng, n_max: int, k: int, data) -> dict[str, np.ndarray]:
         "mu_ir": np.array(rng.normal(0, 0.05)),
         "tau_ir_log__": np.array(np.log(rng.uniform(0.01, 0.1))),
         "z": rng.normal(0, 1, n_max),
-        "sigma_log__": np.log(rng.uniform(0.005, 0.02, n_max)),
+        "sigma_idio_log__": np.log(rng.uniform(0.005, 0.02, n_max)),
         "nu_excess_log__": np.log(rng.uniform(1.0, 30.0, n_max)),
-        "loading_raw": rng.normal(0, 1, n_max),
+        "loading_z": rng.normal(0, 1, n_max),
         "mu_beta": rng.normal(0, 1, k),
         "tau_beta_log__": np.log(rng.uniform(0.1, 1.0, k)),
         "beta": rng.normal(0, 1, (n_max, k)),
@@ -67,9 +67,12 @@ def test_model_loglik_equals_block_loglik(seed):
     loglik, alpha, sigma, loading, nu, beta = outputs
     n = len(window.strategy_ids)
     # independent reconstruction of the constrained parameters from the free point: members
-    # of a shared block load tanh(u) up to one sign per block (the block lead's kept >= 0),
-    # e alone loads nothing
-    raw = np.tanh(point["loading_raw"][:n])
+    # of a shared block load z / sqrt(1 + z^2) up to one sign per block (the block lead's
+    # kept >= 0) with total sd s sqrt(1 + z^2); e alone loads nothing and has sigma = s
+    z = point["loading_z"][:n] * [1, 1, 1, 1, 0, 1]
+    raw = z / np.sqrt(1 + z**2)
+    s_idio = np.exp(point["sigma_idio_log__"][:n])
+    np.testing.assert_allclose(sigma[:n], s_idio * np.sqrt(1 + z**2), rtol=1e-12)
     np.testing.assert_allclose(np.abs(loading[:n]), np.abs(raw) * [1, 1, 1, 1, 0, 1], rtol=1e-12)
     for members in ([0, 2, 3], [1, 5]):
         np.testing.assert_allclose(np.outer(loading[members], loading[members]), np.outer(raw[members], raw[members]))
