@@ -16,8 +16,8 @@ observed on day ``t``, else 0. The likelihood is exactly ``_likelihood.block_log
     beta_ik   ~ N(mu_beta_k, tau_beta_k)                                       (centred)
     mu_ir     ~ N(0, 0.05)        tau_ir     ~ HalfNormal(0.05)
     mu_beta_k ~ N(0, 1)           tau_beta_k ~ HalfNormal(0.5)
-    sigma_i   = s_i sqrt(1 + z_i^2),  c_i = z_i / sqrt(1 + z_i^2)  (so sigma_i c_i = s_i z_i, d_i = s_i^2)
-    s_i       ~ LogNormal(log 0.01, 1)          the idiosyncratic residual sd
+    sigma_i   = s_i sqrt(1 + z_i^2) sqrt(nu_b / (nu_b - 2)),   c_i = z_i / sqrt(1 + z_i^2)
+    s_i       ~ LogNormal(log 0.01, 1)          the idiosyncratic residual scale (Psi_b = diag(s^2) + (s z)(s z)')
     z_i       ~ N(0, 1) in a shared block, z_i = 0 in a block of one (sigma_i = s_i, c_i = 0)
     nu_b      = 2.1 + g_b,        g_b ~ Gamma(shape 2, rate 0.1)               (one per block)
 
@@ -40,14 +40,15 @@ out of the model altogether (a centred hierarchy with no data would be a pure fu
 Shared residual risk: the strategies of a block share a latent daily risk no factor
 carries, integrated out (rank-one covariance), so strategies of one sector that had a
 good two years together are not counted as independent evidence of alpha. The model is
-sampled in ``(log s_i, z_i)``: the idiosyncratic sd and the shared loading ``s_i z_i`` are
-what the data pin down, nearly independently; sampled as ``(log sigma_i, atanh c_i)``
-instead (the first design), strongly loaded blocks (the bundled factor sleeves, ``c``
-about 0.9) made a curved ridge: R-hat of sigma up to 1.08, bulk ESS down to 37, and about
-7 of 13 bundled strategies falling back a day. The induced prior of a member's loading,
+sampled in ``(log s_i, z_i, nu_b)`` with ``s`` the *scale* of the t (not its sd): the
+idiosyncratic scale and the shared loading ``s_i z_i`` are what the data pin down, nearly
+independently of each other and of the tail df. Sampled as ``(log sigma_i, atanh c_i)``
+(the first design), strongly loaded blocks (the bundled factor sleeves, ``c`` about 0.9)
+made a curved ridge: R-hat of sigma up to 1.08, bulk ESS down to 37, about 7 of 13
+bundled strategies falling back a day; with the sd ``s`` instead of the scale, a
+six-member block's one ``nu`` traded off against its members' sds (bulk ESS 57 of 600). The induced prior of a member's loading,
 ``c = z / sqrt(1 + z^2)``, is symmetric with 90% of its mass in (-0.85, 0.85) and none at
-+-1 (where the idiosyncratic variance vanishes); a block of one keeps the earlier model's
-``sigma_i ~ LogNormal(log 0.01, 1)`` exactly. The density depends on
++-1 (where the idiosyncratic variance vanishes). The density depends on
 ``c`` only through ``c c'``, and so does the prior, so ``c`` and ``-c`` are the same model:
 the posterior has two mirror modes per block, alike in everything but the sign. The
 sampler runs on the symmetric parametrisation and the stored ``loading`` is the draw's
@@ -64,7 +65,8 @@ Prior choices:
 * ``mu_ir ~ N(0, 0.05)``, ``tau_ir ~ HalfNormal(0.05)``: a daily IR of 0.05 is an annual
   Sharpe of alpha of 0.8; persistent alpha above 2 a year (0.13 a day) is rare, and the
   prior keeps it possible but sceptical -- the point of pooling.
-* ``s_i ~ LogNormal(log 0.01, 1)`` (``= sigma_i`` alone in a block): centred on 1% a day
+* ``s_i ~ LogNormal(log 0.01, 1)`` (the scale; alone in a block ``sigma_i = s_i
+  sqrt(nu / (nu - 2))``, 5% above ``s_i`` at the prior's mean ``nu``): centred on 1% a day
   (16% a year) with 95% of its mass between 0.14% and 7% a day (2% to 113% a year). Unlike ``HalfNormal(0.05)`` it
   puts no mass near zero volatility, where ``alpha = ir * sigma`` and the likelihood
   scale degenerate; with hundreds of returns the data swamp it either way.
@@ -241,13 +243,13 @@ def build_model(n_max: int, t_max: int, n_factors: int, *, centred_beta: bool = 
         z = pm.Normal("z", 0.0, 1.0, shape=n_max)
         idio = pm.LogNormal("sigma_idio", mu=PRIOR_SIGMA_LOG_MEDIAN, sigma=PRIOR_SIGMA_LOG_SD, shape=n_max)
         z_loading = pm.Normal("loading_z", 0.0, PRIOR_LOADING_Z_SD, shape=n_max) * member
-        spread = pt.sqrt(1.0 + pt.sqr(z_loading))
-        sigma = pm.Deterministic("sigma", idio * spread)
-        c = z_loading / spread
-        pm.Deterministic("loading", c * pt.sgn(c[lead_index]))
         nu_excess = pm.Gamma("nu_excess", alpha=PRIOR_NU_SHAPE, beta=PRIOR_NU_RATE, shape=n_max)
         nu_block = NU_FLOOR + nu_excess
-        pm.Deterministic("nu", nu_block[block])
+        nu = pm.Deterministic("nu", nu_block[block])
+        spread = pt.sqrt(1.0 + pt.sqr(z_loading))
+        sigma = pm.Deterministic("sigma", idio * spread * pt.sqrt(nu / (nu - 2.0)))
+        c = z_loading / spread
+        pm.Deterministic("loading", c * pt.sgn(c[lead_index]))
         alpha = pm.Deterministic("alpha", (mu_ir + tau_ir * z) * sigma)
         mean = alpha[None, :]
         if n_factors:
@@ -274,9 +276,11 @@ def _betas(n_max: int, n_factors: int, centred: bool):
 
 def _block_logp(resid, mask, idio, z_loading, nu_block, data: dict):
     """The model's log density: ``block_loglik`` summed over days and blocks, with each term
-    summed where it is cheapest (see "Cost and padding" in the module docstring). With
-    ``d_i = s_i^2``, ``l_i = s_i z_i`` and ``e'_it = e_it / s_i``: ``A = sum e'^2``,
-    ``B = sum z e'``, ``C = sum m z^2`` over each block's observed members."""
+    summed where it is cheapest (see "Cost and padding" in the module docstring). In the
+    scale ``Psi_b = diag(s^2) + (s z)(s z)'`` (``= Sigma_b (nu - 2) / nu``) and with
+    ``e'_it = e_it / s_i``: ``A = sum e'^2``, ``B = sum z e'``, ``C = sum m z^2`` over each
+    block's observed members, ``Q = A - B^2 / (1 + C)``, ``log det Psi_o = sum 2 log s_i +
+    log(1 + C)``."""
     import pytensor.tensor as pt
 
     n_max, t_max = data["block"].shape[0], data["count"].shape[0]
@@ -290,16 +294,11 @@ def _block_logp(resid, mask, idio, z_loading, nu_block, data: dict):
     cc = segment(mask.T * pt.sqr(z_loading)[:, None])
     nu = nu_block[:, None]
     k = data["count"].T  # [B_max, T] observed members per block and day
-    quad = (a - pt.sqr(b) / (1.0 + cc)) * nu / (nu - 2.0)
+    quad = a - pt.sqr(b) / (1.0 + cc)
     per_day = -0.5 * pt.sum(pt.log1p(cc)) - 0.5 * pt.sum((nu + k) * pt.log1p(quad / nu))
     log_det = -pt.sum(data["n_obs"] * pt.log(idio))
     nu_p, k_p = nu_block[data["pair_block"]], data["pair_k"]
-    constant = (
-        pt.gammaln(0.5 * (nu_p + k_p))
-        - pt.gammaln(0.5 * nu_p)
-        - 0.5 * k_p * pt.log(nu_p * math.pi)
-        - 0.5 * k_p * pt.log((nu_p - 2.0) / nu_p)
-    )
+    constant = pt.gammaln(0.5 * (nu_p + k_p)) - pt.gammaln(0.5 * nu_p) - 0.5 * k_p * pt.log(nu_p * math.pi)
     return per_day + log_det + pt.sum(data["pair_days"] * constant)
 
 

@@ -68,11 +68,12 @@ def test_model_loglik_equals_block_loglik(seed):
     n = len(window.strategy_ids)
     # independent reconstruction of the constrained parameters from the free point: members
     # of a shared block load z / sqrt(1 + z^2) up to one sign per block (the block lead's
-    # kept >= 0) with total sd s sqrt(1 + z^2); e alone loads nothing and has sigma = s
+    # kept >= 0) with total sd s sqrt(1 + z^2) sqrt(nu / (nu - 2)) (s the scale); e alone loads nothing
     z = point["loading_z"][:n] * [1, 1, 1, 1, 0, 1]
     raw = z / np.sqrt(1 + z**2)
     s_idio = np.exp(point["sigma_idio_log__"][:n])
-    np.testing.assert_allclose(sigma[:n], s_idio * np.sqrt(1 + z**2), rtol=1e-12)
+    nu_strategy = 2.1 + np.exp(point["nu_excess_log__"])[window.blocks]
+    np.testing.assert_allclose(sigma[:n], s_idio * np.sqrt((1 + z**2) * nu_strategy / (nu_strategy - 2)), rtol=1e-12)
     np.testing.assert_allclose(np.abs(loading[:n]), np.abs(raw) * [1, 1, 1, 1, 0, 1], rtol=1e-12)
     for members in ([0, 2, 3], [1, 5]):
         np.testing.assert_allclose(np.outer(loading[members], loading[members]), np.outer(raw[members], raw[members]))
