@@ -16,9 +16,9 @@ observed on day ``t``, else 0. The likelihood is exactly ``_likelihood.block_log
     beta_ik   ~ N(mu_beta_k, tau_beta_k)                                       (centred)
     mu_ir     ~ N(0, 0.05)        tau_ir     ~ HalfNormal(0.05)
     mu_beta_k ~ N(0, 1)           tau_beta_k ~ HalfNormal(0.5)
-    sigma_i   = s_i sqrt(1 + z_i^2) sqrt(nu_b / (nu_b - 2)),   c_i = z_i / sqrt(1 + z_i^2)
-    s_i       ~ LogNormal(log 0.01, 1)          the idiosyncratic residual scale (Psi_b = diag(s^2) + (s z)(s z)')
-    z_i       ~ N(0, 1) in a shared block, z_i = 0 in a block of one (sigma_i = s_i, c_i = 0)
+    sigma_i   = s_i sqrt(1 + u_i^2) sqrt(nu_b / (nu_b - 2)),   c_i = u_i / sqrt(1 + u_i^2)
+    s_i       ~ LogNormal(log 0.01, 1)     idiosyncratic residual scale: Psi_b = diag(s^2) + (s u)(s u)'
+    u_i       ~ N(0, 1) in a shared block (``loading_z``), u_i = 0 in a block of one (c_i = 0)
     nu_b      = 2.1 + g_b,        g_b ~ Gamma(shape 2, rate 0.1)               (one per block)
 
 The alpha hierarchy is non-centred (``z``): with 20 to 500 returns per strategy the daily
@@ -40,20 +40,20 @@ out of the model altogether (a centred hierarchy with no data would be a pure fu
 Shared residual risk: the strategies of a block share a latent daily risk no factor
 carries, integrated out (rank-one covariance), so strategies of one sector that had a
 good two years together are not counted as independent evidence of alpha. The model is
-sampled in ``(log s_i, z_i, nu_b)`` with ``s`` the *scale* of the t (not its sd): the
-idiosyncratic scale and the shared loading ``s_i z_i`` are what the data pin down, nearly
+sampled in ``(log s_i, u_i, nu_b)`` with ``s`` the *scale* of the t (not its sd): the
+idiosyncratic scale and the shared loading ``s_i u_i`` are what the data pin down, nearly
 independently of each other and of the tail df. Sampled as ``(log sigma_i, atanh c_i)``
 (the first design), strongly loaded blocks (the bundled factor sleeves, ``c`` about 0.9)
 made a curved ridge: R-hat of sigma up to 1.08, bulk ESS down to 37, about 7 of 13
 bundled strategies falling back a day; with the sd ``s`` instead of the scale, a
-six-member block's one ``nu`` traded off against its members' sds (bulk ESS 57 of 600). The induced prior of a member's loading,
-``c = z / sqrt(1 + z^2)``, is symmetric with 90% of its mass in (-0.85, 0.85) and none at
+six-member block's one ``nu`` traded off against its members' sds (bulk ESS 57 of 600).
+The induced prior of a member's loading, ``c = u / sqrt(1 + u^2)``, is symmetric with 90% of its mass in (-0.85, 0.85) and none at
 +-1 (where the idiosyncratic variance vanishes). The density depends on
 ``c`` only through ``c c'``, and so does the prior, so ``c`` and ``-c`` are the same model:
 the posterior has two mirror modes per block, alike in everything but the sign. The
 sampler runs on the symmetric parametrisation and the stored ``loading`` is the draw's
 ``c`` times the sign of its block lead's ``c`` (so the lead's is >= 0). The sign is not
-constrained inside the model: tried first (the lead's ``c = sigmoid(u)``), it trapped
+constrained inside the model: tried first (the lead's ``c = sigmoid(v)``), it trapped
 chains where the lead's loading sits near 0 and the others are mirrored (bundled firm:
 R-hat of the loadings up to 1.84, 9 of 13 strategies falling back on some days).
 ``block_leads`` picks as lead the member whose factor-regression residual co-moves most
@@ -277,8 +277,8 @@ def _betas(n_max: int, n_factors: int, centred: bool):
 def _block_logp(resid, mask, idio, z_loading, nu_block, data: dict):
     """The model's log density: ``block_loglik`` summed over days and blocks, with each term
     summed where it is cheapest (see "Cost and padding" in the module docstring). In the
-    scale ``Psi_b = diag(s^2) + (s z)(s z)'`` (``= Sigma_b (nu - 2) / nu``) and with
-    ``e'_it = e_it / s_i``: ``A = sum e'^2``, ``B = sum z e'``, ``C = sum m z^2`` over each
+    scale ``Psi_b = diag(s^2) + (s u)(s u)'`` (``= Sigma_b (nu - 2) / nu``) and with
+    ``e'_it = e_it / s_i``: ``A = sum e'^2``, ``B = sum u e'``, ``C = sum m u^2`` over each
     block's observed members, ``Q = A - B^2 / (1 + C)``, ``log det Psi_o = sum 2 log s_i +
     log(1 + C)``."""
     import pytensor.tensor as pt
