@@ -60,9 +60,13 @@ def _cpu_seconds() -> float:
 
 
 def _universe(scenario: str, strategies: int, backfill: int):
-    """(returns long frame, benchmark frame date/ret, the back-fill's end dates)."""
+    """(returns long frame, factors frame (the benchmark), sectors by strategy id, the
+    back-fill's end dates). Bundled sectors from config/strategies.yaml, synthetic ones from
+    the generator's truth (sector blocks of the residual model)."""
     import numpy as np
     import polars as pl
+
+    from twin_model.strategy import benchmark_factors
 
     if scenario == "bundled":
         from twin_resources.sources import BundledSource
@@ -74,23 +78,30 @@ def _universe(scenario: str, strategies: int, backfill: int):
         closes = source.market_prices(start, last).filter(pl.col("is_benchmark")).sort("date")
         simple = (pl.col("close") / pl.col("close").shift(1) - 1.0).alias("ret")
         benchmark = closes.select("date", simple).slice(1)
+        from twin_resources.config import load_config
+
+        config = load_config(ROOT / "config").strategies
+        ids = returns["strategy_id"].unique().to_list()
+        sectors = {s: config.metadata(s).sector for s in ids if config.metadata(s).sector != config.defaults.sector}
     else:
         from twin_model.data import synthetic
 
         config = synthetic.SyntheticConfig(n_strategies=strategies, seed=7)
         days = WINDOW + backfill + 5
         dates = np.busday_offset(np.datetime64(config.anchor), np.arange(days)).astype(dt.date).tolist()
-        returns, bench = synthetic.generate(config, dates)
+        truth = synthetic.truth_table(config)
+        returns, bench = synthetic.generate(config, dates, truth)
         benchmark = bench.select("date", pl.col("market_return").alias("ret"))
+        sectors = dict(zip(truth["strategy_id"], truth["sector"]))
     observed_dates = returns.filter(pl.col("available") & pl.col("ret").is_not_null())["date"].unique().sort()
-    return returns, benchmark, observed_dates.tail(backfill).to_list()
+    return returns, benchmark_factors(benchmark), sectors, observed_dates.tail(backfill).to_list()
 
 
 def child_nutpie(scenario: str, strategies: int, backfill: int, draws: int, tune: int) -> dict:
     t0 = time.perf_counter()
     from twin_model.strategy import FitSettings, StrategyModelFitter, return_window
 
-    returns, benchmark, ends = _universe(scenario, strategies, backfill)
+    returns, factors, sectors, ends = _universe(scenario, strategies, backfill)
     fitter = StrategyModelFitter(FitSettings(window_days=WINDOW, draws=draws, tune=tune))
     import pytensor
 
@@ -101,7 +112,7 @@ def child_nutpie(scenario: str, strategies: int, backfill: int, draws: int, tune
     for end in ends:
         day_start = time.perf_counter()
         cpu_start = _cpu_seconds()
-        window = return_window(returns, benchmark, end, WINDOW)
+        window = return_window(returns, factors, end, WINDOW, sectors=sectors)
         window_s = time.perf_counter() - day_start
         compile_before = fitter.compile_seconds
         result = fitter.fit(window)
@@ -149,21 +160,21 @@ def child_naive(scenario: str, strategies: int, backfill: int, naive_days: int) 
 
     from twin_model.strategy import build_model, padded_arrays, return_window
 
-    returns, benchmark, ends = _universe(scenario, strategies, backfill)
+    returns, factors, sectors, ends = _universe(scenario, strategies, backfill)
     days = []
     load_start = os.getloadavg()[0]
     for end in ends[:naive_days]:
         day_start = time.perf_counter()
         cpu_start = _cpu_seconds()
-        window = return_window(returns, benchmark, end, WINDOW)
+        window = return_window(returns, factors, end, WINDOW, sectors=sectors)
         t, n = window.returns.shape
         # The naive way: a fresh model of the exact (unpadded) shape, default pm.sample().
-        model = build_model(n, t, with_benchmark=window.benchmark is not None)
+        model = build_model(n, t, len(window.factor_ids))
         with model:
             pm.set_data(padded_arrays(window, n, t))
             trace = pm.sample(progressbar=False, random_seed=1, compute_convergence_checks=False)
         wall = time.perf_counter() - day_start
-        names = ["alpha", "sigma", "nu"] + (["beta"] if window.benchmark is not None else [])
+        names = ["alpha", "sigma", "nu", "loading"] + (["beta"] if window.factor_ids else [])
         rhat = az.rhat(trace, var_names=names)
         ess = az.ess(trace, var_names=names, method="bulk")
         days.append(

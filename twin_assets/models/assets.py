@@ -72,9 +72,12 @@ def _traded_days(returns: pl.DataFrame, days: list[dt.date]) -> list[dt.date]:
     **daily_asset_args(
         POSTERIORS,
         "Posterior summary of each strategy's return model: a hierarchical Student-t model of daily "
-        "returns over a trailing window (two years of observed returns by default), alpha and beta "
-        "to the benchmark, the information ratio of alpha partially pooled across strategies, "
-        "unavailable days masked. Means and sds of daily mean, alpha, beta, volatility, tail df and "
+        "returns over a trailing window (two years of observed returns by default), alpha over the "
+        "factors (the benchmark and each other factor's spread over it; cash without factors, "
+        "alpha_reference says which) and a beta per factor pooled across strategies, residual risk "
+        "shared within a sector block (a rank-one residual covariance integrated out), the "
+        "information ratio of alpha partially pooled across strategies, unavailable days masked. "
+        "Means and sds of daily mean, alpha, the benchmark's beta, volatility, tail df and "
         "annual Sharpe; P(alpha > 0), P(Sharpe > hurdle); R-hat, ESS, divergences, converged, and "
         "the exact conjugate fallback where NUTS did not converge. Draws in the artefact store.",
         {
@@ -96,15 +99,19 @@ def strategy_posteriors(
     anchor_day = None if cold_start else previous.get_column("anchor_date")[0]
     start = _history_start(min(days[0], anchor_day or days[0]), settings.window_days)
     returns = history.strategy_returns(warehouse, start, days[-1])
-    benchmark = history.benchmark(warehouse, start, days[-1])
-    bench = benchmark if benchmark.height else None
+    factors = history.factor_returns(warehouse, start, days[-1])
+    factors = factors if factors.height else None
+    sectors = _sectors(twin_config, returns)
     fitter = StrategyModelFitter(settings)
     rolling = RollingFitter(fitter)
     artifacts = warehouse.artifacts()
-    anchor = _stored_anchor(previous, anchor_day, returns, bench, settings.window_days, artifacts)
+    anchor = _stored_anchor(previous, anchor_day, returns, factors, sectors, settings.window_days, artifacts)
     frames = []
+    notes: dict[str, list[str]] = {}
     for day in _traded_days(returns, days):
-        window = return_window(returns, bench, day, settings.window_days)
+        window = return_window(returns, factors, day, settings.window_days, sectors=sectors)
+        for note in window.notes:
+            notes.setdefault(note, []).append(str(day))
         posterior = rolling.step(anchor, window, day, seed=settings.seed + day.toordinal())
         anchor = posterior.anchor
         stored = artifacts.write("strategy_posteriors", day, posterior.draws)
@@ -118,7 +125,16 @@ def strategy_posteriors(
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
     metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
     yield dg.Output(
-        frame, metadata={**metadata, **_fit_metadata(frame, fitter), **provenance(context, twin_config.config_dir)}
+        frame,
+        metadata={
+            **metadata,
+            **_fit_metadata(frame, fitter),
+            "alpha_reference": "; ".join(sorted(set(frame.get_column("alpha_reference").to_list()))),
+            "window_notes": dg.MetadataValue.json(
+                {note: f"{d[0]}..{d[-1]} ({len(d)} days)" for note, d in notes.items()}
+            ),
+            **provenance(context, twin_config.config_dir),
+        },
     )
     yield from check_written(
         warehouse,
@@ -140,15 +156,25 @@ def _last_traded_before(warehouse: WarehouseResource, day: dt.date) -> dt.date:
     return traded.max() if traded.len() else previous_business_day(day)
 
 
-def _stored_anchor(previous: pl.DataFrame, anchor_day, returns, bench, window_days: int, artifacts) -> Anchor | None:
+def _stored_anchor(
+    previous: pl.DataFrame, anchor_day, returns, factors, sectors, window_days: int, artifacts
+) -> Anchor | None:
     """The anchor the previous day's rows name, rebuilt: its window from the returns, its
     draws from the previous day's draws artefact (the anchor's draws, verified by hash).
     None on a cold start or for rows written before anchors were recorded."""
     if anchor_day is None:
         return None
-    window = return_window(returns, bench, anchor_day, window_days)
+    window = return_window(returns, factors, anchor_day, window_days, sectors=sectors)
     draws = artifacts.read(POSTERIORS.qualified_name, previous.row(0, named=True))
     return Anchor.of(anchor_day, window, draws, previous)
+
+
+def _sectors(twin_config: TwinConfigResource, returns: pl.DataFrame) -> dict[str, str]:
+    """Each strategy's sector from config, leaving out the default (unclassified) sector: a
+    strategy without a sector shares its residual risk with no other."""
+    config = twin_config.strategies()
+    ids = returns.get_column("strategy_id").unique().to_list()
+    return {s: config.metadata(s).sector for s in ids if config.metadata(s).sector != config.defaults.sector}
 
 
 def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
@@ -198,7 +224,7 @@ def _artifact_problems(warehouse: WarehouseResource, table: str, stored: pl.Data
     **daily_asset_args(
         FORECASTS,
         "One-month (21 business days) posterior-predictive forecast of every strategy: parameters "
-        "drawn from the posterior, benchmark and residual co-movement by a joint bootstrap of "
+        "drawn from the posterior, factor and residual co-movement by a joint bootstrap of "
         "historical days. Mean, 5/50/95 percentiles of the month's compounded return, P(loss), "
         "expected shortfall 95% and the monthly valley (5th percentile of the month-to-date "
         "trough: where the solution layer pauses a strategy). Named parameter sets ('expert' views "
@@ -222,7 +248,7 @@ def strategy_forecasts(
     base = config.forecast
     start = _history_start(days[0], config.model.window_days)
     returns = history.strategy_returns(warehouse, start, days[-1])
-    benchmark = history.benchmark(warehouse, start, days[-1])
+    factors = history.factor_returns(warehouse, start, days[-1])
     artifacts = warehouse.artifacts()
     frames = []
     for day in sorted(posteriors.get_column("date").unique().to_list()):
@@ -233,7 +259,7 @@ def strategy_forecasts(
         settings = dataclasses.replace(base, seed=base.seed + day.toordinal())
         frames.append(
             _forecast_day(
-                day, usable, returns, benchmark, settings, config.expert_views(), artifacts, config.model.window_days
+                day, usable, returns, factors, settings, config.expert_views(), artifacts, config.model.window_days
             )
         )
     frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
@@ -257,17 +283,20 @@ def strategy_forecasts(
     )
 
 
-def _forecast_day(day, usable, returns, benchmark, settings, experts: dict[str, ExpertView], artifacts, window_days):
-    """Simulate one day: the posterior predictive, and each expert view beside it."""
+def _forecast_day(day, usable, returns, factors, settings, experts: dict[str, ExpertView], artifacts, window_days):
+    """Simulate one day: the posterior predictive (on the fit's regressors, bootstrapped with
+    the residuals), and each expert view beside it."""
     ids = usable.get_column("strategy_id").to_list()
     draws = artifacts.read(POSTERIORS.qualified_name, usable.row(0, named=True)).filter(
         pl.col("strategy_id").is_in(ids)
     )
     window = return_window(
-        returns.filter(pl.col("strategy_id").is_in(ids)), benchmark if benchmark.height else None, day, window_days
+        returns.filter(pl.col("strategy_id").is_in(ids)), factors if factors.height else None, day, window_days
     )
     ids = list(window.strategy_ids)
-    scenarios = simulate_posterior_predictive(draws, window.returns, window.benchmark, ids, settings)
+    scenarios = simulate_posterior_predictive(
+        draws, window.returns, window.factors, ids, settings, factor_ids=window.factor_ids
+    )
     summaries = [
         forecast_summary(scenarios, ids, settings).with_columns(parameter_set=pl.lit(ParameterSetName.POSTERIOR.value))
     ]

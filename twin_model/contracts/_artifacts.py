@@ -3,9 +3,13 @@ artefact store keeps (Parquet files referenced by a table row, see twin_resource
 
 * Posterior draws (``models.strategy_posteriors``): long, one row per ``(draw,
   strategy_id)`` with the columns of ``DRAWS_SCHEMA``, ordered by strategy then draw.
-  ``draw`` is ``chain * draws + index``; sharpe is annual, the rest daily. ``weight`` is
-  the draw's posterior weight, summing to 1 per strategy: ``1/S`` for a fit's own draws,
-  the importance weights on a reweighted day (an artefact written before weights existed
+  ``draw`` is ``chain * draws + index``; sharpe is annual, the rest daily. ``beta`` is the
+  benchmark's beta (0 without a benchmark), ``loading`` the residual's loading on its
+  block's shared risk (0 for a block of one), ``nu`` the block's tail df; one column
+  ``beta_<regressor>`` per regressor of the fit (``draw_factor_ids`` reads them back in
+  order, ``decode_betas`` gives the ``[D, N, K]`` array). ``weight`` is the draw's
+  posterior weight, summing to 1 per strategy: ``1/S`` for a fit's own draws, the
+  importance weights on a reweighted day (an artefact written before weights existed
   reads as equally weighted).
 * Scenario matrices (``models.strategy_forecasts``): long in ``parameter_set, path, day``
   (day 1-based), wide in strategies, float32.
@@ -20,23 +24,47 @@ import polars as pl
 
 from twin_model.conventions import ParameterSetName
 
-DRAW_COLUMNS = ("daily_mean", "alpha", "beta", "sigma", "nu", "vol", "sharpe")
-"""The quantities of one posterior draw of one strategy."""
+DRAW_COLUMNS = ("daily_mean", "alpha", "beta", "sigma", "nu", "vol", "sharpe", "loading")
+"""The quantities of one posterior draw of one strategy (besides its per-regressor betas)."""
 DRAWS_SCHEMA: dict[str, pl.DataType] = {
     "draw": pl.Int64(),
     "strategy_id": pl.String(),
     **{name: pl.Float64() for name in DRAW_COLUMNS},
     "weight": pl.Float64(),
 }
-"""The columns of a posterior-draws artefact."""
+"""The columns every posterior-draws artefact has (``draws_schema`` adds the betas)."""
+BETA_PREFIX = "beta_"
+
+
+def beta_column(factor_id: str) -> str:
+    """The draws column of the beta on regressor ``factor_id`` (e.g. ``beta_MTUM-SP500``)."""
+    return f"{BETA_PREFIX}{factor_id}"
+
+
+def draws_schema(factor_ids: Sequence[str]) -> dict[str, pl.DataType]:
+    """The columns of a draws artefact of a fit on ``factor_ids``."""
+    return {**DRAWS_SCHEMA, **{beta_column(f): pl.Float64() for f in factor_ids}}
+
+
+def draw_quantities(factor_ids: Sequence[str]) -> tuple[str, ...]:
+    """The per-draw quantities of a fit on ``factor_ids``: ``DRAW_COLUMNS`` and one beta per regressor."""
+    return (*DRAW_COLUMNS, *(beta_column(f) for f in factor_ids))
+
+
+def draw_factor_ids(frame: pl.DataFrame) -> tuple[str, ...]:
+    """The regressors of a draws artefact, in its column order."""
+    return tuple(c[len(BETA_PREFIX) :] for c in frame.columns if c.startswith(BETA_PREFIX))
 
 
 def encode_draws(
-    strategy_ids: Sequence[str], draws: Mapping[str, np.ndarray], weights: np.ndarray | None = None
+    strategy_ids: Sequence[str],
+    draws: Mapping[str, np.ndarray],
+    factor_ids: Sequence[str] = (),
+    weights: np.ndarray | None = None,
 ) -> pl.DataFrame:
-    """The draws artefact of ``draws`` (each of ``DRAW_COLUMNS`` a ``[total, N]`` array,
-    columns in ``strategy_ids`` order) with ``weights`` ``[total, N]`` (each column summing
-    to 1; None: ``1/total`` each)."""
+    """The draws artefact of ``draws`` (each of ``DRAW_COLUMNS`` and ``beta_column(f)`` for
+    ``f`` in ``factor_ids`` a ``[total, N]`` array, columns in ``strategy_ids`` order) with
+    ``weights`` ``[total, N]`` (each column summing to 1; None: ``1/total`` each)."""
     n = len(strategy_ids)
     total = draws[DRAW_COLUMNS[0]].shape[0]
     if weights is None:
@@ -44,14 +72,15 @@ def encode_draws(
     sums = np.asarray(weights).sum(axis=0)
     if np.asarray(weights).shape != (total, n) or not np.allclose(sums, 1.0):
         raise ValueError(f"weights must be [{total}, {n}] with each strategy's column summing to 1")
+    schema = draws_schema(factor_ids)
+    values = {**draws, "weight": np.asarray(weights, dtype=np.float64)}
     return pl.DataFrame(
         {
             "draw": np.repeat(np.arange(total, dtype=np.int64), n),
             "strategy_id": list(strategy_ids) * total,
-            **{name: draws[name].reshape(-1) for name in DRAW_COLUMNS},
-            "weight": np.asarray(weights, dtype=np.float64).reshape(-1),
+            **{name: values[name].reshape(-1) for name in schema if name not in ("draw", "strategy_id")},
         },
-        schema=DRAWS_SCHEMA,
+        schema=schema,
     ).sort("strategy_id", "draw", maintain_order=True)
 
 
@@ -62,6 +91,16 @@ def decode_weights(frame: pl.DataFrame, strategy_ids: Sequence[str]) -> np.ndarr
         total = frame.filter(pl.col("strategy_id") == strategy_ids[0]).height
         return np.full((total, len(strategy_ids)), 1.0 / total)
     return decode_draws(frame, strategy_ids, ("weight",))["weight"]
+
+
+def decode_betas(frame: pl.DataFrame, strategy_ids: Sequence[str], factor_ids: Sequence[str]) -> np.ndarray:
+    """``[D, N, K]``: the betas on ``factor_ids`` (``beta_<id>`` columns) of a draws artefact."""
+    columns = [beta_column(f) for f in factor_ids]
+    decoded = decode_draws(frame, strategy_ids, columns)
+    if not columns:
+        count = decode_draws(frame, strategy_ids, ("alpha",))["alpha"].shape
+        return np.zeros((*count, 0))
+    return np.stack([decoded[c] for c in columns], axis=-1)
 
 
 def decode_draws(

@@ -13,15 +13,23 @@ from twin_model.conventions import FitMethod
 class StrategyPosteriors(pa.DataFrameModel):
     """models.strategy_posteriors: the posterior summary of each strategy's return model.
 
-    Daily units unless named otherwise (sharpe_* are annualised). ``method`` says whether
-    NUTS, the exact conjugate fallback, or a reweighting of the anchor's draws (the last
-    NUTS fit, on ``anchor_date``) produced the row; ``converged`` False means the row must
-    not be used downstream. A reweighted row has the PSIS shape ``pareto_k`` and effective
-    sample size ``ess_weighted`` of its importance weights, ``days_since_anchor`` observed
-    days after the anchor, and carries the anchor's sampler diagnostics; a fitted row
-    has ``anchor_date`` = its date, ``days_since_anchor`` 0 and ``refit_reason`` (why it
-    was not reweighted: ``RefitRule`` values with details). Draws live in the artefact
-    store at ``draws_path`` (a reweighted day's are the anchor's with their weights),
+    Daily units unless named otherwise (sharpe_* are annualised). ``alpha_*`` is alpha
+    over the factors named by ``alpha_reference`` (``"factors: SP500, MTUM-SP500, ..."``:
+    the benchmark and each other factor's spread over it; ``"cash"`` without factors);
+    ``beta_*`` is the benchmark's beta (0 without one) and ``factor_betas`` a JSON object
+    of every regressor's posterior mean beta. ``residual_block`` names the sector whose
+    unlisted risk the strategy shares with the other ``block_size - 1`` strategies of its
+    block (null for a block of one), ``residual_loading_*`` its residual's correlation with
+    that shared risk (0 alone, and for a conjugate row, which ignores shared risk).
+    ``method`` says whether NUTS, the exact conjugate fallback, or a reweighting of the
+    anchor's draws (the last NUTS fit, on ``anchor_date``) produced the row; ``converged``
+    False means the row must not be used downstream. A reweighted row has the PSIS shape
+    ``pareto_k`` and effective sample size ``ess_weighted`` of its importance weights,
+    ``days_since_anchor`` observed days after the anchor, and carries the anchor's sampler
+    diagnostics; a fitted row has ``anchor_date`` = its date, ``days_since_anchor`` 0 and
+    ``refit_reason`` (why it was not reweighted: ``RefitRule`` values with details). Draws
+    live in the artefact store at ``draws_path`` (a reweighted day's are the anchor's with
+    their weights),
     verified on read by ``draws_sha256`` (the sha256 of the file's bytes).
     """
 
@@ -34,6 +42,12 @@ class StrategyPosteriors(pa.DataFrameModel):
     alpha_sd: pl.Float64 = pa.Field(ge=0)
     beta_mean: pl.Float64
     beta_sd: pl.Float64 = pa.Field(ge=0)
+    alpha_reference: pl.String
+    factor_betas: pl.String
+    residual_block: pl.String = pa.Field(nullable=True)
+    block_size: pl.Int64 = pa.Field(ge=1)
+    residual_loading_mean: pl.Float64 = pa.Field(ge=-1, le=1)
+    residual_loading_sd: pl.Float64 = pa.Field(ge=0)
     vol_mean: pl.Float64 = pa.Field(gt=0)
     vol_sd: pl.Float64 = pa.Field(ge=0)
     nu_mean: pl.Float64 = pa.Field(gt=2)

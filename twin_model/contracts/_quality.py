@@ -8,6 +8,7 @@ the day and the strategy, so the same rule can stop a write and feed an asset ch
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 
@@ -133,13 +134,21 @@ POSTERIOR_BOUNDS = {
 
 
 def implausible_posteriors(posteriors: pl.DataFrame) -> list[str]:
-    """Posterior summaries outside ``POSTERIOR_BOUNDS``, or a tail df not above 2."""
+    """Posterior summaries outside ``POSTERIOR_BOUNDS``, a regressor's mean beta (in
+    ``factor_betas``) outside the ``beta_mean`` bounds, or a tail df not above 2."""
     problems = []
     for column, (low, high) in POSTERIOR_BOUNDS.items():
         outside = posteriors.filter(~pl.col(column).is_between(low, high, closed="none"))
         problems += [
             f"day {day}, strategy {sid}: {column} = {value:.4g} outside ({low:g}, {high:g})"
             for day, sid, value in outside.select("date", "strategy_id", column).iter_rows()
+        ]
+    low, high = POSTERIOR_BOUNDS["beta_mean"]
+    for day, sid, betas in posteriors.select("date", "strategy_id", "factor_betas").iter_rows():
+        problems += [
+            f"day {day}, strategy {sid}: beta on {factor} = {value:.4g} outside ({low:g}, {high:g})"
+            for factor, value in json.loads(betas).items()
+            if not low < value < high
         ]
     heavy = posteriors.filter(~(pl.col("nu_mean") > 2))
     problems += [

@@ -2,7 +2,9 @@
 
 For every strategy of the firm, from a trailing window of daily returns (two years by
 default), a hierarchical Bayesian model learns the posterior of its alpha over the
-benchmark, its market beta, its residual volatility and tails, and from those its daily
+factors (the benchmark and the other factors' spreads over it, or cash), its betas, its
+residual volatility and tails, and the residual risk it shares with the strategies of
+its sector, and from those its daily
 mean, its total volatility and its annual Sharpe ratio. The PyMC model is compiled
 **once** per padded shape (by nutpie, through numba) and re-used across dates and
 strategy sets by swapping its data; where NUTS does not converge for a strategy, an
@@ -13,8 +15,11 @@ day, which strategies hold persistent alpha.
 
 Parts, one idea each:
 
-- ``_window``: ``return_window``, the trailing observed returns a fit sees;
-- ``_model``: the PyMC model (priors, padding, masking);
+- ``_window``: ``return_window``, the trailing observed returns a fit sees, with its
+  factor regressors and residual blocks;
+- ``_factors``: the factor design (benchmark plus spreads over it);
+- ``_likelihood``: the model's log density in numpy, draw by draw;
+- ``_model``: the PyMC model (priors, padding, masking, the same density in PyTensor);
 - ``_results``: ``FitSettings``, ``FitResult`` and the summary table (the draws are
   encoded by ``twin_model.contracts``, whose ``DRAWS_SCHEMA`` is re-exported here);
 - ``_fitting``: ``StrategyModelFitter``, NUTS with compile-once and the per-strategy fallback;
@@ -28,7 +33,7 @@ Parts, one idea each:
   and the strategy level for ``twin_model.twin.run``.
 """
 
-from twin_model.contracts import DRAWS_SCHEMA
+from twin_model.contracts import DRAWS_SCHEMA, draws_schema
 from twin_model.strategy._alpha_pool import (
     EVIDENCE_COLUMNS,
     POOL_STATE_COLUMNS,
@@ -42,6 +47,7 @@ from twin_model.strategy._alpha_pool import (
 )
 from twin_model.strategy._calibration import forecast_calibration
 from twin_model.strategy._conjugate import conjugate_fit, nig_posterior
+from twin_model.strategy._factors import FactorDesign, benchmark_factors, factor_design, spread_over_benchmark
 from twin_model.strategy._fitting import StrategyModelFitter
 from twin_model.strategy._forecast import (
     MIN_TAIL_DF,
@@ -52,6 +58,7 @@ from twin_model.strategy._forecast import (
     path_troughs,
     simulate_posterior_predictive,
 )
+from twin_model.strategy._likelihood import block_loglik
 from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
 from twin_model.strategy._parameter_sets import (
     ParameterSet,
@@ -63,12 +70,18 @@ from twin_model.strategy._parameter_sets import (
 from twin_model.strategy._results import ROLLING_COLUMNS, SUMMARY_SCHEMA, FitResult, FitSettings
 from twin_model.strategy._reweighting import khat_threshold
 from twin_model.strategy._rolling import Anchor, DayPosterior, Reweighting, RollingFitter, refit_reasons, reweigh
-from twin_model.strategy._window import ReturnWindow, return_window
+from twin_model.strategy._window import ReturnWindow, return_window, sector_blocks
 
 __all__ = [
     # fitting the strategy model
     "ReturnWindow",
     "return_window",
+    "sector_blocks",
+    "FactorDesign",
+    "factor_design",
+    "benchmark_factors",
+    "spread_over_benchmark",
+    "block_loglik",
     "FitSettings",
     "FitResult",
     "StrategyModelFitter",
@@ -89,6 +102,7 @@ __all__ = [
     "refit_reasons",
     "reweigh",
     "khat_threshold",
+    "draws_schema",
     # forecasting the next month
     "SimulationSettings",
     "simulate_posterior_predictive",

@@ -1,16 +1,19 @@
 """The exact conjugate (normal-inverse-gamma) fit: the fallback where NUTS does not
 converge, and the whole fit when ``FitSettings.method`` is conjugate.
 
-Conjugate model, per strategy, on its observed cells (``y`` its returns, ``X = [1, b]``,
-or ``X = [1]`` and ``beta = 0`` without a benchmark)::
+Conjugate model, per strategy, on its observed cells (``y`` its returns, ``X = [1, x]``
+with ``x`` the window's ``K`` regressors, or ``X = [1]`` without factors)::
 
-    y | theta, s2 ~ N(X theta, s2 I),      theta = (alpha, beta)
-    theta | s2    ~ N(m0, s2 V0),          m0 = (0, 0),  V0 = diag(1, 1e4)
+    y | theta, s2 ~ N(X theta, s2 I),      theta = (alpha, beta_1..beta_K)
+    theta | s2    ~ N(m0, s2 V0),          m0 = 0,  V0 = diag(1, 1e4, ..., 1e4)
     s2            ~ InvGamma(a0, b0),      a0 = 2,  b0 = 1e-4
 
-Weakly informative on the scale of daily returns: ``alpha`` has prior sd ``sigma`` (a
-daily information ratio of 1, an annual Sharpe of 16), ``beta`` prior sd ``100 sigma``
-(about 1 at sigma = 1%; two years of benchmark data carry ~600 times its precision);
+The residuals are independent normal: the fallback ignores the shared residual risk of a
+block (its ``loading`` draws are 0) and fat tails, and every row it writes says
+``method = conjugate``. Weakly informative on the scale of daily returns: ``alpha`` has
+prior sd ``sigma`` (a daily information ratio of 1, an annual Sharpe of 16), each ``beta``
+prior sd ``100 sigma`` (about 1 at sigma = 1%; two years of factor data carry ~600 times
+its precision);
 ``s2`` has prior mean 1e-4 (sigma = 1% a day) and the weight of 4 observations. The
 posterior is NIG with ``Vn = (V0^-1 + X'X)^-1``, ``mn = Vn (V0^-1 m0 + X'y)``,
 ``an = a0 + n/2``, ``bn = b0 + (|y - X mn|^2 + (mn - m0)' V0^-1 (mn - m0)) / 2``. Draws
@@ -19,8 +22,8 @@ from ``numpy.random.default_rng([seed, crc32(strategy_id)])`` so a strategy's dr
 not depend on which other strategies fell back. ``nu`` is +inf (normal likelihood), so a
 conjugate row has ``nu_mean`` +inf and ``nu_sd`` null.
 In a conjugate row ``alpha_mean``, ``alpha_sd``, ``alpha_q05``, ``alpha_q95``,
-``p_alpha_positive``, ``beta_mean`` and ``beta_sd`` are the closed-form values of the
-marginal Student-t posteriors (``t_{2an}(mn_j, sqrt(bn/an * Vn_jj))``, variance
+``p_alpha_positive``, ``beta_mean`` and ``beta_sd`` (the benchmark's beta) are the
+closed-form values of the marginal Student-t posteriors (``t_{2an}(mn_j, sqrt(bn/an * Vn_jj))``, variance
 ``bn/(an - 1) * Vn_jj``); every other column comes from the draws.
 
 Reproducibility: the same window, settings and seed give identical summaries and draws
@@ -36,13 +39,13 @@ import zlib
 import numpy as np
 from scipy import stats
 
-from twin_model.contracts import DRAW_COLUMNS, encode_draws
+from twin_model.contracts import draw_quantities, encode_draws
 from twin_model.conventions import FitMethod
-from twin_model.strategy._results import FitResult, FitSettings, _derive, _summarise_draws, _summary_frame
+from twin_model.strategy._results import FitResult, FitSettings, _draw_columns, _summarise_draws, _summary_frame
 from twin_model.strategy._window import ReturnWindow
 
-NIG_PRIOR_MEAN = np.array([0.0, 0.0])
-NIG_PRIOR_V = np.array([1.0, 1.0e4])  # diagonal of V0 (alpha, beta), in units of s2
+NIG_PRIOR_ALPHA_V = 1.0  # V0 of alpha, in units of s2
+NIG_PRIOR_BETA_V = 1.0e4  # V0 of each beta, in units of s2
 NIG_PRIOR_A = 2.0
 NIG_PRIOR_B = 1.0e-4
 _CONJUGATE_SAMPLER = f"exact normal-inverse-gamma (numpy {np.__version__})"
@@ -56,14 +59,15 @@ def conjugate_fit(window: ReturnWindow, settings: FitSettings, seed: int, reason
     started = time.perf_counter()
     n = len(window.strategy_ids)
     total = settings.chains * settings.draws
-    flat = {name: np.empty((total, n)) for name in DRAW_COLUMNS}
+    columns = draw_quantities(window.factor_ids)
+    flat = {name: np.empty((total, n)) for name in columns}
     exact = []
     for i in range(n):
         fit = _conjugate_strategy(window, i, settings, seed)
-        for name in DRAW_COLUMNS:
+        for name in columns:
             flat[name][:, i] = fit["draws"][name]
         exact.append(fit["exact"])
-    cols = _summarise_draws(flat, settings.hurdle_sharpe)
+    cols = _summarise_draws(flat, settings.hurdle_sharpe, window.factor_ids)
     for i, values in enumerate(exact):
         for key, value in values.items():
             cols[key][i] = value
@@ -81,15 +85,15 @@ def conjugate_fit(window: ReturnWindow, settings: FitSettings, seed: int, reason
         sampler=[_CONJUGATE_SAMPLER] * n,
         fit_seconds=time.perf_counter() - started,
     )
-    return FitResult(summary=summary, draws=encode_draws(window.strategy_ids, flat))
+    return FitResult(summary=summary, draws=encode_draws(window.strategy_ids, flat, window.factor_ids))
 
 
 def nig_posterior(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
     """``(mn, Vn, an, bn)`` of the NIG posterior for ``y = x theta + e`` under the module's prior
-    (``x`` has 1 column -- alpha only -- or 2 -- alpha, beta)."""
+    (``x``'s first column the intercept, alpha; the others the regressors, one beta each)."""
     k = x.shape[1]
-    m0 = NIG_PRIOR_MEAN[:k]
-    v0_inv = np.diag(1.0 / NIG_PRIOR_V[:k])
+    m0 = np.zeros(k)
+    v0_inv = np.diag(1.0 / np.array([NIG_PRIOR_ALPHA_V] + [NIG_PRIOR_BETA_V] * (k - 1)))
     precision = v0_inv + x.T @ x
     vn = np.linalg.inv(precision)
     vn = 0.5 * (vn + vn.T)
@@ -101,11 +105,11 @@ def nig_posterior(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 def _conjugate_strategy(window: ReturnWindow, i: int, settings: FitSettings, seed: int) -> dict:
+    """Strategy ``i``'s exact draws (every draws column) and closed-form summary values."""
     sid = window.strategy_ids[i]
     observed = window.mask[:, i]
     y = window.returns[observed, i]
-    has_beta = window.benchmark is not None
-    x = np.column_stack([np.ones(y.size), window.benchmark[observed]]) if has_beta else np.ones((y.size, 1))
+    x = np.column_stack([np.ones(y.size), window.factors[observed]])
     mn, vn, an, bn = nig_posterior(y, x)
 
     total = settings.chains * settings.draws
@@ -113,18 +117,14 @@ def _conjugate_strategy(window: ReturnWindow, i: int, settings: FitSettings, see
     s2 = 1.0 / rng.gamma(an, 1.0 / bn, size=total)
     chol = np.linalg.cholesky(vn)
     theta = mn[None, :] + np.sqrt(s2)[:, None] * (rng.standard_normal((total, mn.size)) @ chol.T)
-    alpha = theta[:, 0]
-    beta = theta[:, 1] if has_beta else np.zeros(total)
-    sigma = np.sqrt(s2)
-    bbar, var_b = window.benchmark_moments()
-    derived = _derive(alpha, beta, sigma, bbar, var_b)
-    draws = {"alpha": alpha, "beta": beta, "sigma": sigma, "nu": np.full(total, np.inf), **derived}
+    infinite, zero = np.full(total, np.inf), np.zeros(total)
+    draws = _draw_columns(window, theta[:, 0], theta[:, 1:], np.sqrt(s2), infinite, zero)
 
     dof = 2.0 * an
-    exact: dict[str, float] = {}
-    for j, name in enumerate(("alpha", "beta")):
-        if name == "beta" and not has_beta:
-            exact.update(beta_mean=0.0, beta_sd=0.0)
+    exact: dict[str, float] = {"beta_mean": 0.0, "beta_sd": 0.0}
+    bench = None if window.benchmark_id is None else 1 + window.factor_ids.index(window.benchmark_id)
+    for name, j in (("alpha", 0), ("beta", bench)):
+        if j is None:
             continue
         scale = math.sqrt(bn / an * vn[j, j])
         exact[f"{name}_mean"] = float(mn[j])

@@ -11,31 +11,32 @@ Return model (from the strategy model)
 -------------------------------------
 For strategy ``i`` and posterior draw ``d`` the daily return is
 
-    r = alpha_i^(d) + beta_i^(d) * b + sigma_i^(d) * e,    e ~ unit-variance Student-t(nu_i^(d))
+    r = alpha_i^(d) + sum_k beta_ik^(d) * x_k + sigma_i^(d) * e,    e ~ unit-variance Student-t(nu_i^(d))
 
-where ``b`` is the benchmark's daily return and ``nu = +inf`` means ``e`` is standard
-normal. The draws frame has one row per ``(draw, strategy_id)`` with the columns ``draw,
-strategy_id, daily_mean, alpha, beta, sigma, nu, vol, sharpe``; a null or NaN ``nu`` is
-read as ``+inf`` (normal). A unit-variance Student-t needs ``nu > 2``: a ``nu`` below
+where ``x`` are the fit's regressors that day (the factor design: the benchmark and each
+other factor's spread over it) and ``nu = +inf`` means ``e`` is standard normal. The
+draws frame (``twin_model.contracts``) has one row per ``(draw, strategy_id)``; the betas
+are its ``beta_<regressor>`` columns (or its ``beta`` column when the one regressor is
+the benchmark given as a ``[T]`` array); a null or NaN ``nu`` is read as ``+inf`` (normal). A unit-variance Student-t needs ``nu > 2``: a ``nu`` below
 ``MIN_TAIL_DF`` (2.1) is raised to it for the fresh draws described below.
 
 1. Posterior-predictive simulation (``simulate_posterior_predictive``)
 ----------------------------------------------------------------------
-Notation: history ``R[t, i]`` (``t = 0 .. T-1``, NaN = masked cell), benchmark ``b[t]``
-(or none), ``D`` posterior draws, ``P = n_paths`` paths, ``H = horizon`` business days.
+Notation: history ``R[t, i]`` (``t = 0 .. T-1``, NaN = masked cell), regressors ``x[t, k]``
+(``K`` of them, possibly none), ``D`` posterior draws, ``P = n_paths`` paths, ``H =
+horizon`` business days.
 
-* Posterior-mean parameters: ``alpha_hat_i, beta_hat_i, sigma_hat_i`` = the mean over the
-  draws of ``alpha, beta, sigma``.
-* Eligible history days ``S``: the days whose benchmark is observed (finite); every day when
-  there is no benchmark, and then ``b[t] = 0`` (the model has no market term; inference is
-  expected to fit ``beta = 0`` and ``alpha`` = the daily mean in that case).
+* Posterior-mean parameters: ``alpha_hat_i, beta_hat_ik, sigma_hat_i`` = the mean over the
+  draws of ``alpha, beta_k, sigma``.
+* Eligible history days ``S``: the days on which every regressor is observed (finite);
+  every day without regressors (alpha over cash).
 * Standardised residuals, on the eligible days:
 
-      z[t, i] = (R[t, i] - alpha_hat_i - beta_hat_i * b[t]) / sigma_hat_i        (NaN if masked)
+      z[t, i] = (R[t, i] - alpha_hat_i - sum_k beta_hat_ik x[t, k]) / sigma_hat_i   (NaN if masked)
 
   and, with ``center_residuals=True`` (the default), each strategy's residuals are
   centred, ``z[t, i] -= mean over its observed eligible days of z[., i]``. Centring keeps
-  the simulated mean equal to the posterior's ``alpha^(d) + beta^(d) E[b]``: a
+  the simulated mean equal to the posterior's ``alpha^(d) + beta^(d)' E[x]``: a
   hierarchical or Student-t fit does not put ``alpha_hat`` at the sample mean (shrinkage,
   down-weighted outliers), and adding back uncentred residuals would quietly undo it.
   Centring shifts a whole column by a constant, so it leaves the residuals' dispersion,
@@ -51,7 +52,7 @@ Notation: history ``R[t, i]`` (``t = 0 .. T-1``, NaN = masked cell), benchmark `
 * Each path-day ``(p, k)`` draws one eligible history day ``s = s_pk`` uniformly (with
   replacement) -- a *joint* bootstrap: the same day for every strategy -- and
 
-      r[p, k, i] = alpha_i^(d_p) + beta_i^(d_p) * b[s] + sigma_i^(d_p) * z[s, i]
+      r[p, k, i] = alpha_i^(d_p) + sum_j beta_ij^(d_p) x[s, j] + sigma_i^(d_p) * z[s, i]
 
   where ``z[s, i]`` is masked, a fresh unit-variance Student-t draw with ``nu_i^(d_p)``
   degrees of freedom takes its place (``sqrt((nu - 2) / nu) * t_nu``; standard normal for
@@ -62,8 +63,9 @@ Notation: history ``R[t, i]`` (``t = 0 .. T-1``, NaN = masked cell), benchmark `
 What the scenarios keep: posterior parameter uncertainty (the spread of ``alpha, beta,
 sigma`` across draws, held fixed within a path, so a month's outcome varies more than a
 single-model simulation would); the fat tails and skew of the historical residuals; the
-cross-strategy correlation of the residuals on the same day; the market co-movement
-through ``beta * b[s]`` with the benchmark's own empirical distribution. What they do not
+cross-strategy correlation of the residuals on the same day (so the shared risk of a
+sector block); the factor co-movement through ``beta' x[s]`` with the factors' own joint
+empirical distribution. What they do not
 keep: serial dependence -- days are drawn independently, so volatility clustering,
 momentum in the benchmark and regime persistence are lost; also the masked-cell draws are
 independent of the other strategies on that day.
@@ -94,7 +96,7 @@ import polars as pl
 from pydantic import ConfigDict, Field
 from pydantic import dataclasses as validated
 
-from twin_model.contracts import decode_draws, decode_weights
+from twin_model.contracts import beta_column, decode_draws, decode_weights
 
 RETURN_FLOOR = -0.99
 """Simulated daily simple returns are clipped at this floor so wealth stays positive."""
@@ -102,7 +104,7 @@ RETURN_FLOOR = -0.99
 MIN_TAIL_DF = 2.1
 """Smallest Student-t df used for a unit-variance draw (the variance is infinite at 2)."""
 
-_DRAW_COLUMNS = ("alpha", "beta", "sigma", "nu")
+_DRAW_COLUMNS = ("alpha", "sigma", "nu")
 
 
 @validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -130,16 +132,33 @@ def _ids(strategy_ids: Sequence[str]) -> list[str]:
     return ids
 
 
-def _posterior_arrays(draws: pl.DataFrame, ids: list[str]) -> dict[str, np.ndarray]:
-    """The draws as ``[D, N]`` arrays of alpha, beta, sigma, nu (columns in ``ids`` order;
-    a missing nu is +inf), checked usable for simulation."""
-    out = decode_draws(draws, ids, _DRAW_COLUMNS)
+def _regressors(factors: np.ndarray | None, factor_ids: Sequence[str] | None, t: int) -> tuple[np.ndarray, list[str]]:
+    """``x [T, K]`` and the draws columns of its betas: none without factors; the ``beta``
+    column for a ``[T]`` benchmark; ``beta_<id>`` for a ``[T, K]`` array named by ``factor_ids``."""
+    if factors is None:
+        return np.zeros((t, 0)), []
+    x = np.asarray(factors, dtype=float)
+    if x.ndim == 1:
+        if x.shape[0] != t:
+            raise ValueError(f"benchmark has {x.shape[0]} days, returns have {t}")
+        return x[:, None], ["beta"]
+    if factor_ids is None or x.shape != (t, len(factor_ids)):
+        raise ValueError(f"factors must be [T, K] = [{t}, K] named by factor_ids, got shape {x.shape}")
+    return x, [beta_column(f) for f in factor_ids]
+
+
+def _posterior_arrays(draws: pl.DataFrame, ids: list[str], beta_columns: list[str]) -> dict[str, np.ndarray]:
+    """The draws as ``[D, N]`` arrays of alpha, sigma, nu and ``betas [D, N, K]`` (columns in
+    ``ids`` order; a missing nu is +inf), checked usable for simulation."""
+    out = decode_draws(draws, ids, [*_DRAW_COLUMNS, *beta_columns])
     out["weight"] = decode_weights(draws, ids)
     nu = out["nu"]
     nu[np.isnan(nu)] = np.inf
-    for name in ("alpha", "beta", "sigma"):
+    betas = np.stack([out.pop(c) for c in beta_columns], axis=-1) if beta_columns else None
+    out["betas"] = betas if betas is not None else np.zeros((*out["alpha"].shape, 0))
+    for name in ("alpha", "betas", "sigma"):
         if not np.isfinite(out[name]).all():
-            raise ValueError(f"posterior draws hold null or non-finite {name}")
+            raise ValueError(f"posterior draws hold null or non-finite {'beta' if name == 'betas' else name}")
     if (out["sigma"] <= 0).any():
         raise ValueError("posterior draws hold sigma <= 0")
     if (nu <= 0).any():
@@ -162,27 +181,21 @@ def _unit_t(rng: np.random.Generator, df: np.ndarray) -> np.ndarray:
 
 def _history_residuals(
     returns: np.ndarray,
-    benchmark: np.ndarray | None,
+    x: np.ndarray,
     alpha_hat: np.ndarray,
     beta_hat: np.ndarray,
     sigma_hat: np.ndarray,
     center: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Benchmark ``b[S]`` and standardised residuals ``z[S, N]`` on the eligible days."""
-    if benchmark is None:
-        b = np.zeros(returns.shape[0])
-        eligible = np.ones(returns.shape[0], dtype=bool)
-    else:
-        b = np.asarray(benchmark, dtype=float).reshape(-1)
-        if b.shape[0] != returns.shape[0]:
-            raise ValueError(f"benchmark has {b.shape[0]} days, returns have {returns.shape[0]}")
-        eligible = np.isfinite(b)
+    """Regressors ``x[S, K]`` and standardised residuals ``z[S, N]`` on the eligible days
+    (``beta_hat`` is ``[N, K]``)."""
+    eligible = np.isfinite(x).all(axis=1)
     if not eligible.any():
-        raise ValueError("no history day to bootstrap: the benchmark is never observed (or returns are empty)")
-    b = b[eligible]
+        raise ValueError("no history day to bootstrap: no day has every factor observed (or returns are empty)")
+    x = x[eligible]
     r = returns[eligible]
     with np.errstate(invalid="ignore"):
-        z = (r - alpha_hat[None, :] - beta_hat[None, :] * b[:, None]) / sigma_hat[None, :]
+        z = (r - alpha_hat[None, :] - x @ beta_hat.T) / sigma_hat[None, :]
     z[~np.isfinite(z)] = np.nan
     if center:
         observed = np.isfinite(z)
@@ -190,36 +203,41 @@ def _history_residuals(
         sums = np.where(observed, z, 0.0).sum(axis=0)
         means = np.divide(sums, n_obs, out=np.zeros_like(sums), where=n_obs > 0)
         z = z - means[None, :]
-    return b, z
+    return x, z
 
 
 def simulate_posterior_predictive(
     draws: pl.DataFrame,
     returns: np.ndarray,
-    benchmark: np.ndarray | None,
+    factors: np.ndarray | None,
     strategy_ids: Sequence[str],
     settings: SimulationSettings = SimulationSettings(),
+    factor_ids: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Scenarios ``[n_paths, horizon, N]`` of daily simple returns (columns in
-    ``strategy_ids`` order): posterior draw per path, joint residual bootstrap per day.
+    ``strategy_ids`` order): posterior draw per path, joint bootstrap of history days
+    (factors and residuals together) per day.
 
-    ``returns`` is the ``[T, N]`` history (NaN = masked) in ``strategy_ids`` column order,
-    ``benchmark`` its ``[T]`` benchmark returns or None. See the module docstring.
+    ``returns`` is the ``[T, N]`` history (NaN = masked) in ``strategy_ids`` column order;
+    ``factors`` the fit's regressors ``[T, K]`` named by ``factor_ids`` (a window's
+    ``factors`` and ``factor_ids``), a ``[T]`` benchmark (betas from the draws' ``beta``
+    column), or None. See the module docstring.
     """
     ids = _ids(strategy_ids)
     hist = np.asarray(returns, dtype=float)
     if hist.ndim != 2 or hist.shape[1] != len(ids):
         raise ValueError(f"returns must be [T, {len(ids)}], got shape {hist.shape}")
-    post = _posterior_arrays(draws, ids)
-    alpha, beta, sigma, nu = post["alpha"], post["beta"], post["sigma"], post["nu"]
-    b_hist, z_hist = _history_residuals(
-        hist, benchmark, alpha.mean(axis=0), beta.mean(axis=0), sigma.mean(axis=0), settings.center_residuals
+    x, beta_columns = _regressors(factors, factor_ids, hist.shape[0])
+    post = _posterior_arrays(draws, ids, beta_columns)
+    alpha, betas, sigma, nu = post["alpha"], post["betas"], post["sigma"], post["nu"]
+    x_hist, z_hist = _history_residuals(
+        hist, x, alpha.mean(axis=0), betas.mean(axis=0), sigma.mean(axis=0), settings.center_residuals
     )
 
     n_paths, horizon = int(settings.n_paths), int(settings.horizon)
     rng_draw, rng_day, rng_fill = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(3))
     d = _path_draws(post["weight"], rng_draw.random(n_paths))  # [P, N] posterior draw of each path
-    s = rng_day.integers(0, b_hist.shape[0], size=(n_paths, horizon))  # history day of each path-day
+    s = rng_day.integers(0, x_hist.shape[0], size=(n_paths, horizon))  # history day of each path-day
     cols = np.arange(len(ids))
 
     z = z_hist[s]  # [P, H, N]
@@ -227,8 +245,8 @@ def simulate_posterior_predictive(
     if masked.any():
         p_idx, _, i_idx = np.nonzero(masked)
         z[masked] = _unit_t(rng_fill, nu[d[p_idx, i_idx], i_idx])
-    a, bt, sg = alpha[d, cols], beta[d, cols], sigma[d, cols]
-    scen = a[:, None, :] + bt[:, None, :] * b_hist[s][:, :, None] + sg[:, None, :] * z
+    systematic = np.einsum("phk,pnk->phn", x_hist[s], betas[d, cols])
+    scen = alpha[d, cols][:, None, :] + systematic + sigma[d, cols][:, None, :] * z
     np.maximum(scen, RETURN_FLOOR, out=scen)
     return scen
 

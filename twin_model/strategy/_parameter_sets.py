@@ -38,6 +38,7 @@ from twin_model.strategy._forecast import (
     _history_residuals,
     _ids,
     _posterior_arrays,
+    _regressors,
     _unit_t,
 )
 
@@ -98,7 +99,11 @@ def fitted_parameter_set(
 
 
 def residual_correlation(
-    draws: pl.DataFrame, returns: np.ndarray, benchmark: np.ndarray | None, strategy_ids: Sequence[str]
+    draws: pl.DataFrame,
+    returns: np.ndarray,
+    factors: np.ndarray | None,
+    strategy_ids: Sequence[str],
+    factor_ids: Sequence[str] | None = None,
 ) -> np.ndarray:
     """``[N, N]`` pairwise-complete correlation of the standardised residuals (posterior
     means, eligible days as in the simulation), 0 where two strategies share fewer than 3
@@ -108,9 +113,10 @@ def residual_correlation(
     hist = np.asarray(returns, dtype=float)
     if hist.ndim != 2 or hist.shape[1] != len(ids):
         raise ValueError(f"returns must be [T, {len(ids)}], got shape {hist.shape}")
-    post = _posterior_arrays(draws, ids)
+    x, beta_columns = _regressors(factors, factor_ids, hist.shape[0])
+    post = _posterior_arrays(draws, ids, beta_columns)
     _, z = _history_residuals(
-        hist, benchmark, post["alpha"].mean(axis=0), post["beta"].mean(axis=0), post["sigma"].mean(axis=0), False
+        hist, x, post["alpha"].mean(axis=0), post["betas"].mean(axis=0), post["sigma"].mean(axis=0), False
     )
     n = len(ids)
     obs = np.isfinite(z)

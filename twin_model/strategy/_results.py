@@ -7,6 +7,7 @@ frame is the contract's encoding (``encode_draws``).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ import polars as pl
 from pydantic import ConfigDict, Field, field_validator
 from pydantic import dataclasses as validated
 
-from twin_model.contracts import TABLES
+from twin_model.contracts import TABLES, beta_column
 from twin_model.conventions import PERIODS_PER_YEAR, FitMethod, ModelUpdate
 from twin_model.strategy._window import ReturnWindow
 
@@ -37,6 +38,8 @@ HYPER_SCHEMA: dict[str, pl.DataType] = {
     "ess_bulk": pl.Float64(),
 }
 HYPER_PARAMETERS = ("mu_ir", "tau_ir", "mu_beta", "tau_beta")
+"""The NUTS hyper-parameters; ``mu_beta`` and ``tau_beta`` have one row per regressor,
+named ``mu_beta[<regressor>]``."""
 
 
 @validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -93,35 +96,61 @@ class FitResult:
     hyper: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HYPER_SCHEMA))
 
 
-def _derive(alpha, beta, sigma, bbar: float, var_b: float) -> dict[str, np.ndarray]:
-    daily_mean = alpha + beta * bbar
-    vol = np.sqrt(beta**2 * var_b + sigma**2)
+def _derive(alpha, betas, sigma, xbar: np.ndarray, cov: np.ndarray) -> dict[str, np.ndarray]:
+    """Daily mean ``alpha + beta' xbar``, total vol ``sqrt(beta' S_x beta + sigma^2)`` and annual
+    Sharpe per draw (``betas`` ``[..., K]`` over ``alpha``'s shape)."""
+    betas = np.asarray(betas, dtype=float)
+    daily_mean = alpha + betas @ xbar
+    vol = np.sqrt(np.einsum("...k,kl,...l->...", betas, cov, betas) + sigma**2)
     sharpe = math.sqrt(PERIODS_PER_YEAR) * daily_mean / vol
     return {"daily_mean": daily_mean, "vol": vol, "sharpe": sharpe}
 
 
+def _draw_columns(window: ReturnWindow, alpha, betas, sigma, nu, loading) -> dict[str, np.ndarray]:
+    """Every draws column for ``[..., N]`` parameter arrays and ``betas`` ``[..., N, K]``:
+    the parameters, ``beta`` (the benchmark's, 0 without one), ``beta_<regressor>`` and the
+    derived daily mean, vol and Sharpe."""
+    xbar, cov = window.factor_moments()
+    columns = {"alpha": alpha, "sigma": sigma, "nu": nu, "loading": loading}
+    for k, factor_id in enumerate(window.factor_ids):
+        columns[beta_column(factor_id)] = betas[..., k]
+    bench = window.benchmark_id
+    columns["beta"] = columns[beta_column(bench)] if bench is not None else np.zeros_like(alpha)
+    return columns | _derive(alpha, betas, sigma, xbar, cov)
+
+
+_SUMMARISED = ("daily_mean", "alpha", "beta", "vol", "nu", "sharpe", "loading")
+"""The draws' quantities with a mean and sd in the summary (``loading`` as ``residual_loading``)."""
+
+
 def _summarise_draws(
-    flat: dict[str, np.ndarray], hurdle: float, weights: np.ndarray | None = None
+    flat: dict[str, np.ndarray], hurdle: float, factor_ids=(), *, weights: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """The summary columns of draws ``[S, N]`` per quantity, equally weighted or with
-    ``weights`` ``[S, N]`` (each column summing to 1, a rolling day's importance weights).
+    ``weights`` ``[S, N]`` (each column summing to 1, a rolling day's importance weights),
+    and ``factor_betas``, the JSON object of each regressor's (weighted) mean beta.
 
     Weighted: ``mean = sum w x``; ``sd^2 = sum w (x - mean)^2 / (1 - sum w^2)`` (the
     reliability-weights correction, which is ``ddof = 1`` for equal weights); quantiles
     the inverted weighted CDF (``numpy.quantile(method="inverted_cdf", weights=w)``);
     probabilities ``sum w 1[event]``. Unweighted: numpy's mean, ``std(ddof=1)`` and
     default (linear) quantiles."""
-    if weights is None:
-        return _summarise_equal(flat, hurdle)
+    out = _summarise_equal(flat, hurdle) if weights is None else _summarise_weighted(flat, hurdle, weights)
+    out["factor_betas"] = _factor_betas(flat, factor_ids, weights)
+    return out
+
+
+def _summarise_weighted(flat: dict[str, np.ndarray], hurdle: float, weights: np.ndarray) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     w = np.asarray(weights, dtype=float)
     correction = 1.0 - (w**2).sum(axis=0)
-    for name in ("daily_mean", "alpha", "beta", "vol", "nu", "sharpe"):
+    for name in _SUMMARISED:
         values = flat[name]
+        key = _summary_key(name)
         mean = (w * values).sum(axis=0)
-        out[f"{name}_mean"] = mean
+        out[f"{key}_mean"] = mean
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"{name}_sd"] = np.sqrt((w * (values - mean) ** 2).sum(axis=0) / correction)
+            out[f"{key}_sd"] = np.sqrt((w * (values - mean) ** 2).sum(axis=0) / correction)
     for name in ("sharpe", "alpha"):
         low, high = (_weighted_quantile(flat[name], w, q) for q in (0.05, 0.95))
         out[f"{name}_q05"], out[f"{name}_q95"] = low, high
@@ -132,18 +161,31 @@ def _summarise_draws(
 
 def _summarise_equal(flat: dict[str, np.ndarray], hurdle: float) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    for name in ("daily_mean", "alpha", "beta", "vol", "nu", "sharpe"):
+    for name in _SUMMARISED:
         values = flat[name]
-        out[f"{name}_mean"] = values.mean(axis=0)
+        key = _summary_key(name)
+        out[f"{key}_mean"] = values.mean(axis=0)
         with np.errstate(invalid="ignore"):
             sd = values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros(values.shape[1])
-            out[f"{name}_sd"] = sd
+            out[f"{key}_sd"] = sd
     # nu is +inf for conjugate draws: mean inf, sd undefined -> report inf and NaN -> null later
     out["sharpe_q05"], out["sharpe_q95"] = np.quantile(flat["sharpe"], [0.05, 0.95], axis=0)
     out["alpha_q05"], out["alpha_q95"] = np.quantile(flat["alpha"], [0.05, 0.95], axis=0)
     out["p_alpha_positive"] = (flat["alpha"] > 0).mean(axis=0)
     out["p_sharpe_above_hurdle"] = (flat["sharpe"] > hurdle).mean(axis=0)
     return {key: np.array(value, dtype=np.float64) for key, value in out.items()}
+
+
+def _summary_key(name: str) -> str:
+    return "residual_loading" if name == "loading" else name
+
+
+def _factor_betas(flat: dict[str, np.ndarray], factor_ids, weights: np.ndarray | None) -> np.ndarray:
+    """Per strategy, the JSON object ``{regressor: posterior (weighted) mean beta}``."""
+    n = flat["alpha"].shape[1]
+    w = np.full(flat["alpha"].shape, 1.0 / flat["alpha"].shape[0]) if weights is None else np.asarray(weights)
+    means = {f: (w * flat[beta_column(f)]).sum(axis=0) for f in factor_ids}
+    return np.array([json.dumps({f: float(means[f][i]) for f in factor_ids}) for i in range(n)], dtype=object)
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
@@ -158,8 +200,16 @@ def _summary_frame(window: ReturnWindow, cols, settings: FitSettings, seed: int,
     fit_seconds = per_row.pop("fit_seconds")
     data: dict[str, Any] = {"strategy_id": list(window.strategy_ids), "n_obs": window.n_obs.tolist()}
     for key in SUMMARY_SCHEMA:
-        if key in cols:
+        if key == "factor_betas":
+            data[key] = list(cols[key])
+        elif key in cols:
             data[key] = [None if math.isnan(v) else float(v) for v in cols[key]]
+    sizes = window.block_sizes
+    data.update(
+        alpha_reference=[window.alpha_reference] * n,
+        residual_block=[window.block_names[b] if size >= 2 else None for b, size in zip(window.blocks, sizes)],
+        block_size=sizes.tolist(),
+    )
     data.update(per_row)
     data.update(
         draws=[settings.chains * settings.draws] * n,

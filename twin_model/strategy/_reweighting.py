@@ -21,11 +21,11 @@ keeps equal weights and has no ``k_hat`` (NaN). The effective sample size is
 ``ESS_b = r_eff_b / sum_s w_sb^2`` (``S r_eff`` for equal weights).
 
 ``r_eff`` of a strategy is ``min(1, min over alpha, beta, sigma of ESS_mean / S)`` of the
-anchor's chains (ArviZ's ``ess(method="mean")``; a constant parameter, such as beta
-without a benchmark, is left out), and a block's is its members' smallest: the draws'
-autocorrelation shrinks how much information any weighting of them can hold, and the
-parameters themselves (not derived quantities that depend on the day's benchmark
-moments) are what the weights are functions of. Capped at 1, so anti-correlated NUTS
+anchor's chains (ArviZ's ``ess(method="mean")``; beta is the benchmark's; a constant
+parameter, such as beta without a benchmark, is left out), and a block's is its members'
+smallest: the draws' autocorrelation shrinks how much information any weighting of them
+can hold, and the parameters themselves (not derived quantities that depend on the day's
+factor moments) are what the weights are functions of. Capped at 1, so anti-correlated NUTS
 draws never claim more than ``S``.
 """
 
@@ -70,25 +70,18 @@ def relative_efficiency(draws: dict[str, np.ndarray], chains: int) -> np.ndarray
 
 
 def likelihood_inputs(window: ReturnWindow, draws: dict[str, np.ndarray]) -> tuple[dict, np.ndarray, np.ndarray, list]:
-    """``(params, returns, factors, blocks)`` of ``block_loglik`` for the one-benchmark model
-    with independent strategies: factors the benchmark ``[T, 1]`` (``[T, 0]`` without
-    one; a day without it is masked for every strategy, as in the fit, and its factor
-    set to 0), every strategy its own block (loading 0), ``beta`` ``[S, N, 1]``."""
-    returns = np.where(window.mask, window.returns, np.nan)
-    if window.benchmark is None:
-        factors = np.zeros((returns.shape[0], 0))
-        beta = np.zeros(draws["alpha"].shape + (0,))
-    else:
-        factors = np.nan_to_num(window.benchmark, nan=0.0)[:, None]
-        beta = draws["beta"][:, :, None]
+    """``(params, returns, factors, blocks)`` of ``block_loglik``: the window's returns,
+    factor regressors and blocks as they are (a day with a factor missing is masked inside
+    ``block_loglik``, as in the fit), and the draws' ``alpha``, ``betas`` ``[S, N, K]``,
+    ``sigma``, ``loading`` and ``nu``."""
     params = {
         "alpha": draws["alpha"],
-        "beta": beta,
+        "beta": draws["betas"],
         "sigma": draws["sigma"],
-        "loading": np.zeros_like(draws["alpha"]),
+        "loading": draws["loading"],
         "nu": draws["nu"],
     }
-    return params, returns, factors, list(range(returns.shape[1]))
+    return params, window.returns, window.factors, list(window.blocks)
 
 
 def log_weights(

@@ -10,7 +10,8 @@ Refit rules (``RefitRule``; all that hold are reported, joined by "; "):
 
 * ``first_day``: there is no anchor;
 * ``configured``: ``update: refit``, or the draws or chains configured differ from the anchor's;
-* ``universe``: the strategies (or whether there is a benchmark) differ from the anchor's;
+* ``universe``: the strategies, the factor regressors or the residual blocks differ from
+  the anchor's;
 * ``fallback``: a strategy of the anchor fell back to the conjugate model (its draws
   have no tail df to weigh with);
 * ``cadence``: ``refit_every`` or more observed days since the anchor;
@@ -19,7 +20,7 @@ Refit rules (``RefitRule``; all that hold are reported, joined by "; "):
 
 The anchor's draws are never resampled: a reweighted day's draws artefact is the
 anchor's draws with today's weights (normalised per strategy), its derived quantities
-(daily mean, vol, Sharpe) recomputed with today's benchmark moments, and its summaries
+(daily mean, vol, Sharpe) recomputed with today's factor moments, and its summaries
 weighted (``_summarise_draws``). A reweighted row carries the anchor's seed and sampler
 diagnostics. The state is the anchor alone, so a range stepped in memory and its days
 stepped one by one from stored anchors (``Anchor`` rebuilt from the previous day's rows
@@ -35,10 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from twin_model.contracts import DRAW_COLUMNS, decode_draws, encode_draws
+from twin_model.contracts import decode_betas, decode_draws, encode_draws
 from twin_model.conventions import FitMethod, ModelUpdate, RefitRule
 from twin_model.strategy._fitting import StrategyModelFitter
-from twin_model.strategy._results import _derive, _summarise_draws, _summary_frame
+from twin_model.strategy._results import _draw_columns, _summarise_draws, _summary_frame
 from twin_model.strategy._reweighting import (
     block_efficiency,
     effective_sample_size,
@@ -56,7 +57,7 @@ CARRIED = ("method", "rhat_max", "ess_bulk_min", "divergences", "sampler", "seed
 @dataclass(frozen=True, eq=False)
 class Anchor:
     """The last NUTS fit: its day, window, draws (``DRAW_COLUMNS`` -> ``[S, N]`` in the
-    window's strategy order), row facts (``CARRIED``, one row per strategy in that order)
+    window's strategy order, and ``betas`` ``[S, N, K]`` on the window's regressors), row facts (``CARRIED``, one row per strategy in that order)
     and each strategy's relative efficiency ``r_eff``."""
 
     date: dt.date
@@ -76,6 +77,7 @@ class Anchor:
         if ordered.get_column("strategy_id").to_list() != ids:
             raise ValueError(f"the anchor of {day} has no row for some of {ids}")
         arrays = decode_draws(draws, ids)
+        arrays["betas"] = decode_betas(draws, ids, window.factor_ids)
         chains = int(ordered.get_column("chains")[0])
         return cls(day, window, arrays, ordered.select(CARRIED), relative_efficiency(arrays, chains))
 
@@ -132,7 +134,7 @@ def refit_reasons(anchor: Anchor | None, window: ReturnWindow, settings, reweigh
     if anchor.n_draws != settings.chains * settings.draws or int(anchor.rows["chains"][0]) != settings.chains:
         reasons.append(f"{RefitRule.CONFIGURED}: draws or chains differ from the anchor's")
     if not _same_universe(anchor.window, window):
-        reasons.append(f"{RefitRule.UNIVERSE}: strategies or benchmark differ from the anchor's")
+        reasons.append(f"{RefitRule.UNIVERSE}: strategies, factors or blocks differ from the anchor's")
     if anchor.fell_back:
         reasons.append(f"{RefitRule.FALLBACK}: {', '.join(anchor.fell_back)}")
     if reweighting is None:
@@ -151,7 +153,11 @@ def refit_reasons(anchor: Anchor | None, window: ReturnWindow, settings, reweigh
 
 
 def _same_universe(before: ReturnWindow, now: ReturnWindow) -> bool:
-    return before.strategy_ids == now.strategy_ids and (before.benchmark is None) == (now.benchmark is None)
+    return (
+        before.strategy_ids == now.strategy_ids
+        and before.factor_ids == now.factor_ids
+        and np.array_equal(before.blocks, now.blocks)
+    )
 
 
 def _can_reweigh(anchor: Anchor | None, window: ReturnWindow, settings) -> bool:
@@ -193,10 +199,10 @@ class RollingFitter:
 
     def _reweighted(self, anchor: Anchor, window: ReturnWindow, rw: Reweighting, seconds: float) -> DayPosterior:
         settings = self.settings
-        flat = dict(anchor.draws)
-        flat.update(_derive(flat["alpha"], flat["beta"], flat["sigma"], *window.benchmark_moments()))
+        a = anchor.draws
+        flat = _draw_columns(window, a["alpha"], a["betas"], a["sigma"], a["nu"], a["loading"])
         started = time.perf_counter()
-        cols = _summarise_draws(flat, settings.hurdle_sharpe, rw.weights)
+        cols = _summarise_draws(flat, settings.hurdle_sharpe, window.factor_ids, weights=rw.weights)
         n = len(window.strategy_ids)
         rows = anchor.rows
         summary = _summary_frame(
@@ -219,5 +225,5 @@ class RollingFitter:
             days_since_anchor=pl.lit(rw.days_since_anchor, dtype=pl.Int64),
             refit_reason=pl.lit(None, dtype=pl.String),
         )
-        draws = encode_draws(window.strategy_ids, {name: flat[name] for name in DRAW_COLUMNS}, rw.weights)
+        draws = encode_draws(window.strategy_ids, flat, window.factor_ids, weights=rw.weights)
         return DayPosterior(summary, draws, anchor, refitted=False)

@@ -29,6 +29,7 @@ from twin_model.strategy import (
     POOL_STATE_COLUMNS,
     AlphaPoolPolicy,
     FitSettings,
+    benchmark_factors,
     conjugate_fit,
     pool_evidence,
     return_window,
@@ -72,7 +73,7 @@ def simulate_pool(policy: AlphaPoolPolicy, seed: int = 42) -> dict[int, dict[str
     path = {}
     for i in range(START, END):
         day = days[i]
-        window = return_window(returns, benchmark, day, WINDOW)
+        window = return_window(returns, benchmark_factors(benchmark), day, WINDOW)
         fit = conjugate_fit(window, settings, seed=i, reason="test").summary
         stats = strategy_statistics_table(
             returns.filter(pl.col("date") <= day), benchmark.filter(pl.col("date") <= day), day

@@ -11,7 +11,9 @@ compiles its own small model.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import math
 
 import numpy as np
@@ -21,7 +23,14 @@ from scipy import stats
 
 from twin_model import strategy as inference
 from twin_model.data import synthetic
-from twin_model.strategy import FitSettings, ReturnWindow, StrategyModelFitter, conjugate_fit, return_window
+from twin_model.strategy import (
+    FitSettings,
+    ReturnWindow,
+    StrategyModelFitter,
+    benchmark_factors,
+    conjugate_fit,
+    return_window,
+)
 
 D = dt.date
 N_STRATEGIES = 40
@@ -47,7 +56,7 @@ def universe():
     dates = np.busday_offset(np.datetime64(config.anchor), np.arange(600)).astype(dt.date).tolist()
     truth = synthetic.truth_table(config)
     returns, bench = synthetic.generate(config, dates, truth)
-    benchmark = bench.select("date", pl.col("market_return").alias("ret"))
+    benchmark = benchmark_factors(bench.select("date", pl.col("market_return").alias("ret")))
     return {"config": config, "dates": dates, "truth": truth, "returns": returns, "benchmark": benchmark}
 
 
@@ -93,7 +102,7 @@ def test_return_window_masks_unavailable_and_keeps_flat_days():
     assert window.dates == (D(2024, 1, 2), D(2024, 1, 3), D(2024, 1, 4))
     expected = np.array([[0.01, np.nan], [0.0, np.nan], [np.nan, -0.02]])
     np.testing.assert_array_equal(window.returns, expected)
-    assert window.benchmark is None
+    assert window.benchmark is None and window.factor_ids == () and window.alpha_reference == "cash"
     assert window.n_obs.tolist() == [2, 1]
 
 
@@ -124,12 +133,15 @@ def test_return_window_aligns_benchmark_by_date():
         {"date": [D(2024, 1, 5), D(2024, 1, 1), D(2024, 1, 3), D(2024, 1, 4)], "ret": [0.5, 9.9, 0.3, None]},
         schema={"date": pl.Date, "ret": pl.Float64},
     )
-    window = return_window(frame, bench, D(2024, 1, 5), window_days=504)
+    window = return_window(frame, benchmark_factors(bench), D(2024, 1, 5), window_days=504)
     # Jan 2 missing from the benchmark, Jan 4 null -> NaN; Jan 1 is not a window date
     np.testing.assert_array_equal(window.benchmark, [np.nan, 0.3, np.nan, 0.5])
+    assert window.factor_ids == ("SP500",) and window.alpha_reference == "factors: SP500"
     # a NaN benchmark day masks that day for every strategy
     assert window.n_obs.tolist() == [2]
-    assert window.benchmark_moments() == pytest.approx((0.4, np.var([0.3, 0.5], ddof=1)))
+    mean, cov = window.factor_moments()
+    np.testing.assert_allclose(mean, [0.4], rtol=1e-12)
+    np.testing.assert_allclose(cov, [[np.var([0.3, 0.5], ddof=1)]], rtol=1e-12)
 
 
 def test_return_window_rejects_duplicates():
@@ -157,7 +169,7 @@ def _conditional_truth(universe, window: ReturnWindow) -> dict[str, np.ndarray]:
     t = synthetic.business_day_index(config.anchor, list(window.dates))
     alpha_bar = synthetic.true_alpha(truth, t).mean(axis=0)
     beta = truth["beta"].to_numpy()
-    bbar, var_b = window.benchmark_moments()
+    (bbar,), ((var_b,),) = window.factor_moments()
     resid_sd = np.sqrt(config.sigma_s**2 + truth["sigma_idio"].to_numpy() ** 2)
     vol = np.sqrt(beta**2 * var_b + resid_sd**2)
     return {
@@ -228,7 +240,7 @@ def test_recovery_beta_and_alpha_versus_beta(universe, window, fit):
 def test_fit_schema_diagnostics_and_draws(fit, window):
     summary, draws = fit.summary, fit.draws
     assert summary.schema == pl.Schema(inference.SUMMARY_SCHEMA)
-    assert draws.schema == pl.Schema(inference.DRAWS_SCHEMA)
+    assert draws.schema == pl.Schema(inference.draws_schema(("SP500",)))
     settings = FitSettings()
     total = settings.chains * settings.draws
     assert draws.height == total * N_STRATEGIES
@@ -244,14 +256,19 @@ def test_fit_schema_diagnostics_and_draws(fit, window):
     assert (summary["rhat_max"] <= settings.max_rhat).all()
     assert (summary["ess_bulk_min"] >= settings.min_ess_bulk).all()
     assert summary["sampler"][0].startswith("nutpie ")
-    assert set(fit.hyper["parameter"]) == {"mu_ir", "tau_ir", "mu_beta", "tau_beta"}
+    assert set(fit.hyper["parameter"]) == {"mu_ir", "tau_ir", "mu_beta[SP500]", "tau_beta[SP500]"}
+    assert summary["alpha_reference"].to_list() == ["factors: SP500"] * N_STRATEGIES
+    assert summary["block_size"].to_list() == [1] * N_STRATEGIES
+    assert summary["residual_loading_mean"].to_list() == [0.0] * N_STRATEGIES
+    assert json.loads(summary["factor_betas"][5]) == pytest.approx({"SP500": summary["beta_mean"][5]})
 
     # the summary is the draws' summary, and the derived quantities follow their formulas
     one = draws.filter(pl.col("strategy_id") == "syn_0005")
     row = summary.filter(pl.col("strategy_id") == "syn_0005").row(0, named=True)
     assert row["sharpe_mean"] == pytest.approx(one["sharpe"].mean(), rel=1e-12)
     assert row["p_alpha_positive"] == pytest.approx((one["alpha"] > 0).mean())
-    bbar, var_b = window.benchmark_moments()
+    (bbar,), ((var_b,),) = window.factor_moments()
+    np.testing.assert_array_equal(one["beta"].to_numpy(), one["beta_SP500"].to_numpy())
     vol = np.sqrt(one["beta"].to_numpy() ** 2 * var_b + one["sigma"].to_numpy() ** 2)
     np.testing.assert_allclose(one["vol"].to_numpy(), vol, rtol=1e-12)
     alpha, beta = one["alpha"].to_numpy(), one["beta"].to_numpy()
@@ -305,7 +322,7 @@ def test_masked_cells_do_not_enter_the_fit(fitter, universe):
     returns = window.returns.copy()
     returns[100:400, 7] = np.nan  # strategy syn_0007 loses 300 of its 504 days
     returns[::50, 12] = np.nan
-    masked = ReturnWindow(window.strategy_ids, window.dates, returns, window.benchmark)
+    masked = dataclasses.replace(window, returns=returns)
     # The masked cells hold an absurd value (a 5,000% daily return) in the model's data
     # array instead of 0: if any of them leaked into the likelihood the draws would move.
     plain = fitter.fit(masked, seed=11)
@@ -338,11 +355,12 @@ def test_no_benchmark_nuts_fit_has_zero_beta(universe):
     returns = universe["returns"].filter(pl.col("strategy_id").is_in(ids))
     window = return_window(returns, None, universe["dates"][300], 126)
     result = small.fit(window)
-    assert small.compiled_shapes == ((8, 126, False),)
+    assert small.compiled_shapes == ((8, 126, 0),)
     assert (result.draws["beta"] == 0.0).all()
     assert result.summary["beta_mean"].to_list() == [0.0] * 6
     np.testing.assert_allclose(result.draws["vol"].to_numpy(), result.draws["sigma"].to_numpy(), rtol=1e-12)
     assert set(result.hyper["parameter"]) == {"mu_ir", "tau_ir"}
+    assert result.summary["alpha_reference"].to_list() == ["cash"] * 6
     assert result.summary["method"].to_list() == ["nuts"] * 6
 
 
@@ -376,7 +394,11 @@ def _toy_window(seed: int, with_benchmark: bool = True) -> ReturnWindow:
     returns[rng.random((t, 3)) < 0.1] = np.nan
     bench[[3, 77]] = np.nan
     dates = tuple((np.datetime64("2022-01-03") + np.arange(t)).astype(dt.date).tolist())
-    return ReturnWindow(("s_a", "s_b", "s_c"), dates, returns, bench if with_benchmark else None)
+    if not with_benchmark:
+        return ReturnWindow(("s_a", "s_b", "s_c"), dates, returns)
+    return ReturnWindow(
+        ("s_a", "s_b", "s_c"), dates, returns, factors=bench[:, None], factor_ids=("SP500",), benchmark_id="SP500"
+    )
 
 
 @pytest.mark.parametrize("with_benchmark", [True, False])
@@ -442,7 +464,9 @@ def test_conjugate_fit_is_reproducible_and_per_strategy():
     assert first.summary.drop("fit_seconds").equals(again.summary.drop("fit_seconds"))
     assert first.summary["fallback_reason"].to_list() == ["test"] * 3
     # a strategy's draws do not depend on which other strategies are fitted with it
-    alone = ReturnWindow(window.strategy_ids[1:2], window.dates, window.returns[:, 1:2], window.benchmark)
+    alone = dataclasses.replace(
+        window, strategy_ids=window.strategy_ids[1:2], returns=window.returns[:, 1:2], blocks=None, block_names=None
+    )
     single = conjugate_fit(alone, settings, seed=4, reason="test")
     both = first.draws.filter(pl.col("strategy_id") == "s_b")
     assert single.draws.equals(both)

@@ -180,24 +180,26 @@ def test_weighted_summaries_are_numpys_weighted_formulas():
     total, n = 50, 3
     flat = {name: rng.normal(0.001, 0.01, (total, n)) for name in ("daily_mean", "alpha", "beta", "vol", "sharpe")}
     flat["nu"] = rng.uniform(3, 30, (total, n))
+    flat["loading"] = rng.uniform(-0.9, 0.9, (total, n))
     weights = rng.gamma(0.5, size=(total, n))
     weights /= weights.sum(axis=0)
-    out = _summarise_draws(flat, 0.0005, weights)
+    out = _summarise_draws(flat, 0.0005, weights=weights)
     for i in range(n):
         w = weights[:, i]
         for name in flat:
-            assert out[f"{name}_mean"][i] == pytest.approx(np.average(flat[name][:, i], weights=w))
+            key = "residual_loading" if name == "loading" else name
+            assert out[f"{key}_mean"][i] == pytest.approx(np.average(flat[name][:, i], weights=w))
             # numpy's aweights variance: sum w (x - m)^2 / (1 - sum w^2) for weights summing to 1
-            assert out[f"{name}_sd"][i] == pytest.approx(np.sqrt(np.cov(flat[name][:, i], aweights=w)))
+            assert out[f"{key}_sd"][i] == pytest.approx(np.sqrt(np.cov(flat[name][:, i], aweights=w)))
         assert out["p_alpha_positive"][i] == pytest.approx(w[flat["alpha"][:, i] > 0].sum())
         assert out["p_sharpe_above_hurdle"][i] == pytest.approx(w[flat["sharpe"][:, i] > 0.0005].sum())
     # quantiles of the inverted weighted CDF, by hand: values 1..4 weighted 0.1, 0.1, 0.1, 0.7
     values = {name: np.array([[1.0], [2.0], [3.0], [4.0]]) for name in flat}
-    out = _summarise_draws(values, 0.0, np.array([[0.1], [0.1], [0.1], [0.7]]))
+    out = _summarise_draws(values, 0.0, weights=np.array([[0.1], [0.1], [0.1], [0.7]]))
     assert (out["alpha_q05"][0], out["alpha_q95"][0]) == (1.0, 4.0)
     assert out["sharpe_q05"][0] == 1.0
     # equal weights: numpy's mean and ddof=1 sd, as an unweighted fit reports
-    equal = _summarise_draws(flat, 0.0, np.full((total, n), 1 / total))
+    equal = _summarise_draws(flat, 0.0, weights=np.full((total, n), 1 / total))
     np.testing.assert_allclose(equal["alpha_sd"], flat["alpha"].std(axis=0, ddof=1))
 
 
@@ -247,11 +249,11 @@ def test_a_reweighted_days_draws_carry_weights_and_forecasts_draw_by_them():
     draws["sigma"][:] = 1e-6
     draws["nu"][:] = np.inf
     weights = np.array([[0.0, 0.5], [0.0, 0.0], [1.0, 0.0], [0.0, 0.5]])
-    frame = encode_draws(ids, draws, weights)
+    frame = encode_draws(ids, draws, weights=weights)
     np.testing.assert_array_equal(decode_weights(frame, ids), weights)
     np.testing.assert_array_equal(decode_weights(frame.drop("weight"), ids), np.full((4, 2), 0.25))
     with pytest.raises(ValueError, match="summing to 1"):
-        encode_draws(ids, draws, weights * 2)
+        encode_draws(ids, draws, weights=weights * 2)
 
     history = np.zeros((30, 2))
     scenarios = simulate_posterior_predictive(frame, history, None, ids, SimulationSettings(n_paths=2000, horizon=1))

@@ -333,7 +333,7 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="no rows for strategies \\['b'\\]"):
         simulate_posterior_predictive(draws, np.zeros((5, 2)), None, ids)
     good = make_draws(ids, 0.0, 0.0, 0.01, INF)
-    with pytest.raises(ValueError, match="benchmark is never observed"):
+    with pytest.raises(ValueError, match="no day has every factor observed"):
         simulate_posterior_predictive(good, np.zeros((5, 2)), np.full(5, np.nan), ids)
     with pytest.raises(ValueError, match="exactly one row"):
         simulate_posterior_predictive(pl.concat([good, good]), np.zeros((5, 2)), None, ids)
