@@ -15,9 +15,9 @@ Columns (``FEATURE_COLUMNS``), per (t, strategy i):
   posterior parameter set, the latest row dated <= t): ``monthly_valley`` and
   ``mtd_vs_valley`` = mtd_pnl / -monthly_valley (-1: the month sits at its 5 % valley;
   null when the valley is 0);
-- market (``raw.market_regime`` of date t): ``risk_scale``, ``market_vol_21d``,
-  ``trend_up`` (1 up, 0 down) and ``vol_state`` (0 low, 1 normal, 2 high), both null when
-  the regime is unknown.
+- market (``raw.market_regime`` of date t, whose regime is "<trend>_<volatility_state>"):
+  ``risk_scale``, ``market_vol_21d``, ``trend_up`` (trend: 1 up, 0 down) and ``vol_state``
+  (volatility_state: 0 low, 1 normal, 2 high), both null when the regime is unknown.
 
 A missing input (a frame passed as None, no row for the key, a null statistic) gives a
 null feature; the model pipelines impute it (median plus a missing-indicator for the
@@ -117,18 +117,17 @@ def _valley_features(keys: pl.DataFrame, forecasts: pl.DataFrame) -> pl.DataFram
 
 
 def _regime_features(regime: pl.DataFrame) -> pl.DataFrame:
-    """risk_scale, market_vol_21d, trend_up and vol_state of each date."""
-    parts = pl.col("regime").str.splitn("_", 2)
+    """risk_scale, market_vol_21d, trend_up and vol_state of each date (the regime's two parts)."""
     return regime.select(
         "date",
         pl.col("risk_scale").cast(pl.Float64),
         pl.col("vol_21d").cast(pl.Float64).alias("market_vol_21d"),
-        pl.col("regime")
-        .str.split("_")
-        .list.first()
-        .replace_strict({"up": 1.0, "down": 0.0}, default=None)
+        pl.col("trend")
+        .replace_strict({"up": 1.0, "down": 0.0}, default=None, return_dtype=pl.Float64)
         .alias("trend_up"),
-        parts.struct.field("field_1").replace_strict(_VOL_STATES, default=None).alias("vol_state"),
+        pl.col("volatility_state")
+        .replace_strict(_VOL_STATES, default=None, return_dtype=pl.Float64)
+        .alias("vol_state"),
     )
 
 
@@ -145,7 +144,7 @@ def metalabel_features(
     ``posteriors`` (date, strategy_id, p_alpha_positive, alpha_sd, sharpe_mean),
     ``statistics`` (date, strategy_id, window, sharpe, annual_volatility, max_drawdown,
     hit_rate, mtd_pnl), ``forecasts`` (date, strategy_id, parameter_set, monthly_valley),
-    ``regime`` (date, regime, vol_21d, risk_scale); any may be None (its features null).
+    ``regime`` (date, trend, volatility_state, vol_21d, risk_scale); any may be None (its features null).
     Every feature at t reads rows dated <= t only. Columns: date, strategy_id,
     ``FEATURE_COLUMNS`` (Float64); rows ordered by date then strategy_id.
     """
