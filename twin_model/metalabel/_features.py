@@ -20,7 +20,7 @@ Columns (``FEATURE_COLUMNS``), per (t, strategy i):
   (volatility_state: 0 low, 1 normal, 2 high), both null when the regime is unknown.
 
 A missing input (a frame passed as None, no row for the key, a null statistic) gives a
-null feature; the model pipelines impute it (median plus a missing-indicator for the
+null feature, and so does a non-finite value (inf or NaN, e.g. a Sharpe over zero volatility); the model pipelines impute it (median plus a missing-indicator for the
 logistic regression; gradient boosting routes missing values natively).
 """
 
@@ -163,6 +163,8 @@ def metalabel_features(
         out = out.with_columns(ratio.alias("mtd_vs_valley"))
     missing = [pl.lit(None, dtype=pl.Float64).alias(c) for c in FEATURE_COLUMNS if c not in out.columns]
     out = out.with_columns(missing)
-    return out.select("date", "strategy_id", *[pl.col(c).cast(pl.Float64) for c in FEATURE_COLUMNS]).sort(
-        "date", "strategy_id"
-    )
+    finite = [
+        pl.when(pl.col(c).cast(pl.Float64).is_finite()).then(pl.col(c).cast(pl.Float64)).alias(c)
+        for c in FEATURE_COLUMNS
+    ]
+    return out.select("date", "strategy_id", *finite).sort("date", "strategy_id")

@@ -111,3 +111,10 @@ def test_missing_inputs_give_null_features():
     assert f.select(pl.exclude("date", "strategy_id", "ret_5d").is_null().all()).row(0) == (True,) * (
         len(FEATURE_COLUMNS) - 1
     )
+
+
+def test_non_finite_inputs_become_null():
+    stats = STATISTICS.with_columns(pl.Series("sharpe", [float("inf"), float("nan"), 1.2]))
+    f = metalabel_features(_returns(), None, stats, None, None)
+    assert _value(f, "a", D[1], "sharpe_21d") is None and _value(f, "a", D[1], "sharpe_63d") is None
+    assert _value(f, "a", D[2], "sharpe_21d") == 1.2
