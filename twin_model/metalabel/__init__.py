@@ -6,7 +6,7 @@ the features known at t (``metalabel_features``), a purged, embargoed K-fold ove
 (``PurgedDateKFold``, a scikit-learn ``cv=``), the classifier with model choice and
 calibration by purged cross-validation (``fit_metalabel_model`` -> ``MetalabelModel``),
 the walk-forward driver (``walk_forward``) and the out-of-sample scores
-(``metalabel_scores`` and friends).
+(``metalabel_scores`` and friends; ``scores_so_far`` for those known on a day).
 """
 
 from twin_model.metalabel._features import FEATURE_COLUMNS, metalabel_features
@@ -31,7 +31,7 @@ from twin_model.metalabel._scores import (
     reliability_table,
     within_date_auc,
 )
-from twin_model.metalabel._walk_forward import WALK_FORWARD_SCHEMA, walk_forward
+from twin_model.metalabel._walk_forward import WALK_FORWARD_SCHEMA, scores_so_far, walk_forward
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -54,6 +54,7 @@ __all__ = [
     "month_block_auc_interval",
     "monthly_refit_dates",
     "reliability_table",
+    "scores_so_far",
     "training_rows",
     "walk_forward",
     "within_date_auc",

@@ -15,6 +15,7 @@ import datetime as dt
 import polars as pl
 
 from twin_model.metalabel._model import MetalabelModel, MetalabelSettings, fit_metalabel_model, monthly_refit_dates
+from twin_model.metalabel._scores import MetalabelScores, metalabel_scores
 
 WALK_FORWARD_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
@@ -68,3 +69,16 @@ def walk_forward(
     outcome = labels.select("date", "strategy_id", "window_end", pl.col(settings.label.value).alias("realised"))
     out = pl.concat(parts).join(outcome, on=["date", "strategy_id"], how="left")
     return out.select(list(WALK_FORWARD_SCHEMA)).sort("date", "strategy_id")
+
+
+def scores_so_far(
+    predictions: pl.DataFrame, as_of: dt.date, *, n_boot: int = 1000, seed: int = 0
+) -> MetalabelScores | None:
+    """``metalabel_scores`` of the predictions (``walk_forward`` rows) made on or before
+    ``as_of`` whose outcome was known by then (``window_end <= as_of``); None when none is."""
+    known = predictions.filter(
+        (pl.col("date") <= as_of) & (pl.col("window_end") <= as_of) & pl.col("realised").is_not_null()
+    )
+    if known.height == 0:
+        return None
+    return metalabel_scores(known["date"], known["realised"], known["p_profitable"], n_boot=n_boot, seed=seed)

@@ -3,6 +3,8 @@ observable state, none where it does not (tests/helpers/metalabel_truth.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
@@ -15,6 +17,7 @@ from twin_model.metalabel import (
     metalabel_labels,
     metalabel_scores,
     reliability_table,
+    scores_so_far,
     walk_forward,
 )
 
@@ -74,3 +77,22 @@ def test_no_invented_skill_without_dependence(null_walk):
     assert s.auc_low < 0.5 < s.auc_high
     # p stays near the base rate of the outcomes it predicts
     assert np.mean(np.abs(done["p_profitable"].to_numpy() - s.base_rate)) < 0.05
+
+
+def test_scores_so_far_count_only_outcomes_known_that_day():
+    d = dt.date
+    rows = pl.DataFrame(
+        {
+            "date": [d(2024, 1, 2), d(2024, 1, 2), d(2024, 1, 3), d(2024, 2, 1)],
+            "strategy_id": ["a", "b", "a", "a"],
+            "p_profitable": [0.8, 0.4, 0.6, 0.6],
+            "window_end": [d(2024, 1, 31), d(2024, 1, 31), d(2024, 2, 1), d(2024, 3, 1)],
+            "realised": [True, False, True, False],
+        }
+    )
+    assert scores_so_far(rows, d(2024, 1, 30)) is None  # no window has ended
+    # on Feb 1 the first three are known: y (1, 0, 1), p (0.8, 0.4, 0.6);
+    # Brier (0.04 + 0.16 + 0.16) / 3 = 0.12; AUC: 0.8 and 0.6 both beat 0.4 -> 1
+    s = scores_so_far(rows, d(2024, 2, 1), n_boot=20)
+    assert s.n == 3 and s.brier == pytest.approx(0.12) and s.auc == 1.0
+    assert s.base_rate == pytest.approx(2 / 3) and s.effective_months == 1
