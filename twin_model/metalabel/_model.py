@@ -19,6 +19,10 @@ predictions the model choice already made. Sigmoid rather than isotonic: the eff
 sample is months (tens of them), and a two-parameter map cannot overfit that the way an
 isotonic step function can.
 
+Threads: every fit and prediction runs with one OpenMP thread (threadpoolctl). The training
+sets are small (thousands to tens of thousands of rows), and on a loaded shared machine
+HistGradientBoosting's default OpenMP team made a fit some 50 times slower (benchmarks/RESULTS.md).
+
 Training rows at day T: feature rows dated <= T whose label is known (``window_end <= T``)
 and not null. ``effective_months`` is their number of distinct label months.
 """
@@ -37,6 +41,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from twin_model.metalabel._features import FEATURE_COLUMNS
 from twin_model.metalabel._labels import DEFAULT_HORIZON
@@ -169,7 +174,8 @@ class MetalabelModel:
         if self.estimator is None:
             p = np.full(features.height, self.base_rate)
         else:
-            q = self.estimator.predict_proba(features.select(self.feature_columns).to_numpy())[:, 1]
+            with threadpool_limits(limits=1, user_api="openmp"):
+                q = self.estimator.predict_proba(features.select(self.feature_columns).to_numpy())[:, 1]
             a, b = self.platt
             p = 1.0 / (1.0 + np.exp(-(a * _logit(q) + b)))
         return features.select("date", "strategy_id").with_columns(pl.Series("p_profitable", p, dtype=pl.Float64))
@@ -196,6 +202,13 @@ def fit_metalabel_model(
 
     With fewer than ``settings.min_months`` label months, or a single class, the model is
     the base rate (0.5 with no training row at all)."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _fit_model(features, labels, as_of, settings)
+
+
+def _fit_model(
+    features: pl.DataFrame, labels: pl.DataFrame, as_of: dt.date, settings: MetalabelSettings
+) -> MetalabelModel:
     rows = training_rows(features, labels, as_of, settings.label)
     y = rows["y"].cast(pl.Int64).to_numpy()
     months = rows["date"].dt.truncate("1mo").n_unique()
