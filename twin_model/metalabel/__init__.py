@@ -12,8 +12,6 @@ the walk-forward driver (``walk_forward``) and the out-of-sample scores
 from twin_model.metalabel._features import FEATURE_COLUMNS, metalabel_features
 from twin_model.metalabel._labels import DEFAULT_HORIZON, LABEL_SCHEMA, metalabel_labels
 from twin_model.metalabel._model import (
-    LabelKind,
-    MetalabelCandidate,
     MetalabelModel,
     MetalabelSettings,
     fit_metalabel_model,
@@ -38,8 +36,6 @@ __all__ = [
     "FEATURE_COLUMNS",
     "LABEL_SCHEMA",
     "WALK_FORWARD_SCHEMA",
-    "LabelKind",
-    "MetalabelCandidate",
     "MetalabelModel",
     "MetalabelScores",
     "MetalabelSettings",

@@ -1,6 +1,6 @@
 """The metalabel classifier: candidates, model choice by purged cross-validation, calibration.
 
-Candidates (``MetalabelCandidate``):
+Candidates (``conventions.MetalabelModelKind``):
 
 - ``logistic``: median imputation (plus missing-value indicators), standardisation and an
   L2-regularised logistic regression (C = ``MetalabelSettings.logistic_c``);
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import polars as pl
@@ -43,6 +42,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from twin_model.conventions import MetalabelModelKind, MetalabelTarget
 from twin_model.metalabel._features import FEATURE_COLUMNS
 from twin_model.metalabel._labels import DEFAULT_HORIZON
 from twin_model.metalabel._purged_cv import PurgedDateKFold
@@ -51,49 +51,34 @@ from twin_model.metalabel._scores import log_loss
 _CLIP = 1e-6
 
 
-class MetalabelCandidate(StrEnum):
-    """A model the metalabel may choose (``model`` of its predictions)."""
-
-    LOGISTIC = "logistic"
-    BOOSTING = "boosting"
-    BASE_RATE = "base_rate"
-
-
-class LabelKind(StrEnum):
-    """Which label the classifier learns: over the strategy's factors, or total return."""
-
-    RESIDUAL = "label"
-    TOTAL = "label_total"
-
-
 @dataclass(frozen=True)
 class MetalabelSettings:
     """Policy of the metalabel model; horizon and embargo in observed days."""
 
     horizon: int = DEFAULT_HORIZON
-    label: LabelKind = LabelKind.RESIDUAL
+    label: MetalabelTarget = MetalabelTarget.RESIDUAL
     n_splits: int = 4
     embargo: int = 5
     min_months: int = 12
     logistic_c: float = 0.01
     boosting_iterations: int = 100
     seed: int = 0
-    candidates: tuple[MetalabelCandidate, ...] = (
-        MetalabelCandidate.LOGISTIC,
-        MetalabelCandidate.BOOSTING,
-        MetalabelCandidate.BASE_RATE,
+    candidates: tuple[MetalabelModelKind, ...] = (
+        MetalabelModelKind.LOGISTIC,
+        MetalabelModelKind.BOOSTING,
+        MetalabelModelKind.BASE_RATE,
     )
 
 
-def _estimator(candidate: MetalabelCandidate, settings: MetalabelSettings) -> Pipeline | None:
+def _estimator(candidate: MetalabelModelKind, settings: MetalabelSettings) -> Pipeline | None:
     """An unfitted scikit-learn estimator of a candidate (None for the base rate)."""
-    if candidate is MetalabelCandidate.LOGISTIC:
+    if candidate is MetalabelModelKind.LOGISTIC:
         return make_pipeline(
             SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
             StandardScaler(),
             LogisticRegression(C=settings.logistic_c, max_iter=1000),
         )
-    if candidate is MetalabelCandidate.BOOSTING:
+    if candidate is MetalabelModelKind.BOOSTING:
         return make_pipeline(
             HistGradientBoostingClassifier(
                 max_iter=settings.boosting_iterations,
@@ -144,7 +129,7 @@ def _logit(q: np.ndarray) -> np.ndarray:
     return np.log(q / (1 - q))
 
 
-def training_rows(features: pl.DataFrame, labels: pl.DataFrame, as_of: dt.date, label: LabelKind) -> pl.DataFrame:
+def training_rows(features: pl.DataFrame, labels: pl.DataFrame, as_of: dt.date, label: MetalabelTarget) -> pl.DataFrame:
     """Feature rows dated <= as_of joined to labels known by as_of (window_end <= as_of, not null)."""
     known = labels.filter((pl.col("window_end") <= as_of) & pl.col(label.value).is_not_null())
     rows = features.filter(pl.col("date") <= as_of).join(
@@ -159,7 +144,7 @@ def training_rows(features: pl.DataFrame, labels: pl.DataFrame, as_of: dt.date, 
 class MetalabelModel:
     """A fitted metalabel classifier (``fit_metalabel_model``); ``predict`` gives p_profitable."""
 
-    model: MetalabelCandidate
+    model: MetalabelModelKind
     fitted_on: dt.date
     n_train: int
     effective_months: int
@@ -215,17 +200,17 @@ def _fit_model(
     rate = float(y.mean()) if y.size else 0.5
     common = dict(fitted_on=as_of, n_train=int(y.size), effective_months=int(months), base_rate=rate)
     if months < max(settings.min_months, settings.n_splits) or rate in (0.0, 1.0):
-        return MetalabelModel(model=MetalabelCandidate.BASE_RATE, cv_log_loss={}, **common)
+        return MetalabelModel(model=MetalabelModelKind.BASE_RATE, cv_log_loss={}, **common)
     X = rows.select(FEATURE_COLUMNS).to_numpy()
     splitter = PurgedDateKFold(settings.n_splits, settings.embargo, rows["date"], rows["window_end"])
     oof = {c: _out_of_fold(c, settings, X, y, splitter) for c in settings.candidates}
     scores = {c.value: log_loss(y, oof[c]) for c in settings.candidates}
     best = min(settings.candidates, key=lambda c: scores[c.value])
-    if best is MetalabelCandidate.BASE_RATE:
+    if best is MetalabelModelKind.BASE_RATE:
         return MetalabelModel(model=best, cv_log_loss=scores, **common)
     fitted = _fit(best, settings, X, y)
     if fitted is None:
-        return MetalabelModel(model=MetalabelCandidate.BASE_RATE, cv_log_loss=scores, **common)
+        return MetalabelModel(model=MetalabelModelKind.BASE_RATE, cv_log_loss=scores, **common)
     estimator, columns = fitted
     return MetalabelModel(
         model=best,

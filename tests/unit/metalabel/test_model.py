@@ -11,11 +11,10 @@ import pytest
 from scipy.stats import norm
 
 from tests.helpers.metalabel_truth import business_days, stand_in_posteriors, statistics_by_day, synthetic_firm
+from twin_model.conventions import MetalabelModelKind, MetalabelTarget
 from twin_model.data.market import market_regime
 from twin_model.metalabel import (
     FEATURE_COLUMNS,
-    LabelKind,
-    MetalabelCandidate,
     MetalabelSettings,
     fit_metalabel_model,
     metalabel_features,
@@ -26,7 +25,7 @@ from twin_model.metalabel import (
 )
 
 SMALL = MetalabelSettings(n_splits=3, min_months=6, boosting_iterations=20)
-LEARNERS = (MetalabelCandidate.LOGISTIC, MetalabelCandidate.BOOSTING)
+LEARNERS = (MetalabelModelKind.LOGISTIC, MetalabelModelKind.BOOSTING)
 
 
 def _toy(n_days: int, rng) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -49,23 +48,25 @@ def _toy(n_days: int, rng) -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_training_rows_only_matured_labels():
     features, labels = _toy(60, np.random.default_rng(0))
     as_of = dt.date(2023, 2, 15)
-    rows = training_rows(features, labels, as_of, LabelKind.RESIDUAL)
+    rows = training_rows(features, labels, as_of, MetalabelTarget.RESIDUAL)
     # matured: window_end = date + 10 <= Feb 15, so dates up to Feb 5 (business days), both strategies
     expected = labels.filter(pl.col("date") <= dt.date(2023, 2, 5))
     assert rows.height == expected.height
     assert rows["window_end"].max() <= as_of
     assert rows["y"].to_list() == expected.sort("date", "strategy_id")["label"].to_list()
+    total = training_rows(features, labels, as_of, MetalabelTarget.TOTAL)
+    assert total["y"].to_list() == expected.sort("date", "strategy_id")["label_total"].to_list()
 
 
 def test_effective_months_and_base_rate_fallback():
     features, labels = _toy(120, np.random.default_rng(1))
     as_of = dt.date(2023, 5, 31)
     model = fit_metalabel_model(features, labels, as_of, SMALL)
-    rows = training_rows(features, labels, as_of, LabelKind.RESIDUAL)
+    rows = training_rows(features, labels, as_of, MetalabelTarget.RESIDUAL)
     # labels dated Jan 2 .. May 19 (window end <= May 31): months Jan..May
     assert model.effective_months == 5 and model.n_train == rows.height
     # 5 months < min_months 6: the base rate
-    assert model.model is MetalabelCandidate.BASE_RATE
+    assert model.model is MetalabelModelKind.BASE_RATE
     assert model.base_rate == pytest.approx(rows["y"].mean())
     p = model.predict(features.head(3))["p_profitable"].to_list()
     assert p == pytest.approx([rows["y"].mean()] * 3)
@@ -77,7 +78,7 @@ def test_effective_months_and_base_rate_fallback():
 def test_a_learnable_label_is_learnt():
     features, labels = _toy(200, np.random.default_rng(2))
     model = fit_metalabel_model(features, labels, dt.date(2023, 10, 10), SMALL)
-    assert model.model is not MetalabelCandidate.BASE_RATE
+    assert model.model is not MetalabelModelKind.BASE_RATE
     assert model.cv_log_loss[model.model.value] < model.cv_log_loss["base_rate"]
     assert model.feature_columns == ("sharpe_21d",)  # the all-null columns are dropped
     p = model.predict(features)["p_profitable"].to_numpy()
@@ -120,8 +121,8 @@ def test_no_look_ahead():
     assert not l1.filter(pl.col("window_end") > t).equals(l2.filter(pl.col("window_end") > t))
     # ... but nothing known at t moves
     assert f1.filter(~later).equals(f2.filter(~later))
-    rows1 = training_rows(f1, l1, t, LabelKind.RESIDUAL)
-    assert rows1.height > 0 and rows1.equals(training_rows(f2, l2, t, LabelKind.RESIDUAL))
+    rows1 = training_rows(f1, l1, t, MetalabelTarget.RESIDUAL)
+    assert rows1.height > 0 and rows1.equals(training_rows(f2, l2, t, MetalabelTarget.RESIDUAL))
     # without the base-rate candidate, so a fitted classifier (not a constant) must match
     fitted = MetalabelSettings(n_splits=3, min_months=6, boosting_iterations=20, candidates=LEARNERS)
     m1, m2 = fit_metalabel_model(f1, l1, t, fitted), fit_metalabel_model(f2, l2, t, fitted)
