@@ -10,7 +10,13 @@ the walk-forward driver (``walk_forward``) and the out-of-sample scores
 """
 
 from twin_model.metalabel._features import FEATURE_COLUMNS, metalabel_features
-from twin_model.metalabel._labels import DEFAULT_HORIZON, LABEL_SCHEMA, metalabel_labels
+from twin_model.metalabel._labels import (
+    BETAS_SCHEMA,
+    DEFAULT_HORIZON,
+    LABEL_SCHEMA,
+    betas_from_posteriors,
+    metalabel_labels,
+)
 from twin_model.metalabel._model import (
     MetalabelModel,
     MetalabelSettings,
@@ -32,6 +38,7 @@ from twin_model.metalabel._scores import (
 from twin_model.metalabel._walk_forward import WALK_FORWARD_SCHEMA, scores_so_far, walk_forward
 
 __all__ = [
+    "BETAS_SCHEMA",
     "DEFAULT_HORIZON",
     "FEATURE_COLUMNS",
     "LABEL_SCHEMA",
@@ -41,6 +48,7 @@ __all__ = [
     "MetalabelSettings",
     "PurgedDateKFold",
     "auc",
+    "betas_from_posteriors",
     "brier_score",
     "fit_metalabel_model",
     "log_loss",

@@ -18,6 +18,8 @@ window is not complete in the data gets no row.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 
@@ -37,6 +39,34 @@ LABEL_SCHEMA: dict[str, pl.DataType] = {
 }
 """Columns of ``metalabel_labels`` in order. ``residual_return`` and ``label`` are null where
 no betas were known at t, or a factor return is missing on a day of the window."""
+
+
+BETAS_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "strategy_id": pl.String(),
+    "factor_id": pl.String(),
+    "beta": pl.Float64(),
+}
+"""Columns of the betas frame ``metalabel_labels`` reads (``betas_from_posteriors`` makes one)."""
+
+
+def betas_from_posteriors(posteriors: pl.DataFrame) -> pl.DataFrame:
+    """The betas frame from posterior rows (date, strategy_id, factor_betas), ``factor_betas``
+    a JSON object {factor_id: posterior mean beta}; ``{}`` (a fit without factors) gives one
+    row with a null factor_id and beta. Columns ``BETAS_SCHEMA``."""
+    rows = []
+    for i, (day, sid, text) in enumerate(posteriors.select("date", "strategy_id", "factor_betas").iter_rows()):
+        try:
+            loadings = json.loads(text)
+            if not isinstance(loadings, dict):
+                raise ValueError("not a JSON object")
+            pairs = [(str(k), float(v)) for k, v in loadings.items()]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"posteriors row {i} ({sid}, {day}), column factor_betas: {text!r} is not a JSON object of numbers ({exc})"
+            ) from exc
+        rows += [(day, sid, k, v) for k, v in pairs] or [(day, sid, None, None)]
+    return pl.DataFrame(rows, schema=BETAS_SCHEMA, orient="row")
 
 
 def _wide_factors(factor_returns: pl.DataFrame, factors: list[str]) -> pl.DataFrame:

@@ -8,7 +8,7 @@ import math
 import polars as pl
 import pytest
 
-from twin_model.metalabel import LABEL_SCHEMA, metalabel_labels
+from twin_model.metalabel import LABEL_SCHEMA, betas_from_posteriors, metalabel_labels
 
 D = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(6)]  # d0 .. d5
 NAN = float("nan")
@@ -120,3 +120,18 @@ def test_label_does_not_see_past_its_window():
         pl.col("total_return") != pl.col("total_return_right")
     )
     assert changed.select("strategy_id", "date").rows() == [("A", D[3])]
+
+
+def test_betas_from_posterior_rows():
+    posteriors = pl.DataFrame(
+        {
+            "date": [D[0], D[3], D[0]],
+            "strategy_id": ["A", "A", "C"],
+            "factor_betas": ['{"mkt": 0.5}', '{"mkt": 1.0}', "{}"],
+        }
+    )
+    betas = betas_from_posteriors(posteriors)
+    assert betas.equals(BETAS.cast(betas.schema))  # the hand-written frame of the labels above
+    bad = posteriors.with_columns(pl.Series("factor_betas", ['{"mkt": 0.5}', "[1]", "{}"]))
+    with pytest.raises(ValueError, match=r"posteriors row 1 \(A, 2024-01-04\), column factor_betas"):
+        betas_from_posteriors(bad)
