@@ -4,7 +4,8 @@ tables knew on that date (never the alpha pool, which may read the metalabel).
 Columns (``FEATURE_COLUMNS``), per (t, strategy i):
 
 - raw returns: ``ret_5d`` = prod(1 + r) - 1 over i's last 5 observed returns up to t;
-- posterior (``models.strategy_posteriors``, the latest row dated <= t):
+- posterior (``models.strategy_posteriors``, the latest row dated <= t, rows with
+  ``converged`` False skipped when the frame has the column):
   ``p_alpha_positive``, ``alpha_sd`` (posterior sd of alpha), ``sharpe_mean``, and
   ``p_alpha_rank`` = (rank of p_alpha_positive among every strategy with a posterior known
   that day, average ranks for ties) / (their number), in (0, 1];
@@ -20,7 +21,8 @@ Columns (``FEATURE_COLUMNS``), per (t, strategy i):
   (volatility_state: 0 low, 1 normal, 2 high), both null when the regime is unknown.
 
 A missing input (a frame passed as None, no row for the key, a null statistic) gives a
-null feature, and so does a non-finite value (inf or NaN, e.g. a Sharpe over zero volatility); the model pipelines impute it (median plus a missing-indicator for the
+null feature, and so does a non-finite value (inf or NaN, e.g. a Sharpe over zero
+volatility); the model pipelines impute it (median plus a missing-indicator for the
 logistic regression; gradient boosting routes missing values natively).
 """
 
@@ -73,6 +75,8 @@ def _raw_features(returns: pl.DataFrame) -> pl.DataFrame:
 def _posterior_features(keys: pl.DataFrame, posteriors: pl.DataFrame) -> pl.DataFrame:
     """Latest posterior row dated <= t, and the cross-strategy rank of p_alpha_positive."""
     cols = ["p_alpha_positive", "alpha_sd", "sharpe_mean"]
+    if "converged" in posteriors.columns:
+        posteriors = posteriors.filter(pl.col("converged"))
     post = posteriors.select("date", "strategy_id", *[pl.col(c).cast(pl.Float64) for c in cols])
     joined = keys.sort("strategy_id", "date").join_asof(
         post.sort("strategy_id", "date").rename({"date": "_posterior_date"}),

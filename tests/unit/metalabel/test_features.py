@@ -118,3 +118,24 @@ def test_non_finite_inputs_become_null():
     f = metalabel_features(_returns(), None, stats, None, None)
     assert _value(f, "a", D[1], "sharpe_21d") is None and _value(f, "a", D[1], "sharpe_63d") is None
     assert _value(f, "a", D[2], "sharpe_21d") == 1.2
+
+
+def test_unconverged_posterior_rows_are_skipped():
+    # a's d2 row did not converge: the d1 row (0.9) stays in force
+    posteriors = pl.concat(
+        [
+            POSTERIORS.with_columns(pl.lit(True).alias("converged")),
+            pl.DataFrame(
+                {
+                    "date": [D[2]],
+                    "strategy_id": ["a"],
+                    "p_alpha_positive": [0.1],
+                    "alpha_sd": [0.5],
+                    "sharpe_mean": [-3.0],
+                    "converged": [False],
+                }
+            ),
+        ]
+    )
+    f = metalabel_features(_returns(), posteriors, None, None, None)
+    assert _value(f, "a", D[2], "p_alpha_positive") == 0.9 and _value(f, "a", D[3], "alpha_sd") == 0.001
