@@ -84,6 +84,24 @@ class PoolSignal(StrEnum):
     P_SHARPE_ABOVE_HURDLE = "p_sharpe_above_hurdle"
 
 
+class MetalabelModelKind(StrEnum):
+    """The classifier behind a metalabel (``model`` of its predictions): the purged
+    cross-validation chooses among these, and the base rate wins when no model beats it."""
+
+    LOGISTIC = "logistic"
+    BOOSTING = "boosting"
+    BASE_RATE = "base_rate"
+
+
+class MetalabelTarget(StrEnum):
+    """What a metalabel predicts: the next month's return over the strategy's factors
+    (``label``) or its total return (``label_total``, on long-only sleeves mostly market
+    direction)."""
+
+    RESIDUAL = "label"
+    TOTAL = "label_total"
+
+
 # --------------------------------------------------------------------------- solution level
 
 UNCLASSIFIED_SECTOR = "unclassified"
