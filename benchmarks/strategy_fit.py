@@ -60,8 +60,9 @@ def _cpu_seconds() -> float:
 
 
 def _universe(scenario: str, strategies: int, backfill: int):
-    """(returns long frame, factors frame (the benchmark), sectors by strategy id, the
-    back-fill's end dates). Bundled sectors from config/strategies.yaml, synthetic ones from
+    """(returns long frame, factors frame, sectors by strategy id, the back-fill's end
+    dates). Bundled: the S&P 500 total return and the five factor ETFs, as raw.factor_returns
+    holds them; synthetic: the generator's market. Bundled sectors from config/strategies.yaml, synthetic ones from
     the generator's truth (sector blocks of the residual model)."""
     import numpy as np
     import polars as pl
@@ -73,11 +74,9 @@ def _universe(scenario: str, strategies: int, backfill: int):
 
         source = BundledSource()
         last = dt.date(2022, 12, 31)
-        start = last - dt.timedelta(days=5 * 365)
+        start = last - dt.timedelta(days=5 * 365) if backfill < 1000 else dt.date(2012, 1, 1)
         returns = source.strategy_returns(start, last)
-        closes = source.market_prices(start, last).filter(pl.col("is_benchmark")).sort("date")
-        simple = (pl.col("close") / pl.col("close").shift(1) - 1.0).alias("ret")
-        benchmark = closes.select("date", simple).slice(1)
+        factors = source.factor_returns(start, last)  # the S&P 500 total return and the five ETFs
         from twin_resources.config import load_config
 
         config = load_config(ROOT / "config").strategies
@@ -91,10 +90,10 @@ def _universe(scenario: str, strategies: int, backfill: int):
         dates = np.busday_offset(np.datetime64(config.anchor), np.arange(days)).astype(dt.date).tolist()
         truth = synthetic.truth_table(config)
         returns, bench = synthetic.generate(config, dates, truth)
-        benchmark = bench.select("date", pl.col("market_return").alias("ret"))
+        factors = benchmark_factors(bench.select("date", pl.col("market_return").alias("ret")))
         sectors = dict(zip(truth["strategy_id"], truth["sector"]))
     observed_dates = returns.filter(pl.col("available") & pl.col("ret").is_not_null())["date"].unique().sort()
-    return returns, benchmark_factors(benchmark), sectors, observed_dates.tail(backfill).to_list()
+    return returns, factors, sectors, observed_dates.tail(backfill).to_list()
 
 
 def child_nutpie(scenario: str, strategies: int, backfill: int, draws: int, tune: int) -> dict:
