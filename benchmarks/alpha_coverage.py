@@ -24,12 +24,11 @@ market). The residual correlation within a sector is ``c_i c_j`` with
 ``c_i = sigma_s / sqrt(sigma_s^2 + sigma_i^2)`` (``synthetic.residual_truth``); the run
 prints its mean.
 
-The same script measures the model before and after it learns factors and sectors:
-``return_window``'s signature is inspected, and ``factors=`` (the long frame of
-``synthetic.factor_returns``: date, factor_id, ret, is_benchmark; the market is the
-benchmark factor) and ``sectors=`` (a frame strategy_id, sector -- or a dict when the
-parameter is annotated as a mapping) are passed only where the parameter exists (the same
-for ``StrategyModelFitter.fit``).
+The windows carry the factors (``synthetic.factor_returns``: date, factor_id, ret,
+is_benchmark; the market is the benchmark factor) and the sectors, so each sector is a
+block whose residual risk the model shares (``twin_model.strategy._likelihood``);
+``--independent`` leaves the sectors out, every strategy its own block: the residuals
+independent, as the model was before it learned shared risk.
 
 Printed: R, the events (R x strategies), the coverage with its Wilson 95% interval over
 the events (which treats them as independent), and, because the events of one
@@ -39,7 +38,7 @@ coverage by archetype; fallbacks to the conjugate fit; seconds per fit.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/alpha_coverage.py [--replications 100]
         [--strategies 16] [--sectors 2] [--days 504] [--sigma-s 0.01] [--shares 1,0,0]
-        [--draws 300] [--tune 300] [--chains 2] [--seed 1000] [--max-minutes 10]
+        [--draws 300] [--tune 300] [--chains 2] [--seed 1000] [--max-minutes 10] [--independent]
 
 ``--max-minutes`` stops starting new replications once the budget is spent (the figures
 are then over the replications done, and say so). Asserts nothing.
@@ -49,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import inspect
 import math
 import time
 
@@ -102,19 +100,6 @@ def universe(args, replication: int):
     return config, truth, returns, benchmark, factors, sectors, dates
 
 
-def optional_arguments(function, factors: pl.DataFrame, sectors: pl.DataFrame) -> dict:
-    """``factors=`` and ``sectors=`` for the parameters ``function`` has (none today)."""
-    parameters = inspect.signature(function).parameters
-    extra: dict = {}
-    if "factors" in parameters:
-        extra["factors"] = factors
-    if "sectors" in parameters:
-        annotation = str(parameters["sectors"].annotation)
-        as_mapping = "Mapping" in annotation or "dict" in annotation
-        extra["sectors"] = dict(sectors.iter_rows()) if as_mapping else sectors
-    return extra
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replications", type=int, default=100)
@@ -133,6 +118,11 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1000, help="replication r uses seed + r (data and sampler)")
     parser.add_argument("--max-minutes", type=float, default=10.0, help="start no replication after this")
+    parser.add_argument(
+        "--independent",
+        action="store_true",
+        help="fit without the sectors (every strategy its own block): residuals independent, the earlier model",
+    )
     args = parser.parse_args()
 
     from twin_model.data import synthetic
@@ -141,17 +131,15 @@ def main() -> None:
     settings = FitSettings(window_days=args.days, draws=args.draws, tune=args.tune, chains=args.chains)
     fitter = StrategyModelFitter(settings)
     started = time.perf_counter()
-    per_replication, rows, fit_seconds, passed = [], [], [], set()
+    per_replication, rows, fit_seconds = [], [], []
     for r in range(args.replications):
         if time.perf_counter() - started > 60.0 * args.max_minutes:
             break
         config, truth, returns, benchmark, factors, sectors, dates = universe(args, r)
-        window_extra = optional_arguments(return_window, factors, sectors)
-        fit_extra = optional_arguments(fitter.fit, factors, sectors)
-        passed |= set(window_extra) | {f"fit.{k}" for k in fit_extra}
-        window = return_window(returns, benchmark, dates[-1], args.days, **window_extra)
+        blocks = None if args.independent else dict(sectors.iter_rows())
+        window = return_window(returns, factors, dates[-1], args.days, sectors=blocks)
         fit_start = time.perf_counter()
-        summary = fitter.fit(window, seed=args.seed + r, **fit_extra).summary
+        summary = fitter.fit(window, seed=args.seed + r).summary
         fit_seconds.append(time.perf_counter() - fit_start)
         t = synthetic.business_day_index(config.anchor, list(window.dates))
         alpha = synthetic.true_alpha(truth, t).mean(axis=0)  # constant here: alpha0
@@ -164,10 +152,10 @@ def main() -> None:
         if r == 0:
             corr = synthetic.residual_truth(config, truth)["sector_corr"].to_numpy()
     elapsed = time.perf_counter() - started
-    report(args, pl.concat(rows), np.array(per_replication), fit_seconds, elapsed, passed, corr, fitter)
+    report(args, pl.concat(rows), np.array(per_replication), fit_seconds, elapsed, corr, fitter)
 
 
-def report(args, events: pl.DataFrame, per_replication, fit_seconds, elapsed, passed, corr, fitter) -> None:
+def report(args, events: pl.DataFrame, per_replication, fit_seconds, elapsed, corr, fitter) -> None:
     r, n = per_replication.size, events.height
     hits = int(events["covered"].sum())
     lo, hi = wilson_interval(hits, n)
@@ -179,7 +167,7 @@ def report(args, events: pl.DataFrame, per_replication, fit_seconds, elapsed, pa
         f"(c_i {corr.min():.2f}-{corr.max():.2f}, first replication)"
     )
     print(
-        f"  model: window arguments passed {sorted(passed) or 'none (benchmark only)'}; "
+        f"  model: {'independent residuals' if args.independent else 'residual risk shared within a sector'}; "
         f"draws {args.draws} tune {args.tune} chains {args.chains}"
     )
     print(f"  R = {r} replications (of {args.replications} asked), {n} events")
