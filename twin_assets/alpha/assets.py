@@ -23,6 +23,7 @@ from twin_resources.resources import TwinConfigResource, WarehouseResource
 ALPHA_POOL = TABLES["alpha.alpha_pool"]
 POSTERIORS = TABLES["models.strategy_posteriors"]
 STATISTICS = TABLES["stats.strategy_statistics"]
+METALABELS = TABLES["models.metalabels"]
 ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
 
 
@@ -32,7 +33,7 @@ ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
         "The alpha pool: for every strategy and business day, in_pool or not, days in that state, "
         "the alpha level and evidence behind it and a readable reason. A policy function "
         "approximation with hysteresis on P(alpha > 0), deflated Sharpe, minimum track record and "
-        "drawdown (config/strategies.yaml pool_policy). Carries its own state from the previous day.",
+        "drawdown, optionally gated by the metalabel's P(profitable) (config/strategies.yaml pool_policy). Carries its own state from the previous day.",
         {ONE_ROW_PER_KNOWN_STRATEGY: "Every strategy known yesterday has a row today (state is never dropped)."},
         self_dependent=True,
     ),
@@ -52,7 +53,12 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     posteriors = warehouse.read_history(POSTERIORS.qualified_name, days[0], days[-1])
     statistics = warehouse.read_history(STATISTICS.qualified_name, days[0], days[-1])
 
-    path = pool_exogenous(posteriors, statistics, days, policy.signal)
+    metalabels = None
+    if policy.metalabel_min_probability is not None:  # the gate is on: only then is the table read
+        metalabels = warehouse.read_history(
+            METALABELS.qualified_name, days[0], days[-1], ["date", "strategy_id", "p_profitable"]
+        )
+    path = pool_exogenous(posteriors, statistics, days, policy.signal, metalabels)
     trajectory = run(alpha_pool_level(policy), PoolState.from_rows(previous), path)
     frame = pool_table(trajectory, policy).select(list(ALPHA_POOL.columns()))
 

@@ -29,6 +29,14 @@ def benchmark(warehouse: WarehouseResource, start: dt.date | None, end: dt.date)
     return factors.filter(pl.col("is_benchmark")).select("date", "ret")
 
 
+def last_traded_before(warehouse: WarehouseResource, day: dt.date) -> dt.date:
+    """The last day before ``day`` with an available return (the day whose state a run
+    from ``day`` continues); the previous business day when none is within 30 days."""
+    recent = strategy_returns(warehouse, day - dt.timedelta(days=30), day - dt.timedelta(days=1))
+    traded = recent.filter(pl.col("available")).get_column("date")
+    return traded.max() if traded.len() else previous_business_day(day)
+
+
 def previous_state(
     warehouse: WarehouseResource, spec: TableSpec, first_day: dt.date, wanted: dt.date | None = None
 ) -> tuple[pl.DataFrame, bool]:
