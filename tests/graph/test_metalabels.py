@@ -13,6 +13,7 @@ import pytest
 
 from tests.helpers.day_metadata import day_events
 from tests.helpers.graph import copy_warehouse, day, materialize_days, resources
+from twin_assets.alpha import alpha_pool
 from twin_assets.models import METALABEL_ASSETS, strategy_forecasts, strategy_posteriors
 from twin_assets.raw import RAW_ASSETS
 from twin_assets.stats import strategy_statistics
@@ -147,3 +148,24 @@ def test_scores_are_the_matured_predictions_scored_by_hand(as_range):
     assert today["n_scored"] == len(y)
     assert today["base_rate"] == pytest.approx(y.mean())
     assert today["brier"] == pytest.approx(((p - y) ** 2).mean())
+
+
+@pytest.mark.slow
+def test_with_the_gate_on_the_pool_reads_the_metalabels_and_says_when_they_blocked(raw, as_range, tmp_path):
+    """A bar of 0.99 no metalabel here reaches: no strategy enters, and every decision on
+    new evidence names the metalabel."""
+    _, config_dir = raw
+    gated = tmp_path / "gated"
+    shutil.copytree(config_dir, gated)
+    path = gated / "strategies.yaml"
+    path.write_text(path.read_text().replace("metalabel_min_probability: null", "metalabel_min_probability: 0.99"))
+    warehouse, _ = as_range
+    assert materialize_days([alpha_pool], resources(warehouse, gated), FIRST, LAST).success
+    pool = warehouse.read_history("alpha.alpha_pool", None, None)
+    labels = warehouse.read_history("models.metalabels", None, None)
+    assert labels.get_column("p_profitable").max() < 0.99
+    assert not pool.get_column("in_pool").any()
+    informed = pool.filter(pl.col("evidence").is_not_null())
+    assert informed.height == labels.height
+    assert informed.get_column("reason").str.contains("metalabel p_profitable=").all()
+    assert "metalabel>=0.99" in pool.get_column("policy")[0]
