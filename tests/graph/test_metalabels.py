@@ -7,12 +7,14 @@ month: a refit; the day after: the model loaded from the artefact store) store t
 rows; the model artefact is stored with its hash; outcomes mature on their window's end."""
 
 import shutil
+from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
 from tests.helpers.day_metadata import day_events
-from tests.helpers.graph import copy_warehouse, day, materialize_days, resources
+from tests.helpers.graph import copy_warehouse, day, failure_message, materialize_days, resources
 from twin_assets.alpha import alpha_pool
 from twin_assets.models import METALABEL_ASSETS, strategy_forecasts, strategy_posteriors
 from twin_assets.raw import RAW_ASSETS
@@ -169,3 +171,19 @@ def test_with_the_gate_on_the_pool_reads_the_metalabels_and_says_when_they_block
     assert informed.height == labels.height
     assert informed.get_column("reason").str.contains("metalabel p_profitable=").all()
     assert "metalabel>=0.99" in pool.get_column("policy")[0]
+
+
+@pytest.mark.slow
+def test_with_the_gate_on_a_day_without_metalabels_fails_naming_it(raw, as_range, tmp_path):
+    _, config_dir = raw
+    gated = tmp_path / "gated"
+    shutil.copytree(config_dir, gated)
+    path = gated / "strategies.yaml"
+    path.write_text(path.read_text().replace("metalabel_min_probability: null", "metalabel_min_probability: 0.5"))
+    warehouse = copy_warehouse(Path(as_range[0].path), "without_last_day")
+    with duckdb.connect(warehouse.path) as connection:
+        connection.execute(f"DELETE FROM models.metalabels WHERE date = DATE '{LAST}'")
+    result = materialize_days([alpha_pool], resources(warehouse, gated), FIRST, LAST, raise_on_error=False)
+    assert not result.success
+    message = failure_message(result)
+    assert f"models.metalabels has no rows for {LAST}: materialise models.metalabels for those days first" in message

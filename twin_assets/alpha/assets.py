@@ -11,6 +11,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from twin_assets.shared import history
 from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.shared.history import previous_state
 from twin_assets.shared.metadata import DayFigures, add_daily_metadata, run_metadata
@@ -23,7 +24,6 @@ from twin_resources.resources import TwinConfigResource, WarehouseResource
 ALPHA_POOL = TABLES["alpha.alpha_pool"]
 POSTERIORS = TABLES["models.strategy_posteriors"]
 STATISTICS = TABLES["stats.strategy_statistics"]
-METALABELS = TABLES["models.metalabels"]
 ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
 
 
@@ -55,9 +55,7 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
 
     metalabels = None
     if policy.metalabel_min_probability is not None:  # the gate is on: only then is the table read
-        metalabels = warehouse.read_history(
-            METALABELS.qualified_name, days[0], days[-1], ["date", "strategy_id", "p_profitable"]
-        )
+        metalabels = history.metalabels(warehouse, days[0], days[-1], "alpha.alpha_pool (metalabel_min_probability)")
     path = pool_exogenous(posteriors, statistics, days, policy.signal, metalabels)
     trajectory = run(alpha_pool_level(policy), PoolState.from_rows(previous), path)
     frame = pool_table(trajectory, policy).select(list(ALPHA_POOL.columns()))

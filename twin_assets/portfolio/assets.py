@@ -22,6 +22,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from twin_assets.shared import history
 from twin_assets.shared.common import (
     DUCKDB_POOL,
     OWNER,
@@ -231,14 +232,20 @@ def _history(
         sectors={s: strategies.metadata(s).sector for s in ids},
         asset_classes={s: strategies.metadata(s).asset_class for s in ids},
         scenarios=scenarios,
-        metalabels=(
-            warehouse.read_history(
-                "models.metalabels", first - dt.timedelta(days=10), last, ["date", "strategy_id", "p_profitable"]
-            )
-            if metalabels
-            else None
-        ),
+        metalabels=_metalabels(warehouse, first, last) if metalabels else None,
     )
+
+
+def _metalabels(warehouse: WarehouseResource, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """The metalabels of the run's days (each day with a usable posterior must have them)
+    and of the ten days before (a holiday at the start carries the last one)."""
+    before = warehouse.read_history(
+        "models.metalabels",
+        first - dt.timedelta(days=10),
+        first - dt.timedelta(days=1),
+        ["date", "strategy_id", "p_profitable"],
+    )
+    return pl.concat([before, history.metalabels(warehouse, first, last, "portfolio (metalabel_sizing)")])
 
 
 def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
