@@ -126,7 +126,7 @@ def test_each_day_says_its_model_and_why_it_is_the_base_rate(as_range):
     warehouse, result = as_range
     events = day_events(result, "models.metalabels")
     assert events[FIRST]["model"] == "base_rate"
-    assert events[FIRST]["why_base_rate"] == "only 0 of 1 label months matured"
+    assert events[FIRST]["why_base_rate"] == "only 0 of 2 label months matured"  # max(min_months 1, n_splits 2)
     assert events[FIRST]["n_train"] == 0 and events[FIRST]["n_scored"] == 0
     stored = warehouse.read_history("models.metalabels", day(LAST), day(LAST))
     assert events[LAST]["n_scored"] == stored.get_column("n_scored")[0] > 0

@@ -142,11 +142,12 @@ def _day_figures(settings: MetalabelSettings):
         first = rows.row(0, named=True)
         shown = {k: first[k] for k in ("model", "n_train", "effective_months", "n_scored", "auc", "base_rate")}
         shown["fitted_on"] = str(first["fitted_on"])
+        needed = max(settings.min_months, settings.n_splits)  # fit_metalabel_model's bar
         if first["model"] == MetalabelModelKind.BASE_RATE.value:
             shown["why_base_rate"] = (
-                f"only {first['effective_months']} of {settings.min_months} label months matured"
-                if first["effective_months"] < max(settings.min_months, settings.n_splits)
-                else "no classifier beat the base rate in purged cross-validation"
+                f"only {first['effective_months']} of {needed} label months matured"
+                if first["effective_months"] < needed
+                else "no classifier beat the base rate in purged cross-validation (or one outcome only)"
             )
         return shown
 
