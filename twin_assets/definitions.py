@@ -18,7 +18,7 @@ from twin_assets.jobs import (
     modelling_job,
     raw_history_job,
 )
-from twin_assets.models import MODEL_ASSETS
+from twin_assets.models import METALABEL_ASSETS, MODEL_ASSETS
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_assets.reports import warehouse_snapshot_asset
@@ -30,7 +30,7 @@ from twin_resources.resources import ReturnSourceResource, TwinConfigResource, W
 from twin_resources.runtime import own_pytensor_compiledir
 from twin_resources.warehouse import warehouse_path
 
-WAREHOUSE_ASSETS = [*RAW_ASSETS, *MODEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
+WAREHOUSE_ASSETS = [*RAW_ASSETS, *MODEL_ASSETS, *METALABEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
 """Every asset that writes a warehouse table."""
 warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
 

@@ -26,6 +26,7 @@ import polars as pl
 REFERENCE_COLUMNS = {
     "models.strategy_posteriors": ("draws_path", "draws_sha256"),
     "models.strategy_forecasts": ("scenarios_path", "scenarios_sha256"),
+    "models.metalabels": ("model_path", "model_sha256"),
 }
 """Table -> (column of the artefact's relative path, column of its sha256)."""
 

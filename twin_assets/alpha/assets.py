@@ -11,6 +11,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from twin_assets.shared import history
 from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.shared.history import previous_state
 from twin_assets.shared.metadata import DayFigures, add_daily_metadata, run_metadata
@@ -32,7 +33,7 @@ ONE_ROW_PER_KNOWN_STRATEGY = "one_row_per_known_strategy"
         "The alpha pool: for every strategy and business day, in_pool or not, days in that state, "
         "the alpha level and evidence behind it and a readable reason. A policy function "
         "approximation with hysteresis on P(alpha > 0), deflated Sharpe, minimum track record and "
-        "drawdown (config/strategies.yaml pool_policy). Carries its own state from the previous day.",
+        "drawdown, optionally gated by the metalabel's P(profitable) (config/strategies.yaml pool_policy). Carries its own state from the previous day.",
         {ONE_ROW_PER_KNOWN_STRATEGY: "Every strategy known yesterday has a row today (state is never dropped)."},
         self_dependent=True,
     ),
@@ -52,7 +53,10 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     posteriors = warehouse.read_history(POSTERIORS.qualified_name, days[0], days[-1])
     statistics = warehouse.read_history(STATISTICS.qualified_name, days[0], days[-1])
 
-    path = pool_exogenous(posteriors, statistics, days, policy.signal)
+    metalabels = None
+    if policy.metalabel_min_probability is not None:  # the gate is on: only then is the table read
+        metalabels = history.metalabels(warehouse, days[0], days[-1], "alpha.alpha_pool (metalabel_min_probability)")
+    path = pool_exogenous(posteriors, statistics, days, policy.signal, metalabels)
     trajectory = run(alpha_pool_level(policy), PoolState.from_rows(previous), path)
     frame = pool_table(trajectory, policy).select(list(ALPHA_POOL.columns()))
 

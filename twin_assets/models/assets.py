@@ -19,9 +19,16 @@ import numpy as np
 import polars as pl
 
 from twin_assets.shared import history
-from twin_assets.shared.common import RAW_PRICES, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.common import (
+    RAW_PRICES,
+    RAW_RETURNS,
+    artifact_problems,
+    check_written,
+    daily_asset_args,
+    days_of,
+    provenance,
+)
 from twin_assets.shared.metadata import data_day_metadata
-from twin_model.calendar import previous_business_day
 from twin_model.contracts import (
     TABLES,
     encode_scenarios,
@@ -43,7 +50,6 @@ from twin_model.strategy import (
 from twin_model.strategy import (
     forecast_calibration as calibrate,
 )
-from twin_resources.artifacts import REFERENCE_COLUMNS
 from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 
@@ -94,7 +100,7 @@ def strategy_posteriors(
     days = days_of(context)
     settings = twin_config.strategies().model
     previous, cold_start = history.previous_state(
-        warehouse, POSTERIORS, days[0], _last_traded_before(warehouse, days[0])
+        warehouse, POSTERIORS, days[0], history.last_traded_before(warehouse, days[0])
     )
     anchor_day = None if cold_start else previous.get_column("anchor_date")[0]
     start = _history_start(min(days[0], anchor_day or days[0]), settings.window_days)
@@ -143,17 +149,9 @@ def strategy_posteriors(
         {
             FITS_USABLE: unusable_fits,
             POSTERIOR_RANGES: implausible_posteriors,
-            DRAWS_STORED: lambda stored: _artifact_problems(warehouse, POSTERIORS.qualified_name, stored),
+            DRAWS_STORED: lambda stored: artifact_problems(warehouse, POSTERIORS.qualified_name, stored),
         },
     )
-
-
-def _last_traded_before(warehouse: WarehouseResource, day: dt.date) -> dt.date:
-    """The last day before ``day`` with an available return (the day whose posterior a run
-    from ``day`` continues); the previous business day when none is within 30 days."""
-    recent = history.strategy_returns(warehouse, day - dt.timedelta(days=30), day - dt.timedelta(days=1))
-    traded = recent.filter(pl.col("available")).get_column("date")
-    return traded.max() if traded.len() else previous_business_day(day)
 
 
 def _stored_anchor(
@@ -210,14 +208,6 @@ def _day_fits(_: dt.date, rows: pl.DataFrame) -> dict:
         "rhat_max": float(rows.get_column("rhat_max").max() or np.nan),
         "ess_bulk_min": float(rows.get_column("ess_bulk_min").min() or np.nan),
     }
-
-
-def _artifact_problems(warehouse: WarehouseResource, table: str, stored: pl.DataFrame) -> list[str]:
-    """Each distinct artefact the rows reference, missing or not matching its hash."""
-    artifacts = warehouse.artifacts()
-    references = stored.unique(subset=list(REFERENCE_COLUMNS[table]), keep="first", maintain_order=True)
-    problems = (artifacts.problem(table, row) for row in references.iter_rows(named=True))
-    return [problem for problem in problems if problem]
 
 
 @dg.asset(
@@ -278,7 +268,7 @@ def strategy_forecasts(
         days,
         {
             ONLY_USABLE_FITS: lambda stored: forecasts_without_usable_fit(stored, posteriors),
-            SCENARIOS_STORED: lambda stored: _artifact_problems(warehouse, FORECASTS.qualified_name, stored),
+            SCENARIOS_STORED: lambda stored: artifact_problems(warehouse, FORECASTS.qualified_name, stored),
         },
     )
 

@@ -22,6 +22,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from twin_assets.shared import history
 from twin_assets.shared.common import (
     DUCKDB_POOL,
     OWNER,
@@ -166,7 +167,9 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         {s.solution_id: s.retired for s in stepped},
     )
     trajectory = run(
-        solutions_level(policy), SolutionsState(states), _history(warehouse, strategies, days).exogenous(days)
+        solutions_level(policy),
+        SolutionsState(states),
+        _history(warehouse, strategies, days, any(r.metalabel_sizing for r in rules)).exogenous(days),
     )
     frames = records_to_frames([record for day in trajectory.records for record in day])
     ids = tuple(s.solution_id for s in solutions.solutions)
@@ -203,7 +206,11 @@ def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], f
         raise dg.Failure(description=str(error)) from None
 
 
-def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: list[dt.date]) -> SolutionHistory:
+def _history(
+    warehouse: WarehouseResource, strategies: StrategiesConfig, days: list[dt.date], metalabels: bool
+) -> SolutionHistory:
+    """The tables the solution level reads over ``days``; ``models.metalabels`` only when
+    a solution sizes by it (``metalabel_sizing``), so the default graph does not need it."""
     first, last = days[0], days[-1]
     returns = warehouse.read_history("raw.strategy_returns", history_start(first), last)
     ids = returns.get_column("strategy_id").unique().to_list()
@@ -225,7 +232,20 @@ def _history(warehouse: WarehouseResource, strategies: StrategiesConfig, days: l
         sectors={s: strategies.metadata(s).sector for s in ids},
         asset_classes={s: strategies.metadata(s).asset_class for s in ids},
         scenarios=scenarios,
+        metalabels=_metalabels(warehouse, first, last) if metalabels else None,
     )
+
+
+def _metalabels(warehouse: WarehouseResource, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """The metalabels of the run's days (each day with a usable posterior must have them)
+    and of the ten days before (a holiday at the start carries the last one)."""
+    before = warehouse.read_history(
+        "models.metalabels",
+        first - dt.timedelta(days=10),
+        first - dt.timedelta(days=1),
+        ["date", "strategy_id", "p_profitable"],
+    )
+    return pl.concat([before, history.metalabels(warehouse, first, last, "portfolio (metalabel_sizing)")])
 
 
 def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:

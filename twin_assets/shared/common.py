@@ -13,6 +13,7 @@ from twin_assets.shared.partitions import daily_partitions, partition_days
 from twin_assets.shared.restatements import restatement_check_spec
 from twin_model.contracts import TableSpec, validate
 from twin_model.errors import DataQualityError
+from twin_resources.artifacts import REFERENCE_COLUMNS
 from twin_resources.config import config_hash
 from twin_resources.io_manager import column_schema
 from twin_resources.provenance import code_version
@@ -127,3 +128,11 @@ def _result(name: str, problems: list[str], rows: int, asset_key: dg.AssetKey | 
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"rows_checked": rows, "problems": len(problems), "first_problems": first_items(problems)},
     )
+
+
+def artifact_problems(warehouse: WarehouseResource, table: str, stored: pl.DataFrame) -> list[str]:
+    """Each distinct artefact the rows reference, missing or not matching its hash."""
+    artifacts = warehouse.artifacts()
+    references = stored.unique(subset=list(REFERENCE_COLUMNS[table]), keep="first", maintain_order=True)
+    problems = (artifacts.problem(table, row) for row in references.iter_rows(named=True))
+    return [problem for problem in problems if problem]

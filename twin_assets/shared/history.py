@@ -29,6 +29,34 @@ def benchmark(warehouse: WarehouseResource, start: dt.date | None, end: dt.date)
     return factors.filter(pl.col("is_benchmark")).select("date", "ret")
 
 
+def metalabels(warehouse: WarehouseResource, start: dt.date, end: dt.date, reader: str) -> pl.DataFrame:
+    """``date, strategy_id, p_profitable`` of ``models.metalabels`` from ``start`` to ``end``
+    for a ``reader`` whose policy uses them (the pool's gate, a solution's sizing) without
+    depending on the asset in the graph: a day with a usable posterior but no metalabel
+    raises ``dg.Failure`` naming it, rather than the policy deciding as if none existed."""
+    rows = warehouse.read_history("models.metalabels", start, end, ["date", "strategy_id", "p_profitable"])
+    fitted = warehouse.read_history("models.strategy_posteriors", start, end, ["date", "converged"])
+    wanted = set(fitted.filter(pl.col("converged")).get_column("date").to_list())
+    missing = sorted(wanted - set(rows.get_column("date").to_list()))
+    if missing:
+        shown = ", ".join(str(d) for d in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise dg.Failure(
+            description=(
+                f"{reader} uses the metalabels, and models.metalabels has no rows for {shown}: "
+                "materialise models.metalabels for those days first"
+            )
+        )
+    return rows
+
+
+def last_traded_before(warehouse: WarehouseResource, day: dt.date) -> dt.date:
+    """The last day before ``day`` with an available return (the day whose state a run
+    from ``day`` continues); the previous business day when none is within 30 days."""
+    recent = strategy_returns(warehouse, day - dt.timedelta(days=30), day - dt.timedelta(days=1))
+    traded = recent.filter(pl.col("available")).get_column("date")
+    return traded.max() if traded.len() else previous_business_day(day)
+
+
 def previous_state(
     warehouse: WarehouseResource, spec: TableSpec, first_day: dt.date, wanted: dt.date | None = None
 ) -> tuple[pl.DataFrame, bool]:

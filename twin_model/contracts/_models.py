@@ -7,7 +7,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from twin_model.contracts._fields import PROBABILITY, SHA256_PATTERN, values_of
-from twin_model.conventions import FitMethod
+from twin_model.conventions import FitMethod, MetalabelModelKind
 
 
 class StrategyPosteriors(pa.DataFrameModel):
@@ -144,3 +144,78 @@ class ForecastCalibration(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["date", "strategy_id"]
+
+
+class Metalabels(pa.DataFrameModel):
+    """models.metalabels: a second opinion on each strategy, P(profitable next month).
+
+    ``p_profitable`` = P(the next ``horizon_days`` observed returns, over the strategy's
+    factors (its posterior mean betas on the regressors of ``factor_betas``), compound to
+    > 0 | the features known at ``date``) (``twin_model.metalabel``). ``model`` is the
+    classifier the purged cross-validation chose (``base_rate`` when fewer than
+    ``MetalabelSettings.min_months`` label months had matured, or no model beat it),
+    fitted on ``fitted_on`` from ``n_train`` matured labels over ``effective_months``
+    distinct months (the effective sample: one month's labels overlap). The fitted model
+    is in the artefact store at ``model_path``, verified on read by ``model_sha256``.
+    ``n_scored``, ``brier``, ``log_loss``, ``auc`` and ``base_rate`` score every earlier
+    prediction stored whose window had ended by ``date`` (out of sample: each was made by
+    a model fitted before it); the base rate's own Brier score is base_rate (1 - base_rate).
+    All null while nothing has matured; ``auc`` null while one outcome only.
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    p_profitable: pl.Float64 = pa.Field(**PROBABILITY)
+    model: pl.String = pa.Field(isin=values_of(MetalabelModelKind))
+    fitted_on: pl.Date
+    n_train: pl.Int64 = pa.Field(ge=0)
+    effective_months: pl.Int64 = pa.Field(ge=0)
+    horizon_days: pl.Int64 = pa.Field(gt=0)
+    model_path: pl.String
+    model_sha256: pl.String = pa.Field(str_matches=SHA256_PATTERN)
+    n_scored: pl.Int64 = pa.Field(ge=0)
+    brier: pl.Float64 = pa.Field(nullable=True, ge=0, le=1)
+    log_loss: pl.Float64 = pa.Field(nullable=True, ge=0)
+    auc: pl.Float64 = pa.Field(nullable=True, **PROBABILITY)
+    base_rate: pl.Float64 = pa.Field(nullable=True, **PROBABILITY)
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id"]
+
+    @pa.dataframe_check(name="fitted_before_use")
+    @classmethod
+    def fitted_before_use(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("fitted_on") <= pl.col("date"))
+
+
+class MetalabelOutcomes(pa.DataFrameModel):
+    """models.metalabel_scores: each metalabel prediction once its window has ended.
+
+    A row on ``date`` is a prediction made on ``prediction_date`` (a ``models.metalabels``
+    row) whose ``horizon_days`` observed returns ended on ``window_end`` = ``date``, with
+    the probability then given, the window's ``realised_return`` (over the strategy's
+    factors; the total return when ``metalabel.label`` is ``label_total``) and the outcome
+    ``realised`` = realised_return > 0. Reliability (mean ``p_profitable`` against the rate of ``realised`` by
+    bin) and AUC over any span are queries over these rows.
+    """
+
+    date: pl.Date = pa.Field(nullable=False)
+    strategy_id: pl.String = pa.Field(nullable=False)
+    prediction_date: pl.Date = pa.Field(nullable=False)
+    p_profitable: pl.Float64 = pa.Field(**PROBABILITY)
+    model: pl.String = pa.Field(isin=values_of(MetalabelModelKind))
+    realised_return: pl.Float64 = pa.Field(gt=-1)
+    realised: pl.Boolean
+    window_end: pl.Date
+
+    class Config:
+        strict = True
+        unique = ["date", "strategy_id", "prediction_date"]
+
+    @pa.dataframe_check(name="matured_on_date")
+    @classmethod
+    def matured_on_date(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("window_end") == pl.col("date")) & (pl.col("prediction_date") < pl.col("date"))
+        )

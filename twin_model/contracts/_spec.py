@@ -8,7 +8,13 @@ import pandera.polars as pa
 import polars as pl
 
 from twin_model.contracts._alpha import AlphaPool
-from twin_model.contracts._models import ForecastCalibration, StrategyForecasts, StrategyPosteriors
+from twin_model.contracts._models import (
+    ForecastCalibration,
+    MetalabelOutcomes,
+    Metalabels,
+    StrategyForecasts,
+    StrategyPosteriors,
+)
 from twin_model.contracts._portfolio import (
     RebalanceOrders,
     RiskViolations,
@@ -61,6 +67,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("models", "strategy_posteriors", StrategyPosteriors, ("date", "strategy_id")),
         TableSpec("models", "strategy_forecasts", StrategyForecasts, ("date", "strategy_id", "parameter_set")),
         TableSpec("models", "forecast_calibration", ForecastCalibration, ("date", "strategy_id")),
+        TableSpec("models", "metalabels", Metalabels, ("date", "strategy_id")),
+        TableSpec("models", "metalabel_scores", MetalabelOutcomes, ("date", "strategy_id", "prediction_date")),
         TableSpec("stats", "strategy_statistics", StrategyStatistics, ("date", "strategy_id", "window")),
         TableSpec("alpha", "alpha_pool", AlphaPool, ("date", "strategy_id")),
         TableSpec("portfolio", "solution_weights", SolutionWeights, ("date", "solution_id", "strategy_id")),

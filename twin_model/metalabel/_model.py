@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from pydantic import ConfigDict, Field
+from pydantic import dataclasses as validated
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -51,17 +53,18 @@ from twin_model.metalabel._scores import log_loss
 _CLIP = 1e-6
 
 
-@dataclass(frozen=True)
+@validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class MetalabelSettings:
-    """Policy of the metalabel model; horizon and embargo in observed days."""
+    """Policy of the metalabel model; horizon and embargo in observed days
+    (``strategies.yaml``'s ``metalabel`` section is this type, with its defaults)."""
 
-    horizon: int = DEFAULT_HORIZON
+    horizon: int = Field(default=DEFAULT_HORIZON, ge=1)
     label: MetalabelTarget = MetalabelTarget.RESIDUAL
-    n_splits: int = 4
-    embargo: int = 5
-    min_months: int = 12
-    logistic_c: float = 0.01
-    boosting_iterations: int = 100
+    n_splits: int = Field(default=4, ge=2)
+    embargo: int = Field(default=5, ge=0)
+    min_months: int = Field(default=12, ge=0)
+    logistic_c: float = Field(default=0.01, gt=0)
+    boosting_iterations: int = Field(default=100, ge=1)
     seed: int = 0
     candidates: tuple[MetalabelModelKind, ...] = (
         MetalabelModelKind.LOGISTIC,

@@ -17,7 +17,10 @@ Which figures a day sees:
 * the monthly valley in force: from the "posterior" forecast made on the last date before
   the month began (the forecast of that month); failing that, the earliest forecast made
   in the month before the day;
-* the regime's ``risk_scale`` of the day (1 without a regime row), the day's positions.
+* the regime's ``risk_scale`` of the day (1 without a regime row), the day's positions;
+* ``p_profitable``: each strategy's latest ``models.metalabels`` probability on or before
+  the day (empty unless the history was given the metalabels: a solution sizes by it only
+  with ``metalabel_sizing``).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class DayInputs:
     sharpe: Mapping[str, float]
     valley: Mapping[str, float]
     evidence: Mapping[str, float] = field(default_factory=dict)
+    p_profitable: Mapping[str, float] = field(default_factory=dict)
     risk_scale: float = 1.0
     positions: pl.DataFrame | None = None
     scenarios: Callable[[Sequence[str]], np.ndarray | None] | None = None
@@ -162,6 +166,7 @@ class SolutionHistory:
         sectors: Mapping[str, str],
         asset_classes: Mapping[str, str],
         scenarios: Callable[[dt.date, Sequence[str]], np.ndarray | None] | None = None,
+        metalabels: pl.DataFrame | None = None,
     ):
         observed = returns.filter(observed_return(returns.columns))
         wide = observed.pivot(on="strategy_id", index="date", values="ret").sort("date")
@@ -180,6 +185,7 @@ class SolutionHistory:
         self.sectors = dict(sectors)
         self.asset_classes = dict(asset_classes)
         self.scenarios = scenarios
+        self.metalabels = metalabels
 
     def exogenous(self, days: Iterable[dt.date]) -> Iterator[Exogenous[DayInputs]]:
         """W_1, W_2, ...: the ``DayInputs`` of each of ``days``, built one day at a time."""
@@ -204,6 +210,7 @@ class SolutionHistory:
             sharpe=moments["sharpe"],
             valley=valleys_in_force(self.forecasts, day),
             evidence=self._evidence(day),
+            p_profitable=self._p_profitable(day),
             risk_scale=self._risk_scale(day),
             positions=self._positions(day),
             scenarios=(lambda ids: self.scenarios(day, ids)) if self.scenarios else None,
@@ -227,6 +234,13 @@ class SolutionHistory:
         known = self.pool.filter((pl.col("date") <= day) & pl.col("evidence").is_not_null()).sort("date")
         latest = known.group_by("strategy_id").last()
         return dict(zip(latest.get_column("strategy_id").to_list(), latest.get_column("evidence").to_list()))
+
+    def _p_profitable(self, day: dt.date) -> dict[str, float]:
+        """The latest metalabel on or before ``day`` (a holiday carries the last one)."""
+        if self.metalabels is None:
+            return {}
+        latest = self.metalabels.filter(pl.col("date") <= day).sort("date").group_by("strategy_id").last()
+        return dict(zip(latest.get_column("strategy_id").to_list(), latest.get_column("p_profitable").to_list()))
 
     def _risk_scale(self, day: dt.date) -> float:
         row = self.regime.filter(pl.col("date") == day)

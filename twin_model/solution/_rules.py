@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -58,6 +59,7 @@ class SolutionRules:
     incubation_evidence: float | None = None
     incubation_exit_evidence: float | None = None
     incubation_scale: float = 0.5
+    metalabel_sizing: bool = False
     manual: tuple[ManualAction, ...] = ()
 
     @classmethod
@@ -110,6 +112,13 @@ class SolutionRules:
         """How much of its allocated weight a strategy of ``tier`` gets."""
         return {Tier.CORE: 1.0, Tier.INCUBATION: self.incubation_scale}.get(tier, 0.0)
 
+    def bet_scale(self, p_profitable: float | None) -> float:
+        """The share of its allocated weight a strategy gets from its metalabel: 1 with
+        ``metalabel_sizing`` off, else ``metalabel_bet_size(p)`` (0 without a metalabel)."""
+        if not self.metalabel_sizing:
+            return 1.0
+        return 0.0 if p_profitable is None else metalabel_bet_size(p_profitable)
+
     def manual_on(self, day: dt.date) -> list[ManualAction]:
         return [m for m in self.manual if m.date == day]
 
@@ -131,9 +140,23 @@ _CONFIG_LAYOUT = {
     "incubation_evidence": ("incubation", "min_evidence"),
     "incubation_exit_evidence": ("incubation", "exit_evidence"),
     "incubation_scale": ("incubation", "scale"),
+    "metalabel_sizing": ("", "metalabel_sizing"),
 }
 """Where each scalar rule sits in a solution of ``solutions.yaml``: (section, key), the
 section "" for a top-level key. The file's sections take their defaults from the rules'."""
+
+
+def metalabel_bet_size(p: float) -> float:
+    """Bet size from the metalabel's P(profitable) (Lopez de Prado): with
+    z = (p - 0.5) / sqrt(p (1 - p)), size = 2 Phi(z) - 1, floored at 0 (a long-only sleeve:
+    no bet when p <= 0.5); 0.5 -> 0, 0.6 -> 0.16, 0.7 -> 0.34, 0.9 -> 0.82, 1 -> 1.
+    ``2 Phi(z) - 1 = erf(z / sqrt 2)``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"metalabel p_profitable {p} is not a probability")
+    if p in (0.0, 1.0):
+        return p
+    z = (p - 0.5) / math.sqrt(p * (1.0 - p))
+    return max(0.0, math.erf(z / math.sqrt(2.0)))
 
 
 def _tuple_or_none(values) -> tuple[str, ...] | None:

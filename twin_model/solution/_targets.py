@@ -192,17 +192,17 @@ def _rebalance(
     allocation, status, message = _allocate(rules, inputs, ids, covariance, book, strategies, investable, optimizer)
     if allocation is None:
         return _all_cash(triggers, strategies, exposure, status, message, moments=(ids, _mu(inputs, ids), covariance))
-    targets, scale, cash_pauses, incubation_cash = {}, {}, 0.0, 0.0
+    targets, scale, cash_pauses, scaled_out = {}, {}, 0.0, 0.0
     for s in strategies:
         w = allocation.weights.get(s, 0.0)
         active = strategies[s].status == StrategyStatus.ACTIVE
         ramp = strategies[s].ramp_factor(rules.ramp_days) if active else 0.0
-        size = rules.tier_scale(strategies[s].tier)
+        size = rules.tier_scale(strategies[s].tier) * rules.bet_scale(inputs.p_profitable.get(s))
         targets[s], scale[s] = w * ramp * size, ramp * size
         cash_pauses += w - w * ramp
-        incubation_cash += w * ramp * (1.0 - size)
+        scaled_out += w * ramp * (1.0 - size)
     invested = sum(allocation.weights.values())
-    cash = {"cash_pauses": cash_pauses, "cash_risk": 0.0, "cash_other": exposure - invested + incubation_cash}
+    cash = {"cash_pauses": cash_pauses, "cash_risk": 0.0, "cash_other": exposure - invested + scaled_out}
     return TargetDecision(
         True,
         triggers,

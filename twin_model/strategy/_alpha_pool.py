@@ -14,7 +14,12 @@ with hysteresis:
 - leave when e_i < exit_probability or DD_i < max_drawdown (either suffices);
 - otherwise keep the state. enter_probability > exit_probability is the hysteresis band,
   and no switch happens before min_days_in_state days in the current state (a drawdown
-  breach overrides that wait).
+  breach overrides that wait);
+- the optional metalabel gate (``metalabel_min_probability``, None = off): a strategy
+  enters only if its metalabel p_i = P(profitable over its factors next month)
+  (``models.metalabels``, the ``p_profitable`` column of the evidence) is >= the bar; a
+  missing p blocks entry. When the gate is the only rule that blocks an entry the reason
+  begins "metalabel decided". It does not force an exit.
 
 State S_t per strategy: in_pool and days_in_state. A strategy seen for the first time
 starts out of the pool with days_in_state 0 (the initialisation rule) and must earn its
@@ -96,12 +101,16 @@ class PoolState:
         )
 
 
-def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: PoolSignal) -> pl.DataFrame:
+def pool_evidence(
+    posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: PoolSignal, metalabels: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Today's evidence per strategy: usable (converged or fallen back) fits only.
 
     evidence = the posterior probability named by ``signal``; alpha_level = posterior
     mean of daily alpha x 252; the deflated Sharpe and drawdown over 252 observed returns;
-    the track record (observed returns since inception) and its minimum length.
+    the track record (observed returns since inception) and its minimum length. With
+    ``metalabels`` (strategy_id, p_profitable: ``models.metalabels`` of the day) a
+    ``p_profitable`` column follows EVIDENCE_COLUMNS (null for a strategy without one).
     """
     usable = posteriors.filter(pl.col("converged"))
     recent = statistics.filter(pl.col("window") == StatisticsWindow.DAYS_252).select(
@@ -115,7 +124,11 @@ def pool_evidence(posteriors: pl.DataFrame, statistics: pl.DataFrame, signal: Po
         .join(recent, on="strategy_id", how="left")
         .join(record, on="strategy_id", how="left")
     )
-    return evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
+    evidence = evidence.select(list(EVIDENCE_COLUMNS)).cast(EVIDENCE_COLUMNS)
+    if metalabels is None:
+        return evidence
+    p = metalabels.select("strategy_id", pl.col("p_profitable").cast(pl.Float64))
+    return evidence.join(p, on="strategy_id", how="left")
 
 
 @validated.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -130,6 +143,7 @@ class AlphaPoolPolicy:
     min_history: int = Field(default=126, ge=0)
     max_drawdown: float = Field(default=-0.35, lt=0)
     min_days_in_state: int = Field(default=5, ge=0)
+    metalabel_min_probability: float | None = Field(default=None, ge=0, le=1)
 
     def __post_init__(self):
         if not self.exit_probability < self.enter_probability:
@@ -145,9 +159,10 @@ class AlphaPoolPolicy:
 
     @property
     def name(self) -> str:
+        gate = "" if self.metalabel_min_probability is None else f", metalabel>={self.metalabel_min_probability:g}"
         return (
             f"pfa({self.signal}: enter>={self.enter_probability:g}, exit<{self.exit_probability:g}, "
-            f"dsr>={self.min_deflated_sharpe:g}, dd>={self.max_drawdown:g}, wait {self.min_days_in_state}d)"
+            f"dsr>={self.min_deflated_sharpe:g}, dd>={self.max_drawdown:g}, wait {self.min_days_in_state}d{gate})"
         )
 
     def decide(self, state: PoolState | pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
@@ -209,9 +224,23 @@ class AlphaPoolPolicy:
                 return False, f"{shown} < exit {self.exit_probability:g}"
             return True, f"{shown} >= exit {self.exit_probability:g}: alpha persists"
         failures = self._entry_failures(row)
+        gate = self._metalabel_failure(row)
+        if gate and not failures:
+            return False, f"metalabel decided: {gate}; {shown} >= enter {self.enter_probability:g} and the rest pass"
         if failures:
-            return False, "; ".join(failures)
-        return True, f"{shown} >= enter {self.enter_probability:g}, DSR, track record and drawdown pass"
+            return False, "; ".join(failures + ([gate] if gate else []))
+        passed = "" if self.metalabel_min_probability is None else ", metalabel"
+        return True, f"{shown} >= enter {self.enter_probability:g}, DSR, track record, drawdown{passed} pass"
+
+    def _metalabel_failure(self, row: dict) -> str | None:
+        """Why the metalabel gate blocks entry (None when it is off or passes)."""
+        bar = self.metalabel_min_probability
+        if bar is None:
+            return None
+        p = row.get("p_profitable")
+        if p is None:
+            return f"metalabel p_profitable missing (gate {bar:g})"
+        return f"metalabel p_profitable={p:.2f} < {bar:g}" if p < bar else None
 
     def _entry_failures(self, row: dict) -> list[str]:
         failures = []
@@ -245,13 +274,18 @@ _DECISION_SCHEMA = {
 
 
 def pool_exogenous(
-    posteriors: pl.DataFrame, statistics: pl.DataFrame, days: Iterable[dt.date], signal: PoolSignal
+    posteriors: pl.DataFrame,
+    statistics: pl.DataFrame,
+    days: Iterable[dt.date],
+    signal: PoolSignal,
+    metalabels: pl.DataFrame | None = None,
 ) -> Iterator[Exogenous[pl.DataFrame]]:
     """W_1, W_2, ...: each day's evidence from the posteriors and statistics tables of
-    the days (rows of other days are ignored)."""
+    the days (rows of other days are ignored), and the metalabels when given."""
 
     def evidence(day: dt.date) -> pl.DataFrame:
-        return pool_evidence(_on(posteriors, day), _on(statistics, day), signal)
+        gate = None if metalabels is None else _on(metalabels, day)
+        return pool_evidence(_on(posteriors, day), _on(statistics, day), signal, gate)
 
     return exogenous_path(days, evidence)
 

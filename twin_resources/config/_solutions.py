@@ -139,6 +139,7 @@ class SolutionConfig(StrictModel):
     stop: StopRule = StopRule()
     use_market_regime: bool = SolutionRules.use_market_regime
     incubation: IncubationRule | None = None
+    metalabel_sizing: bool = SolutionRules.metalabel_sizing
     manual: list[ManualOverride] = []
 
     @model_validator(mode="after")

@@ -1,5 +1,5 @@
 """``strategies.yaml``: the return source, the factors alpha is measured over, the strategy
-model, its forecast, the alpha-pool policy and each strategy's metadata."""
+model, its forecast, the alpha-pool policy, the metalabel model and each strategy's metadata."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from twin_model.conventions import UNCLASSIFIED_SECTOR, UNKNOWN_ASSET_CLASS
 from twin_model.data import SyntheticConfig
 from twin_model.data.factors import FactorSettings
+from twin_model.metalabel import MetalabelSettings
 from twin_model.strategy import AlphaPoolPolicy, FitSettings, SimulationSettings
 from twin_resources.config._base import StrictModel, firm_bounds
 
@@ -83,6 +84,7 @@ class StrategiesConfig(StrictModel):
         SimulationSettings()
     )
     pool_policy: AlphaPoolPolicy = AlphaPoolPolicy()
+    metalabel: MetalabelSettings = MetalabelSettings()
     defaults: StrategyDefaults = StrategyDefaults()
     strategies: dict[str, StrategyMetadata] = {}
 

@@ -89,6 +89,7 @@ def test_the_policy_names_its_parameters():
         "min_history": 100,
         "max_drawdown": -0.35,
         "min_days_in_state": 2,
+        "metalabel_min_probability": None,
     }
     assert AlphaPoolPolicy(**POLICY.parameters) == POLICY
 
