@@ -214,15 +214,22 @@ def test_two_warehouses_in_one_folder_keep_separate_verified_artefacts(raw_histo
     assert not draws["nuts"].equals(draws["conjugate"])
 
 
-@pytest.mark.slow
-def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_history, day_by_day, tmp_path):
-    source, _ = day_by_day
+def _tampered_copy(source: WarehouseResource, tmp_path):
+    """A copy of ``source`` (file and artefacts) to tamper with, and its first two days'
+    posterior draws files."""
     target = tmp_path / "tampered" / "twin.duckdb"
     target.parent.mkdir()
     shutil.copy(source.path, target)
     shutil.copytree(source.artifacts().root, target.parent / "twin.artifacts")
     warehouse = WarehouseResource(path=str(target))
     first, second = (warehouse.artifacts().root / "strategy_posteriors" / f"{key}.parquet" for key in DAYS[:2])
+    return warehouse, first, second
+
+
+@pytest.mark.slow
+def test_an_overwritten_artefact_fails_the_reader_naming_file_row_and_rerun(raw_history, day_by_day, tmp_path):
+    source, _ = day_by_day
+    warehouse, first, second = _tampered_copy(source, tmp_path)
     shutil.copy(second, first)  # another day's draws where this day's were
     res = resources(warehouse, raw_history[1])
     result = dg.materialize(
@@ -245,12 +252,7 @@ def test_a_rolling_day_reads_the_previous_days_draws_verified(raw_history, day_b
     """The anchor a single day starts from is the previous day's draws artefact, read
     through the store's hash check: a replaced file fails the day, naming it."""
     source, _ = day_by_day
-    target = tmp_path / "tampered" / "twin.duckdb"
-    target.parent.mkdir()
-    shutil.copy(source.path, target)
-    shutil.copytree(source.artifacts().root, target.parent / "twin.artifacts")
-    warehouse = WarehouseResource(path=str(target))
-    first, second = (warehouse.artifacts().root / "strategy_posteriors" / f"{key}.parquet" for key in DAYS[:2])
+    warehouse, first, second = _tampered_copy(source, tmp_path)
     shutil.copy(second, first)
     result = materialize_days(
         [strategy_posteriors], resources(warehouse, raw_history[1]), DAYS[1], raise_on_error=False
