@@ -14,7 +14,7 @@ share of days refitted and why; k-hat and ESS of the reweighted days; seconds pe
 in each mode (compile excluded, reported apart); peak RSS. Asserts nothing.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/rolling.py [--days 60]
-        [--scenario bundled|synthetic] [--strategies 100] [--draws 300] [--tune 300]
+        [--scenario bundled|synthetic] [--strategies 100] [--draws 500] [--tune 300]
         [--refit-every 21] [--min-ess 100] [--rolling-only]
 
 The whole bundled calendar (2,012 observed days, 2015-01-02 to 2022-12-28) with rolling
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--scenario", choices=("bundled", "synthetic"), default="bundled")
     parser.add_argument("--strategies", type=int, default=100)
-    parser.add_argument("--draws", type=int, default=300)
+    parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=300)
     parser.add_argument("--refit-every", type=int, default=21)
     parser.add_argument("--min-ess", type=float, default=100.0)

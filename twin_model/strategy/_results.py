@@ -62,7 +62,7 @@ class FitSettings:
     """
 
     window_days: int = Field(default=504, ge=1)
-    draws: int = Field(default=300, ge=1)
+    draws: int = Field(default=500, ge=1)
     tune: int = Field(default=300, ge=0)
     chains: int = Field(default=2, ge=1)
     seed: int = Field(default=20260101, ge=0)

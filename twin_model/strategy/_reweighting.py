@@ -20,13 +20,16 @@ A block whose raw log-weights are all equal (no member observed on the days that
 keeps equal weights and has no ``k_hat`` (NaN). The effective sample size is
 ``ESS_b = r_eff_b / sum_s w_sb^2`` (``S r_eff`` for equal weights).
 
-``r_eff`` of a strategy is ``min(1, min over alpha, beta, sigma of ESS_mean / S)`` of the
-anchor's chains (ArviZ's ``ess(method="mean")``; beta is the benchmark's; a constant
-parameter, such as beta without a benchmark, is left out), and a block's is its members'
-smallest: the draws' autocorrelation shrinks how much information any weighting of them
-can hold, and the parameters themselves (not derived quantities that depend on the day's
-factor moments) are what the weights are functions of. Capped at 1, so anti-correlated NUTS
-draws never claim more than ``S``.
+``r_eff`` of a block is the relative efficiency of its importance ratios
+``exp(log w_sb)`` over the anchor's chains, ``min(1, ESS_mean(ratios) / S)`` (ArviZ's
+``ess(method="mean")``), the convention of PSIS-LOO (``loo::relative_eff``): the weights'
+own autocorrelation across the chains is what shrinks the information in a weighted mean.
+A block whose ratios are all equal has ``r_eff = 1`` (the weighting adds no error; the
+draws' own efficiency was judged when the anchor was fitted, ``min_ess_bulk``). Capped at 1,
+so anti-correlated NUTS draws never claim more than ``S``. (An earlier rule took the
+smallest ESS of the parameters alpha, beta and sigma: with six correlated factor
+regressors the slowest beta set it near the floor, so the ESS rule refitted days whose
+weights were barely uneven.)
 """
 
 from __future__ import annotations
@@ -39,34 +42,26 @@ import numpy as np
 from twin_model.strategy._likelihood import block_loglik
 from twin_model.strategy._window import ReturnWindow
 
-EFFICIENCY_PARAMETERS = ("alpha", "beta", "sigma")
-
 
 def khat_threshold(n_draws: int) -> float:
     """The largest reliable PSIS shape for ``n_draws`` draws: ``min(1 - 1/log10 S, 0.7)``."""
     return min(1.0 - 1.0 / math.log10(n_draws), 0.7)
 
 
-def relative_efficiency(draws: dict[str, np.ndarray], chains: int) -> np.ndarray:
-    """``r_eff`` per strategy (see the module docstring) of draws ``[S, N]`` ordered chain by chain."""
+def relative_efficiency(log_w: np.ndarray, chains: int) -> np.ndarray:
+    """``r_eff`` per column of raw log-weights ``[S, B]`` ordered chain by chain (see the
+    module docstring): ``min(1, ESS_mean(exp(log_w - max)) / S)``, 1 for equal weights."""
     import arviz as az
-    import xarray as xr
 
-    total, n = draws["alpha"].shape
+    total, n_blocks = log_w.shape
     if total % chains:
         raise ValueError(f"{total} draws do not split into {chains} chains")
-    dataset = xr.Dataset(
-        {
-            name: (("chain", "draw", "strategy"), draws[name].reshape(chains, total // chains, n))
-            for name in EFFICIENCY_PARAMETERS
-        }
-    )
-    ess = az.ess(dataset, method="mean")
-    ratios = np.full(n, 1.0)
-    for name in EFFICIENCY_PARAMETERS:
-        constant = np.ptp(draws[name], axis=0) == 0
-        ratios = np.minimum(ratios, np.where(constant, 1.0, ess[name].values / total))
-    return ratios
+    ratios = np.exp(log_w - log_w.max(axis=0))
+    r_eff = np.ones(n_blocks)
+    for b in np.flatnonzero(np.ptp(log_w, axis=0) > 0):
+        ess = float(az.ess(ratios[:, b].reshape(chains, total // chains), method="mean"))
+        r_eff[b] = min(1.0, ess / total)
+    return r_eff
 
 
 def likelihood_inputs(window: ReturnWindow, draws: dict[str, np.ndarray]) -> tuple[dict, np.ndarray, np.ndarray, list]:
@@ -122,9 +117,3 @@ def smoothed_weights(log_w: np.ndarray, r_eff: np.ndarray) -> tuple[np.ndarray, 
 def effective_sample_size(weights: np.ndarray, r_eff: np.ndarray) -> np.ndarray:
     """``r_eff / sum_s w_s^2`` per column of normalised ``weights`` ``[S, B]``."""
     return np.asarray(r_eff, dtype=float) / (weights**2).sum(axis=0)
-
-
-def block_efficiency(r_eff: np.ndarray, blocks: list[int]) -> np.ndarray:
-    """A block's ``r_eff``: its members' smallest."""
-    index = np.asarray(blocks)
-    return np.array([r_eff[index == b].min() for b in range(int(index.max()) + 1)])

@@ -41,7 +41,6 @@ from twin_model.conventions import FitMethod, ModelUpdate, RefitRule
 from twin_model.strategy._fitting import StrategyModelFitter
 from twin_model.strategy._results import _draw_columns, _summarise_draws, _summary_frame
 from twin_model.strategy._reweighting import (
-    block_efficiency,
     effective_sample_size,
     khat_threshold,
     log_weights,
@@ -58,13 +57,13 @@ CARRIED = ("method", "rhat_max", "ess_bulk_min", "divergences", "sampler", "seed
 class Anchor:
     """The last NUTS fit: its day, window, draws (``DRAW_COLUMNS`` -> ``[S, N]`` in the
     window's strategy order, and ``betas`` ``[S, N, K]`` on the window's regressors), row facts (``CARRIED``, one row per strategy in that order)
-    and each strategy's relative efficiency ``r_eff``."""
+    and the number of chains the draws are ordered by."""
 
     date: dt.date
     window: ReturnWindow
     draws: dict[str, np.ndarray]
     rows: pl.DataFrame
-    r_eff: np.ndarray
+    chains: int
 
     @classmethod
     def of(cls, day: dt.date, window: ReturnWindow, draws: pl.DataFrame, rows: pl.DataFrame) -> Anchor:
@@ -78,8 +77,7 @@ class Anchor:
             raise ValueError(f"the anchor of {day} has no row for some of {ids}")
         arrays = decode_draws(draws, ids)
         arrays["betas"] = decode_betas(draws, ids, window.factor_ids)
-        chains = int(ordered.get_column("chains")[0])
-        return cls(day, window, arrays, ordered.select(CARRIED), relative_efficiency(arrays, chains))
+        return cls(day, window, arrays, ordered.select(CARRIED), int(ordered.get_column("chains")[0]))
 
     @property
     def n_draws(self) -> int:
@@ -117,7 +115,7 @@ class DayPosterior:
 def reweigh(anchor: Anchor, window: ReturnWindow) -> Reweighting:
     """The anchor's draws weighted for ``window`` (``_reweighting``), per strategy."""
     log_w, blocks = log_weights(anchor.window, anchor.draws, window)
-    r_eff = block_efficiency(anchor.r_eff, blocks)
+    r_eff = relative_efficiency(log_w, anchor.chains)
     weights, k_hat = smoothed_weights(log_w, r_eff)
     ess = effective_sample_size(weights, r_eff)
     since = sum(1 for day in window.dates if day > anchor.date)
