@@ -18,7 +18,7 @@ from pathlib import Path
 
 from twin_resources.config import PROJECT_ROOT
 
-MODEL_DAYS = 21
+MODEL_DAYS = 63
 # Dagster's tags for a partition-range run (not exported by its public API in 1.13.27)
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
