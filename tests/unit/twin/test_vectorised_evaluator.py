@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from search_cases import base_inputs, month, rules
 
+from tests.helpers.policy_search import base_inputs, month, rules
 from twin_model.conventions import StrategyStatus
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import SolutionState
