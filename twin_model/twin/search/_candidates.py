@@ -20,6 +20,7 @@ tuned in the walk-forward back-test on realised returns (DESIGN.md).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from pydantic import ConfigDict, Field
 from pydantic import dataclasses as validated
 
 from twin_model.conventions import CandidateFamily, PolicyKind, ScoreKind
+from twin_model.portfolio import allocation_policy
 from twin_model.solution import SolutionRules
 
 _STRICT = ConfigDict(extra="forbid")
@@ -56,6 +58,13 @@ class CfaPolicy:
 
     kind: PolicyKind
     params: Mapping[str, Any] = Field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        policy = allocation_policy(self.kind)
+        known = (set(inspect.signature(policy.rule).parameters) - {"inputs", "optimizer"}) | set(policy.aliases)
+        unknown = sorted(set(self.params) - known)
+        if unknown:
+            raise ValueError(f"policy {self.kind.value!r} has no parameters {unknown}; known: {sorted(known)}")
 
 
 @validated.dataclass(frozen=True, config=_STRICT)
