@@ -1,7 +1,10 @@
 """The policy search: candidates from its settings, scores, the known-best policy, and the
 selection bias of the in-sample best that the hold-out paths correct."""
 
+import datetime as dt
+
 import numpy as np
+import polars as pl
 import pytest
 from scipy import integrate, stats
 
@@ -10,13 +13,16 @@ from twin_model.conventions import CandidateFamily, PolicyKind, ScoreKind
 from twin_model.portfolio import CostModel
 from twin_model.solution import SolutionState
 from twin_model.twin.search import (
+    CONFIGURED,
     CfaGrid,
     CfaPolicy,
     PfaGrid,
     PolicySearchSettings,
     candidates,
     inert_limits,
+    parameters_json,
     parameters_of,
+    policy_in_force,
     search,
     utilities,
     with_parameters,
@@ -120,3 +126,34 @@ def test_the_in_sample_best_of_equal_candidates_overstates_by_e_max_times_its_se
     e_max = expected_max_of_normals(k)
     assert e_max == pytest.approx(1.8675, abs=1e-3)
     assert np.mean(gaps) == pytest.approx(e_max, abs=3 * 0.2)
+
+
+def test_the_policy_in_force_is_the_latest_choice_before_the_day():
+    configured = rules(pause_days=10)
+    january = rules(pause_days=5, target_exposure=0.5)
+
+    def row(date, solution_id, candidate_id, incumbent, chosen, given):
+        return {
+            "date": date,
+            "solution_id": solution_id,
+            "candidate_id": candidate_id,
+            "incumbent": incumbent,
+            "chosen": chosen,
+            "parameters": parameters_json(given),
+        }
+
+    rows = pl.DataFrame(
+        [
+            row(dt.date(2024, 1, 31), "test", "pfa:a", False, True, january),
+            row(dt.date(2024, 1, 31), "test", "incumbent", True, False, configured),
+            row(dt.date(2024, 1, 31), "other", "pfa:b", False, True, rules(pause_days=20)),
+            row(dt.date(2024, 2, 29), "test", "incumbent", True, True, rules(pause_days=99)),
+        ]
+    )
+    assert policy_in_force(rows, configured, dt.date(2024, 1, 31)).source == CONFIGURED  # the search is after the close
+    february = policy_in_force(rows, configured, dt.date(2024, 2, 1))
+    assert (february.rules.pause_days, february.rules.target_exposure) == (5, 0.5)
+    assert february.source == "policy_search 2024-01-31: pfa:a" and february.searched_on == dt.date(2024, 1, 31)
+    march = policy_in_force(rows, configured, dt.date(2024, 3, 1))
+    assert march.rules == configured and "configured policy kept" in march.source
+    assert policy_in_force(rows.clear(), configured, dt.date(2024, 3, 1)).rules == configured

@@ -8,7 +8,9 @@ back-test").
   (incumbent, PFA and CFA grids) of a solution;
 - ``_reference``: the solution step itself through the runner, one path at a time;
 - ``_vectorised``: the same step over every path at once, where the policy allows;
-- ``_search``: scores, standard errors, paired differences, hold-out, the choice.
+- ``_search``: scores, standard errors, paired differences, hold-out, the choice;
+- ``_month_end``: one month end's search of every searched solution on shared paths;
+- ``_in_force``: online mode, the policy a solution runs on a day.
 
 A subpackage of ``twin_model.twin`` (not re-exported by it): the solution and strategy
 levels import the core vocabulary from ``twin_model.twin``, and the search imports them.
@@ -26,7 +28,9 @@ from twin_model.twin.search._candidates import (
     parameters_of,
     with_parameters,
 )
+from twin_model.twin.search._in_force import CONFIGURED, PolicyInForce, policy_in_force
 from twin_model.twin.search._month import SimulatedMonth, month_days
+from twin_model.twin.search._month_end import month_end_search, searched
 from twin_model.twin.search._reference import reference_returns, solution_level
 from twin_model.twin.search._scenarios import STREAM_KEYS, ScenarioSet
 from twin_model.twin.search._search import SEARCH_COLUMNS, SearchResult, evaluate, mean_and_se, search, utilities
@@ -58,4 +62,9 @@ __all__ = [
     "search",
     "SearchResult",
     "SEARCH_COLUMNS",
+    "month_end_search",
+    "searched",
+    "policy_in_force",
+    "PolicyInForce",
+    "CONFIGURED",
 ]
