@@ -8,15 +8,22 @@ import polars as pl
 import pytest
 
 from tests.helpers.policy_search import base_inputs, month, rules
-from twin_model.conventions import ScenarioStream
+from twin_model.contracts import TABLES, validate
+from twin_model.conventions import PolicyKind, ScenarioStream
+from twin_model.errors import DataQualityError
 from twin_model.portfolio import CostModel
 from twin_model.solution import SolutionState
 from twin_model.strategy import predictive_model, simulate_predictive
 from twin_model.twin import run
 from twin_model.twin.search import (
+    CfaGrid,
+    CfaPolicy,
+    PfaGrid,
+    PolicySearchSettings,
     ScenarioSet,
     SimulatedMonth,
     inert_limits,
+    month_end_search,
     reference_returns,
     solution_level,
     vectorised_returns,
@@ -108,3 +115,38 @@ def test_the_paths_keep_the_posterior_mean():
     mean = paths.reshape(-1, 2).mean(axis=0)
     se = 0.01 / math.sqrt(400 * 10)
     assert np.all(np.abs(mean - [0.001, -0.0005]) < 4 * se)
+
+
+def test_a_month_end_search_shares_one_path_set_and_writes_valid_rows():
+    """Two solutions searched on the same paths: the incumbent's mean return is the
+    reference evaluator's on ScenarioSet's search paths (rebuilt here), the rows pass
+    twin.policy_evaluations' schema, and a second run gives the same rows."""
+    ids = ("s00", "s01")
+    history = np.random.default_rng(5).normal(0.0, 0.01, size=(120, 2))
+    model = predictive_model(_draws(list(ids), [0.001, -0.0005], [0.01, 0.02]), history, None, list(ids))
+    base = base_inputs(2)
+    settings = PolicySearchSettings(
+        n_paths=12,
+        holdout_paths=10,
+        horizon=6,
+        seed=4,
+        pfa=PfaGrid(pause_days=(2, 10), valley_multiple=(2.0,), ramp_days=(5,)),
+        cfa=CfaGrid(policies=(CfaPolicy(PolicyKind.PERFORMANCE),), exposure=(0.5,)),
+    )
+    one = rules(solution_id="one", policy_params={"weights": {"s00": 1.0, "s01": 1.0}})
+    two = rules(solution_id="two", policy_kind="performance", policy_params={})
+    solutions = [(r, SolutionState.launch(r)) for r in (one, two)]
+    valley = {"s00": -0.01, "s01": -0.01}
+    table, results = month_end_search(base, model, valley, solutions, settings, inert_limits(), TEN_BPS)
+    validate(table, TABLES["twin.policy_evaluations"])
+    with pytest.raises(DataQualityError, match="one_incumbent_best_and_choice_per_search"):
+        validate(table.with_columns(chosen=pl.lit(True)), TABLES["twin.policy_evaluations"])
+    assert table.height == 2 * 3 and set(results) == {"one", "two"}
+    paths = ScenarioSet(4, ScenarioStream.SEARCH, 12, 6).simulate(model)
+    m = SimulatedMonth(base, month(base, 6).days, ids, valley)
+    incumbent = table.filter((pl.col("solution_id") == "one") & pl.col("incumbent")).row(0, named=True)
+    assert incumbent["mean_return"] == pytest.approx(
+        reference_returns(one, solutions[0][1], m, paths, inert_limits(), TEN_BPS).mean(), abs=1e-12
+    )
+    again, _ = month_end_search(base, model, valley, solutions, settings, inert_limits(), TEN_BPS)
+    assert again.equals(table)
