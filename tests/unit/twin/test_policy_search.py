@@ -11,17 +11,20 @@ from scipy import integrate, stats
 from tests.helpers.policy_search import base_inputs, month, rules
 from twin_model.conventions import CandidateFamily, PolicyKind, ScoreKind
 from twin_model.portfolio import CostModel
-from twin_model.solution import SolutionState
+from twin_model.solution import SolutionPolicy, SolutionState, contribution, transition
+from twin_model.twin import Level, run
 from twin_model.twin.search import (
     CONFIGURED,
     CfaGrid,
     CfaPolicy,
     PfaGrid,
+    PolicySchedule,
     PolicySearchSettings,
     candidates,
     inert_limits,
     parameters_json,
     parameters_of,
+    policies_in_force,
     policy_in_force,
     search,
     utilities,
@@ -157,3 +160,36 @@ def test_the_policy_in_force_is_the_latest_choice_before_the_day():
     march = policy_in_force(rows, configured, dt.date(2024, 3, 1))
     assert march.rules == configured and "configured policy kept" in march.source
     assert policy_in_force(rows.clear(), configured, dt.date(2024, 3, 1)).rules == configured
+
+
+def test_a_schedule_hands_each_day_to_the_policy_in_force():
+    """A choice dated 2024-02-29 (exposure 0.5) takes effect on 1 March: the book set at
+    the February launch runs at exposure 1, March's monthly rebalance at 0.5."""
+    configured = rules(policy_params={"weights": {"s00": 1.0, "s01": 1.0}})
+    chosen = with_parameters(configured, {"target_exposure": 0.5})
+    table = pl.DataFrame(
+        {
+            "date": [dt.date(2024, 2, 29)],
+            "solution_id": ["test"],
+            "candidate_id": ["cfa:target_exposure=0.5"],
+            "incumbent": [False],
+            "chosen": [True],
+            "parameters": [parameters_json(chosen)],
+        }
+    )
+    m = month(base_inputs(2), horizon=25, valley=None)
+    segments = policies_in_force(table, [configured], m.days)
+    assert [(start, [p.rules for p in now]) for start, now in segments] == [
+        (m.days[0], [configured]),
+        (dt.date(2024, 3, 1), [chosen]),
+    ]
+    schedule = PolicySchedule(
+        tuple(start for start, _ in segments),
+        tuple(SolutionPolicy(now[0].rules, inert_limits(), NO_COSTS) for _, now in segments),
+    )
+    level = Level(schedule, transition, contribution, lambda s, x, w: x.rules.target_exposure)
+    paths = np.random.default_rng(1).normal(0.0, 0.01, size=(25, 2))
+    trajectory = run(level, SolutionState.launch(configured), m.exogenous(paths))
+    exposure = {d: s.exposure for d, s in zip(trajectory.days, trajectory.states)}
+    assert exposure[dt.date(2024, 2, 29)] == 1.0 and exposure[dt.date(2024, 3, 1)] == 0.5
+    assert trajectory.records == tuple(0.5 if d.month == 3 else 1.0 for d in m.days)

@@ -28,7 +28,13 @@ from twin_model.twin.search._candidates import (
     parameters_of,
     with_parameters,
 )
-from twin_model.twin.search._in_force import CONFIGURED, PolicyInForce, policy_in_force
+from twin_model.twin.search._in_force import (
+    CONFIGURED,
+    PolicyInForce,
+    PolicySchedule,
+    policies_in_force,
+    policy_in_force,
+)
 from twin_model.twin.search._month import SimulatedMonth, month_days
 from twin_model.twin.search._month_end import month_end_search, searched
 from twin_model.twin.search._reference import reference_returns, solution_level
@@ -67,4 +73,6 @@ __all__ = [
     "policy_in_force",
     "PolicyInForce",
     "CONFIGURED",
+    "policies_in_force",
+    "PolicySchedule",
 ]

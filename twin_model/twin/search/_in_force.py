@@ -11,13 +11,16 @@ the daily assets can say so in their metadata.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from twin_model.solution import SolutionRules
+from twin_model.twin import Policy
 from twin_model.twin.search._candidates import with_parameters
 
 CONFIGURED = "configured"
@@ -53,3 +56,44 @@ def policy_in_force(evaluations: pl.DataFrame, rules: SolutionRules, day: dt.dat
     if row["incumbent"]:
         return PolicyInForce(rules, f"{where} (the configured policy kept)", row["date"], row["candidate_id"])
     return PolicyInForce(with_parameters(rules, json.loads(row["parameters"])), where, row["date"], row["candidate_id"])
+
+
+def policies_in_force(
+    evaluations: pl.DataFrame, rules: Sequence[SolutionRules], days: Sequence[dt.date]
+) -> list[tuple[dt.date, list[PolicyInForce]]]:
+    """The policies in force over ``days`` (in order) as segments: ``(first day, each
+    solution's PolicyInForce)``, a new segment on each day where any of them changes."""
+    segments: list[tuple[dt.date, list[PolicyInForce]]] = []
+    for day in days:
+        now = [policy_in_force(evaluations, r, day) for r in rules]
+        if not segments or [p.source for p in now] != [p.source for p in segments[-1][1]]:
+            segments.append((day, now))
+    return segments
+
+
+@dataclass(frozen=True)
+class PolicySchedule:
+    """X^pi of a level whose policy changes within a run: ``policies[k]`` decides the days
+    from ``starts[k]`` up to the next start (a month-end search's choice taking effect)."""
+
+    starts: tuple[dt.date, ...]
+    policies: tuple[Policy, ...]
+
+    def __post_init__(self) -> None:
+        if not self.starts or len(self.starts) != len(self.policies) or list(self.starts) != sorted(set(self.starts)):
+            raise ValueError("PolicySchedule: one policy per start, the starts increasing")
+
+    @property
+    def name(self) -> str:
+        return " | ".join(f"from {s}: {p.name}" for s, p in zip(self.starts, self.policies))
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        return {str(s): p.parameters for s, p in zip(self.starts, self.policies)}
+
+    def in_force(self, day: dt.date) -> Policy:
+        """The policy deciding ``day`` (the first one before the first start)."""
+        return self.policies[max(0, bisect.bisect_right(self.starts, day) - 1)]
+
+    def decide(self, state, info):
+        return self.in_force(info.day).decide(state, info)
