@@ -40,8 +40,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from twin_model.conventions import StrategyStatus, Tier
-from twin_model.portfolio import CostModel, RiskLimits, allocation_policy
-from twin_model.portfolio._limits import PortfolioLimits, PositionLimits, StrategyLimits
+from twin_model.portfolio import (
+    CostModel,
+    PortfolioLimits,
+    PositionLimits,
+    RiskLimits,
+    StrategyLimits,
+    allocation_policy,
+)
 from twin_model.solution import DayInputs, SolutionRules, SolutionState, StrategyState
 from twin_model.solution._book import Book
 from twin_model.solution._orders import MIN_TRADE
