@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from twin_model.conventions import Evaluator, ScoreKind
+from twin_model.conventions import CandidateFamily, Evaluator, ScoreKind
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import SolutionRules, SolutionState
@@ -87,7 +87,7 @@ def search(
 ) -> SearchResult:
     """Score ``pool`` (the incumbent first) on ``paths``, re-measure the winner and the
     incumbent on ``holdout`` (independent paths), choose (see the module docstring)."""
-    if not pool or pool[0].family != "incumbent":
+    if not pool or pool[0].family != CandidateFamily.INCUMBENT:
         raise ValueError("search: the first candidate must be the incumbent")
     measured = [evaluate(c.rules, state, month, paths, limits, costs, optimizer) for c in pool]
     u = utilities(np.stack([r for r, _ in measured]), settings.score, settings.risk_aversion)
