@@ -123,8 +123,8 @@ class _Allocations:
     """The step's own allocation stage, once per distinct set of strategies with a slot:
     ``a_i x size_i`` (ramp factor 1), from the month's fixed moments."""
 
-    def __init__(self, rules: SolutionRules, base: DayInputs, ids: list[str], tiers: np.ndarray):
-        self.rules, self.base, self.ids, self.tiers = rules, base, ids, tiers
+    def __init__(self, rules: SolutionRules, base: DayInputs, ids: list[str]):
+        self.rules, self.base, self.ids = rules, base, ids
         self.exposure = rules.target_exposure * (base.risk_scale if rules.use_market_regime else 1.0)
         self.cache: dict[bytes, np.ndarray] = {}
 
@@ -182,7 +182,7 @@ class _Book:
             np.array([[rules.tier_scale(t) for t in _TIERS]])
             * np.array([rules.bet_scale(base.p_profitable.get(s)) for s in ids])[:, None]
         )  # [N, tier]
-        self.allocations = _Allocations(rules, base, ids, self.tier_on)
+        self.allocations = _Allocations(rules, base, ids)
         self.columns = np.array([month.scenario_ids.index(s) for s in ids], dtype=int)
 
 
@@ -255,7 +255,7 @@ def _manage(b: _Book, r: np.ndarray, restart: bool) -> tuple[np.ndarray, np.ndar
     return status, (pool | ramp_events | leave | enter | stops).any(axis=1)
 
 
-def _targets(b: _Book, status: np.ndarray, held: np.ndarray, rebalance: np.ndarray) -> np.ndarray:
+def _targets(b: _Book, status: np.ndarray, rebalance: np.ndarray) -> np.ndarray:
     """Stage 4: the step's allocation (cached per set of slots) scaled by the ramps on a
     rebalance; otherwise active strategies keep their targets and the rest go to 0."""
     active = status == ACTIVE
@@ -315,7 +315,7 @@ def vectorised_returns(
         launch = k == 0 and b.cold
         first = launch or (rules.monthly and restart)
         rebalance = first | drift | events
-        target = _targets(b, status, held, rebalance)
+        target = _targets(b, status, rebalance)
         b.weight = _orders(b, status, held, target, rebalance, day, costs)
         b.target, b.status, previous = target, status, day
         b.known[:] = True
