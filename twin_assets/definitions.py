@@ -16,6 +16,7 @@ from twin_assets.jobs import (
     build_business_day_schedule,
     business_day_job,
     modelling_job,
+    month_end_job,
     raw_history_job,
 )
 from twin_assets.models import METALABEL_ASSETS, MODEL_ASSETS
@@ -24,13 +25,22 @@ from twin_assets.raw import RAW_ASSETS
 from twin_assets.reports import warehouse_snapshot_asset
 from twin_assets.shared.common import WAREHOUSE_IO
 from twin_assets.stats import strategy_statistics
+from twin_assets.twin import policy_evaluations
 from twin_resources.config import config_dir
 from twin_resources.io_manager import WarehouseIOManager
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource, env_or_default
 from twin_resources.runtime import own_pytensor_compiledir
 from twin_resources.warehouse import warehouse_path
 
-WAREHOUSE_ASSETS = [*RAW_ASSETS, *MODEL_ASSETS, *METALABEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
+WAREHOUSE_ASSETS = [
+    *RAW_ASSETS,
+    *MODEL_ASSETS,
+    *METALABEL_ASSETS,
+    strategy_statistics,
+    alpha_pool,
+    solution_level,
+    policy_evaluations,
+]
 """Every asset that writes a warehouse table."""
 warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
 
@@ -58,7 +68,7 @@ def build_definitions() -> dg.Definitions:
     own_pytensor_compiledir()
     return dg.Definitions(
         assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
-        jobs=[business_day_job, raw_history_job, modelling_job],
+        jobs=[business_day_job, raw_history_job, modelling_job, month_end_job],
         schedules=[build_business_day_schedule()],
         resources=resources(),
         executor=dg.in_process_executor,

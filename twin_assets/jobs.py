@@ -1,5 +1,6 @@
 """Jobs and the schedule: the business-day job, run after the close for the previous
-business day; on by default only for an open-ended (live) calendar. Every job ends with
+business day; on by default only for an open-ended (live) calendar; the month-end job
+(the policy search, monthly partitions), run by hand or by the CLI after a month's days. Every job ends with
 the read snapshot (``reports/warehouse_snapshot``): the business-day and modelling jobs
 select it with the rest, the raw history job names it beside the raw group. The jobs need
 no config; the schedule is built from the calendar when the Definitions are."""
@@ -15,11 +16,14 @@ from twin_model.calendar import previous_business_day
 BUSINESS_DAY_JOB = "business_day_job"
 RAW_HISTORY_JOB = "raw_history_job"
 MODELLING_JOB = "modelling_job"
+MONTH_END_JOB = "month_end_job"
+MONTH_END = dg.AssetSelection.groups("twin")
+"""The month-end assets (monthly partitions): a job cannot mix them with the daily ones."""
 BUSINESS_DAY_SCHEDULE = "business_day_schedule"
 
 business_day_job = dg.define_asset_job(
     name=BUSINESS_DAY_JOB,
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - MONTH_END,
     description="Every daily layer for one business day (or, as a back-fill, a range of days in one run).",
 )
 
@@ -31,8 +35,14 @@ raw_history_job = dg.define_asset_job(
 
 modelling_job = dg.define_asset_job(
     name=MODELLING_JOB,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw"),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw") - MONTH_END,
     description="Every layer above raw (models, statistics, alpha pool, solutions) for a range of days, reading the raw history.",
+)
+
+month_end_job = dg.define_asset_job(
+    name=MONTH_END_JOB,
+    selection=MONTH_END | dg.AssetSelection.assets(SNAPSHOT_KEY),
+    description="The month-end policy search for one month (after its days' solution level), then the read snapshot.",
 )
 
 

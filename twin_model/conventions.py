@@ -240,3 +240,42 @@ class ViolationStatus(StrEnum):
 
 
 # --------------------------------------------------------------------------- firm and twin
+
+
+class ScoreKind(StrEnum):
+    """How the policy search scores a candidate's net monthly returns ``R_p`` (``twin.yaml``
+    ``policy_search.score``)."""
+
+    MEAN_VARIANCE = "mean_variance"
+    """``mean(R) - lambda var(R)`` (lambda = ``risk_aversion``)."""
+    LOG_GROWTH = "log_growth"
+    """``mean(log(1 + R))``."""
+
+
+class ScenarioStream(StrEnum):
+    """Which independent family of seeded paths a policy-search path belongs to."""
+
+    SEARCH = "search"
+    """The paths every candidate is scored on (common random numbers)."""
+    HOLDOUT = "holdout"
+    """Independent paths the winner is re-measured on."""
+
+
+class CandidateFamily(StrEnum):
+    """A policy-search candidate's family (Powell)."""
+
+    INCUMBENT = "incumbent"
+    """The solution's configured policy."""
+    PFA = "pfa"
+    """A policy function approximation: the pause, ramp and stop rules."""
+    CFA = "cfa"
+    """A cost function approximation: the allocation policy, its parameters, exposure."""
+
+
+class Evaluator(StrEnum):
+    """How a policy-search candidate was stepped over the paths."""
+
+    REFERENCE = "reference"
+    """The solution step itself, through the runner, one path at a time."""
+    VECTORISED = "vectorised"
+    """The numpy evaluator stepping every path at once (equal to the step, tested)."""

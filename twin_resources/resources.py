@@ -98,14 +98,14 @@ def _in(directory: Path, name: str | None) -> Path | None:
 
 class TwinConfigResource(dg.ConfigurableResource):
     """The firm's YAML config, read at run time so a broken file fails the assets that
-    need it (naming the file), not the code location. Every read validates all five files
+    need it (naming the file), not the code location. Every read validates all six files
     and the rules between them, so a step that reads any of them fails on a broken one,
     firm.yaml included, long before the firm layer uses it."""
 
     config_dir: str = Field(description="Directory of the firm's YAML config (TWIN_CONFIG_DIR).")
 
     def validated(self) -> TwinConfig:
-        """All five files, each checked and cross-checked (``load_config``)."""
+        """All six files, each checked and cross-checked (``load_config``)."""
         return load_config(Path(self.config_dir))
 
     def strategies(self) -> StrategiesConfig:

@@ -13,6 +13,11 @@ Only the solutions in config/solutions.yaml are replaced: the rows of the run's 
 those solutions (a solution retired within the days has none from its ``retired`` date).
 A solution removed from config keeps every row it has; if it comes back, it continues
 from the previous business day's state or the run fails naming the first day it lacks.
+
+Each solution runs the policy in force on the day (online mode): the latest month-end
+search's choice before it in ``twin.policy_evaluations``, read through the warehouse
+resource, or the configured policy; each partition's metadata names it
+(``policy_in_force``, see ``twin_assets.shared.policies``).
 """
 
 import datetime as dt
@@ -22,7 +27,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from twin_assets.shared import history
+from twin_assets.shared import history, policies
 from twin_assets.shared.common import (
     DUCKDB_POOL,
     OWNER,
@@ -53,9 +58,7 @@ from twin_model.optimize import Optimizer
 from twin_model.solution import (
     PORTFOLIO_TABLES,
     SolutionHistory,
-    SolutionPolicy,
     SolutionRules,
-    SolutionsPolicy,
     SolutionsState,
     carried_states,
     forecasts_start,
@@ -161,11 +164,8 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     limits = twin_config.risk_limits()
     costs = solutions.execution
     states = _previous_states(warehouse, rules, days[0])
-    optimizer = Optimizer()
-    policy = SolutionsPolicy(
-        tuple(SolutionPolicy(rule, limits, costs, optimizer) for rule in rules),
-        {s.solution_id: s.retired for s in stepped},
-    )
+    in_force = policies.segments_in_force(warehouse, rules, days)
+    policy = policies.schedule(in_force, {s.solution_id: s.retired for s in stepped}, limits, costs, Optimizer())
     trajectory = run(
         solutions_level(policy),
         SolutionsState(states),
@@ -179,7 +179,7 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     stale = staleness(context, warehouse)
     for spec in DESCRIPTIONS:
         key = dg.AssetKey(spec.path)
-        figures = _day_figures(spec, frames[PERFORMANCE.qualified_name])
+        figures = policies.with_policies(_day_figures(spec, frames[PERFORMANCE.qualified_name]), in_force)
         add_daily_metadata(context, frames[spec.qualified_name], days, "solution_id", figures, key)
         metadata = {**run_metadata(days), **stale_metadata(stale), "warehouse": dg.MetadataValue.path(warehouse.path)}
         metadata.update(provenance(context, twin_config.config_dir, key))

@@ -1,4 +1,5 @@
-"""The one business-day partitions definition every daily asset shares.
+"""The business-day partitions definition every daily asset shares, and the month
+partitions of the month-end assets (a job cannot mix the two).
 
 It is built from ``calendar.yaml`` alone (never from a data file), so a broken data file
 fails one asset instead of the whole code location. Nothing is read when this module is
@@ -47,6 +48,21 @@ def partition_key(day: dt.date) -> str:
     return day.strftime(PARTITION_FORMAT)
 
 
+def month_end_partitions(calendar: CalendarConfig) -> dg.MonthlyPartitionsDefinition:
+    """One partition per calendar month of the firm's calendar (key: the month's first
+    day), for the month-end assets (the policy search). A closed calendar ends with the
+    month of its last business day; an open one holds the month in progress."""
+    last = calendar.last_business_day
+    end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) if last else None
+    return dg.MonthlyPartitionsDefinition(
+        start_date=calendar.first_business_day.replace(day=1).strftime(PARTITION_FORMAT),
+        end_date=end.strftime(PARTITION_FORMAT) if end else None,
+        fmt=PARTITION_FORMAT,
+        timezone=calendar.timezone,
+        end_offset=0 if end else 1,
+    )
+
+
 @functools.cache
 def firm_calendar() -> CalendarConfig:
     """The firm's calendar (``calendar.yaml`` of ``TWIN_CONFIG_DIR``), read on first use."""
@@ -57,3 +73,9 @@ def firm_calendar() -> CalendarConfig:
 def daily_partitions() -> dg.TimeWindowPartitionsDefinition:
     """The business-day partitions of the firm's calendar, built on first use."""
     return business_day_partitions(firm_calendar())
+
+
+@functools.cache
+def monthly_partitions() -> dg.MonthlyPartitionsDefinition:
+    """The month partitions of the firm's calendar, built on first use."""
+    return month_end_partitions(firm_calendar())

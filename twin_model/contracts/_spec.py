@@ -26,6 +26,7 @@ from twin_model.contracts._portfolio import (
 from twin_model.contracts._raw import FactorReturns, MarketPrices, MarketRegime, StrategyPositions, StrategyReturns
 from twin_model.contracts._restatements import InputDigests, Restatements
 from twin_model.contracts._stats import StrategyStatistics
+from twin_model.contracts._twin import PolicyEvaluations
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("portfolio", "strategy_attribution", StrategyAttribution, ("date", "solution_id", "strategy_id")),
         TableSpec("portfolio", "risk_violations", RiskViolations, ("date", "solution_id", "level", "rule", "subject")),
         TableSpec("portfolio", "rebalance_orders", RebalanceOrders, ("date", "solution_id", "strategy_id")),
+        TableSpec("twin", "policy_evaluations", PolicyEvaluations, ("date", "solution_id", "candidate_id")),
     )
 }
 

@@ -52,11 +52,14 @@ from twin_model.strategy._fitting import StrategyModelFitter
 from twin_model.strategy._forecast import (
     MIN_TAIL_DF,
     RETURN_FLOOR,
+    PredictiveModel,
     SimulationSettings,
     compounded_returns,
     forecast_summary,
     path_troughs,
+    predictive_model,
     simulate_posterior_predictive,
+    simulate_predictive,
 )
 from twin_model.strategy._likelihood import block_loglik
 from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
@@ -106,6 +109,9 @@ __all__ = [
     # forecasting the next month
     "SimulationSettings",
     "simulate_posterior_predictive",
+    "PredictiveModel",
+    "predictive_model",
+    "simulate_predictive",
     "forecast_summary",
     "compounded_returns",
     "path_troughs",

@@ -73,6 +73,8 @@ independent of the other strategies on that day.
 RNG: ``numpy.random.SeedSequence(seed).spawn(3)`` gives three independent streams, one for
 the draw of each path, one for the history days, one for the fresh Student-t draws, so the
 scenarios depend on ``seed`` alone and masking one more cell does not reshuffle the rest.
+``predictive_model`` prepares the arrays once and ``simulate_predictive`` draws from them
+with any ``SeedSequence``: the policy search (``twin_model.twin``) gives each path its own.
 
 2. Forecast summary (``forecast_summary``)
 -----------------------------------------
@@ -90,6 +92,7 @@ which the solution layer pauses a strategy) and ``expected_trough`` = mean of ``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -206,6 +209,70 @@ def _history_residuals(
     return x, z
 
 
+@dataclass(frozen=True)
+class PredictiveModel:
+    """What the simulation needs, prepared once from the draws and the history: the
+    posterior arrays (``alpha, sigma, nu, weight [D, N]``, ``betas [D, N, K]``) and the
+    eligible history days' regressors ``x [S, K]`` and standardised residuals ``z [S, N]``
+    (see the module docstring), columns in ``strategy_ids`` order."""
+
+    strategy_ids: tuple[str, ...]
+    alpha: np.ndarray
+    betas: np.ndarray
+    sigma: np.ndarray
+    nu: np.ndarray
+    weight: np.ndarray
+    x: np.ndarray
+    z: np.ndarray
+
+
+def predictive_model(
+    draws: pl.DataFrame,
+    returns: np.ndarray,
+    factors: np.ndarray | None,
+    strategy_ids: Sequence[str],
+    settings: SimulationSettings = SimulationSettings(),
+    factor_ids: Sequence[str] | None = None,
+) -> PredictiveModel:
+    """The ``PredictiveModel`` of ``draws`` over the ``[T, N]`` history ``returns`` (NaN =
+    masked, columns in ``strategy_ids`` order) and its regressors (as for
+    ``simulate_posterior_predictive``); ``settings`` supplies ``center_residuals``."""
+    ids = _ids(strategy_ids)
+    hist = np.asarray(returns, dtype=float)
+    if hist.ndim != 2 or hist.shape[1] != len(ids):
+        raise ValueError(f"returns must be [T, {len(ids)}], got shape {hist.shape}")
+    x, beta_columns = _regressors(factors, factor_ids, hist.shape[0])
+    post = _posterior_arrays(draws, ids, beta_columns)
+    alpha, betas, sigma = post["alpha"], post["betas"], post["sigma"]
+    x_hist, z_hist = _history_residuals(
+        hist, x, alpha.mean(axis=0), betas.mean(axis=0), sigma.mean(axis=0), settings.center_residuals
+    )
+    return PredictiveModel(tuple(ids), alpha, betas, sigma, post["nu"], post["weight"], x_hist, z_hist)
+
+
+def simulate_predictive(
+    model: PredictiveModel, n_paths: int, horizon: int, seed: int | np.random.SeedSequence
+) -> np.ndarray:
+    """Scenarios ``[n_paths, horizon, N]`` from ``model``: the streams are
+    ``SeedSequence(seed).spawn(3)`` (a ``SeedSequence`` is used as given), see the module
+    docstring."""
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    rng_draw, rng_day, rng_fill = (np.random.default_rng(s) for s in root.spawn(3))
+    d = _path_draws(model.weight, rng_draw.random(n_paths))  # [P, N] posterior draw of each path
+    s = rng_day.integers(0, model.x.shape[0], size=(n_paths, horizon))  # history day of each path-day
+    cols = np.arange(len(model.strategy_ids))
+
+    z = model.z[s]  # [P, H, N]
+    masked = np.isnan(z)
+    if masked.any():
+        p_idx, _, i_idx = np.nonzero(masked)
+        z[masked] = _unit_t(rng_fill, model.nu[d[p_idx, i_idx], i_idx])
+    systematic = np.einsum("phk,pnk->phn", model.x[s], model.betas[d, cols])
+    scen = model.alpha[d, cols][:, None, :] + systematic + model.sigma[d, cols][:, None, :] * z
+    np.maximum(scen, RETURN_FLOOR, out=scen)
+    return scen
+
+
 def simulate_posterior_predictive(
     draws: pl.DataFrame,
     returns: np.ndarray,
@@ -223,32 +290,8 @@ def simulate_posterior_predictive(
     ``factors`` and ``factor_ids``), a ``[T]`` benchmark (betas from the draws' ``beta``
     column), or None. See the module docstring.
     """
-    ids = _ids(strategy_ids)
-    hist = np.asarray(returns, dtype=float)
-    if hist.ndim != 2 or hist.shape[1] != len(ids):
-        raise ValueError(f"returns must be [T, {len(ids)}], got shape {hist.shape}")
-    x, beta_columns = _regressors(factors, factor_ids, hist.shape[0])
-    post = _posterior_arrays(draws, ids, beta_columns)
-    alpha, betas, sigma, nu = post["alpha"], post["betas"], post["sigma"], post["nu"]
-    x_hist, z_hist = _history_residuals(
-        hist, x, alpha.mean(axis=0), betas.mean(axis=0), sigma.mean(axis=0), settings.center_residuals
-    )
-
-    n_paths, horizon = int(settings.n_paths), int(settings.horizon)
-    rng_draw, rng_day, rng_fill = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(3))
-    d = _path_draws(post["weight"], rng_draw.random(n_paths))  # [P, N] posterior draw of each path
-    s = rng_day.integers(0, x_hist.shape[0], size=(n_paths, horizon))  # history day of each path-day
-    cols = np.arange(len(ids))
-
-    z = z_hist[s]  # [P, H, N]
-    masked = np.isnan(z)
-    if masked.any():
-        p_idx, _, i_idx = np.nonzero(masked)
-        z[masked] = _unit_t(rng_fill, nu[d[p_idx, i_idx], i_idx])
-    systematic = np.einsum("phk,pnk->phn", x_hist[s], betas[d, cols])
-    scen = alpha[d, cols][:, None, :] + systematic + sigma[d, cols][:, None, :] * z
-    np.maximum(scen, RETURN_FLOOR, out=scen)
-    return scen
+    model = predictive_model(draws, returns, factors, strategy_ids, settings, factor_ids)
+    return simulate_predictive(model, int(settings.n_paths), int(settings.horizon), settings.seed)
 
 
 def _path_draws(weights: np.ndarray, u: np.ndarray) -> np.ndarray:

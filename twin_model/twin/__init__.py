@@ -11,7 +11,9 @@
   collects each day's record and contribution (a ``Trajectory``).
 
 Every caller (the alpha-pool and solution-level assets, the back-test, the policy
-search) steps its level with ``run``; none writes its own day loop.
+search) steps its level with ``run``; none writes its own day loop. The month-end policy
+search (scenario paths, candidates, the reference and vectorised evaluators, online
+mode) is the subpackage ``twin_model.twin.search``.
 """
 
 from twin_model.twin._core import Exogenous, Level, Policy, Trajectory, exogenous_path, run

@@ -1,5 +1,5 @@
 """The firm's configuration: `config/*.yaml`, loaded through pydantic models, one module
-per file (``_calendar``, ``_strategies``, ``_solutions``, ``_risk_limits``, ``_firm``) and
+per file (``_calendar``, ``_strategies``, ``_solutions``, ``_risk_limits``, ``_firm``, ``_twin``) and
 ``_loading`` for reading them.
 
 Each file has one model; unknown keys are rejected so a typo cannot pass silently. A

@@ -1,4 +1,4 @@
-"""Loading: one file into its model naming file and key on failure, all five files with
+"""Loading: one file into its model naming file and key on failure, all six files with
 the rules between them, and the hash of their validated content."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from twin_resources.config._firm import FirmConfig
 from twin_resources.config._risk_limits import RiskLimitsConfig
 from twin_resources.config._solutions import SolutionsConfig
 from twin_resources.config._strategies import StrategiesConfig
+from twin_resources.config._twin import TwinFileConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
@@ -31,6 +32,7 @@ class TwinConfig(StrictModel):
     solutions: SolutionsConfig
     risk_limits: RiskLimitsConfig
     firm: FirmConfig
+    twin: TwinFileConfig
 
 
 _FILES: dict[str, Any] = {
@@ -39,6 +41,7 @@ _FILES: dict[str, Any] = {
     "solutions": SolutionsConfig,
     "risk_limits": RiskLimitsConfig,
     "firm": FirmConfig,
+    "twin": TwinFileConfig,
 }
 
 
@@ -99,7 +102,7 @@ def load_calendar(directory: Path | None = None) -> CalendarConfig:
 
 
 def load_config(directory: Path | None = None) -> TwinConfig:
-    """All five files of ``directory`` (default: ``config_dir()``), each validated, then
+    """All six files of ``directory`` (default: ``config_dir()``), each validated, then
     checked against each other; one ``ConfigError`` lists every file's problems."""
     directory = directory or config_dir()
     parts, problems = {}, []
@@ -119,10 +122,17 @@ def load_config(directory: Path | None = None) -> TwinConfig:
 
 def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
     """A solution whose target exposure is above the firm's gross leverage limit breaches
-    it on every day it is invested."""
+    it on every day it is invested; the policy search may only name configured solutions."""
     ceiling = config.risk_limits.portfolio.max_gross_leverage
     limit = f"{directory / 'risk_limits.yaml'} key 'portfolio.max_gross_leverage' {ceiling}"
+    known = [s.solution_id for s in config.solutions.solutions]
+    searched = config.twin.policy_search.solutions or ()
     return [
+        f"{directory / 'twin.yaml'}: key 'policy_search.solutions.{index}': no solution {name!r} in "
+        f"{directory / 'solutions.yaml'} (known: {', '.join(known)})"
+        for index, name in enumerate(searched)
+        if name not in known
+    ] + [
         f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': "
         f"target_exposure {solution.target_exposure} is above {limit}"
         for index, solution in enumerate(config.solutions.solutions)
@@ -131,7 +141,7 @@ def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
 
 
 def config_hash(directory: Path | None = None) -> str:
-    """sha256 of the five files' validated content as canonical JSON (sorted keys, defaults
+    """sha256 of the six files' validated content as canonical JSON (sorted keys, defaults
     filled in): comments, layout, key order and spelling out a default leave it unchanged;
     any value changes it. Provenance records it with each partition."""
     content = load_config(directory).model_dump(mode="json")

@@ -1,0 +1,130 @@
+"""The month-end policy search as a graph, and online mode: the solution level runs the
+policy a month-end search chose, read from ``twin.policy_evaluations`` through the
+warehouse resource, and names it per day.
+
+The stress scenario of ``test_solution_layer`` (pause 5 days, ramp 2): B falls below its
+February valley on Thu 2 Feb and is paused. A search dated Tue 31 Jan that chose
+``pause_days = 2`` takes effect from 1 Feb: B's pause counts 2, 1 on 2 and 3 Feb and it
+re-enters on Mon 6 Feb at ramp 1/2, where the configured policy keeps it paused until
+9 Feb. The 31 January partition itself still runs the configured policy (the search read
+that day's close).
+"""
+
+import datetime as dt
+import shutil
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from tests.graph.test_solution_layer import FIRST, LAST, _copy, _filled, _weights, stress_history  # noqa: F401
+from tests.helpers.day_metadata import day_events
+from tests.helpers.graph import day, materialize_days, resources
+from twin_assets.portfolio import solution_level
+from twin_assets.twin import policy_evaluations
+from twin_model.contracts import DRAW_COLUMNS, TABLES, beta_column, encode_draws
+from twin_model.strategy import return_window
+from twin_model.twin.search import parameters_json, with_parameters
+from twin_resources.config import load_config
+
+EVALUATIONS = TABLES["twin.policy_evaluations"]
+
+
+def _choose_two_day_pauses(warehouse, config_dir) -> str:
+    configured = load_config(config_dir).solutions.solutions[0].rules()
+    chosen = with_parameters(configured, {"pause_days": 2})
+    rows = pl.DataFrame(
+        {
+            "date": [dt.date(2017, 1, 31)] * 2,
+            "solution_id": ["stress"] * 2,
+            "candidate_id": ["incumbent", "pfa:pause_days=2"],
+            "family": ["incumbent", "pfa"],
+            "parameters": [parameters_json(configured), parameters_json(chosen)],
+            "incumbent": [True, False],
+            "evaluator": ["reference"] * 2,
+            "best_in_sample": [False, True],
+            "chosen": [False, True],
+            "score_kind": ["mean_variance"] * 2,
+            "holdout_score": [0.0, 0.001],
+        }
+    )
+    frame = _filled(EVALUATIONS, rows)
+    warehouse.warehouse().replace_partitions(EVALUATIONS, frame, [dt.date(2017, 1, 31)])
+    return "policy_search 2017-01-31: pfa:pause_days=2"
+
+
+@pytest.mark.slow
+def test_the_level_runs_the_chosen_pause_rule_from_the_day_after_the_search(stress_history):  # noqa: F811
+    _, config_dir = stress_history
+    warehouse = _copy(stress_history, "in_force")
+    source = _choose_two_day_pauses(warehouse, config_dir)
+    result = materialize_days([solution_level], resources(warehouse, config_dir), FIRST, LAST)
+    assert result.success
+    b = _weights(warehouse, "syn_0001")
+    status = dict(zip(b.get_column("date").to_list(), b.get_column("status").to_list()))
+    assert [status[day(d)] for d in ("2017-02-02", "2017-02-03", "2017-02-06")] == ["paused", "paused", "active"]
+    ramp = b.filter(pl.col("date") == day("2017-02-06")).get_column("ramp_day").item()
+    assert ramp == 1
+    events = day_events(result, "portfolio.solution_weights")
+    assert events["2017-01-31"]["policy_in_force"] == "stress: configured"
+    assert events["2017-02-01"]["policy_in_force"] == f"stress: {source}"
+    assert events[LAST]["policy_in_force"] == f"stress: {source}"
+
+
+def _seed_draws(warehouse, config_dir, t: dt.date) -> None:
+    """A posterior draws artefact for ``t`` (the seeded posteriors have none): 40 draws of
+    alpha 0.0004 (sd 0.0001), sigma 0.01, normal tails, zero factor betas, referenced from
+    the day's rows."""
+    window_days = load_config(config_dir).strategies.model.window_days
+    start = t - dt.timedelta(days=2 * window_days)
+    returns = warehouse.read_history("raw.strategy_returns", start, t)
+    factors = warehouse.read_history("raw.factor_returns", start, t)
+    window = return_window(returns, factors if factors.height else None, t, window_days)
+    ids = list(window.strategy_ids)
+    rng = np.random.default_rng(0)
+    shape = (40, len(ids))
+    alpha = 0.0004 + 0.0001 * rng.standard_normal(shape)
+    draws = {name: np.zeros(shape) for name in DRAW_COLUMNS}
+    draws.update(alpha=alpha, daily_mean=alpha, sigma=np.full(shape, 0.01), vol=np.full(shape, 0.01))
+    draws.update(nu=np.full(shape, np.inf), sharpe=alpha / 0.01 * np.sqrt(252))
+    draws.update({beta_column(f): np.zeros(shape) for f in window.factor_ids})
+    stored = warehouse.artifacts().write("strategy_posteriors", t, encode_draws(ids, draws, window.factor_ids))
+    posteriors = warehouse.read_history("models.strategy_posteriors", t, t).with_columns(
+        draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)
+    )
+    warehouse.warehouse().replace_partitions(TABLES["models.strategy_posteriors"], posteriors, [t])
+
+
+@pytest.mark.slow
+def test_the_month_end_search_writes_its_choice_and_the_next_month_runs_it(stress_history, tmp_path):  # noqa: F811
+    """February's search from 28 Feb (small: 12 + 12 paths, the incumbent and two PFA
+    candidates under the stress risk limits, so on the reference evaluator): one row per
+    candidate, one incumbent and one choice, its checks pass, its month's metadata names
+    the choice; and 1 March's solution row names the same choice as its policy in force."""
+    _, config_dir = stress_history
+    warehouse = _copy(stress_history, "month_end")
+    twin_yaml = config_dir.parent / "twin_small" / "config"
+    shutil.copytree(config_dir, twin_yaml)
+    settings = yaml.safe_load((twin_yaml / "twin.yaml").read_text())
+    settings["policy_search"].update(n_paths=12, holdout_paths=12, seed=5)
+    settings["policy_search"]["pfa"] = {"pause_days": [2, 5], "valley_multiple": [2.0], "ramp_days": [2, 4]}
+    settings["policy_search"]["cfa"] = {"policies": [], "exposure": []}
+    (twin_yaml / "twin.yaml").write_text(yaml.safe_dump(settings))
+    res = resources(warehouse, twin_yaml)
+    assert materialize_days([solution_level], res, FIRST, "2017-02-28").success
+    _seed_draws(warehouse, twin_yaml, dt.date(2017, 2, 28))
+
+    result = materialize_days([policy_evaluations], res, "2017-02-01")
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    rows = warehouse.read_history("twin.policy_evaluations", None, None)
+    assert rows.height == 4 and set(rows.get_column("date").to_list()) == {dt.date(2017, 2, 28)}
+    assert set(rows.get_column("evaluator").to_list()) == {"reference"}
+    chosen = rows.filter(pl.col("chosen")).get_column("candidate_id").item()
+    metadata = day_events(result, "twin.policy_evaluations")["2017-02-01"]
+    assert metadata["month_end"] == "2017-02-28" and metadata["chosen"] == f"stress: {chosen}"
+
+    march = materialize_days([solution_level], res, "2017-03-01")
+    in_force = day_events(march, "portfolio.solution_weights")["2017-03-01"]["policy_in_force"]
+    assert in_force.startswith(f"stress: policy_search 2017-02-28: {chosen}")

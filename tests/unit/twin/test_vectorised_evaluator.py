@@ -1,0 +1,144 @@
+"""The vectorised evaluator equals the reference (the solution step through the runner) on
+shared paths, to 1e-9, across launches, month-end books, pauses, ramps, stops, drift
+rebalances and incubation; and it refuses what it does not model."""
+
+import datetime as dt
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.helpers.policy_search import base_inputs, month, rules
+from twin_model.conventions import StrategyStatus
+from twin_model.portfolio import CostModel, RiskLimits
+from twin_model.solution import SolutionState
+from twin_model.twin import run
+from twin_model.twin.search import (
+    inert_limits,
+    reference_returns,
+    solution_level,
+    vectorised_obstacles,
+    vectorised_returns,
+)
+
+COSTS = CostModel()
+WEIGHTS = {"s00": 1.0, "s01": 2.0, "s02": 3.0, "s03": 1.0, "s04": 1.0, "s05": 2.0}
+
+
+def _paths(n_paths: int, horizon: int, n: int, seed: int, sd: float = 0.012) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.0, sd, size=(n_paths, horizon, n))
+
+
+def _coverage(r, state, m, paths) -> set[str]:
+    """What happened on the reference's paths: statuses seen, ramps, mid-month rebalances."""
+    seen = set()
+    level = solution_level(r, inert_limits(), COSTS)
+    for path in paths:
+        trajectory = run(level, state, m.exogenous(path))
+        for s in trajectory.states:
+            seen |= {str(st.status) for st in s.strategies.values()}
+            seen |= {"ramp" for st in s.strategies.values() if st.ramp_day}
+            if s.last_rebalance and s.last_rebalance > m.days[0]:
+                seen.add("mid-month rebalance")
+    return seen
+
+
+def _january_state(r, n: int) -> SolutionState:
+    """A book at the close of 2024-01-30 after 21 days from a launch (a month-end state
+    with holdings, pauses and targets)."""
+    december = base_inputs(n, day=dt.date(2023, 12, 29))
+    m = month(december, horizon=21)
+    return run(
+        solution_level(r, inert_limits(), COSTS), SolutionState.launch(r), m.exogenous(_paths(1, 21, n, 9)[0])
+    ).final
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_static_policy_with_pauses_ramps_stops_and_drift_equals_the_step(warm):
+    r = rules(policy_params={"weights": WEIGHTS}, drift_threshold=0.02, max_pauses=2, pause_days=3, ramp_days=2)
+    state = _january_state(r, 6) if warm else SolutionState.launch(r)
+    m = month(base_inputs(6), horizon=21, valley=-0.02)
+    paths = _paths(30, 21, 6, 1)
+    assert vectorised_obstacles(r, state, m, inert_limits()) == []
+    want = reference_returns(r, state, m, paths, inert_limits(), COSTS)
+    got = vectorised_returns(r, state, m, paths, inert_limits(), COSTS)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert {StrategyStatus.PAUSED, StrategyStatus.STOPPED, "ramp", "mid-month rebalance"} <= _coverage(
+        r, state, m, paths
+    )
+
+
+def test_performance_policy_with_incubation_and_a_month_boundary_equals_the_step():
+    """Half the strategies outside the pool, one with evidence enough for incubation (and
+    one only inside the exit band, not enough to enter); 25 days run into March (a second
+    monthly rebalance); no ramp."""
+    base = base_inputs(6, sharpe=[0.1, 0.9, -0.3, 1.2, 0.5, 0.7])
+    pool = {s: i % 2 == 0 for i, s in enumerate(base.strategy_ids)}
+    base = replace(base, in_pool=pool, evidence={"s01": 0.9, "s03": 0.82, "s05": 0.5})
+    r = rules(
+        policy_kind="performance",
+        policy_params={"floor": 0.05},
+        incubation_evidence=0.85,
+        incubation_exit_evidence=0.8,
+        incubation_scale=0.5,
+        ramp_days=0,
+        pause_days=2,
+        max_pauses=3,
+        max_weight=0.6,
+    )
+    m = month(base, horizon=25, valley=-0.015)
+    paths = _paths(30, 25, 6, 2)
+    want = reference_returns(r, SolutionState.launch(r), m, paths, inert_limits(), COSTS)
+    got = vectorised_returns(r, SolutionState.launch(r), m, paths, inert_limits(), COSTS)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert m.days[-1].month == 3
+
+
+def test_the_fast_path_refuses_what_it_does_not_model():
+    r = rules(policy_kind="inverse_volatility")
+    state = SolutionState.launch(r)
+    m = month(base_inputs(4))
+    firm = RiskLimits.from_mapping(
+        {
+            "portfolio": {
+                "max_gross_leverage": 1.5,
+                "drawdown_stop": -0.15,
+                "volatility_target": 0.12,
+                "max_pairwise_correlation": 0.85,
+                "min_diversification_ratio": 1.1,
+                "var_95": -0.02,
+                "cvar_95": -0.03,
+                "var_99": -0.035,
+                "cvar_99": -0.05,
+            },
+            "strategy": {"max_weight": 0.4, "drawdown_stop": -0.2, "max_volatility": 0.3},
+            "position": {"max_net_exposure_per_ticker": 0.1},
+        }
+    )
+    reasons = vectorised_obstacles(r, state, m, firm)
+    assert any("inverse_volatility" in x for x in reasons) and any("inert" in x for x in reasons)
+    with pytest.raises(ValueError, match="vectorised evaluator"):
+        vectorised_returns(r, state, m, _paths(2, 21, 4, 0), firm, COSTS)
+
+
+def test_regime_scaling_sector_caps_and_metalabel_sizing_equal_the_step():
+    """The sizes the step applies at a rebalance: exposure x the regime's risk scale 0.6, a
+    sector cap of 0.3, metalabel bet sizes (one strategy without a metalabel: size 0)."""
+    base = replace(
+        base_inputs(6),
+        risk_scale=0.6,
+        p_profitable={"s00": 0.9, "s01": 0.55, "s02": 0.7, "s03": 0.4, "s04": 0.8},
+    )
+    r = rules(
+        policy_params={"weights": WEIGHTS},
+        use_market_regime=True,
+        sector_limits={"equity_a": 0.3},
+        metalabel_sizing=True,
+        drift_threshold=0.01,
+        pause_days=2,
+    )
+    m = month(base, horizon=21, valley=-0.02)
+    paths = _paths(30, 21, 6, 3)
+    want = reference_returns(r, SolutionState.launch(r), m, paths, inert_limits(), COSTS)
+    got = vectorised_returns(r, SolutionState.launch(r), m, paths, inert_limits(), COSTS)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)

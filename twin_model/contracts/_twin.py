@@ -1,0 +1,84 @@
+"""The twin layer's tables: the month-end policy search."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from twin_model.contracts._fields import finite, values_of
+from twin_model.conventions import CandidateFamily, Evaluator, ScoreKind
+
+_RETURN = "net monthly return of the solution, a fraction (0.01 = 1%)"
+
+
+class PolicyEvaluations(pa.DataFrameModel):
+    """twin.policy_evaluations: per month end, solution and candidate policy, its score on
+    the search's common paths and, for the winner and the incumbent, on hold-out paths.
+
+    ``score`` is the mean per-path utility (``mean_variance``: R - lambda (R - mean R)^2;
+    ``log_growth``: log(1 + R)) of the net return R over ``horizon_days``; differences are
+    paired on the same paths. Exactly one candidate per solution and month end is the
+    incumbent, one is ``best_in_sample`` and one is ``chosen`` (the winner when its
+    hold-out difference vs the incumbent is positive, else the incumbent). The paths are
+    regenerated from (``seed``, path index) and the day's posterior draws.
+    """
+
+    date: pl.Date = pa.Field(nullable=False, description="The month end whose close the search starts from.")
+    solution_id: pl.String = pa.Field(nullable=False, description="The solution searched.")
+    candidate_id: pl.String = pa.Field(
+        nullable=False, description="The candidate: 'incumbent' or family:rule=value,... of what it changes."
+    )
+    family: pl.String = pa.Field(isin=values_of(CandidateFamily), description="incumbent, pfa or cfa.")
+    parameters: pl.String = pa.Field(
+        description="JSON of the searched rules (policy_kind, policy_params, target_exposure, turnover_limit, "
+        "pause_days, ramp_days, stop_valley_multiple) the candidate runs."
+    )
+    incumbent: pl.Boolean = pa.Field(description="True for the solution's configured policy.")
+    evaluator: pl.String = pa.Field(
+        isin=values_of(Evaluator), description="vectorised or reference (the solution step via the runner)."
+    )
+    mean_return: pl.Float64 = pa.Field(description=f"Mean over the search paths of the {_RETURN}.")
+    se_return: pl.Float64 = pa.Field(ge=0, description="Standard error of mean_return (sd ddof 1 / sqrt(n_paths)).")
+    score: pl.Float64 = pa.Field(description="Mean per-path utility (return units).")
+    score_se: pl.Float64 = pa.Field(ge=0, description="Standard error of score.")
+    diff_vs_incumbent: pl.Float64 = pa.Field(
+        description="Mean per-path utility minus the incumbent's on the same paths."
+    )
+    diff_se: pl.Float64 = pa.Field(ge=0, description="Standard error of the paired difference.")
+    best_in_sample: pl.Boolean = pa.Field(description="True for the candidate with the highest score.")
+    holdout_score: pl.Float64 = pa.Field(
+        nullable=True, description="Score on the hold-out paths (the winner and the incumbent only)."
+    )
+    holdout_se: pl.Float64 = pa.Field(nullable=True, ge=0, description="Standard error of holdout_score.")
+    holdout_diff_vs_incumbent: pl.Float64 = pa.Field(
+        nullable=True, description="The winner's paired difference vs the incumbent on the hold-out paths."
+    )
+    holdout_diff_se: pl.Float64 = pa.Field(nullable=True, ge=0, description="Standard error of that difference.")
+    chosen: pl.Boolean = pa.Field(description="True for the policy in force after this month end.")
+    n_paths: pl.Int64 = pa.Field(ge=2, description="Search paths (stream 0 of the seed).")
+    holdout_paths: pl.Int64 = pa.Field(ge=2, description="Hold-out paths (stream 1 of the seed).")
+    horizon_days: pl.Int64 = pa.Field(ge=1, description="Business days each path covers.")
+    seed: pl.Int64 = pa.Field(description="The search's seed: path p of stream f is SeedSequence(seed) child (f, p).")
+    score_kind: pl.String = pa.Field(isin=values_of(ScoreKind), description="mean_variance or log_growth.")
+    risk_aversion: pl.Float64 = pa.Field(ge=0, description="lambda of mean_variance (per monthly return variance).")
+
+    class Config:
+        strict = True
+        unique = ["date", "solution_id", "candidate_id"]
+
+    @pa.check("mean_return", "score", "diff_vs_incumbent", name="finite")
+    @classmethod
+    def estimates_finite(cls, data: PolarsData) -> pl.LazyFrame:
+        return finite(data)
+
+    @pa.dataframe_check(name="one_incumbent_best_and_choice_per_search")
+    @classmethod
+    def one_each(cls, data: PolarsData) -> pl.LazyFrame:
+        """Per (date, solution_id): exactly one incumbent, one best_in_sample, one chosen."""
+        counts = data.lazyframe.group_by("date", "solution_id").agg(
+            pl.col("incumbent").sum().alias("i"),
+            pl.col("best_in_sample").sum().alias("b"),
+            pl.col("chosen").sum().alias("c"),
+        )
+        return counts.select((pl.col("i") == 1) & (pl.col("b") == 1) & (pl.col("c") == 1))
