@@ -119,10 +119,16 @@ def load_config(directory: Path | None = None) -> TwinConfig:
 
 def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
     """A solution whose target exposure is above the firm's gross leverage limit breaches
-    it on every day it is invested."""
+    it on every day it is invested; a cash rate series that starts after the calendar's
+    first business day leaves the first days without a rate."""
     ceiling = config.risk_limits.portfolio.max_gross_leverage
     limit = f"{directory / 'risk_limits.yaml'} key 'portfolio.max_gross_leverage' {ceiling}"
-    return [
+    first, rates = config.calendar.first_business_day, config.firm.cash_rate
+    late = [
+        f"{directory / 'firm.yaml'}: key 'cash_rate.0.from': the cash rate starts on {rates[0].start}, after "
+        f"{directory / 'calendar.yaml'} key 'first_business_day' {first}: give a rate in force from that day"
+    ]
+    return (late if rates and rates[0].start > first else []) + [
         f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': "
         f"target_exposure {solution.target_exposure} is above {limit}"
         for index, solution in enumerate(config.solutions.solutions)
