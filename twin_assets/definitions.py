@@ -11,6 +11,7 @@ import os
 import dagster as dg
 
 from twin_assets.alpha import alpha_pool
+from twin_assets.firm import firm_pnl
 from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
     build_business_day_schedule,
@@ -30,7 +31,15 @@ from twin_resources.resources import ReturnSourceResource, TwinConfigResource, W
 from twin_resources.runtime import own_pytensor_compiledir
 from twin_resources.warehouse import warehouse_path
 
-WAREHOUSE_ASSETS = [*RAW_ASSETS, *MODEL_ASSETS, *METALABEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
+WAREHOUSE_ASSETS = [
+    *RAW_ASSETS,
+    *MODEL_ASSETS,
+    *METALABEL_ASSETS,
+    strategy_statistics,
+    alpha_pool,
+    solution_level,
+    firm_pnl,
+]
 """Every asset that writes a warehouse table."""
 warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
 

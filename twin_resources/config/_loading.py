@@ -125,10 +125,12 @@ def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
     limit = f"{directory / 'risk_limits.yaml'} key 'portfolio.max_gross_leverage' {ceiling}"
     first, rates = config.calendar.first_business_day, config.firm.cash_rate
     late = [
-        f"{directory / 'firm.yaml'}: key 'cash_rate.0.from': the cash rate starts on {rates[0].start}, after "
+        f"{directory / 'firm.yaml'}: key 'cash_rate.0.from': the cash rate starts on {rate.start}, after "
         f"{directory / 'calendar.yaml'} key 'first_business_day' {first}: give a rate in force from that day"
+        for rate in rates[:1]
+        if rate.start > first
     ]
-    return (late if rates and rates[0].start > first else []) + [
+    return late + [
         f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': "
         f"target_exposure {solution.target_exposure} is above {limit}"
         for index, solution in enumerate(config.solutions.solutions)

@@ -148,3 +148,10 @@ def test_a_solutions_fee_terms_are_the_firms_overridden_by_its_own_and_flows_rea
     assert default.cash_rate.rate_on(dt.date(2021, 6, 1)) == pytest.approx(0.0005)
     assert defensive.rules().flows == {dt.date(2019, 7, 1): 1.5e6, dt.date(2020, 3, 2): -1e6}
     assert balanced.rules().flows == {}
+
+
+def test_a_firm_without_a_cash_rate_loads_and_its_cash_earns_nothing(config_dir):
+    _edit(config_dir, "firm.yaml", lambda data: data.update(cash_rate=[]))
+    terms = load_config(config_dir).firm.fee_terms()
+    assert terms.cash_rate.rate_on(dt.date(2022, 12, 28)) == 0.0
+    assert terms.cash_rate.accrual(dt.date(2022, 12, 23), dt.date(2022, 12, 27)) == 0.0
