@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import polars as pl
 import pytest
 
 from tests.helpers.solutions import LAUNCH, LOOSE, ZERO_COSTS, D, Market, days, rules
@@ -127,3 +128,20 @@ def test_the_fee_state_round_trips_through_the_tables(cut_day):
     s2, r2 = _run(rule, m, dl[cut + 1 :], terms, rebuilt)
     assert [s.fees for s in s1] == [s.fees for s in s2]
     assert [r.performance for r in r1] == [r.performance for r in r2]
+
+
+def test_a_row_from_a_warehouse_older_than_the_fee_columns_carries_its_aum_at_nav_100():
+    rule, m, dl, terms = _fee_run()
+    _, recs = _run(rule, m, dl[:3], terms, SolutionState.launch(rule))
+    last = {name: f.filter(f["date"] == dl[2]) for name, f in records_to_frames(recs).items()}
+    fee_columns = ["units", "gav_per_unit", "performance_fee_per_unit", "hwm", "hurdle_return", "fee_period_start"]
+    old = last["portfolio.solution_performance"].with_columns(pl.lit(None).alias(c) for c in fee_columns)
+    rebuilt = state_from_tables(
+        rule,
+        last["portfolio.solution_weights"],
+        last["portfolio.solution_optimizations"],
+        old,
+        last["portfolio.risk_violations"],
+    )
+    aum = old["aum"].item()
+    assert rebuilt.fees == FeeState(dl[2], aum / 100.0, 100.0, 0.0, 100.0, 0.0, dl[2])
