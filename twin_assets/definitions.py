@@ -11,6 +11,7 @@ import os
 import dagster as dg
 
 from twin_assets.alpha import alpha_pool
+from twin_assets.firm import firm_pnl
 from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
     build_business_day_schedule,
@@ -40,6 +41,7 @@ WAREHOUSE_ASSETS = [
     alpha_pool,
     solution_level,
     policy_evaluations,
+    firm_pnl,
 ]
 """Every asset that writes a warehouse table."""
 warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)

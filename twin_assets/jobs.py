@@ -36,7 +36,7 @@ raw_history_job = dg.define_asset_job(
 modelling_job = dg.define_asset_job(
     name=MODELLING_JOB,
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw") - MONTH_END,
-    description="Every layer above raw (models, statistics, alpha pool, solutions) for a range of days, reading the raw history.",
+    description="Every layer above raw (models, statistics, alpha pool, solutions, firm P&L) for a range of days, reading the raw history.",
 )
 
 month_end_job = dg.define_asset_job(

@@ -279,3 +279,31 @@ class Evaluator(StrEnum):
     """The solution step itself, through the runner, one path at a time."""
     VECTORISED = "vectorised"
     """The numpy evaluator stepping every path at once (equal to the step, tested)."""
+
+
+class HurdleKind(StrEnum):
+    """A performance fee's hurdle: none (fee on the whole gain above the HWM), hard (fee
+    only on the gain above the hurdle) or soft (fee on the whole gain above the HWM once
+    the hurdle is cleared)."""
+
+    NONE = "none"
+    HARD = "hard"
+    SOFT = "soft"
+
+
+class CrystallisationFrequency(StrEnum):
+    """How often a performance fee crystallises: the period ends on the last calendar day
+    of every ``months``-th month (annual: 31 December)."""
+
+    ANNUAL = "annual"
+    SEMIANNUAL = "semiannual"
+    QUARTERLY = "quarterly"
+    MONTHLY = "monthly"
+
+    @property
+    def months(self) -> int:
+        return {"annual": 12, "semiannual": 6, "quarterly": 3, "monthly": 1}[self.value]
+
+
+FIRM_TOTAL = "FIRM"
+"""The ``solution_id`` of the firm's total row in ``firm.firm_pnl``."""

@@ -15,6 +15,7 @@ from twin_model.contracts import table_spec
 from twin_model.data import SyntheticConfig
 from twin_resources.artifacts import ArtifactStore, artifacts_root
 from twin_resources.config import (
+    FirmConfig,
     RiskLimitsConfig,
     SolutionsConfig,
     StrategiesConfig,
@@ -116,3 +117,6 @@ class TwinConfigResource(dg.ConfigurableResource):
 
     def risk_limits(self) -> RiskLimitsConfig:
         return self.validated().risk_limits
+
+    def firm(self) -> FirmConfig:
+        return self.validated().firm

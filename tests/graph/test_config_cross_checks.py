@@ -145,6 +145,50 @@ REFUSED = [
         "var_99 -0.01 is above var_95 -0.02",
     ),
     (
+        "cash rate dates out of order",
+        "firm.yaml",
+        lambda data: data.update(
+            cash_rate=[{"from": "2015-01-01", "rate": 0.01}, {"from": "2014-06-02", "rate": 0.02}]
+        ),
+        "cash_rate.1.from",
+        "2014-06-02 is not after the previous change's date 2015-01-01",
+    ),
+    (
+        "cash rate starting after the first business day",
+        "firm.yaml",
+        lambda data: data.update(cash_rate=[{"from": "2016-01-04", "rate": 0.01}]),
+        "cash_rate.0.from",
+        "the cash rate starts on 2016-01-04, after ",
+    ),
+    (
+        "unknown hurdle",
+        "firm.yaml",
+        lambda data: data.update(hurdle="medium"),
+        "hurdle",
+        "Input should be 'none', 'hard' or 'soft'",
+    ),
+    (
+        "a solution's performance fee of 150%",
+        "solutions.yaml",
+        _first_solution(fees={"performance_fee": 1.5}),
+        "solutions.0.fees.performance_fee",
+        "Input should be less than 1",
+    ),
+    (
+        "a flow on a Saturday",
+        "solutions.yaml",
+        _first_solution(flows=[{"date": "2019-06-01", "amount": 1e6}]),
+        "solutions.0.flows.0.date",
+        "2019-06-01 is a Saturday, not a business day",
+    ),
+    (
+        "a flow before the launch",
+        "solutions.yaml",
+        _first_solution(flows=[{"date": "2014-12-31", "amount": 1e6}]),
+        "solutions.0.flows.0.date",
+        "2014-12-31 is not a day the solution is managed",
+    ),
+    (
         "drawdown stop below -100%",
         "risk_limits.yaml",
         _portfolio_limits(drawdown_stop=-1.5),

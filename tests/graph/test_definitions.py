@@ -46,6 +46,7 @@ def test_definitions_load_and_resolve_every_job():
         "portfolio/risk_violations",
         "portfolio/rebalance_orders",
     } <= keys
+    assert "firm/firm_pnl" in keys
     for job in ("raw_history_job", "modelling_job"):
         assert repository.get_job(job) is not None
 

@@ -15,6 +15,8 @@ shocks (measured when the seed was picked), so only the shocks move the rules:
   otherwise (never reached).
 * Risk limits: portfolio drawdown stop -15%; strategy max weight 0.30 and one-year
   drawdown stop -30%; everything else out of reach.
+* No fees and no cash interest (firm.yaml), so every figure below is the book's alone
+  (a performance fee written back would soften the drawdown of 14 March).
 
 Shocks (a shock replaces the day's return) and what follows, by hand:
 
@@ -48,6 +50,7 @@ import yaml
 from tests.helpers.day_metadata import assert_each_day_counts_its_own_rows
 from tests.helpers.faults import fail_on_insert
 from tests.helpers.graph import copy_warehouse, day, materialize_days, resources
+from twin_assets.firm import firm_pnl
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import business_days
@@ -105,6 +108,9 @@ def _stress_firm(config_dir):
     (config_dir / "strategies.yaml").write_text(yaml.safe_dump(strategies))
     (config_dir / "solutions.yaml").write_text(yaml.safe_dump({"solutions": [SOLUTION]}))
     (config_dir / "risk_limits.yaml").write_text(yaml.safe_dump(RISK_LIMITS))
+    firm = yaml.safe_load((config_dir / "firm.yaml").read_text())
+    firm.update(management_fee=0.0, performance_fee=0.0, cash_rate=[])
+    (config_dir / "firm.yaml").write_text(yaml.safe_dump(firm))
 
 
 def _filled(spec, frame: pl.DataFrame) -> pl.DataFrame:
@@ -509,3 +515,72 @@ def test_each_day_of_the_range_carries_its_own_metadata(as_range):
         assert events["portfolio.risk_violations"][key]["open_violations"] == still_open
     assert events["portfolio.risk_violations"]["2017-03-14"]["open_violations"] > 0  # the liquidation day
     assert sum(events["portfolio.solution_optimizations"][key]["rebalances"] for key in DAYS) > 3
+
+
+# --------------------------------------------------------------------------- fees and the firm P&L
+
+FEES = {
+    **CALM,
+    "target_exposure": 0.8,
+    "fees": {"crystallisation": "monthly", "management_fee": 0.02, "performance_fee": 0.1},
+    "flows": [{"date": "2017-02-15", "amount": 2_000_000.0}, {"date": "2017-03-01", "amount": -1_000_000.0}],
+}
+
+
+def _firm_tables(warehouse) -> dict[str, pl.DataFrame]:
+    names = ("portfolio.solution_performance", "firm.firm_pnl")
+    return {name: warehouse.read_history(name, None, None).sort("date", "solution_id") for name in names}
+
+
+@pytest.mark.slow
+def test_fees_flows_and_the_firm_pnl_through_the_graph_range_equals_days_one_by_one(stress_history, tmp_path):
+    """Two solutions, one 80% invested with its own fee terms (2% and 10%, monthly), a
+    subscription and a redemption, cash at 1%: every blocking check passes (AUM continuity with fees and flows, the firm
+    P&L's revenue and profit); the fee period turns on 28 February (a Tuesday, the month's
+    last business day); the days one by one equal the range."""
+    config_dir = _firm_with(stress_history, tmp_path, "fees", [SOLUTION, FEES])
+    firm = yaml.safe_load((config_dir / "firm.yaml").read_text())
+    firm["cash_rate"] = [{"from": "2015-01-01", "rate": 0.01}]
+    (config_dir / "firm.yaml").write_text(yaml.safe_dump(firm))
+    assets = [solution_level, firm_pnl]
+    warehouse = _copy(stress_history, "fees_range")
+    result = materialize_days(assets, resources(warehouse, config_dir), "2017-02-13", "2017-03-03")
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} >= {
+        "aum_continuity",
+        "revenue_matches_fees",
+        "profit_is_revenue_less_costs",
+    }
+    assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
+    tables = _firm_tables(warehouse)
+    fees = tables["portfolio.solution_performance"].filter(pl.col("solution_id") == "calm")
+    by_day = {str(r["date"]): r for r in fees.iter_rows(named=True)}
+    assert by_day["2017-02-15"]["flows"] == 2_000_000.0 and by_day["2017-03-01"]["flows"] == -1_000_000.0
+    assert by_day["2017-02-27"]["fee_period_start"] == day("2017-02-13")  # its first day in the warehouse
+    assert by_day["2017-02-28"]["fee_period_start"] == day("2017-03-01")
+    assert by_day["2017-02-28"]["performance_fee_balance"] == 0.0
+    assert by_day["2017-02-28"]["crystallised_fee"] == pytest.approx(
+        by_day["2017-02-27"]["performance_fee_balance"] + by_day["2017-02-28"]["performance_fee_charge"], rel=1e-9
+    )
+    assert all(r["management_fee"] > 0 for key, r in by_day.items() if key > "2017-02-13")
+    # the 20% held in cash earns 1% a year, ACT/365: Friday 24 to Monday 27 February accrues 3 days
+    monday = by_day["2017-02-27"]
+    cash = monday["gav_start"] * (1.0 - by_day["2017-02-24"]["net_exposure"])
+    assert cash == pytest.approx(0.2 * monday["gav_start"], rel=0.05)
+    assert monday["cash_interest"] == pytest.approx(cash * 0.01 * 3 / 365, rel=1e-9)
+    pnl = tables["firm.firm_pnl"]
+    firm = pnl.filter(pl.col("solution_id") == "FIRM")
+    assert firm.height == len(business_days(day("2017-02-13"), day("2017-03-03")))
+    # the year to date runs from the first business day of 2017 (the solutions' rows start on 13 February)
+    solutions_ytd = tables["portfolio.solution_performance"].filter(pl.col("date") <= day("2017-03-03"))
+    revenue = solutions_ytd.select(pl.col("management_fee").sum() + pl.col("crystallised_fee").sum()).item()
+    assert firm.filter(pl.col("date") == day("2017-03-03"))["revenue_ytd"].item() == pytest.approx(revenue, rel=1e-9)
+
+    one_by_one = _copy(stress_history, "fees_days")
+    assert materialize_days(assets, resources(one_by_one, config_dir), "2017-02-13", "2017-02-23").success
+    for key in [d.isoformat() for d in business_days(day("2017-02-24"), day("2017-03-03"))]:
+        assert materialize_days(assets, resources(one_by_one, config_dir), key).success
+    got = _firm_tables(one_by_one)
+    for name, frame in tables.items():
+        assert got[name].equals(frame), name

@@ -197,14 +197,21 @@ def status() -> None:
         "WHERE date = (SELECT max(date) FROM alpha.alpha_pool) ORDER BY evidence DESC"
     )
     solutions = (
-        "SELECT p.solution_id, round(p.aum) AS aum, round(p.drawdown, 4) AS drawdown, round(p.leverage, 3) AS leverage, "
+        "SELECT p.solution_id, round(p.aum) AS aum, round(p.nav_per_unit, 4) AS nav, round(p.hwm, 4) AS hwm, "
+        "round(p.drawdown, 4) AS drawdown, round(p.leverage, 3) AS leverage, "
         "o.status, o.triggers, o.message FROM portfolio.solution_performance p JOIN portfolio.solution_optimizations o "
         "USING (date, solution_id) WHERE date = (SELECT max(date) FROM portfolio.solution_performance)"
+    )
+    firm = (
+        "SELECT date, solution_id, round(revenue) AS revenue, round(costs) AS costs, round(profit) AS profit, "
+        "round(revenue_ytd) AS revenue_ytd, round(profit_ytd) AS profit_ytd, round(performance_fee_balance) AS "
+        "accrued_performance_fee FROM firm.firm_pnl WHERE date = (SELECT max(date) FROM firm.firm_pnl)"
     )
     print(
         "\nQueries read the snapshot (read-only); nothing but Dagster runs opens the live file."
         f"\nLook at the alpha pool:\n  {query_command(snapshot.info.path, alpha_pool)}"
         f"\nLook at the solutions on the last day:\n  {query_command(snapshot.info.path, solutions)}"
+        f"\nLook at the firm's P&L on the last day:\n  {query_command(snapshot.info.path, firm)}"
         "\nOpen the UI: DAGSTER_HOME=$PWD/.dagster .venv/bin/dagster dev   (then http://127.0.0.1:3000)"
     )
 

@@ -68,7 +68,7 @@ from twin_model.solution import (
     solutions_level,
 )
 from twin_model.twin import run
-from twin_resources.config import SolutionConfig, SolutionsConfig, StrategiesConfig
+from twin_resources.config import CalendarConfig, SolutionConfig, SolutionsConfig, StrategiesConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_resources.warehouse import PartitionWrite
@@ -80,8 +80,9 @@ FORECASTS = "models.strategy_forecasts"
 # Dagster wants topological order), then the other state tables, the optimisation row that
 # counts them last among those, so a state read back can prove it was written whole.
 DESCRIPTIONS = {
-    PERFORMANCE: "Per solution: AUM, AUM peak, daily return from held weights, P&L, costs, drawdown, "
-    "leverage, volatility and diversification ratio.",
+    PERFORMANCE: "Per solution: AUM (NAV, net of fees) in units and NAV per unit, gross and net return, cash "
+    "interest, costs, management fee, performance-fee accrual, balance and crystallisation, high-water mark, flows, "
+    "P&L, drawdown, leverage, volatility and diversification ratio.",
     WEIGHTS: "Per solution and strategy: weight held (drifted), target, weight after trades, status "
     "(active, paused, stopped, out_of_pool) with pause days left, re-entry ramp and pause count, and why.",
     VIOLATIONS: "Risk-limit breaches per solution: level, rule, severity, action taken, opened and resolved dates.",
@@ -99,7 +100,8 @@ CHECKS = {
     },
     OPTIMIZATIONS: {"constraints_hold": "The final targets satisfy the solution's constraints, recomputed from them."},
     PERFORMANCE: {
-        "aum_continuity": "AUM = yesterday's AUM x (1 + return) - costs - fees + flows; costs = yesterday's pending costs."
+        "aum_continuity": "AUM = yesterday's AUM + gross assets x return + cash interest - costs - fees + flows; "
+        "gross assets = yesterday's AUM + performance-fee balance; costs = yesterday's pending costs."
     },
     ATTRIBUTION: {"contributions_sum": "Return contributions sum to the solution's daily return."},
     VIOLATIONS: {},
@@ -158,14 +160,18 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource):
     """Select, allocate, manage and risk-check every solution of config/solutions.yaml, day by day."""
     days = days_of(context)
-    solutions, strategies = twin_config.solutions(), twin_config.strategies()
+    config = twin_config.validated()
+    solutions, strategies = config.solutions, config.strategies
     stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
     rules = [s.rules() for s in stepped]
-    limits = twin_config.risk_limits()
+    limits = config.risk_limits
     costs = solutions.execution
     states = _previous_states(warehouse, rules, days[0])
     in_force = policies.segments_in_force(warehouse, rules, days)
-    policy = policies.schedule(in_force, {s.solution_id: s.retired for s in stepped}, limits, costs, Optimizer())
+    holidays = _holidays(config.calendar, days)
+    fees = {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in stepped}
+    retired = {s.solution_id: s.retired for s in stepped}
+    policy = policies.schedule(in_force, retired, limits, costs, Optimizer(), fees)
     trajectory = run(
         solutions_level(policy),
         SolutionsState(states),
@@ -189,6 +195,16 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 # --------------------------------------------------------------------------- reading
+
+
+CRYSTALLISATION_LOOKAHEAD = dt.timedelta(days=40)
+"""Holidays known past the run's last day: whether a day is the last business day before
+a period end depends on the days up to that end."""
+
+
+def _holidays(calendar: CalendarConfig, days: list[dt.date]) -> frozenset[dt.date]:
+    """The firm's holidays over the run's days and the weeks after (crystallisation days avoid them)."""
+    return frozenset(calendar.holiday_calendar().no_data_days(days[0], days[-1] + CRYSTALLISATION_LOOKAHEAD))
 
 
 def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], first_day: dt.date):
@@ -261,6 +277,8 @@ def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
             metadata.update(
                 {f"aum_{solution}": float(aum) for solution, aum in today.select("solution_id", "aum").iter_rows()}
             )
+            metadata["fees"] = float(today.get_column("fees").sum())
+            metadata["crystallised_fee"] = float(today.get_column("crystallised_fee").sum())
         if spec is OPTIMIZATIONS:
             metadata["rebalances"] = int(rows.get_column("rebalanced").sum())
         if spec is VIOLATIONS:

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from twin_assets.shared.metadata import DayFigures
+from twin_model.firm import FeeTerms
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import SolutionPolicy, SolutionRules, SolutionsPolicy
@@ -33,12 +34,14 @@ def schedule(
     limits: RiskLimits,
     costs: CostModel,
     optimizer: Optimizer,
+    fees: Mapping[str, FeeTerms],
 ) -> PolicySchedule:
-    """The solution level's policy over the run: a ``SolutionsPolicy`` per segment."""
+    """The solution level's policy over the run: a ``SolutionsPolicy`` per segment, each
+    solution charged its ``fees``."""
     return PolicySchedule(
         tuple(start for start, _ in segments),
         tuple(
-            SolutionsPolicy(tuple(SolutionPolicy(p.rules, limits, costs, optimizer) for p in now), retired)
+            SolutionsPolicy(tuple(SolutionPolicy(p.rules, limits, costs, optimizer, fees[p.rules.solution_id]) for p in now), retired)
             for _, now in segments
         ),
     )

@@ -9,8 +9,8 @@ and the rule, so a bad input never reaches the warehouse.
 
 Where each part lives
 ---------------------
-``_raw``, ``_restatements``, ``_models``, ``_stats``, ``_alpha``, ``_portfolio`` the
-schemas of each layer's tables (``_fields`` the checks and bounds they share); ``_spec``
+``_raw``, ``_restatements``, ``_models``, ``_stats``, ``_alpha``, ``_portfolio``, ``_firm`` the
+schemas of each layer's tables (``_firm`` also the firm P&L's rules) (``_fields`` the checks and bounds they share); ``_spec``
 ``TableSpec`` and ``TABLES``; ``_validate`` ``validate``; ``_quality`` the rules of the
 raw and models layers, ``_portfolio_rules`` those of the portfolio layer; ``_artifacts``
 the draws and scenario encodings.
@@ -31,6 +31,7 @@ from twin_model.contracts._artifacts import (
     encode_scenarios,
 )
 from twin_model.contracts._fields import SHA256_PATTERN
+from twin_model.contracts._firm import profit_problems, revenue_problems
 from twin_model.contracts._portfolio_rules import (
     aum_problems,
     bound_problems,
@@ -81,6 +82,8 @@ __all__ = [
     "implausible_posteriors",
     "missing_factor_days",
     "order_problems",
+    "profit_problems",
+    "revenue_problems",
     "selection_problems",
     "table_spec",
     "targets_sum_problems",

@@ -99,25 +99,64 @@ class SolutionOptimizations(pa.DataFrameModel):
 
 
 class SolutionPerformance(pa.DataFrameModel):
-    """portfolio.solution_performance: per solution and day, the money.
+    """portfolio.solution_performance: per solution and day, the money and the fees.
 
-    ``aum = aum_start x (1 + daily_return) - costs - fees + flows``; ``costs`` are the
-    simulated costs of the previous business day's orders (``pending_costs`` then).
-    ``drawdown = aum / aum_peak - 1``; the drawdown stop measures from ``risk_peak``.
-    Leverage, net exposure, volatility (63 days, annual) and diversification ratio are of
-    the book after today's trades.
+    Money is in the solution's currency; AUM is its NAV (net of fees): ``units x
+    nav_per_unit``. ``gav_start`` is the gross assets at the previous close (AUM plus the
+    accrued performance fee, which stays invested), of which the strategies' weights are
+    fractions. ``aum = aum_start + gav_start x daily_return + cash_interest - costs - fees
+    + flows`` with ``fees = management_fee + performance_fee_charge``; ``costs`` are the
+    simulated costs of the previous business day's orders (``pending_costs`` then);
+    ``gross_return = daily_return + (cash_interest - costs) / gav_start`` (per unit).
+    The fees follow DESIGN.md "Firm economics" (``twin_model.firm.fees``); the performance
+    fee's charge may be negative (an accrual written back), the balance and the fee
+    crystallised never are. ``pnl = aum - aum_start - flows``. ``drawdown = aum / aum_peak
+    - 1``; the drawdown stop measures from ``risk_peak``; both peaks follow the units when
+    flows change them. Leverage, net exposure, volatility (63 days, annual) and
+    diversification ratio are of the book after today's trades.
     """
 
     date: pl.Date = pa.Field(nullable=False)
     solution_id: pl.String = pa.Field(nullable=False)
     cold_start: pl.Boolean
-    aum_start: pl.Float64 = pa.Field(gt=0)
-    daily_return: pl.Float64 = pa.Field(gt=-1)
-    costs: pl.Float64 = pa.Field(ge=0)
-    fees: pl.Float64 = pa.Field(ge=0)
-    flows: pl.Float64
-    pnl: pl.Float64
-    aum: pl.Float64 = pa.Field(gt=0)
+    aum_start: pl.Float64 = pa.Field(gt=0, description="AUM (NAV) at the previous close, money.")
+    gav_start: pl.Float64 = pa.Field(
+        gt=0, description="Gross assets at the previous close: AUM plus the accrued performance fee, money."
+    )
+    daily_return: pl.Float64 = pa.Field(gt=-1, description="The strategies' return: sum of w_i r_i, a fraction.")
+    cash_interest: pl.Float64 = pa.Field(
+        description="Interest on the uninvested cash at the cash rate, ACT/365, money (negative when short cash)."
+    )
+    costs: pl.Float64 = pa.Field(ge=0, description="Trading costs of the previous day's orders paid today, money.")
+    gross_return: pl.Float64 = pa.Field(
+        gt=-1, description="Return per unit before fees (after costs, with the cash interest), a fraction."
+    )
+    management_fee: pl.Float64 = pa.Field(
+        ge=0, description="Management fee accrued today: m x NAV_{t-1} x d_t / 365 x units, money."
+    )
+    performance_fee_charge: pl.Float64 = pa.Field(
+        description="Change in the accrued performance fee before crystallisation and flows, money (negative: written back)."
+    )
+    fees: pl.Float64 = pa.Field(description="management_fee + performance_fee_charge, money.")
+    crystallised_fee: pl.Float64 = pa.Field(
+        ge=0, description="Performance fee paid today (period end, redeemed units), money."
+    )
+    flows: pl.Float64 = pa.Field(description="Subscriptions (positive) and redemptions (negative) at NAV, money.")
+    pnl: pl.Float64 = pa.Field(description="aum - aum_start - flows, money.")
+    aum: pl.Float64 = pa.Field(gt=0, description="AUM (NAV, net of fees) at the close: units x nav_per_unit, money.")
+    net_return: pl.Float64 = pa.Field(gt=-1, description="NAV per unit over the previous one, less 1.")
+    units: pl.Float64 = pa.Field(gt=0, description="Units in issue at the close.")
+    nav_per_unit: pl.Float64 = pa.Field(gt=0, description="NAV per unit: gav_per_unit - performance_fee_per_unit.")
+    gav_per_unit: pl.Float64 = pa.Field(gt=0, description="Gross asset value per unit.")
+    performance_fee_per_unit: pl.Float64 = pa.Field(ge=0, description="Accrued performance fee per unit (A).")
+    performance_fee_balance: pl.Float64 = pa.Field(ge=0, description="Accrued performance fee, money: units x A.")
+    hwm: pl.Float64 = pa.Field(
+        gt=0, description="High-water mark, per unit (NAV at the last positive crystallisation)."
+    )
+    hurdle_return: pl.Float64 = pa.Field(
+        description="The hurdle's return since the fee period began (cash rate plus hurdle_rate, ACT/365), a fraction."
+    )
+    fee_period_start: pl.Date = pa.Field(description="The day the current fee (crystallisation) period began.")
     aum_peak: pl.Float64 = pa.Field(gt=0)
     drawdown: pl.Float64 = pa.Field(ge=-1, le=0)
     risk_peak: pl.Float64 = pa.Field(gt=0)
@@ -142,6 +181,14 @@ class SolutionPerformance(pa.DataFrameModel):
     @classmethod
     def drawdown_from_peak(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("aum") / pl.col("aum_peak") - 1 - pl.col("drawdown")).abs() < 1e-9)
+
+    @pa.dataframe_check(name="units_at_nav")
+    @classmethod
+    def units_at_nav(cls, data: PolarsData) -> pl.LazyFrame:
+        """aum = units x nav_per_unit and nav = gav - A per unit (relative 1e-9)."""
+        aum = (pl.col("aum") - pl.col("units") * pl.col("nav_per_unit")).abs() <= 1e-9 * pl.col("aum")
+        nav = pl.col("gav_per_unit") - pl.col("performance_fee_per_unit") - pl.col("nav_per_unit")
+        return data.lazyframe.select(aum & (nav.abs() <= 1e-9 * pl.col("nav_per_unit")))
 
 
 class StrategyAttribution(pa.DataFrameModel):

@@ -70,32 +70,56 @@ def selection_problems(weights: pl.DataFrame) -> list[str]:
 
 
 def aum_problems(performance: pl.DataFrame) -> list[str]:
-    """aum = aum_start (1 + r) - costs - fees + flows; aum_start and costs continue the previous row."""
+    """The money identities of each row and their continuity from the previous row:
+    ``aum = aum_start + gav_start x daily_return + cash_interest - costs - fees + flows``,
+    ``fees = management_fee + performance_fee_charge``, ``gross_return = daily_return +
+    (cash_interest - costs) / gav_start``; ``aum_start`` is the previous aum, ``gav_start``
+    the previous aum plus the previous performance-fee balance, ``costs`` the previous
+    pending costs."""
     ordered = performance.sort("solution_id", "date").with_columns(
         previous_aum=pl.col("aum").shift(1).over("solution_id"),
+        previous_gav=(pl.col("aum") + pl.col("performance_fee_balance")).shift(1).over("solution_id"),
         previous_pending=pl.col("pending_costs").shift(1).over("solution_id"),
     )
     scale = pl.max_horizontal(pl.col("aum").abs(), pl.lit(1.0))
-    identity = pl.col("aum_start") * (1 + pl.col("daily_return")) - pl.col("costs") - pl.col("fees") + pl.col("flows")
-    problems = _rows(
-        ordered.filter((pl.col("aum") - identity).abs() > TOL * scale).with_columns(
-            problem=pl.format("aum {} != aum_start x (1 + return) - costs - fees + flows = {}", "aum", identity)
-        ),
-        "problem",
+    identity = (
+        pl.col("aum_start")
+        + pl.col("gav_start") * pl.col("daily_return")
+        + pl.col("cash_interest")
+        - pl.col("costs")
+        - pl.col("fees")
+        + pl.col("flows")
     )
+    gross = pl.col("daily_return") + (pl.col("cash_interest") - pl.col("costs")) / pl.col("gav_start")
+    fees = pl.col("management_fee") + pl.col("performance_fee_charge")
+    checks = [
+        (
+            (pl.col("aum") - identity).abs() > TOL * scale,
+            pl.format(
+                "aum {} != aum_start + gav_start x return + cash_interest - costs - fees + flows = {}", "aum", identity
+            ),
+        ),
+        (
+            (pl.col("fees") - fees).abs() > TOL * scale,
+            pl.format("fees {} != management + performance charge {}", "fees", fees),
+        ),
+        ((pl.col("gross_return") - gross).abs() > TOL, pl.format("gross_return {} != {}", "gross_return", gross)),
+    ]
+    problems = []
+    for bad, problem in checks:
+        problems += _rows(ordered.filter(bad).with_columns(problem=problem), "problem")
     carried = ordered.filter(pl.col("previous_aum").is_not_null() & ~pl.col("cold_start"))
-    problems += _rows(
-        carried.filter((pl.col("aum_start") - pl.col("previous_aum")).abs() > TOL * scale).with_columns(
-            problem=pl.format("aum_start {} != previous aum {}", "aum_start", "previous_aum")
-        ),
-        "problem",
-    )
-    problems += _rows(
-        carried.filter((pl.col("costs") - pl.col("previous_pending")).abs() > TOL * scale).with_columns(
-            problem=pl.format("costs {} != previous pending costs {}", "costs", "previous_pending")
-        ),
-        "problem",
-    )
+    for column, previous, what in (
+        ("aum_start", "previous_aum", "previous aum"),
+        ("gav_start", "previous_gav", "previous aum + performance_fee_balance"),
+        ("costs", "previous_pending", "previous pending costs"),
+    ):
+        problems += _rows(
+            carried.filter((pl.col(column) - pl.col(previous)).abs() > TOL * scale).with_columns(
+                problem=pl.format(f"{column} {{}} != {what} {{}}", column, previous)
+            ),
+            "problem",
+        )
     return problems
 
 

@@ -8,6 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from twin_model.contracts._alpha import AlphaPool
+from twin_model.contracts._firm import FirmPnl
 from twin_model.contracts._models import (
     ForecastCalibration,
     MetalabelOutcomes,
@@ -79,6 +80,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("portfolio", "risk_violations", RiskViolations, ("date", "solution_id", "level", "rule", "subject")),
         TableSpec("portfolio", "rebalance_orders", RebalanceOrders, ("date", "solution_id", "strategy_id")),
         TableSpec("twin", "policy_evaluations", PolicyEvaluations, ("date", "solution_id", "candidate_id")),
+        TableSpec("firm", "firm_pnl", FirmPnl, ("date", "solution_id")),
     )
 }
 

@@ -3,7 +3,8 @@ W_{t+1}, its step (by stage) as a level of ``twin_model.twin``, and its records.
 
 A solution (a portfolio of strategies, ``config/solutions.yaml``) carries its state from
 day to day; its policy decides each business day in five stages, each in its own module:
-``_book`` (1. mark to market), ``_manage`` (2. manage strategies), ``_risk`` (3. risk),
+``_book`` (1. mark to market, cash interest, fees and flows: ``twin_model.firm``),
+``_manage`` (2. manage strategies), ``_risk`` (3. risk),
 ``_targets`` (4. targets), ``_orders`` (5. orders); ``_step`` joins them into
 ``SolutionPolicy.decide``, ``transition``, ``contribution`` and ``day_record`` (and
 ``step``, all four for one day), and ``solutions_level`` into the level that carries every

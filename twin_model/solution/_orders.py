@@ -1,6 +1,6 @@
-"""Stage 5 of the solution step, orders: the trades from held to target weights, costed
-by ``twin_model.portfolio.CostModel``; the simulated cost is paid from the next business
-day's AUM."""
+"""Stage 5 of the solution step, orders: the trades from held to target weights (of the
+gross assets), costed by ``twin_model.portfolio.CostModel``; the simulated cost is paid
+from the next business day's gross assets."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def place_orders(
             reason = OrderReason.FORCED_EXIT if forced else _trade_reason(decision)
             trades.append((s, held, target, reason))
             close[s] = target
-    values = np.array([(t - h) * book.aum for _, h, t, _ in trades])
+    values = np.array([(t - h) * book.assets for _, h, t, _ in trades])
     estimated = costs.estimate(values) if trades else np.array([])
     simulated = costs.execute(values, inputs.day, rules.solution_id) if trades else np.array([])
     rows = [

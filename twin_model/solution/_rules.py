@@ -61,6 +61,8 @@ class SolutionRules:
     incubation_scale: float = 0.5
     metalabel_sizing: bool = False
     manual: tuple[ManualAction, ...] = ()
+    flows: Mapping[dt.date, float] = field(default_factory=dict)
+    """Dated subscriptions (positive) and redemptions (negative) in money, at the day's NAV."""
 
     @classmethod
     def from_config(cls, config: Mapping) -> SolutionRules:
@@ -82,6 +84,7 @@ class SolutionRules:
             asset_classes=_tuple_or_none(filters.get("asset_classes")),
             sector_limits=dict((config.get("constraints") or {}).get("sector_limits") or {}),
             manual=tuple(ManualAction(**m) for m in config.get("manual") or ()),
+            flows=_dated_flows(config.get("flows") or ()),
             **{name: value for name, value in given.items() if value is not None},
         )
 
@@ -157,6 +160,14 @@ def metalabel_bet_size(p: float) -> float:
         return p
     z = (p - 0.5) / math.sqrt(p * (1.0 - p))
     return max(0.0, math.erf(z / math.sqrt(2.0)))
+
+
+def _dated_flows(flows) -> dict[dt.date, float]:
+    """``[{date, amount}, ...]`` as date -> the day's net flow (several on a day add up)."""
+    out: dict[dt.date, float] = {}
+    for flow in flows:
+        out[flow["date"]] = out.get(flow["date"], 0.0) + float(flow["amount"])
+    return out
 
 
 def _tuple_or_none(values) -> tuple[str, ...] | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from twin_model.conventions import StrategyStatus, Tier
+from twin_model.firm import FeeState
 from twin_model.portfolio import Breach
 from twin_model.solution._rules import SolutionRules
 
@@ -46,7 +47,11 @@ class Violation:
 
 @dataclass(frozen=True)
 class SolutionState:
-    """S_t of one solution: what it carries from one business day to the next."""
+    """S_t of one solution: what it carries from one business day to the next. ``aum`` is
+    the NAV (``fees.aum``: units x NAV per unit, net of fees); the strategies' weights are
+    fractions of the gross assets ``fees.assets`` (NAV plus the accrued performance fee,
+    which stays invested until it is paid). The peaks are of AUM, rescaled by the units
+    when flows change them (so a redemption is not a drawdown)."""
 
     day: dt.date | None
     aum: float
@@ -60,10 +65,17 @@ class SolutionState:
     cash: Mapping[str, float] = field(default_factory=lambda: dict(NO_CASH))
     strategies: Mapping[str, StrategyState] = field(default_factory=dict)
     violations: Mapping[tuple[str, str, str], Violation] = field(default_factory=dict)
+    fees: FeeState | None = None
+
+    def __post_init__(self) -> None:
+        """A state built without ``fees`` holds its AUM in units at NAV 100, fees accruing from ``day``."""
+        if self.fees is None:
+            object.__setattr__(self, "fees", replace(FeeState.launch(self.aum), day=self.day, period_start=self.day))
 
     @classmethod
     def launch(cls, rules: SolutionRules) -> SolutionState:
-        """The state of a solution opening its doors: all cash at its initial AUM."""
+        """The state of a solution opening its doors: all cash at its initial AUM, in units
+        at NAV 100 (``FeeState.launch``)."""
         return cls(day=None, aum=rules.initial_aum, aum_peak=rules.initial_aum, risk_peak=rules.initial_aum)
 
 

@@ -15,11 +15,14 @@ steps through days. No I/O.
 
 One day, in order (a module per stage):
 
-1. **Mark to market (``_book``).** With yesterday's closing weights ``w_i`` and today's returns
-   ``r_i`` (an unobserved return counts as 0), ``R = sum_i w_i r_i`` and
-   ``AUM_t = AUM_{t-1} (1 + R) - costs - fees + flows``, where ``costs`` is the simulated
-   cost of yesterday's trades (fees and flows are 0 at this level). The held weights drift:
-   ``h_i = w_i AUM_{t-1} (1 + r_i) / AUM_t``.
+1. **Mark to market (``_book``).** With yesterday's closing weights ``w_i`` (fractions of
+   the gross assets G, AUM plus the accrued performance fee) and today's returns ``r_i``
+   (an unobserved return counts as 0), ``R = sum_i w_i r_i``; the uninvested cash earns
+   the cash rate (ACT/365), ``costs`` is the simulated cost of yesterday's trades, and the
+   fees of ``twin_model.firm`` (management fee, performance-fee accrual and
+   crystallisation, flows in units at NAV) follow:
+   ``AUM_t = AUM_{t-1} + G_{t-1} R + cash_interest - costs - fees + flows``. The held
+   weights drift: ``h_i = w_i G_{t-1} (1 + r_i) / G_t``.
 2. **Manage strategies (``_manage``).** Selection is the alpha pool through the solution's filters. A
    paused strategy counts its pause down and re-enters along a ramp (target scaled by
    ``k / ramp_days`` on the k-th day back). An active strategy whose P&L since the later
@@ -59,6 +62,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from twin_model.firm import NO_FEES, FeeTerms
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits, evaluate_risk
 from twin_model.solution._book import Book, mark_to_market
@@ -96,12 +100,14 @@ class SolutionDecision:
 @dataclass(frozen=True)
 class SolutionPolicy:
     """X^pi of one solution: the five stages of its day under its rules, the firm's risk
-    limits and the trading-cost model (``optimizer`` re-uses compiled problems)."""
+    limits, the trading-cost model and its fee terms (no fees and no cash interest by
+    default); ``optimizer`` re-uses compiled problems."""
 
     rules: SolutionRules
     limits: RiskLimits
     costs: CostModel
     optimizer: Optimizer | None = None
+    fees: FeeTerms = NO_FEES
 
     @property
     def name(self) -> str:
@@ -119,20 +125,21 @@ class SolutionPolicy:
             raise ValueError(f"solution {rules.solution_id}: {day} is before its launch date {rules.launch_date}")
         if state.day is not None and state.day >= day:
             raise ValueError(f"solution {rules.solution_id}: state of {state.day} cannot step to {day}")
-        book = mark_to_market(rules, state, inputs)
+        book = mark_to_market(rules, state, inputs, self.fees)
         strategies, events = manage(rules, state, inputs, book.held)
+        peaks = replace(state, risk_peak=state.risk_peak * book.unit_ratio)
         breaches = evaluate_risk(
             rules.solution_id,
             {s: h for s, h in book.held.items() if h != 0},
             inputs.history,
             inputs.strategy_ids,
-            book.aum / state.risk_peak - 1.0,
+            book.aum / peaks.risk_peak - 1.0,
             self.limits,
             inputs.positions,
         )
         strategies, events = pause_on_breaches(rules, strategies, breaches, day, events)
         violation_rows, open_violations = track_violations(rules.solution_id, state.violations, breaches, day)
-        risk_peak, cooldown = recovery(rules, state, breaches, book.aum)
+        risk_peak, cooldown = recovery(rules, peaks, breaches, book.aum)
         decision = decide_targets(rules, state, inputs, strategies, book, breaches, events, cooldown, self.optimizer)
         orders, close = place_orders(rules, inputs, book, strategies, decision, self.costs)
         strategies = {
@@ -147,12 +154,13 @@ class SolutionPolicy:
 
 
 def transition(state: SolutionState, decision: SolutionDecision, inputs: DayInputs) -> SolutionState:
-    """S^M: the state at the day's close; yesterday's costs are paid, today's are pending."""
+    """S^M: the state at the day's close; yesterday's costs are paid, today's are pending;
+    the peaks follow the units (flows)."""
     book, targets = decision.book, decision.targets
     return SolutionState(
         day=inputs.day,
         aum=book.aum,
-        aum_peak=max(state.aum_peak, book.aum),
+        aum_peak=max(state.aum_peak * book.unit_ratio, book.aum),
         risk_peak=max(decision.risk_peak, book.aum),
         pending_costs=float(sum(o["simulated_cost"] for o in decision.orders)),
         cooldown_days_left=decision.cooldown,
@@ -162,12 +170,14 @@ def transition(state: SolutionState, decision: SolutionDecision, inputs: DayInpu
         cash=targets.cash,
         strategies=decision.strategies,
         violations=decision.open_violations,
+        fees=book.fees,
     )
 
 
 def contribution(state: SolutionState, decision: SolutionDecision, inputs: DayInputs) -> float:
-    """C: the day's net P&L, ``AUM_t - AUM_{t-1}`` (after the costs paid today)."""
-    return decision.book.aum - decision.book.aum_start
+    """C: the day's net P&L, ``AUM_t - AUM_{t-1} - flows`` (after the costs and fees of today)."""
+    book = decision.book
+    return book.aum - book.aum_start - book.fee_day.flows
 
 
 def day_record(state: SolutionState, decision: SolutionDecision, inputs: DayInputs) -> DayRecord:
@@ -185,9 +195,10 @@ def step(
     limits: RiskLimits,
     costs: CostModel,
     optimizer: Optimizer | None = None,
+    fees: FeeTerms = NO_FEES,
 ) -> tuple[SolutionState, DayRecord]:
     """One business day of one solution: (S_t, W_{t+1}) -> (S_{t+1}, the day's rows)."""
-    decision = SolutionPolicy(rules, limits, costs, optimizer).decide(state, inputs)
+    decision = SolutionPolicy(rules, limits, costs, optimizer, fees).decide(state, inputs)
     return transition(state, decision, inputs), day_record(state, decision, inputs)
 
 

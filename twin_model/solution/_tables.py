@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import polars as pl
 
 from twin_model.calendar import next_business_day, previous_business_day
 from twin_model.contracts import TABLES
 from twin_model.errors import StateGapError, StateMismatchError
+from twin_model.firm import FeeState
 from twin_model.portfolio import Breach
 from twin_model.solution._record import DayRecord
 from twin_model.solution._rules import SolutionRules
@@ -153,4 +155,21 @@ def state_from_tables(
         cash={k: o[k] for k in NO_CASH},
         strategies=strategies,
         violations=open_violations,
+        fees=_fee_state(p),
+    )
+
+
+def _fee_state(row: Mapping) -> FeeState:
+    """The fee state a performance row describes; a row from a warehouse older than the
+    fee columns (null units) is taken as its AUM in units at NAV 100, no fee accrued."""
+    if row["units"] is None:
+        return replace(FeeState.launch(row["aum"]), day=row["date"], period_start=row["date"])
+    return FeeState(
+        day=row["date"],
+        units=row["units"],
+        gav=row["gav_per_unit"],
+        accrued=row["performance_fee_per_unit"],
+        hwm=row["hwm"],
+        hurdle_return=row["hurdle_return"],
+        period_start=row["fee_period_start"],
     )

@@ -18,7 +18,7 @@ depends on the day's universe, so that is the optimiser's (named) concern, not l
 
 from twin_resources.config._base import ConfigError, KeyConflict, firm_bounds
 from twin_resources.config._calendar import CalendarConfig
-from twin_resources.config._firm import FirmConfig, ProjectionConfig
+from twin_resources.config._firm import CashRateChange, FirmConfig, ProjectionConfig, SolutionFees
 from twin_resources.config._loading import (
     DEFAULT_CONFIG_DIR,
     PROJECT_ROOT,
@@ -31,6 +31,7 @@ from twin_resources.config._loading import (
 )
 from twin_resources.config._risk_limits import RiskLimitsConfig
 from twin_resources.config._solutions import (
+    Flow,
     IncubationRule,
     ManualOverride,
     PauseRule,
@@ -57,8 +58,10 @@ __all__ = [
     "PROJECT_ROOT",
     "CalendarConfig",
     "ConfigError",
+    "CashRateChange",
     "ExpertView",
     "FirmConfig",
+    "Flow",
     "IncubationRule",
     "KeyConflict",
     "ManualOverride",
@@ -69,6 +72,7 @@ __all__ = [
     "Shock",
     "SolutionConfig",
     "SolutionConstraints",
+    "SolutionFees",
     "SolutionFilters",
     "SolutionPolicy",
     "SolutionsConfig",

@@ -122,12 +122,21 @@ def load_config(directory: Path | None = None) -> TwinConfig:
 
 def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
     """A solution whose target exposure is above the firm's gross leverage limit breaches
-    it on every day it is invested; the policy search may only name configured solutions."""
+    it on every day it is invested; the policy search may only name configured solutions; a
+    cash rate series that starts after the calendar's first business day leaves the first
+    days without a rate."""
     ceiling = config.risk_limits.portfolio.max_gross_leverage
     limit = f"{directory / 'risk_limits.yaml'} key 'portfolio.max_gross_leverage' {ceiling}"
     known = [s.solution_id for s in config.solutions.solutions]
     searched = config.twin.policy_search.solutions or ()
-    return [
+    first, rates = config.calendar.first_business_day, config.firm.cash_rate
+    late = [
+        f"{directory / 'firm.yaml'}: key 'cash_rate.0.from': the cash rate starts on {rate.start}, after "
+        f"{directory / 'calendar.yaml'} key 'first_business_day' {first}: give a rate in force from that day"
+        for rate in rates[:1]
+        if rate.start > first
+    ]
+    return late + [
         f"{directory / 'twin.yaml'}: key 'policy_search.solutions.{index}': no solution {name!r} in "
         f"{directory / 'solutions.yaml'} (known: {', '.join(known)})"
         for index, name in enumerate(searched)

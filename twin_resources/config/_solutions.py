@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from twin_model.portfolio import CostModel
 from twin_model.solution import SolutionRules
 from twin_resources.config._base import NonNegative, StrictModel, refuse
+from twin_resources.config._firm import SolutionFees
 
 
 class SolutionPolicy(StrictModel):
@@ -120,6 +121,23 @@ class ManualOverride(StrictModel):
         return self
 
 
+class Flow(StrictModel):
+    """A subscription (positive ``amount``) or redemption (negative) on a business day, at that day's NAV."""
+
+    date: dt.date
+    amount: float
+
+    @model_validator(mode="after")
+    def _real_flow(self) -> Flow:
+        conflicts = []
+        if self.date.weekday() >= 5:
+            conflicts.append(("date", f"{self.date} is a {self.date.strftime('%A')}, not a business day"))
+        if self.amount == 0:
+            conflicts.append(("amount", "a flow of 0: give a subscription (positive) or a redemption (negative)"))
+        refuse(conflicts)
+        return self
+
+
 class SolutionConfig(StrictModel):
     """One solution. ``retired``: from that date the twin no longer steps it (no rows from
     then on) and its earlier rows are kept; remove it from the file only if it should
@@ -141,6 +159,8 @@ class SolutionConfig(StrictModel):
     incubation: IncubationRule | None = None
     metalabel_sizing: bool = SolutionRules.metalabel_sizing
     manual: list[ManualOverride] = []
+    fees: SolutionFees | None = None
+    flows: list[Flow] = []
 
     @model_validator(mode="after")
     def _exposure_and_weights_hold(self) -> SolutionConfig:
@@ -191,6 +211,11 @@ def _solution_conflicts(solution: SolutionConfig) -> list[tuple[str, str]]:
             )
     if weights is not None and not any(w > 0 for w in weights.values()):
         conflicts.append(("policy.static_weights", "no weight is positive: give at least one strategy a weight"))
+    for index, flow in enumerate(solution.flows):
+        if flow.date < solution.launch_date or (solution.retired is not None and flow.date >= solution.retired):
+            conflicts.append(
+                (f"flows.{index}.date", f"{flow.date} is not a day the solution is managed (launch_date to retired)")
+            )
     return conflicts
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from twin_model.conventions import PolicyKind
+from twin_model.conventions import CrystallisationFrequency, HurdleKind, PolicyKind
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import SolutionRules
 from twin_model.strategy import AlphaPoolPolicy, FitSettings, SimulationSettings
@@ -114,3 +114,44 @@ def test_a_domain_rule_is_refused_at_load_naming_file_and_key(config_dir, filena
     message = _refused(config_dir)
     assert message.startswith(f"{config_dir / filename}: key '{key}': "), message
     assert reason in message, message
+
+
+def test_a_solutions_fee_terms_are_the_firms_overridden_by_its_own_and_flows_reach_its_rules(config_dir):
+    def change(data):
+        data["solutions"][1]["fees"] = {"performance_fee": 0.1, "hurdle": "soft", "crystallisation": "quarterly"}
+        data["solutions"][1]["flows"] = [
+            {"date": dt.date(2019, 7, 1), "amount": 2e6},
+            {"date": dt.date(2019, 7, 1), "amount": -5e5},
+            {"date": dt.date(2020, 3, 2), "amount": -1e6},
+        ]
+
+    _edit(config_dir, "solutions.yaml", change)
+    config = load_config(config_dir)
+    firm, (balanced, defensive) = config.firm, config.solutions.solutions[:2]
+    holidays = frozenset({dt.date(2019, 7, 4)})
+    own = firm.fee_terms(defensive.fees, holidays)
+    assert (own.management_fee, own.performance_fee, own.hurdle, own.crystallisation) == (
+        0.02,
+        0.1,
+        HurdleKind.SOFT,
+        CrystallisationFrequency.QUARTERLY,
+    )
+    assert own.holidays == holidays
+    default = firm.fee_terms(balanced.fees)
+    assert (default.performance_fee, default.hurdle, default.crystallisation) == (
+        0.2,
+        HurdleKind.NONE,
+        CrystallisationFrequency.ANNUAL,
+    )
+    # the configured cash rate: about 4% at the end of 2022 (3-month bills), about 0 in 2021
+    assert default.cash_rate.rate_on(dt.date(2022, 12, 28)) == pytest.approx(0.0425)
+    assert default.cash_rate.rate_on(dt.date(2021, 6, 1)) == pytest.approx(0.0005)
+    assert defensive.rules().flows == {dt.date(2019, 7, 1): 1.5e6, dt.date(2020, 3, 2): -1e6}
+    assert balanced.rules().flows == {}
+
+
+def test_a_firm_without_a_cash_rate_loads_and_its_cash_earns_nothing(config_dir):
+    _edit(config_dir, "firm.yaml", lambda data: data.update(cash_rate=[]))
+    terms = load_config(config_dir).firm.fee_terms()
+    assert terms.cash_rate.rate_on(dt.date(2022, 12, 28)) == 0.0
+    assert terms.cash_rate.accrual(dt.date(2022, 12, 23), dt.date(2022, 12, 27)) == 0.0
