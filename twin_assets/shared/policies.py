@@ -41,7 +41,10 @@ def schedule(
     return PolicySchedule(
         tuple(start for start, _ in segments),
         tuple(
-            SolutionsPolicy(tuple(SolutionPolicy(p.rules, limits, costs, optimizer, fees[p.rules.solution_id]) for p in now), retired)
+            SolutionsPolicy(
+                tuple(SolutionPolicy(p.rules, limits, costs, optimizer, fees[p.rules.solution_id]) for p in now),
+                retired,
+            )
             for _, now in segments
         ),
     )

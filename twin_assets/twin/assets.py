@@ -17,7 +17,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_assets.portfolio.assets import _history, _previous_states
+from twin_assets.portfolio.assets import _history, _holidays, _previous_states
 from twin_assets.shared import history
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
 from twin_assets.shared.partitions import monthly_partitions
@@ -26,7 +26,7 @@ from twin_model.contracts import TABLES, validate
 from twin_model.optimize import Optimizer
 from twin_model.solution import is_managed, valleys_in_force
 from twin_model.strategy import SimulationSettings, predictive_model, return_window
-from twin_model.twin.search import month_end_search, searched
+from twin_model.twin.search import month_days, month_end_search, searched
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 
@@ -125,8 +125,10 @@ def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
     solutions searched."""
     t = month_end(warehouse, month_start)
     settings = config.twin.policy_search
-    managed = [s.rules() for s in config.solutions.solutions if is_managed(s.launch_date, s.retired, t)]
-    rules = searched(managed, settings)
+    managed = [s for s in config.solutions.solutions if is_managed(s.launch_date, s.retired, t)]
+    rules = searched([s.rules() for s in managed], settings)
+    holidays = _holidays(config.calendar, [t, *month_days(t, settings.horizon)])
+    fees = {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in managed}
     states = _previous_states(warehouse, rules, next_business_day(t))
     base = _history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(t)
     forecasts = warehouse.read_history("models.strategy_forecasts", t - dt.timedelta(days=10), t)
@@ -140,6 +142,7 @@ def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
         config.risk_limits,
         config.solutions.execution,
         Optimizer(),
+        fees,
     )
     frame = validate(table, EVALUATIONS) if table.height else EVALUATIONS.empty_frame()
     warehouse.warehouse().replace_partitions(EVALUATIONS, frame, [t])

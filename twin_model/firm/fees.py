@@ -28,6 +28,12 @@ did not have. Series accounting would be a later step.
 
 Money: gross assets ``units x GAV`` (what the strategies hold), the balance
 ``units x A`` (owed to the firm), AUM ``units x NAV``. Pure; no I/O.
+
+One implementation serves one solution and many simulated paths: the per-unit figures of
+a ``FeeState`` (``units``, ``gav``, ``accrued``, ``hwm``) and the day's gross return may be
+numpy arrays over paths (the policy search's vectorised evaluator, the firm's
+projections), while the calendar (the day, the period, the hurdle's return) and the
+flows are the same on every path; with floats in, floats come out.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ import calendar
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from twin_model.conventions import CrystallisationFrequency, HurdleKind
 
@@ -116,14 +124,16 @@ class FeeTerms:
         """The hurdle's return from ``start``'s close to ``end``'s: cash plus ``hurdle_rate``, ACT/365."""
         return self.cash_rate.accrual(start, end) + self.hurdle_rate * (end - start).days / DAY_COUNT
 
-    def performance_fee_per_unit(self, gav: float, hwm: float, hurdle_return: float) -> float:
-        """``A`` for a unit at ``gav`` (module docstring: hard, soft or no hurdle)."""
+    def performance_fee_per_unit(self, gav, hwm, hurdle_return: float):
+        """``A`` for a unit at ``gav`` (module docstring: hard, soft or no hurdle); ``gav``
+        and ``hwm`` floats or arrays over paths."""
         p, hurdle = self.performance_fee, hwm * (1.0 + hurdle_return)
         if self.hurdle == HurdleKind.HARD:
-            return p * max(0.0, gav - max(hwm, hurdle))
-        if self.hurdle == HurdleKind.SOFT and gav < hurdle:
-            return 0.0
-        return p * max(0.0, gav - hwm)
+            return _like(gav, p * np.maximum(0.0, gav - np.maximum(hwm, hurdle)))
+        gain = p * np.maximum(0.0, gav - hwm)
+        if self.hurdle == HurdleKind.SOFT:
+            return _like(gav, np.where(gav < hurdle, 0.0, gain))
+        return _like(gav, gain)
 
 
 NO_FEES = FeeTerms()
@@ -133,14 +143,15 @@ NO_FEES = FeeTerms()
 @dataclass(frozen=True)
 class FeeState:
     """One solution's fee state at a day's close, per unit: ``units``, gross asset value
-    ``gav``, accrued performance fee ``accrued`` (A), high-water mark ``hwm``, the hurdle's
-    return since the period began and the day the period began (None before launch)."""
+    ``gav``, accrued performance fee ``accrued`` (A), high-water mark ``hwm`` (floats, or
+    arrays over paths), the hurdle's return since the period began and the day the period
+    began (None before launch)."""
 
     day: dt.date | None
-    units: float
-    gav: float
-    accrued: float
-    hwm: float
+    units: float | np.ndarray
+    gav: float | np.ndarray
+    accrued: float | np.ndarray
+    hwm: float | np.ndarray
     hurdle_return: float = 0.0
     period_start: dt.date | None = None
 
@@ -150,6 +161,11 @@ class FeeState:
         if not aum > 0:
             raise ValueError(f"fee state: a solution launches with a positive AUM, not {aum}")
         return cls(None, aum / INITIAL_NAV_PER_UNIT, INITIAL_NAV_PER_UNIT, 0.0, INITIAL_NAV_PER_UNIT)
+
+    def on_paths(self, n_paths: int) -> FeeState:
+        """The same state on each of ``n_paths`` paths (per-unit figures as arrays ``[P]``)."""
+        copy = {name: np.full(n_paths, float(getattr(self, name))) for name in ("units", "gav", "accrued", "hwm")}
+        return replace(self, **copy)
 
     @property
     def nav(self) -> float:
@@ -194,11 +210,12 @@ class FeeDay:
 
 
 def advance_fees(
-    terms: FeeTerms, state: FeeState, day: dt.date, gross_return: float, flow: float = 0.0
+    terms: FeeTerms, state: FeeState, day: dt.date, gross_return, flow: float = 0.0
 ) -> tuple[FeeState, FeeDay]:
     """One business day of one solution's fees (module docstring): from the state at the
-    previous close, the day's gross return per unit and the day's flow in money (positive a
-    subscription, negative a redemption), the state at the day's close and the day's figures.
+    previous close, the day's gross return per unit (a float, or an array over the paths
+    of an array state) and the day's flow in money (positive a subscription, negative a
+    redemption; the same on every path), the state at the day's close and the day's figures.
 
     On the first day (``state.day`` None) nothing accrues (d_t = 0) and the period begins."""
     if state.day is not None and day <= state.day:
@@ -208,17 +225,17 @@ def advance_fees(
     period_start = state.period_start or day
     fee = terms.management_fee * state.nav * days / DAY_COUNT
     gav = state.gav * (1.0 + gross_return) - fee
-    if not gav > 0:
-        raise ValueError(f"fee state on {day}: GAV per unit would fall to {gav:.6g}")
+    if not np.all(gav > 0):
+        raise ValueError(f"fee state on {day}: GAV per unit would fall to {np.min(gav):.6g}")
     hurdle_return = state.hurdle_return + terms.hurdle_accrual(previous, day)
     accrued = terms.performance_fee_per_unit(gav, state.hwm, hurdle_return)
     charge = (accrued - state.accrued) * state.units
-    nav, hwm, crystallised = gav - accrued, state.hwm, 0.0
+    nav, hwm, crystallised = gav - accrued, state.hwm, 0.0 * accrued
     end = terms.period_end(period_start)
     if day >= terms.crystallisation_day(end):
         crystallised = accrued * state.units
-        hwm = nav if accrued > 0 else hwm
-        gav, accrued, hurdle_return, period_start = nav, 0.0, 0.0, end + dt.timedelta(days=1)
+        hwm = _like(nav, np.where(accrued > 0, nav, hwm))
+        gav, accrued, hurdle_return, period_start = nav, 0.0 * accrued, 0.0, end + dt.timedelta(days=1)
     closed = FeeState(day, state.units, gav, accrued, hwm, hurdle_return, period_start)
     closed, redeemed_fee = _apply_flow(closed, flow)
     figures = FeeDay(
@@ -237,13 +254,19 @@ def _apply_flow(state: FeeState, flow: float) -> tuple[FeeState, float]:
     """Units issued or redeemed at the day's NAV; returns the state and the fee
     crystallised on redeemed units (``u A``)."""
     if flow == 0:
-        return state, 0.0
+        return state, 0.0 * state.accrued
     nav, units = state.nav, flow / state.nav
     if flow > 0:
         accrued = state.balance / (state.units + units)
-        return replace(state, units=state.units + units, accrued=accrued, gav=nav + accrued), 0.0
-    if -units >= state.units:
+        return replace(state, units=state.units + units, accrued=accrued, gav=nav + accrued), 0.0 * state.accrued
+    if np.any(-units >= state.units):
         raise ValueError(
-            f"fee state on {state.day}: a redemption of {-flow:.2f} takes all of the AUM {state.aum:.2f} or more"
+            f"fee state on {state.day}: a redemption of {-flow:.2f} takes all of the AUM {np.min(state.aum):.2f} or more"
         )
     return replace(state, units=state.units + units), -units * state.accrued
+
+
+def _like(template, value):
+    """``value`` as a float when ``template`` is one (numpy's where and maximum return
+    numpy scalars), else as it is."""
+    return float(value) if np.ndim(template) == 0 else value

@@ -136,17 +136,21 @@ def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
         for rate in rates[:1]
         if rate.start > first
     ]
-    return late + [
-        f"{directory / 'twin.yaml'}: key 'policy_search.solutions.{index}': no solution {name!r} in "
-        f"{directory / 'solutions.yaml'} (known: {', '.join(known)})"
-        for index, name in enumerate(searched)
-        if name not in known
-    ] + [
-        f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': "
-        f"target_exposure {solution.target_exposure} is above {limit}"
-        for index, solution in enumerate(config.solutions.solutions)
-        if solution.target_exposure > ceiling
-    ]
+    return (
+        late
+        + [
+            f"{directory / 'twin.yaml'}: key 'policy_search.solutions.{index}': no solution {name!r} in "
+            f"{directory / 'solutions.yaml'} (known: {', '.join(known)})"
+            for index, name in enumerate(searched)
+            if name not in known
+        ]
+        + [
+            f"{directory / 'solutions.yaml'}: key 'solutions.{index}.target_exposure': "
+            f"target_exposure {solution.target_exposure} is above {limit}"
+            for index, solution in enumerate(config.solutions.solutions)
+            if solution.target_exposure > ceiling
+        ]
+    )
 
 
 def config_hash(directory: Path | None = None) -> str:

@@ -229,3 +229,33 @@ def test_balances_never_negative_and_net_never_above_gross_over_a_crystallisatio
         if state.period_start != before.period_start:  # a crystallisation day closed a period
             assert net <= gross * (1.0 + 1e-12)
             gross = net = 1.0
+
+
+# --------------------------------------------------------------------------- many paths at once
+
+
+@pytest.mark.parametrize("hurdle", [HurdleKind.NONE, HurdleKind.HARD, HurdleKind.SOFT])
+def test_a_state_over_paths_steps_each_path_as_the_state_of_that_path_alone(hurdle):
+    """The array form (the policy search's and the projections' paths) is the scalar form
+    path by path: 40 paths over 2023-10-02 .. 2024-03-29 (a year-end crystallisation, a
+    quarter of cash at 5%, a subscription and a redemption), against 40 scalar runs."""
+    terms = FeeTerms(0.02, 0.2, hurdle, 0.01, cash_rate=CashRate.of([(D(2020, 1, 1), 0.05)]))
+    days = business_days(D(2023, 10, 2), D(2024, 3, 29))
+    rng = np.random.default_rng(17)
+    returns = rng.normal(0.0004, 0.01, (40, len(days)))
+    flows = {days[30]: 250.0, days[90]: -120.0}
+    start = _state(D(2023, 9, 29), units=10.0, period_start=D(2023, 1, 1))
+    many = start.on_paths(40)
+    totals = np.zeros(40)
+    for k, day in enumerate(days):
+        many, figures = advance_fees(terms, many, day, returns[:, k], flows.get(day, 0.0))
+        totals += figures.crystallised_fee + figures.management_fee
+    for p in range(40):
+        one, total = start, 0.0
+        for k, day in enumerate(days):
+            one, figures = advance_fees(terms, one, day, float(returns[p, k]), flows.get(day, 0.0))
+            total += figures.crystallised_fee + figures.management_fee
+        for name in ("units", "gav", "accrued", "hwm"):
+            assert getattr(many, name)[p] == pytest.approx(getattr(one, name), rel=1e-12)
+        assert totals[p] == pytest.approx(total, rel=1e-12)
+        assert isinstance(one.hwm, float) and isinstance(one.accrued, float)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from twin_model.conventions import ScenarioStream
+from twin_model.firm import NO_FEES, FeeTerms
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import DayInputs, SolutionRules, SolutionState
@@ -43,9 +44,10 @@ def month_end_search(
     limits: RiskLimits,
     costs: CostModel,
     optimizer: Optimizer | None = None,
+    fees: Mapping[str, FeeTerms] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, SearchResult]]:
-    """The month end ``base.day``'s search of each ``(rules, state)``: the table's rows and
-    each solution's result. ``valley`` is the monthly valley in force over the next month
+    """The month end ``base.day``'s search of each ``(rules, state)``, each solution charged
+    its ``fees`` (by solution id; none: no fees): the table's rows and each solution's result. ``valley`` is the monthly valley in force over the next month
     (the forecast made at the month end)."""
     month = SimulatedMonth(base, month_days(base.day, settings.horizon), model.strategy_ids, valley)
     paths = ScenarioSet(settings.seed, ScenarioStream.SEARCH, settings.n_paths, settings.horizon).simulate(model)
@@ -54,7 +56,9 @@ def month_end_search(
     )
     results, frames = {}, []
     for rules, state in solutions:
-        result = search(candidates(rules, settings), state, month, paths, holdout, settings, limits, costs, optimizer)
+        terms = (fees or {}).get(rules.solution_id, NO_FEES)
+        pool = candidates(rules, settings)
+        result = search(pool, state, month, paths, holdout, settings, limits, costs, optimizer, terms)
         results[rules.solution_id] = result
         frames.append(
             result.table.with_columns(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin_model.firm import NO_FEES, FeeTerms
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import (
@@ -37,10 +38,14 @@ def _aum_at_close(state: SolutionState, decision: SolutionDecision, inputs: DayI
 
 
 def solution_level(
-    rules: SolutionRules, limits: RiskLimits, costs: CostModel, optimizer: Optimizer | None = None
+    rules: SolutionRules,
+    limits: RiskLimits,
+    costs: CostModel,
+    optimizer: Optimizer | None = None,
+    fees: FeeTerms = NO_FEES,
 ) -> Level[SolutionState, SolutionDecision, DayInputs, float]:
-    """One solution as a level of the runner, recording its closing AUM."""
-    policy = SolutionPolicy(rules, limits, costs, optimizer)
+    """One solution as a level of the runner, charged ``fees``, recording its closing AUM."""
+    policy = SolutionPolicy(rules, limits, costs, optimizer, fees)
     return Level(policy=policy, transition=transition, contribution=contribution, record=_aum_at_close)
 
 
@@ -52,7 +57,8 @@ def reference_returns(
     limits: RiskLimits,
     costs: CostModel,
     optimizer: Optimizer | None = None,
+    fees: FeeTerms = NO_FEES,
 ) -> np.ndarray:
-    """``[P]``: each path's net return ``R_p`` under ``rules`` from ``state``."""
-    level = solution_level(rules, limits, costs, optimizer or Optimizer())
+    """``[P]``: each path's net return ``R_p`` under ``rules`` from ``state``, charged ``fees``."""
+    level = solution_level(rules, limits, costs, optimizer or Optimizer(), fees)
     return np.array([run(level, state, month.exogenous(path)).total_contribution / state.aum for path in paths])

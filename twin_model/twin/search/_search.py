@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from twin_model.conventions import CandidateFamily, Evaluator, ScoreKind
+from twin_model.firm import NO_FEES, FeeTerms
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import SolutionRules, SolutionState
@@ -58,11 +59,13 @@ def evaluate(
     limits: RiskLimits,
     costs: CostModel,
     optimizer: Optimizer | None = None,
+    fees: FeeTerms = NO_FEES,
 ) -> tuple[np.ndarray, Evaluator]:
-    """``([P] net returns, evaluator used)``: vectorised when possible, else the reference."""
+    """``([P] net returns, evaluator used)``: vectorised when possible, else the reference;
+    the solution charged ``fees``."""
     if not vectorised_obstacles(rules, state, month, limits):
-        return vectorised_returns(rules, state, month, paths, limits, costs), Evaluator.VECTORISED
-    return reference_returns(rules, state, month, paths, limits, costs, optimizer), Evaluator.REFERENCE
+        return vectorised_returns(rules, state, month, paths, limits, costs, fees), Evaluator.VECTORISED
+    return reference_returns(rules, state, month, paths, limits, costs, optimizer, fees), Evaluator.REFERENCE
 
 
 @dataclass(frozen=True)
@@ -84,16 +87,18 @@ def search(
     limits: RiskLimits,
     costs: CostModel,
     optimizer: Optimizer | None = None,
+    fees: FeeTerms = NO_FEES,
 ) -> SearchResult:
     """Score ``pool`` (the incumbent first) on ``paths``, re-measure the winner and the
-    incumbent on ``holdout`` (independent paths), choose (see the module docstring)."""
+    incumbent on ``holdout`` (independent paths), choose (see the module docstring); every
+    candidate is charged the solution's ``fees``."""
     if not pool or pool[0].family != CandidateFamily.INCUMBENT:
         raise ValueError("search: the first candidate must be the incumbent")
-    measured = [evaluate(c.rules, state, month, paths, limits, costs, optimizer) for c in pool]
+    measured = [evaluate(c.rules, state, month, paths, limits, costs, optimizer, fees) for c in pool]
     u = utilities(np.stack([r for r, _ in measured]), settings.score, settings.risk_aversion)
     scores = u.mean(axis=1)
     best = int(np.argmax(scores))
-    held = {k: evaluate(pool[k].rules, state, month, holdout, limits, costs, optimizer)[0] for k in {0, best}}
+    held = {k: evaluate(pool[k].rules, state, month, holdout, limits, costs, optimizer, fees)[0] for k in {0, best}}
     u_held = {k: utilities(r, settings.score, settings.risk_aversion) for k, r in held.items()}
     held_diff = mean_and_se(u_held[best] - u_held[0]) if best else (0.0, 0.0)
     chosen = best if best and held_diff[0] > 0 else 0

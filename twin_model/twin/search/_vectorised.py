@@ -21,15 +21,21 @@ same five stages as ``twin_model.solution``'s step, and must give the same net r
 
 Per day k and path p, in the step's order (w held weights, T targets, r the day's returns):
 
-1. ``AUM_k = AUM_{k-1} (1 + sum_i w_i r_i) - costs_{k-1}``, ``h_i = w_i AUM_{k-1} (1 + r_i) / AUM_k``;
+1. gross assets ``G' = G_{k-1} (1 + sum_i w_i r_i) + (1 - sum_i w_i) G_{k-1} c_k - costs_{k-1}``
+   (``c_k`` the cash rate's ACT/365 accrual since the previous day), then the day's fees
+   and flow by ``twin_model.firm.advance_fees`` on the paths' fee state (the same
+   function the step calls, in its array form), ``h_i = w_i G_{k-1} (1 + r_i) / G_k``;
 2. the pause countdown and re-entry ramp, selection changes, and the valley rule on the
    P&L since the later of the month's start and the re-entry, ``prod (1 + r) - 1``;
 4. a rebalance on the month's first day (or the launch), on drift
    ``max |h_i - T_i| > drift_threshold`` over continuing strategies, on a pool change or
    ramp step: ``T_i = a_i(slots) x ramp_i x size_i``; otherwise active strategies keep
    ``T_i`` and the others go to 0;
-5. trades ``T_i - h_i`` (all on a rebalance, forced exits otherwise) costed by the same
-   ``CostModel.execute`` call as the step, paid the next day.
+5. trades ``T_i - h_i`` (all on a rebalance, forced exits otherwise) of the gross assets,
+   costed by the same ``CostModel.execute`` call as the step, paid the next day.
+
+A path's net return is ``(AUM_{t+H} - AUM_t - sum of flows) / AUM_t``, the reference's
+sum of contributions over ``AUM_t``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from twin_model.conventions import StrategyStatus, Tier
+from twin_model.firm import NO_FEES, FeeDay, FeeState, FeeTerms, advance_fees
 from twin_model.portfolio import (
     CostModel,
     PortfolioLimits,
@@ -119,6 +126,24 @@ def vectorised_obstacles(
     return found
 
 
+_UNIT_BOOK = Book(
+    cold_start=False,
+    aum_start=1.0,
+    gav_start=1.0,
+    daily_return=0.0,
+    cash_interest=0.0,
+    costs=0.0,
+    assets=1.0,
+    aum=1.0,
+    held={},
+    returns={},
+    fees=FeeState.launch(1.0),
+    fee_day=FeeDay(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    unit_ratio=1.0,
+)
+"""A book holding nothing, for the allocation stage (which reads only the held weights)."""
+
+
 class _Allocations:
     """The step's own allocation stage, once per distinct set of strategies with a slot:
     ``a_i x size_i`` (ramp factor 1), from the month's fixed moments."""
@@ -136,7 +161,7 @@ class _Allocations:
                 for s, slot, t in zip(self.ids, slots, tiers)
                 if slot
             }
-            book = Book(False, 1.0, 0.0, 0.0, 1.0, {}, {})
+            book = _UNIT_BOOK
             decision = _rebalance(self.rules, self.base, strategies, book, self.exposure, ["search"], None)
             self.cache[key] = np.array([decision.targets.get(s, 0.0) for s in self.ids])
         return self.cache[key]
@@ -157,12 +182,15 @@ def _initial(state: SolutionState, ids: list[str], field: str, code: Mapping | N
 class _Book:
     """Every path's solution state over the universe ``ids`` (arrays ``[P, N]`` or ``[P]``)."""
 
-    def __init__(self, rules: SolutionRules, state: SolutionState, month: SimulatedMonth, n_paths: int):
+    def __init__(
+        self, rules: SolutionRules, state: SolutionState, month: SimulatedMonth, n_paths: int, terms: FeeTerms
+    ):
         base, ids = month.base, universe(rules, state, month.base)
-        self.rules, self.ids, self.month = rules, ids, month
+        self.rules, self.ids, self.month, self.terms = rules, ids, month, terms
         shape = (n_paths, len(ids))
         self.cold = state.day is None
-        self.aum = np.full(n_paths, state.aum)
+        self.fees = state.fees.on_paths(n_paths)
+        self.flows = 0.0
         self.pending = np.full(n_paths, state.pending_costs)
         self.weight = np.broadcast_to(_initial(state, ids, "weight").astype(float), shape).copy()
         self.target = np.broadcast_to(_initial(state, ids, "target").astype(float), shape).copy()
@@ -191,13 +219,19 @@ def _valley(v: float | None) -> float:
     return float(v) if v is not None and v < 0 else np.nan
 
 
-def _mark_to_market(b: _Book, r: np.ndarray, first: bool) -> np.ndarray:
-    """Stage 1: the AUM after the day's returns and yesterday's costs; the held weights."""
-    if b.cold and first:
+def _mark_to_market(b: _Book, r: np.ndarray, day: dt.date, previous: dt.date | None) -> np.ndarray:
+    """Stage 1: the gross assets after the day's returns, the cash interest and
+    yesterday's costs, then the day's fees and flow; the held weights."""
+    flow = b.rules.flows.get(day, 0.0)
+    b.flows += flow
+    if previous is None:
+        b.fees, _ = advance_fees(b.terms, b.fees, day, 0.0, flow)
         return np.zeros_like(b.weight)
-    start = b.aum
-    b.aum = start * (1.0 + (b.weight * r).sum(axis=1)) - b.pending
-    return b.weight * start[:, None] * (1.0 + r) / b.aum[:, None]
+    start = b.fees.assets
+    interest = (1.0 - b.weight.sum(axis=1)) * start * b.terms.cash_rate.accrual(previous, day)
+    gross = start * (1.0 + (b.weight * r).sum(axis=1)) + interest - b.pending
+    b.fees, _ = advance_fees(b.terms, b.fees, day, gross / start - 1.0, flow)
+    return b.weight * start[:, None] * (1.0 + r) / b.fees.assets[:, None]
 
 
 def _advance(b: _Book, status: np.ndarray, selected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -281,8 +315,8 @@ def _orders(
     simulated cost by ``CostModel.execute`` (paid tomorrow); the closing weights."""
     forced = (status != ACTIVE) & (held != 0)
     trade = (np.abs(target - held) > MIN_TRADE) & (rebalance[:, None] | forced)
-    values = (target - held) * b.aum[:, None]
-    b.pending = np.zeros_like(b.aum)
+    values = (target - held) * b.fees.assets[:, None]
+    b.pending = np.zeros(values.shape[0])
     for p in np.flatnonzero(trade.any(axis=1)):
         b.pending[p] = float(sum(costs.execute(values[p, trade[p]], day, b.rules.solution_id).tolist()))
     return np.where(trade, target, held)
@@ -295,20 +329,21 @@ def vectorised_returns(
     paths: np.ndarray,
     limits: RiskLimits,
     costs: CostModel,
+    fees: FeeTerms = NO_FEES,
 ) -> np.ndarray:
-    """``[P]``: each path's net return ``AUM_{t+H} / AUM_t - 1``, as ``reference_returns``
-    gives it, for every path at once. Raises ValueError naming the obstacles when the
+    """``[P]``: each path's net return ``(AUM_{t+H} - AUM_t - flows) / AUM_t``, as
+    ``reference_returns`` gives it, for every path at once, charged ``fees``. Raises ValueError naming the obstacles when the
     candidate is outside the fast path's scope (``vectorised_obstacles``)."""
     obstacles = vectorised_obstacles(rules, state, month, limits)
     if obstacles:
         raise ValueError(f"vectorised evaluator: {rules.solution_id}: " + "; ".join(obstacles))
     paths = np.asarray(paths, dtype=float)
-    b = _Book(rules, state, month, paths.shape[0])
+    b = _Book(rules, state, month, paths.shape[0], fees)
     previous = state.day
     for k, day in enumerate(month.days):
         r = paths[:, k, b.columns]
         restart = previous is None or day.month != previous.month
-        held = _mark_to_market(b, r, k == 0)
+        held = _mark_to_market(b, r, day, previous)
         status, events = _manage(b, r, restart or k == 0)
         continuing = (status == ACTIVE) & b.known
         drift = np.where(continuing, np.abs(held - b.target), 0.0).max(axis=1, initial=0.0) > rules.drift_threshold
@@ -319,4 +354,4 @@ def vectorised_returns(
         b.weight = _orders(b, status, held, target, rebalance, day, costs)
         b.target, b.status, previous = target, status, day
         b.known[:] = True
-    return b.aum / state.aum - 1.0
+    return (b.fees.aum - state.aum - b.flows) / state.aum
