@@ -6,6 +6,11 @@ SCS, then OSQP (where the problem is a QP); the solver that produced the answer 
 reported, every attempt is listed in ``notes``.  An infeasible problem raises
 :class:`InfeasibleRequestError` naming the constraint groups that cannot hold together,
 never weights.
+
+BLAS runs on one thread while any request is solved (:class:`OneBlasThread`, through
+threadpoolctl), whatever ``OPENBLAS_NUM_THREADS`` the process was started with: on the
+shared 2-core box OpenBLAS's default made ``numpy.linalg.eigh`` of a 100 x 100 matrix
+~200 ms instead of ~1.5 ms (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import cvxpy as cp
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from twin_model.optimize._data import prepare
 from twin_model.optimize._figures import response
@@ -83,6 +90,41 @@ def _solve_chain(problem: cp.Problem, is_qp: bool, notes: list[str], warm_start:
     return last
 
 
+class OneBlasThread:
+    """Pins BLAS to one thread while at least one caller is inside ``pinned()``.
+
+    The BLAS thread count is process-wide, so the callers are counted: the first one in
+    sets it to 1, the last one out restores what it was (a thread leaving cannot undo the
+    pin under another still solving). The controller, which lists the loaded BLAS
+    libraries (~1 ms), is made on first use, not at import; a limit then costs ~20 us.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._controller: ThreadpoolController | None = None
+        self._limiter = None
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._controller = self._controller or ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+ONE_BLAS_THREAD = OneBlasThread()
+
+
 @dataclass(frozen=True)
 class Solved:
     """One solve of a cached problem: the variable's value (None without an answer), kappa
@@ -133,12 +175,13 @@ class Optimizer:
         return Solved(x, kappa, solver, status, iters)
 
     def optimize(self, request: OptimizationRequest | dict) -> OptimizationResponse:
-        """Solve one request (see the package docstring)."""
+        """Solve one request (see the package docstring), BLAS on one thread."""
         t0 = time.perf_counter()
         req = request if isinstance(request, OptimizationRequest) else OptimizationRequest.checked(request)
-        d = prepare(req)
-        solution = method_for(req).solve(req, d, self)
-        return response(req, d, solution, t0)
+        with ONE_BLAS_THREAD.pinned():
+            d = prepare(req)
+            solution = method_for(req).solve(req, d, self)
+            return response(req, d, solution, t0)
 
 
 _SHARED = Optimizer(warm_start=False)
