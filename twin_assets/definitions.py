@@ -11,10 +11,12 @@ import os
 import dagster as dg
 
 from twin_assets.alpha import alpha_pool
+from twin_assets.events import portfolio_optimized
 from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
     build_business_day_schedule,
     business_day_job,
+    events_job,
     modelling_job,
     raw_history_job,
 )
@@ -30,7 +32,15 @@ from twin_resources.resources import ReturnSourceResource, TwinConfigResource, W
 from twin_resources.runtime import own_pytensor_compiledir
 from twin_resources.warehouse import warehouse_path
 
-WAREHOUSE_ASSETS = [*RAW_ASSETS, *MODEL_ASSETS, *METALABEL_ASSETS, strategy_statistics, alpha_pool, solution_level]
+WAREHOUSE_ASSETS = [
+    *RAW_ASSETS,
+    *MODEL_ASSETS,
+    *METALABEL_ASSETS,
+    strategy_statistics,
+    alpha_pool,
+    solution_level,
+    portfolio_optimized,
+]
 """Every asset that writes a warehouse table."""
 warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
 
@@ -58,7 +68,7 @@ def build_definitions() -> dg.Definitions:
     own_pytensor_compiledir()
     return dg.Definitions(
         assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
-        jobs=[business_day_job, raw_history_job, modelling_job],
+        jobs=[business_day_job, raw_history_job, modelling_job, events_job],
         schedules=[build_business_day_schedule()],
         resources=resources(),
         executor=dg.in_process_executor,

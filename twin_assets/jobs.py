@@ -2,7 +2,8 @@
 business day; on by default only for an open-ended (live) calendar. Every job ends with
 the read snapshot (``reports/warehouse_snapshot``): the business-day and modelling jobs
 select it with the rest, the raw history job names it beside the raw group. The jobs need
-no config; the schedule is built from the calendar when the Definitions are."""
+no config; the schedule is built from the calendar when the Definitions are. The events
+job ingests what the HTTP API recorded (twin_assets.events), then publishes the snapshot."""
 
 import datetime as dt
 
@@ -15,11 +16,15 @@ from twin_model.calendar import previous_business_day
 BUSINESS_DAY_JOB = "business_day_job"
 RAW_HISTORY_JOB = "raw_history_job"
 MODELLING_JOB = "modelling_job"
+EVENTS_JOB = "events_job"
 BUSINESS_DAY_SCHEDULE = "business_day_schedule"
+
+EVENTS = dg.AssetSelection.groups("events")
+"""The API's events: ingested by their own job, so a bad events file never holds up a day."""
 
 business_day_job = dg.define_asset_job(
     name=BUSINESS_DAY_JOB,
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - EVENTS,
     description="Every daily layer for one business day (or, as a back-fill, a range of days in one run).",
 )
 
@@ -31,8 +36,14 @@ raw_history_job = dg.define_asset_job(
 
 modelling_job = dg.define_asset_job(
     name=MODELLING_JOB,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw"),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw") - EVENTS,
     description="Every layer above raw (models, statistics, alpha pool, solutions) for a range of days, reading the raw history.",
+)
+
+events_job = dg.define_asset_job(
+    name=EVENTS_JOB,
+    selection=EVENTS | dg.AssetSelection.assets(SNAPSHOT_KEY),
+    description="Ingest the HTTP API's events file into events.portfolio_optimized, then publish the snapshot.",
 )
 
 

@@ -8,6 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from twin_model.contracts._alpha import AlphaPool
+from twin_model.contracts._events import PortfolioOptimized
 from twin_model.contracts._models import (
     ForecastCalibration,
     MetalabelOutcomes,
@@ -77,6 +78,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("portfolio", "strategy_attribution", StrategyAttribution, ("date", "solution_id", "strategy_id")),
         TableSpec("portfolio", "risk_violations", RiskViolations, ("date", "solution_id", "level", "rule", "subject")),
         TableSpec("portfolio", "rebalance_orders", RebalanceOrders, ("date", "solution_id", "strategy_id")),
+        TableSpec("events", "portfolio_optimized", PortfolioOptimized, ("date", "timestamp", "event_id")),
     )
 }
 
