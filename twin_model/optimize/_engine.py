@@ -7,7 +7,7 @@ reported, every attempt is listed in ``notes``.  An infeasible problem raises
 :class:`InfeasibleRequestError` naming the constraint groups that cannot hold together,
 never weights.
 
-BLAS runs on one thread while any request is solved (:class:`OneBlasThread`, through
+BLAS is pinned to one thread from the first solve on (:class:`OneBlasThread`, through
 threadpoolctl), whatever ``OPENBLAS_NUM_THREADS`` the process was started with: on the
 shared 2-core box OpenBLAS's default made ``numpy.linalg.eigh`` of a 100 x 100 matrix
 ~200 ms instead of ~1.5 ms (benchmarks/RESULTS.md).
@@ -18,15 +18,14 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import cvxpy as cp
 import numpy as np
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import threadpool_limits
 
 from twin_model.optimize._data import prepare
 from twin_model.optimize._figures import response
@@ -91,35 +90,28 @@ def _solve_chain(problem: cp.Problem, is_qp: bool, notes: list[str], warm_start:
 
 
 class OneBlasThread:
-    """Pins BLAS to one thread while at least one caller is inside ``pinned()``.
+    """Pins BLAS to one thread, process-wide, from the first solve on.
 
-    The BLAS thread count is process-wide, so the callers are counted: the first one in
-    sets it to 1, the last one out restores what it was (a thread leaving cannot undo the
-    pin under another still solving). The controller, which lists the loaded BLAS
-    libraries (~1 ms), is made on first use, not at import; a limit then costs ~20 us.
+    OpenBLAS has one thread pool per process, and threadpoolctl lets only one Python
+    thread at a time set it (others silently do nothing), while a service solves on
+    many threads: so the pin is set once and kept, not set and restored around each
+    solve. The libraries are listed (~1 ms) before the first solve and once more after
+    it (the first solve may load another BLAS, SCS's); later calls check one counter.
     """
+
+    PASSES = 2
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._inside = 0
-        self._controller: ThreadpoolController | None = None
-        self._limiter = None
+        self.passes = 0
 
-    @contextmanager
-    def pinned(self) -> Iterator[None]:
+    def ensure(self) -> None:
+        if self.passes >= self.PASSES:
+            return
         with self._lock:
-            if self._inside == 0:
-                self._controller = self._controller or ThreadpoolController()
-                self._limiter = self._controller.limit(limits=1, user_api="blas")
-            self._inside += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._inside -= 1
-                if self._inside == 0:
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
+            if self.passes < self.PASSES:
+                threadpool_limits(limits=1, user_api="blas")
+                self.passes += 1
 
 
 ONE_BLAS_THREAD = OneBlasThread()
@@ -178,10 +170,11 @@ class Optimizer:
         """Solve one request (see the package docstring), BLAS on one thread."""
         t0 = time.perf_counter()
         req = request if isinstance(request, OptimizationRequest) else OptimizationRequest.checked(request)
-        with ONE_BLAS_THREAD.pinned():
-            d = prepare(req)
-            solution = method_for(req).solve(req, d, self)
-            return response(req, d, solution, t0)
+        ONE_BLAS_THREAD.ensure()
+        d = prepare(req)
+        solution = method_for(req).solve(req, d, self)
+        ONE_BLAS_THREAD.ensure()
+        return response(req, d, solution, t0)
 
 
 _SHARED = Optimizer(warm_start=False)
