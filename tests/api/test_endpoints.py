@@ -164,3 +164,16 @@ def test_without_a_snapshot_reads_are_503_and_health_says_so(tmp_path):
         response = client.get(f"/api/v1/state/{DAYS[0]}")
         assert response.status_code == 503 and "twin run" in response.json()["detail"]
         assert client.post("/api/v1/optimize", json=request()).status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_is_413(server):
+    """No Content-Length: the body is counted as it arrives."""
+
+    def chunks():
+        yield b'{"strategies": ['
+        for _ in range(MAX_BODY_BYTES // 500):  # ~2x the limit
+            yield b'{"strategy_id": "x", "expected_return": 0.1},' * 22
+        yield b"]}"
+
+    response = httpx.post(f"{server}/api/v1/optimize", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["field"] == "body"

@@ -11,7 +11,7 @@ Endpoints (all under ``/api/v1``; the OpenAPI document at ``/openapi.json``, doc
 
 Errors: 422 for a request the models reject (each error names its ``field`` path, e.g.
 ``strategies[0].expected_return``) or the engine finds impossible (the constraints that
-cannot hold together); 404 naming an unknown portfolio or day; 413 for a body over
+cannot hold together); 400 for a body that is not JSON; 404 naming an unknown portfolio or day; 413 for a body over
 ``MAX_BODY_BYTES`` or a batch over ``MAX_BATCH``; 503 while no snapshot is published.
 
 Optimisations use the public ``optimize()`` (its process-wide cache of compiled problems
@@ -113,7 +113,8 @@ def create_app(warehouse_path: str | Path, events_file: str | Path | None = None
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     _handlers(app)
-    errors = {code: {"model": ProblemDetail} for code in (404, 413, 503)} | {422: {"model": InvalidRequest}}
+    # 400: a body that is not JSON at all (FastAPI's own answer)
+    errors = {code: {"model": ProblemDetail} for code in (400, 404, 413, 503)} | {422: {"model": InvalidRequest}}
 
     def served(request: OptimizationRequest) -> OptimizeResult:
         return OptimizeResult.of(optimize(request))

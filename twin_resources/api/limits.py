@@ -2,7 +2,8 @@
 
 ``BodyLimit`` is plain ASGI middleware: a declared ``Content-Length`` over the limit is
 answered 413 before the body is read; a body sent without one (chunked) is counted as it
-arrives and answered 413 once it passes the limit, before the app parses any of it.
+arrives: once it passes the limit the 413 is sent and the app is told the client went
+away (it never parses the body, and its own answer is dropped).
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ def field_path(loc: Sequence[str | int]) -> str:
     return path or str(loc[0])
 
 
-class BodyTooLarge(Exception):
-    """A body passed the limit while it was being received."""
-
-
 class BodyLimit:
     """Answer 413 to a request whose body is over ``max_bytes``."""
 
@@ -42,27 +39,24 @@ class BodyLimit:
             await self._too_large(send, int(declared))
             return
         received = 0
-        started = False
+        rejected = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, rejected
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not rejected:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    rejected = True
+                    await self._too_large(send, received)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def unless_rejected(message: Message) -> None:
+            if not rejected:  # once the 413 is sent, the app's own answer is dropped
+                await send(message)
 
-        try:
-            await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            if not started:
-                await self._too_large(send, received)
+        await self.app(scope, counted, unless_rejected)
 
     async def _too_large(self, send: Send, size: int) -> None:
         body = json.dumps(
