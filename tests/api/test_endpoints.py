@@ -97,6 +97,8 @@ def test_wrong_types_and_missing_fields_are_422_naming_the_field_path(api, publi
     response = api.post("/api/v1/optimize/batch", json=nested)
     assert response.status_code == 422
     assert fields(response) == ["requests[1].strategies[0].strategy_id"]
+    not_json = api.post("/api/v1/optimize", content=b'{"strategies": [', headers={"content-type": "application/json"})
+    assert not_json.status_code == 422 and fields(not_json) == ["body"]
     assert events_of(published) == []
 
 

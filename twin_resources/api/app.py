@@ -26,14 +26,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
 
 from twin_model.errors import InfeasibleRequestError
 from twin_model.optimize import OptimizationRequest, optimize
+from twin_resources.api.bodies import json_body, parsed, with_body_schemas
 from twin_resources.api.limits import BodyLimit, field_path
 from twin_resources.api.models import (
     MAX_BATCH,
@@ -57,6 +59,8 @@ WARM_UP = {
     "covariance": [[0.04, 0.0], [0.0, 0.09]],
 }
 """Solved once at start-up (not recorded) so the first request does not pay the imports."""
+ParsedRequest = Annotated[OptimizationRequest, Depends(parsed(OptimizationRequest))]
+ParsedBatch = Annotated[BatchRequest, Depends(parsed(BatchRequest))]
 
 LatestOptimization = create_model(
     "LatestOptimization",
@@ -113,21 +117,34 @@ def create_app(warehouse_path: str | Path, events_file: str | Path | None = None
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     _handlers(app)
+    with_body_schemas(app, [OptimizationRequest, BatchRequest])
     # 400: a body that is not JSON at all (FastAPI's own answer)
     errors = {code: {"model": ProblemDetail} for code in (400, 404, 413, 503)} | {422: {"model": InvalidRequest}}
 
     def served(request: OptimizationRequest) -> OptimizeResult:
         return OptimizeResult.of(optimize(request))
 
-    @app.post(f"{PREFIX}/optimize", response_model=OptimizeResult, responses=errors, tags=["optimize"])
-    def optimize_one(request: OptimizationRequest) -> OptimizeResult:
+    @app.post(
+        f"{PREFIX}/optimize",
+        response_model=OptimizeResult,
+        responses=errors,
+        tags=["optimize"],
+        openapi_extra=json_body(OptimizationRequest),
+    )
+    def optimize_one(request: ParsedRequest) -> OptimizeResult:
         """Solve one optimisation request; it is recorded as a portfolio_optimized event."""
         result = served(request)
         log.append([portfolio_optimized(request, result)])
         return result
 
-    @app.post(f"{PREFIX}/optimize/batch", response_model=BatchResult, responses=errors, tags=["optimize"])
-    def optimize_batch(batch: BatchRequest) -> BatchResult | JSONResponse:
+    @app.post(
+        f"{PREFIX}/optimize/batch",
+        response_model=BatchResult,
+        responses=errors,
+        tags=["optimize"],
+        openapi_extra=json_body(BatchRequest),
+    )
+    def optimize_batch(batch: ParsedBatch) -> BatchResult | JSONResponse:
         """Solve up to MAX_BATCH requests in order; each is recorded as an event."""
         if len(batch.requests) > MAX_BATCH:
             return _error(413, f"requests: {len(batch.requests)} requests, at most {MAX_BATCH} a batch", "requests")
