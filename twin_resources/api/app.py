@@ -10,9 +10,10 @@ Endpoints (all under ``/api/v1``; the OpenAPI document at ``/openapi.json``, doc
 * ``GET /health``: the snapshot's as-of and the version.
 
 Errors: 422 for a request the models reject (each error names its ``field`` path, e.g.
-``strategies[0].expected_return``) or the engine finds impossible (the constraints that
-cannot hold together); 400 for a body that is not JSON; 404 naming an unknown portfolio or day; 413 for a body over
-``MAX_BODY_BYTES`` or a batch over ``MAX_BATCH``; 503 while no snapshot is published.
+``strategies[0].expected_return``; a body that is not JSON is ``body``) or the engine
+finds impossible (the constraints that cannot hold together); 404 naming an unknown
+portfolio or day; 413 for a body over ``MAX_BODY_BYTES`` or a batch over ``MAX_BATCH``;
+503 while no snapshot is published.
 
 Optimisations use the public ``optimize()`` (its process-wide cache of compiled problems
 stays warm across requests; BLAS pinned to one thread) and each one served is appended
@@ -58,7 +59,8 @@ WARM_UP = {
     "strategies": [{"strategy_id": "a", "expected_return": 0.05}, {"strategy_id": "b", "expected_return": 0.07}],
     "covariance": [[0.04, 0.0], [0.0, 0.09]],
 }
-"""Solved once at start-up (not recorded) so the first request does not pay the imports."""
+"""Solved once at start-up (not recorded) so the first request does not pay the imports; it
+also pins BLAS to one thread from the server's main thread (twin_model.optimize._engine)."""
 ParsedRequest = Annotated[OptimizationRequest, Depends(parsed(OptimizationRequest))]
 ParsedBatch = Annotated[BatchRequest, Depends(parsed(BatchRequest))]
 
@@ -118,8 +120,7 @@ def create_app(warehouse_path: str | Path, events_file: str | Path | None = None
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     _handlers(app)
     with_body_schemas(app, [OptimizationRequest, BatchRequest])
-    # 400: a body that is not JSON at all (FastAPI's own answer)
-    errors = {code: {"model": ProblemDetail} for code in (400, 404, 413, 503)} | {422: {"model": InvalidRequest}}
+    errors = {code: {"model": ProblemDetail} for code in (404, 413, 503)} | {422: {"model": InvalidRequest}}
 
     def served(request: OptimizationRequest) -> OptimizeResult:
         return OptimizeResult.of(optimize(request))
