@@ -1,6 +1,7 @@
 """The API answers from its snapshot while another process holds the live DuckDB file
 open for writing, and that writer is never blocked by the API (no lock error either side)."""
 
+import datetime as dt
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,8 @@ import httpx
 import pytest
 
 from tests.api.conftest import DAYS, SOLUTION
+from twin_resources.snapshot import publish
+from twin_resources.warehouse import Warehouse
 
 WRITER = textwrap.dedent(
     """
@@ -54,3 +57,14 @@ def test_the_api_reads_its_snapshot_while_a_writer_holds_the_live_file(published
     assert int(out.split()[-1]) > 10
     with duckdb.connect(str(published), read_only=True) as live:
         assert live.execute("SELECT count(*) FROM alpha.alpha_pool").fetchone()[0] > 4
+
+
+def test_a_new_snapshot_is_served_from_the_next_request_on(published, server):
+    """The writer's run ends by publishing: the running API serves the new as-of, no restart."""
+    writer = subprocess.run([sys.executable, "-c", WRITER, str(published), "0.2"], capture_output=True, text=True)
+    assert writer.returncode == 0, writer.stderr
+    with httpx.Client(base_url=server, timeout=30) as client:
+        assert client.get("/api/v1/health").json()["as_of"] == str(DAYS[-1])
+        publish(Warehouse(published), "run-2")
+        health = client.get("/api/v1/health").json()
+        assert health["run_id"] == "run-2" and health["as_of"] == str(DAYS[0] + dt.timedelta(days=7))
