@@ -51,6 +51,17 @@ def test_each_served_optimisation_is_ingested_once(served):
     assert stored(served).height == 3  # re-ingesting adds nothing
 
 
+def test_a_book_with_no_volatility_is_ingested_with_a_null_sharpe_ratio(published):
+    """Zero covariance: volatility 0, so the Sharpe ratio is not a number, served as null."""
+    flat = request("flat", covariance=[[0.0, 0.0], [0.0, 0.0]], objective="MAX_SHARPE")
+    with TestClient(create_app(published)) as client:
+        served = client.post("/api/v1/optimize", json=flat).json()
+    assert served["sharpe_ratio"] is None and served["optimization_metadata"]["objective_value"] is None
+    assert ingest(published).success
+    row = stored(published).row(0, named=True)
+    assert row["sharpe_ratio"] is None and row["objective_value"] is None and row["expected_volatility"] == 0.0
+
+
 def test_events_do_not_move_the_snapshot_as_of(served):
     before = open_snapshot(served).info.as_of
     ingest(served)

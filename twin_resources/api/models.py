@@ -16,7 +16,7 @@ import polars as pl
 from pydantic import BaseModel, Field, create_model, field_validator
 
 from twin_model.contracts import TableSpec
-from twin_model.optimize import OptimizationRequest, OptimizationResponse
+from twin_model.optimize import OptimizationMetadata, OptimizationRequest, OptimizationResponse
 
 MAX_BATCH = 50
 """Most requests one ``POST /api/v1/optimize/batch`` may carry; more is answered 413."""
@@ -34,6 +34,19 @@ _PYTHON_TYPES: dict[type[pl.DataType], type] = {
 }
 
 
+def _finite_or_null(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+class ServedMetadata(OptimizationMetadata):
+    """The engine's metadata; an objective value that is not finite (MAX_SHARPE of a book
+    with no volatility) is ``null``."""
+
+    objective_value: float | None
+
+    _finite = field_validator("objective_value", mode="before")(_finite_or_null)
+
+
 class OptimizeResult(OptimizationResponse):
     """The engine's response; a figure that is not a number (the Sharpe ratio of a book
     with no volatility) is ``null``, since JSON has no NaN."""
@@ -41,11 +54,9 @@ class OptimizeResult(OptimizationResponse):
     expected_return: float | None
     expected_volatility: float | None
     sharpe_ratio: float | None
+    optimization_metadata: ServedMetadata
 
-    @field_validator("expected_return", "expected_volatility", "sharpe_ratio", mode="before")
-    @classmethod
-    def _finite_or_null(cls, value: Any) -> Any:
-        return None if isinstance(value, float) and not math.isfinite(value) else value
+    _finite = field_validator("expected_return", "expected_volatility", "sharpe_ratio", mode="before")(_finite_or_null)
 
     @classmethod
     def of(cls, response: OptimizationResponse) -> OptimizeResult:
