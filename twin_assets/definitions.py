@@ -12,10 +12,12 @@ import dagster as dg
 
 from twin_assets.alpha import alpha_pool
 from twin_assets.firm import firm_pnl
+from twin_assets.events import portfolio_optimized
 from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
     build_business_day_schedule,
     business_day_job,
+    events_job,
     modelling_job,
     month_end_job,
     raw_history_job,
@@ -42,6 +44,7 @@ WAREHOUSE_ASSETS = [
     solution_level,
     policy_evaluations,
     firm_pnl,
+    portfolio_optimized,
 ]
 """Every asset that writes a warehouse table."""
 warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
@@ -70,7 +73,7 @@ def build_definitions() -> dg.Definitions:
     own_pytensor_compiledir()
     return dg.Definitions(
         assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
-        jobs=[business_day_job, raw_history_job, modelling_job, month_end_job],
+        jobs=[business_day_job, raw_history_job, modelling_job, month_end_job, events_job],
         schedules=[build_business_day_schedule()],
         resources=resources(),
         executor=dg.in_process_executor,

@@ -3,7 +3,8 @@ business day; on by default only for an open-ended (live) calendar; the month-en
 (the policy search, monthly partitions), run by hand or by the CLI after a month's days. Every job ends with
 the read snapshot (``reports/warehouse_snapshot``): the business-day and modelling jobs
 select it with the rest, the raw history job names it beside the raw group. The jobs need
-no config; the schedule is built from the calendar when the Definitions are."""
+no config; the schedule is built from the calendar when the Definitions are. The events
+job ingests what the HTTP API recorded (twin_assets.events), then publishes the snapshot."""
 
 import datetime as dt
 
@@ -19,11 +20,15 @@ MODELLING_JOB = "modelling_job"
 MONTH_END_JOB = "month_end_job"
 MONTH_END = dg.AssetSelection.groups("twin")
 """The month-end assets (monthly partitions): a job cannot mix them with the daily ones."""
+EVENTS_JOB = "events_job"
 BUSINESS_DAY_SCHEDULE = "business_day_schedule"
+
+EVENTS = dg.AssetSelection.groups("events")
+"""The API's events: ingested by their own job, so a bad events file never holds up a day."""
 
 business_day_job = dg.define_asset_job(
     name=BUSINESS_DAY_JOB,
-    selection=dg.AssetSelection.all() - MONTH_END,
+    selection=dg.AssetSelection.all() - MONTH_END - EVENTS,
     description="Every daily layer for one business day (or, as a back-fill, a range of days in one run).",
 )
 
@@ -35,7 +40,7 @@ raw_history_job = dg.define_asset_job(
 
 modelling_job = dg.define_asset_job(
     name=MODELLING_JOB,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw") - MONTH_END,
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw") - MONTH_END - EVENTS,
     description="Every layer above raw (models, statistics, alpha pool, solutions, firm P&L) for a range of days, reading the raw history.",
 )
 
@@ -43,6 +48,12 @@ month_end_job = dg.define_asset_job(
     name=MONTH_END_JOB,
     selection=MONTH_END | dg.AssetSelection.assets(SNAPSHOT_KEY),
     description="The month-end policy search for one month (after its days' solution level), then the read snapshot.",
+)
+
+events_job = dg.define_asset_job(
+    name=EVENTS_JOB,
+    selection=EVENTS | dg.AssetSelection.assets(SNAPSHOT_KEY),
+    description="Ingest the HTTP API's events file into events.portfolio_optimized, then publish the snapshot.",
 )
 
 

@@ -31,9 +31,12 @@ from twin_resources.warehouse import Warehouse
 
 SNAPSHOT_SUFFIX = ".snapshot.duckdb"
 META_TABLE = "meta.snapshot"
-"""One row: ``date`` (the as-of: the last date any table holds), ``published_at`` (UTC),
+"""One row: ``date`` (the as-of: the last date any table of the twin's state holds), ``published_at`` (UTC),
 ``run_id`` and ``source`` (the live file). Its date column keeps the warehouse's rule
 that every table is keyed by date, so the snapshot summarises like the warehouse."""
+EVENTS_LAYER = "events"
+"""The layer of events recorded outside the runs (the API's ``portfolio_optimized``): dated by
+the wall clock, not by the twin's business days, so its tables do not move the as-of."""
 
 
 class SnapshotMissingError(FileNotFoundError):
@@ -138,8 +141,9 @@ def query_command(path: str | Path, sql: str) -> str:
 
 
 def _as_of(copy: Warehouse) -> dt.date | None:
-    """The last date any table of ``copy`` holds."""
-    return max((last for _, _, last in copy.table_summaries().values() if last is not None), default=None)
+    """The last date any table of the twin's state in ``copy`` holds (events left out)."""
+    lasts = (last for table, (_, _, last) in copy.table_summaries().items() if not table.startswith(f"{EVENTS_LAYER}."))
+    return max((last for last in lasts if last is not None), default=None)
 
 
 def _record(staging: Path, info: SnapshotInfo) -> None:

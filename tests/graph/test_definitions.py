@@ -144,9 +144,11 @@ def test_every_daily_asset_backfills_in_a_single_run():
             assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.keys
 
 
-def test_only_the_snapshot_is_unpartitioned():
-    """One snapshot file, published once per run whatever its range of days."""
-    assert {key for a in _asset_defs() if a.partitions_def is None for key in a.keys} == {SNAPSHOT_KEY}
+def test_only_the_snapshot_and_the_api_events_are_unpartitioned():
+    """One snapshot file, published once per run whatever its range of days; the API's
+    events are dated by the wall clock, not by business days, and ingested whole."""
+    unpartitioned = {key for a in _asset_defs() if a.partitions_def is None for key in a.keys}
+    assert unpartitioned == {SNAPSHOT_KEY, dg.AssetKey(["events", "portfolio_optimized"])}
 
 
 def test_instance_config_caps_every_pool_at_one():

@@ -6,7 +6,8 @@ in the project's Dagster instance (so they show in the UI); then it prints where
 results are. ``twin status`` prints what the warehouse holds. When ``dagster dev`` serves
 the instance, ``twin run`` submits its runs through it (twin_assets/cli/webserver.py); else it
 runs them in this process (twin_assets/cli/launch.py). Both commands first mark runs whose
-process died as failed and free their pool slots (twin_assets/cli/runs.py).
+process died as failed and free their pool slots (twin_assets/cli/runs.py). ``twin serve``
+serves the HTTP API over the read snapshot (twin_resources/api).
 """
 
 import argparse
@@ -16,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from twin_resources.api import DEFAULT_HOST, DEFAULT_PORT
 from twin_resources.config import PROJECT_ROOT
 
 MODEL_DAYS = 63
@@ -216,6 +218,23 @@ def status() -> None:
     )
 
 
+def serve(host: str, port: int) -> int:
+    """Serve the HTTP API over the warehouse's read snapshot until interrupted."""
+    from twin_resources.api.server import serve as serve_api
+    from twin_resources.events import events_path
+    from twin_resources.snapshot import snapshot_path
+    from twin_resources.warehouse import warehouse_path
+
+    live = warehouse_path()
+    print(
+        f"Serving http://{host}:{port}/api/v1 (OpenAPI: http://{host}:{port}/openapi.json) over the snapshot "
+        f"{snapshot_path(live)}; optimisations served are recorded in {events_path(live)}",
+        flush=True,
+    )
+    serve_api(live, host, port)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="twin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -235,7 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     replay_parser.add_argument(
         "--from", dest="from_day", required=True, type=iso_date, help="the restated day, YYYY-MM-DD"
     )
+    serve_parser = commands.add_parser("serve", help="the HTTP API over the read snapshot")
+    serve_parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    serve_parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port)
     refused = _config_refused()
     if refused:
         print(refused, file=sys.stderr)

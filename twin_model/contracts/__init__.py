@@ -12,7 +12,8 @@ Where each part lives
 ``_raw``, ``_restatements``, ``_models``, ``_stats``, ``_alpha``, ``_portfolio``, ``_firm`` the
 schemas of each layer's tables (``_firm`` also the firm P&L's rules) (``_fields`` the checks and bounds they share); ``_spec``
 ``TableSpec`` and ``TABLES``; ``_validate`` ``validate``; ``_quality`` the rules of the
-raw and models layers, ``_portfolio_rules`` those of the portfolio layer; ``_artifacts``
+raw and models layers, ``_portfolio_rules`` those of the portfolio layer; ``_events``
+the events the HTTP API records; ``_artifacts``
 the draws and scenario encodings.
 """
 

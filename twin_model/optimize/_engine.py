@@ -6,6 +6,11 @@ SCS, then OSQP (where the problem is a QP); the solver that produced the answer 
 reported, every attempt is listed in ``notes``.  An infeasible problem raises
 :class:`InfeasibleRequestError` naming the constraint groups that cannot hold together,
 never weights.
+
+BLAS is pinned to one thread from the first solve on (:class:`OneBlasThread`, through
+threadpoolctl), whatever ``OPENBLAS_NUM_THREADS`` the process was started with: on the
+shared 2-core box OpenBLAS's default made ``numpy.linalg.eigh`` of a 100 x 100 matrix
+~200 ms instead of ~1.5 ms (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import cvxpy as cp
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from twin_model.optimize._data import prepare
 from twin_model.optimize._figures import response
@@ -83,6 +89,34 @@ def _solve_chain(problem: cp.Problem, is_qp: bool, notes: list[str], warm_start:
     return last
 
 
+class OneBlasThread:
+    """Pins BLAS to one thread, process-wide, from the first solve on.
+
+    OpenBLAS has one thread pool per process, and threadpoolctl lets only one Python
+    thread at a time set it (others silently do nothing), while a service solves on
+    many threads: so the pin is set once and kept, not set and restored around each
+    solve. The libraries are listed (~1 ms) before the first solve and once more after
+    it (the first solve may load another BLAS, SCS's); later calls check one counter.
+    """
+
+    PASSES = 2
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.passes = 0
+
+    def ensure(self) -> None:
+        if self.passes >= self.PASSES:
+            return
+        with self._lock:
+            if self.passes < self.PASSES:
+                threadpool_limits(limits=1, user_api="blas")
+                self.passes += 1
+
+
+ONE_BLAS_THREAD = OneBlasThread()
+
+
 @dataclass(frozen=True)
 class Solved:
     """One solve of a cached problem: the variable's value (None without an answer), kappa
@@ -133,11 +167,13 @@ class Optimizer:
         return Solved(x, kappa, solver, status, iters)
 
     def optimize(self, request: OptimizationRequest | dict) -> OptimizationResponse:
-        """Solve one request (see the package docstring)."""
+        """Solve one request (see the package docstring), BLAS on one thread."""
         t0 = time.perf_counter()
         req = request if isinstance(request, OptimizationRequest) else OptimizationRequest.checked(request)
+        ONE_BLAS_THREAD.ensure()
         d = prepare(req)
         solution = method_for(req).solve(req, d, self)
+        ONE_BLAS_THREAD.ensure()
         return response(req, d, solution, t0)
 
 
