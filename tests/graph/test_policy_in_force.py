@@ -24,6 +24,7 @@ from tests.helpers.graph import day, materialize_days, resources
 from twin_assets.portfolio import solution_level
 from twin_assets.twin import policy_evaluations
 from twin_model.contracts import DRAW_COLUMNS, TABLES, beta_column, encode_draws
+from twin_model.conventions import StrategyStatus
 from twin_model.strategy import return_window
 from twin_model.twin.search import parameters_json, with_parameters
 from twin_resources.config import load_config
@@ -70,6 +71,25 @@ def test_the_level_runs_the_chosen_pause_rule_from_the_day_after_the_search(stre
     assert events["2017-01-31"]["policy_in_force"] == "stress: configured"
     assert events["2017-02-01"]["policy_in_force"] == f"stress: {source}"
     assert events[LAST]["policy_in_force"] == f"stress: {source}"
+    _assert_day_figures_plot(warehouse, result)
+
+
+def _assert_day_figures_plot(warehouse, result) -> None:
+    """Each day's numbers are that day's (so they plot over partitions): the strategies
+    by status from the day's weight rows, NAV per unit and drawdown from its performance
+    row, and a markdown preview of the weights."""
+    weights = warehouse.read_history("portfolio.solution_weights", day(FIRST), day(LAST))
+    performance = warehouse.read_history("portfolio.solution_performance", day(FIRST), day(LAST))
+    perf_events = day_events(result, "portfolio.solution_performance")
+    for key, metadata in day_events(result, "portfolio.solution_weights").items():
+        rows = weights.filter(pl.col("date") == day(key))
+        for status in StrategyStatus:
+            assert metadata[f"strategies_{status.value}"] == int((rows.get_column("status") == status).sum())
+        assert metadata["weights"].startswith("| solution_id | strategy_id | status |")
+        perf = performance.filter(pl.col("date") == day(key)).row(0, named=True)
+        assert perf_events[key]["nav_stress"] == pytest.approx(perf["nav_per_unit"])
+        assert perf_events[key]["drawdown_stress"] == pytest.approx(perf["drawdown"])
+    assert len({m["nav_stress"] for m in perf_events.values()}) > 1  # not one value repeated on every day
 
 
 def _seed_draws(warehouse, config_dir, t: dt.date) -> None:

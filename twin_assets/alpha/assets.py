@@ -14,7 +14,7 @@ import polars as pl
 from twin_assets.shared import history
 from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.shared.history import previous_state
-from twin_assets.shared.metadata import DayFigures, add_daily_metadata, run_metadata
+from twin_assets.shared.metadata import DayFigures, add_daily_metadata, preview, run_metadata
 from twin_assets.shared.restatements import restatement_check, stale_metadata, staleness
 from twin_model.contracts import TABLES
 from twin_model.strategy import PoolState, alpha_pool_level, pool_exogenous, pool_table
@@ -83,10 +83,18 @@ def _pool_figures(cold_day: dt.date | None) -> DayFigures:
     of a run with no earlier state), how many strategies are in it and changed state."""
 
     def figures(day: dt.date, rows: pl.DataFrame) -> dict:
+        changed = rows.filter(pl.col("changed"))
         return {
             "cold_start": day == cold_day,
             "in_pool": int(rows.get_column("in_pool").sum()),
-            "changes": int(rows.get_column("changed").sum()),
+            "changes": changed.height,
+            "entered": int(changed.get_column("in_pool").sum()),
+            "left": int((~changed.get_column("in_pool")).sum()),
+            "decisions": preview(
+                rows.with_columns(pl.col("evidence").round(4)),
+                ["strategy_id", "in_pool", "changed", "evidence", "reason"],
+                sort=["in_pool", "evidence"],
+            ),
         }
 
     return figures

@@ -200,6 +200,7 @@ def _day_fits(_: dt.date, rows: pl.DataFrame) -> dict:
         "fallbacks": int((methods == FitMethod.CONJUGATE).sum()),
         "not_converged": int((~rows.get_column("converged")).sum()),
         **{f"method_{m.value}": int((methods == m.value).sum()) for m in FitMethod},
+        "refitted": int(methods[0] != FitMethod.REWEIGHTED),
         "refit_reason": rows.get_column("refit_reason")[0] or "none (reweighted)",
         "anchor_date": str(rows.get_column("anchor_date")[0]),
         "pareto_k_max": float(rows.get_column("pareto_k").max() or np.nan),

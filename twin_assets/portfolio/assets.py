@@ -37,7 +37,7 @@ from twin_assets.shared.common import (
     layer_code_version,
     provenance,
 )
-from twin_assets.shared.metadata import DayFigures, add_daily_metadata, first_items, run_metadata
+from twin_assets.shared.metadata import DayFigures, add_daily_metadata, first_items, preview, run_metadata
 from twin_assets.shared.partitions import daily_partitions
 from twin_assets.shared.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
 from twin_model.calendar import previous_business_day
@@ -52,7 +52,7 @@ from twin_model.contracts import (
     selection_problems,
     targets_sum_problems,
 )
-from twin_model.conventions import ParameterSetName, ViolationStatus
+from twin_model.conventions import ParameterSetName, Severity, StrategyStatus, ViolationStatus
 from twin_model.errors import StateGapError, StateMismatchError
 from twin_model.optimize import Optimizer
 from twin_model.solution import (
@@ -274,18 +274,35 @@ def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
         cold = today.filter(pl.col("cold_start")).get_column("solution_id").to_list()
         metadata = {"cold_start": bool(cold), "cold_started": first_items(cold)}
         if spec is PERFORMANCE:
-            metadata.update(
-                {f"aum_{solution}": float(aum) for solution, aum in today.select("solution_id", "aum").iter_rows()}
-            )
+            for solution, aum, nav, drawdown in today.select(
+                "solution_id", "aum", "nav_per_unit", "drawdown"
+            ).iter_rows():
+                metadata |= {f"aum_{solution}": float(aum), f"nav_{solution}": float(nav)}
+                metadata[f"drawdown_{solution}"] = float(drawdown)
             metadata["fees"] = float(today.get_column("fees").sum())
             metadata["crystallised_fee"] = float(today.get_column("crystallised_fee").sum())
+        if spec is WEIGHTS:
+            metadata |= _status_counts(rows)
+            held = rows.filter((pl.col("weight_target") != 0) | (pl.col("status") != StrategyStatus.OUT_OF_POOL))
+            metadata["weights"] = preview(
+                held, ["solution_id", "strategy_id", "status", "weight_close", "weight_target", "reason"]
+            )
         if spec is OPTIMIZATIONS:
             metadata["rebalances"] = int(rows.get_column("rebalanced").sum())
         if spec is VIOLATIONS:
-            metadata["open_violations"] = rows.filter(pl.col("status") == ViolationStatus.OPEN).height
+            open_now = rows.filter(pl.col("status") == ViolationStatus.OPEN)
+            metadata["open_violations"] = open_now.height
+            metadata |= {f"open_{s.value}": int((open_now.get_column("severity") == s).sum()) for s in Severity}
+            metadata["open"] = preview(open_now, ["solution_id", "severity", "rule", "subject", "value", "limit_value"])
         return metadata
 
     return figures
+
+
+def _status_counts(weights: pl.DataFrame) -> dict:
+    """Strategies by status over every solution of the day (numbers that plot over partitions)."""
+    status = weights.get_column("status")
+    return {f"strategies_{s.value}": int((status == s).sum()) for s in StrategyStatus}
 
 
 # --------------------------------------------------------------------------- checks

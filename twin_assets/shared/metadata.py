@@ -95,6 +95,19 @@ def data_day_metadata(
     return metadata
 
 
+def preview(rows: pl.DataFrame, columns: list[str], sort: list[str] | None = None) -> dg.MetadataValue:
+    """The first ``SHOWN`` of ``rows`` (sorted by ``sort``) as a markdown table of
+    ``columns``, floats to four significant figures: what a person sees in the UI."""
+    shown = (rows.sort(sort) if sort else rows).head(SHOWN).select(columns)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in shown.iter_rows():
+        cells = (f"{v:.4g}" if isinstance(v, float) else "" if v is None else str(v) for v in row)
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    if rows.height > SHOWN:
+        lines.append(f"\n{rows.height - SHOWN} more rows in the table")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
 def first_items(items: list[str]) -> dg.MetadataValue:
     """At most ``SHOWN`` items of a list, as JSON metadata."""
     return dg.MetadataValue.json(items[:SHOWN])
