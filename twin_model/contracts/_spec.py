@@ -8,8 +8,8 @@ import pandera.polars as pa
 import polars as pl
 
 from twin_model.contracts._alpha import AlphaPool
-from twin_model.contracts._firm import FirmPnl
 from twin_model.contracts._events import PortfolioOptimized
+from twin_model.contracts._firm import FirmPnl
 from twin_model.contracts._models import (
     ForecastCalibration,
     MetalabelOutcomes,
