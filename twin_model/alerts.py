@@ -12,10 +12,19 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import polars as pl
 
 from twin_model.conventions import Severity, ViolationStatus
+
+
+class AlertKind(StrEnum):
+    """What an alert is about (its payload's ``kind``)."""
+
+    RISK_VIOLATION = "risk_violation"
+    FAILED_CHECK = "failed_check"
+
 
 ALERT_SEVERITIES = (Severity.CRITICAL, Severity.HIGH)
 """The severities that alert; low and medium are in the table and the dashboard only."""
@@ -76,7 +85,7 @@ def violation_alert(violation: Mapping, asset: str, partition: str | None, run_i
         f"({violation['level']} {violation['subject']}), opened {violation['opened_date']}"
     )
     return {
-        "kind": "risk_violation",
+        "kind": AlertKind.RISK_VIOLATION.value,
         "title": title,
         "severity": violation["severity"],
         **{f: violation[f] for f in VIOLATION_FIELDS if f != "severity"},
@@ -93,7 +102,7 @@ def check_alert(
     """The JSON payload of a failed blocking check (severity ERROR): Dagster does not fail
     the run for it (Dagster issue 29896), so the alert is how anyone hears of it."""
     return {
-        "kind": "failed_check",
+        "kind": AlertKind.FAILED_CHECK.value,
         "title": f"blocking check {check_name} failed on {asset}" + (f" ({partition})" if partition else ""),
         "severity": "error",
         "asset": asset,
