@@ -17,7 +17,7 @@ from twin_resources.resources import WarehouseResource
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path_factory):
     """No test sees the developer's TWIN_* variables or writes to the project's instance."""
-    for name in ("TWIN_WAREHOUSE", "TWIN_CONFIG_DIR", "TWIN_RETURNS_FILE", "TWIN_FACTORS_FILE"):
+    for name in ("TWIN_WAREHOUSE", "TWIN_CONFIG_DIR", "TWIN_RETURNS_FILE", "TWIN_FACTORS_FILE", "TWIN_ALERT_WEBHOOK"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
 

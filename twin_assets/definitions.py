@@ -10,6 +10,7 @@ import os
 
 import dagster as dg
 
+from twin_assets.alerts import risk_alerts
 from twin_assets.alpha import alpha_pool
 from twin_assets.events import portfolio_optimized
 from twin_assets.firm import firm_pnl
@@ -29,6 +30,7 @@ from twin_assets.reports import warehouse_snapshot_asset
 from twin_assets.shared.common import WAREHOUSE_IO
 from twin_assets.stats import strategy_statistics
 from twin_assets.twin import policy_evaluations
+from twin_resources.alerts import WEBHOOK_ENV, AlertWebhookResource
 from twin_resources.config import config_dir
 from twin_resources.io_manager import WarehouseIOManager
 from twin_resources.resources import ReturnSourceResource, TwinConfigResource, WarehouseResource, env_or_default
@@ -51,7 +53,8 @@ warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
 
 
 def resources() -> dict:
-    """Resources from the environment: TWIN_WAREHOUSE, TWIN_CONFIG_DIR, TWIN_RETURNS_FILE, TWIN_FACTORS_FILE."""
+    """Resources from the environment: TWIN_WAREHOUSE, TWIN_CONFIG_DIR, TWIN_RETURNS_FILE, TWIN_FACTORS_FILE,
+    TWIN_ALERT_WEBHOOK (unset: alerts are only logged)."""
     warehouse = WarehouseResource(path=env_or_default("TWIN_WAREHOUSE", str(warehouse_path())))
     configured = env_or_default("TWIN_CONFIG_DIR", str(config_dir()))
     return {
@@ -63,6 +66,7 @@ def resources() -> dict:
             returns_file=dg.EnvVar("TWIN_RETURNS_FILE") if os.environ.get("TWIN_RETURNS_FILE") else None,
             factors_file=dg.EnvVar("TWIN_FACTORS_FILE") if os.environ.get("TWIN_FACTORS_FILE") else None,
         ),
+        "alert_webhook": AlertWebhookResource(url=dg.EnvVar(WEBHOOK_ENV) if os.environ.get(WEBHOOK_ENV) else None),
     }
 
 
@@ -75,6 +79,7 @@ def build_definitions() -> dg.Definitions:
         assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
         jobs=[business_day_job, raw_history_job, modelling_job, month_end_job, events_job],
         schedules=[build_business_day_schedule()],
+        sensors=[risk_alerts],
         resources=resources(),
         executor=dg.in_process_executor,
     )

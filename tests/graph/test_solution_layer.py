@@ -43,6 +43,7 @@ Shocks (a shock replaces the day's return) and what follows, by hand:
 import datetime as dt
 import shutil
 
+import dagster as dg
 import polars as pl
 import pytest
 import yaml
@@ -50,12 +51,15 @@ import yaml
 from tests.helpers.day_metadata import assert_each_day_counts_its_own_rows
 from tests.helpers.faults import fail_on_insert
 from tests.helpers.graph import copy_warehouse, day, materialize_days, resources
+from tests.helpers.webhook import Webhook
+from twin_assets.alerts import risk_alerts
 from twin_assets.firm import firm_pnl
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
 from twin_model.calendar import business_days
 from twin_model.contracts import TABLES
 from twin_model.solution import PORTFOLIO_TABLES
+from twin_resources.alerts import AlertWebhookResource
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.resources import WarehouseResource
 
@@ -171,10 +175,17 @@ def _copy(stress_history, name) -> WarehouseResource:
 
 
 @pytest.fixture(scope="module")
-def as_range(stress_history):
+def range_instance():
+    """A persistent Dagster instance holding the range run's event log (the alert sensor reads it)."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def as_range(stress_history, range_instance):
     _, config_dir = stress_history
     warehouse = _copy(stress_history, "range")
-    result = materialize_days([solution_level], resources(warehouse, config_dir), FIRST, LAST)
+    result = materialize_days([solution_level], resources(warehouse, config_dir), FIRST, LAST, instance=range_instance)
     return warehouse, result
 
 
@@ -272,6 +283,32 @@ def test_each_violation_severity_opens_and_resolves_on_the_expected_day(as_range
     assert _on(resolved, "2017-03-02", rule="strategy_drawdown", subject=C).height == 1
     first_critical = violations.filter(pl.col("severity") == "critical")["date"].min()
     assert first_critical == day("2017-03-14")
+
+
+@pytest.mark.slow
+def test_the_alert_sensor_posts_the_high_and_critical_openings_once(stress_history, as_range, range_instance):
+    """From the run's event log: C's high strategy drawdown of 1 March and the book's
+    critical drawdown stop of 14 March (worked out above; the liquidation keeps the stop
+    open under its first opened date), each posted once; every check passed, so no other."""
+    warehouse, _ = as_range
+    defs = dg.Definitions(assets=[solution_level], resources=resources(warehouse, stress_history[1]))
+    with Webhook() as hook:
+        cursor = None
+        for _ in range(2):
+            context = dg.build_sensor_context(
+                instance=range_instance,
+                cursor=cursor,
+                definitions=defs,
+                resources={"alert_webhook": AlertWebhookResource(url=hook.url)},
+            )
+            risk_alerts(context)
+            cursor = context.cursor
+    posted = [(a["rule"], a["subject"], a["severity"], a["opened_date"]) for a in hook.delivered]
+    assert sorted(posted) == [
+        ("drawdown_stop", "stress", "critical", "2017-03-14"),
+        ("strategy_drawdown", C, "high", "2017-03-01"),
+    ]
+    assert len(hook.received) == 2
 
 
 @pytest.mark.slow

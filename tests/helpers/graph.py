@@ -31,12 +31,19 @@ def resources(
     }
 
 
-def materialize_days(assets, res: dict, start: str, end: str | None = None, raise_on_error: bool = True):
-    """One run over ``start`` (or the range ``start``..``end``)."""
+def materialize_days(assets, res: dict, start: str, end: str | None = None, raise_on_error: bool = True, instance=None):
+    """One run over ``start`` (or the range ``start``..``end``), in ``instance`` if given
+    (else an ephemeral one)."""
     if end is None:
-        return dg.materialize(assets, resources=res, partition_key=start, raise_on_error=raise_on_error)
+        return dg.materialize(
+            assets, resources=res, partition_key=start, raise_on_error=raise_on_error, instance=instance
+        )
     return dg.materialize(
-        assets, resources=res, tags={RANGE_START: start, RANGE_END: end}, raise_on_error=raise_on_error
+        assets,
+        resources=res,
+        tags={RANGE_START: start, RANGE_END: end},
+        raise_on_error=raise_on_error,
+        instance=instance,
     )
 
 

@@ -37,9 +37,10 @@ from twin_assets.shared.common import (
     layer_code_version,
     provenance,
 )
-from twin_assets.shared.metadata import DayFigures, add_daily_metadata, first_items, preview, run_metadata
+from twin_assets.shared.metadata import SHOWN, DayFigures, add_daily_metadata, first_items, preview, run_metadata
 from twin_assets.shared.partitions import daily_partitions
 from twin_assets.shared.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
+from twin_model.alerts import opened_alert_violations
 from twin_model.calendar import previous_business_day
 from twin_model.contracts import (
     TABLES,
@@ -110,6 +111,10 @@ CHECKS = {
     },
 }
 ROWS_VALID = "rows_valid"
+ALERT_VIOLATIONS = "alert_violations"
+"""Per-day metadata of portfolio/risk_violations: the high and critical violations opened
+that day (at most ``SHOWN``; ``alert_violations_opened`` counts them all), which the alert
+sensor reads from the event log."""
 
 
 UPSTREAM = [
@@ -267,7 +272,8 @@ def _metalabels(warehouse: WarehouseResource, first: dt.date, last: dt.date) -> 
 def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
     """A day of table ``spec``: the solutions that started from config on it (their
     performance row is a cold start) and the table's own figures: each solution's AUM,
-    the rebalances, the violations open at the close."""
+    the rebalances, the violations open at the close and the high or critical ones opened
+    that day (``ALERT_VIOLATIONS``)."""
 
     def figures(day: dt.date, rows: pl.DataFrame) -> dict:
         today = performance.filter(pl.col("date") == day)
@@ -294,6 +300,9 @@ def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:
             metadata["open_violations"] = open_now.height
             metadata |= {f"open_{s.value}": int((open_now.get_column("severity") == s).sum()) for s in Severity}
             metadata["open"] = preview(open_now, ["solution_id", "severity", "rule", "subject", "value", "limit_value"])
+            opened = opened_alert_violations(rows)
+            metadata[ALERT_VIOLATIONS] = dg.MetadataValue.json(opened[:SHOWN])
+            metadata[f"{ALERT_VIOLATIONS}_opened"] = len(opened)
         return metadata
 
     return figures
