@@ -7,9 +7,17 @@ the snapshot and returns the lines to print (none when its table is absent or em
 
 import duckdb
 
-from twin_model.conventions import FIRM_TOTAL
+from twin_model.conventions import FIRM_TOTAL, CandidateFamily
+from twin_resources.warehouse import quote_identifier
 
 PROJECTION_TABLE = "firm.firm_projections"
+
+
+def _qualified(connection: duckdb.DuckDBPyConnection, qualified: str) -> str:
+    """``"catalog"."layer"."table"``: the snapshot's file name makes a bare ``twin.table``
+    ambiguous between its catalog and the schema."""
+    catalog = connection.execute("SELECT current_database()").fetchone()[0]
+    return ".".join(quote_identifier(part) for part in (catalog, *qualified.split(".")))
 
 
 def _has_table(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -23,7 +31,8 @@ def _has_table(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
 def _columns(connection: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
     schema, table = qualified.split(".")
     rows = connection.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
         "ORDER BY ordinal_position",
         [schema, table],
     ).fetchall()
@@ -39,8 +48,8 @@ def firm_pnl_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
     if not _has_table(connection, "firm.firm_pnl"):
         return []
     row = connection.execute(
-        "SELECT date, revenue, costs, profit, revenue_ytd, costs_ytd, profit_ytd, aum FROM firm.firm_pnl "
-        "WHERE solution_id = ? ORDER BY date DESC LIMIT 1",
+        "SELECT date, revenue, costs, profit, revenue_ytd, costs_ytd, profit_ytd, aum "
+        f"FROM {_qualified(connection, 'firm.firm_pnl')} WHERE solution_id = ? ORDER BY date DESC LIMIT 1",
         [FIRM_TOTAL],
     ).fetchone()
     if row is None:
@@ -55,19 +64,20 @@ def firm_pnl_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
 
 def chosen_policy_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """Per solution, the candidate chosen at the latest month end: its family and its
-    hold-out difference vs the incumbent +- standard error (the incumbent: no difference)."""
+    hold-out difference vs the incumbent +- standard error (none when the incumbent is kept)."""
     if not _has_table(connection, "twin.policy_evaluations"):
         return []
+    table = _qualified(connection, "twin.policy_evaluations")
     rows = connection.execute(
         "SELECT date, solution_id, candidate_id, family, holdout_diff_vs_incumbent, holdout_diff_se "
-        "FROM twin.policy_evaluations WHERE chosen AND date = (SELECT max(date) FROM twin.policy_evaluations) "
-        "ORDER BY solution_id"
+        f"FROM {table} WHERE chosen AND date = (SELECT max(date) FROM {table}) ORDER BY solution_id"
     ).fetchall()
     if not rows:
         return []
     lines = [f"\nThe policy chosen at the month end {rows[0][0]} (in force from the next business day):"]
     for _, solution, candidate, family, diff, se in rows:
-        measured = "the incumbent kept" if diff is None else f"hold-out diff vs incumbent {diff:+.5f} +- {se:.5f}"
+        kept = family == CandidateFamily.INCUMBENT or diff is None
+        measured = "the incumbent kept" if kept else f"hold-out diff vs incumbent {diff:+.5f} +- {se:.5f}"
         lines.append(f"  {solution:<14} {candidate:<40} {family:<10} {measured}")
     return lines
 
@@ -93,11 +103,12 @@ def projection_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
     found = {label: column for label, column in wanted.items() if column}
     if not found or "solution_id" not in columns:
         return [f"\n{PROJECTION_TABLE}: columns {', '.join(columns)} (no p50 profit, loss or break-even column)"]
-    where = f"AND {horizon} = (SELECT max({horizon}) FROM {PROJECTION_TABLE})" if horizon else ""
-    select = ", ".join(f'"{column}"' for column in found.values())
+    table = _qualified(connection, PROJECTION_TABLE)
+    where = f"AND {horizon} = (SELECT max({horizon}) FROM {table})" if horizon else ""
+    select = ", ".join(quote_identifier(column) for column in found.values())
     row = connection.execute(
-        f"SELECT date, {select} FROM {PROJECTION_TABLE} WHERE solution_id = ? "
-        f"AND date = (SELECT max(date) FROM {PROJECTION_TABLE}) {where} LIMIT 1",
+        f"SELECT date, {select} FROM {table} WHERE solution_id = ? "
+        f"AND date = (SELECT max(date) FROM {table}) {where} LIMIT 1",
         [FIRM_TOTAL],
     ).fetchone()
     if row is None:
