@@ -405,7 +405,7 @@ def test_twin_run_over_a_month_end_runs_its_policy_search_and_prints_the_choice(
     assert jobs == ["raw_history_job", "modelling_job", "month_end_job"]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         searched = connection.execute(
-            "SELECT DISTINCT date, solution_id FROM twin.policy_evaluations WHERE chosen ORDER BY 2"
+            "SELECT DISTINCT date, solution_id FROM twin.twin.policy_evaluations WHERE chosen ORDER BY 2"
         ).fetchall()
     assert searched == [(dt.date(2017, 1, 31), s) for s in ("balanced", "defensive", "risk_parity")]
     assert "The firm's P&L on 2017-02-01" in out.stdout

@@ -46,7 +46,7 @@ def total_asset_partitions(job: dg.JobDefinition, days: int) -> int:
 def event_line(entry) -> str:
     """One event as Dagster's console logger writes it: time, level, job, run, step, type, message."""
     when = dt.datetime.fromtimestamp(entry.timestamp, dt.UTC).isoformat(" ", "seconds")
-    kind = entry.dagster_event.event_type_value if entry.dagster_event else "LOG"
+    kind = entry.dagster_event.event_type.name if entry.dagster_event else "LOG"
     step = entry.step_key or "-"
     message = entry.message.replace("\n", " ")
     level = logging.getLevelName(entry.level)
