@@ -201,6 +201,8 @@ def test_twin_run_while_dagster_dev_is_up_shows_on_the_timeline_and_re_executes(
         out = subprocess.run(cli_run("2022-12-19", "2022-12-21"), env=env, capture_output=True, text=True, timeout=900)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         assert "Submitting through dagster dev" in out.stdout
+        # progress read from the event log of a run that dagster dev executes
+        assert re.search(r"raw_history_job \[#+\] 100%\s+3/3 days\s+\d+:\d\d:\d\d elapsed\s+SUCCESS", out.stdout)
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             (run,) = instance.get_runs()
