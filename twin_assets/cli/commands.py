@@ -1,13 +1,18 @@
 """``twin``: the command line of Strategy Twin.
 
 ``twin run`` is the main job: the raw layer over the firm's whole calendar as one run,
-then every layer above it over the last month (21 business days) as a second run, both
-in the project's Dagster instance (so they show in the UI); then it prints where the
-results are. ``twin status`` prints what the warehouse holds. When ``dagster dev`` serves
-the instance, ``twin run`` submits its runs through it (twin_assets/cli/webserver.py); else it
-runs them in this process (twin_assets/cli/launch.py). Both commands first mark runs whose
-process died as failed and free their pool slots (twin_assets/cli/runs.py). ``twin serve``
-serves the HTTP API over the read snapshot (twin_resources/api).
+then every layer above it over the last ``MODEL_DAYS`` business days as a second run, then
+the month-end policy search for every month whose month end lies in that span as a third,
+all in the project's Dagster instance (so they show in the UI); then it prints where the
+results are, the firm's P&L, the chosen policies and the projection. ``twin status``
+prints what the warehouse holds. When ``dagster dev`` serves the instance, ``twin run``
+submits its runs through it (twin_assets/cli/webserver.py); else it runs them in this
+process (twin_assets/cli/launch.py). Either way each run shows one progress line (days
+done, elapsed, time left) and its Dagster events go to the instance and to the command's
+log file, printed too with ``--verbose`` (twin_assets/cli/progress.py). Both commands
+first mark runs whose process died as failed and free their pool slots
+(twin_assets/cli/runs.py). ``twin serve`` serves the HTTP API over the read snapshot
+(twin_resources/api).
 """
 
 import argparse
@@ -15,7 +20,9 @@ import datetime as dt
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from twin_resources.api import DEFAULT_HOST, DEFAULT_PORT
 from twin_resources.config import PROJECT_ROOT
@@ -82,22 +89,58 @@ def _reason(error) -> str:
     return "\n".join(messages)
 
 
-def _execute(server, job_name: str, first: str, last: str, tags: dict[str, str] | None = None) -> bool:
-    """One run of ``job_name`` over the partition range ``first``..``last`` (with extra
-    ``tags``): submitted to ``server`` (a running ``dagster dev``) if there is one, else in
-    this process."""
+@dataclass
+class Session:
+    """What every run of one command shares: the webserver to submit through (None: in
+    process), the log file the event stream goes to, and whether it is printed too."""
+
+    server: object | None
+    log_path: Path
+    log: TextIO
+    verbose: bool = False
+
+
+def _execute(
+    session: Session, job_name: str, first: str, last: str, days: int, tags: dict[str, str] | None = None
+) -> bool:
+    """One run of ``job_name`` over the partition range ``first``..``last`` (``days``
+    partitions, with extra ``tags``): submitted to the session's ``dagster dev`` if there is
+    one, else in this process; its progress drawn from its event log."""
     from twin_assets.cli.launch import run_in_process
+    from twin_assets.cli.progress import RunProgress, total_asset_partitions
     from twin_assets.cli.webserver import submit_and_wait
+    from twin_assets.definitions import defs
+    from twin_assets.jobs import MONTH_END_JOB
 
     print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
     tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, **(tags or {})}
-    if server is not None:
-        run_id = submit_and_wait(server, _instance(), job_name, tags)
+    job = defs.resolve_job_def(job_name)
+    unit = "months" if job_name == MONTH_END_JOB else "days"
+    progress = RunProgress(
+        _instance(), job_name, days, total_asset_partitions(job, days), session.log, session.verbose, unit=unit
+    )
+    if session.server is not None:
+        run_id = submit_and_wait(session.server, _instance(), job_name, tags, progress)
     else:
-        from twin_assets.definitions import defs
-
-        run_id = run_in_process(_instance, defs.resolve_job_def(job_name), tags)
+        run_id = run_in_process(_instance, job, tags, progress)
+    progress.finish(run_id, _outcome(run_id))
     return _report(run_id)
+
+
+def _outcome(run_id: str) -> str:
+    run = _instance().get_run_by_id(run_id)
+    return run.status.value if run else "missing"
+
+
+def _open_session(command: str, verbose: bool) -> Session:
+    """Choose the webserver and open the command's log file (its directory made)."""
+    from twin_assets.cli.progress import log_path
+
+    _instance()
+    path = log_path(command)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Dagster's event stream goes to {path}{' and here (--verbose)' if verbose else ''}.", flush=True)
+    return Session(_choose_webserver(), path, path.open("a"), verbose)
 
 
 def _choose_webserver():
@@ -118,11 +161,12 @@ def _choose_webserver():
     return server
 
 
-def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
+def run(start: dt.date | None, end: dt.date | None, model_days: int, verbose: bool = False) -> int:
     """Raw layer over ``start``..``end`` (default: the whole calendar), then the layers
-    above it over the last ``model_days`` business days of that span."""
+    above it over the last ``model_days`` business days of that span, then the month-end
+    policy search of every month whose month end lies in those days."""
     from twin_assets.cli.launch import Stopped
-    from twin_assets.jobs import MODELLING_JOB, RAW_HISTORY_JOB
+    from twin_assets.jobs import MODELLING_JOB, MONTH_END_JOB, RAW_HISTORY_JOB
     from twin_assets.shared.partitions import daily_partitions
 
     clean_up_dead_runs()
@@ -133,22 +177,65 @@ def run(start: dt.date | None, end: dt.date | None, model_days: int) -> int:
     if not span:
         print(f"No business day of the calendar lies in {first} .. {last}", file=sys.stderr)
         return 2
-    server = _choose_webserver()
+    session = _open_session("run", verbose)
     try:
-        if not _execute(server, RAW_HISTORY_JOB, span[0], span[-1]):
-            return 1
-        if model_days > 0 and not _execute(server, MODELLING_JOB, span[-min(model_days, len(span))], span[-1]):
-            return 1
+        ok = _execute(session, RAW_HISTORY_JOB, span[0], span[-1], len(span))
+        modelled = span[-min(model_days, len(span)) :] if model_days > 0 else []
+        if ok and modelled:
+            ok = _execute(session, MODELLING_JOB, modelled[0], modelled[-1], len(modelled))
+        months = months_to_search(modelled) if ok else []
+        if ok and months:
+            ok = _execute(session, MONTH_END_JOB, months[0], months[-1], len(months))
     except Stopped as stop:
         return 128 + stop.signum
-    status()
-    return 0
+    finally:
+        session.log.close()
+    return _close(session, ok)
 
 
-def replay(from_day: dt.date) -> int:
+def _close(session: Session, ok: bool) -> int:
+    """The summary after runs that succeeded, then where their events are; the exit code."""
+    if ok:
+        status()
+    print(f"\nDagster's events of these runs: {session.log_path}")
+    return 0 if ok else 1
+
+
+def months_to_search(modelled: list[str]) -> list[str]:
+    """The month partition keys (a month's first day) of the months whose last weekday is
+    one of the ``modelled`` days and which have solution rows in the read snapshot, in order."""
+    from twin_assets.shared.partitions import monthly_partitions
+    from twin_model.calendar import business_days
+
+    if not modelled:
+        return []
+    first, last = dt.date.fromisoformat(modelled[0]), dt.date.fromisoformat(modelled[-1])
+    months = []
+    for key in monthly_partitions().get_partition_keys():
+        month_start = dt.date.fromisoformat(key)
+        month_last = (month_start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        if first <= business_days(month_start, month_last)[-1] <= last and _has_solution_rows(month_start, month_last):
+            months.append(key)
+    return months
+
+
+def _has_solution_rows(first: dt.date, last: dt.date) -> bool:
+    """Whether the read snapshot holds solution rows dated ``first``..``last``."""
+    from twin_resources.snapshot import open_snapshot
+    from twin_resources.warehouse import warehouse_path
+
+    with open_snapshot(warehouse_path()).connect() as connection:
+        rows = connection.execute(
+            "SELECT count(*) FROM portfolio.solution_performance WHERE date BETWEEN ? AND ?", [first, last]
+        ).fetchone()[0]
+    return rows > 0
+
+
+def replay(from_day: dt.date, verbose: bool = False) -> int:
     """Re-run every layer above raw from the restated ``from_day`` (twin_assets/shared/replay.py)."""
     from twin_assets.cli.launch import Stopped
     from twin_assets.jobs import MODELLING_JOB
+    from twin_assets.shared.partitions import daily_partitions
     from twin_assets.shared.replay import replay_span_of_snapshot, replay_tags
     from twin_resources.snapshot import SnapshotMissingError
 
@@ -162,21 +249,25 @@ def replay(from_day: dt.date) -> int:
         print(f"Nothing above raw is stored on or after {from_day}: nothing to replay.")
         return 0
     first, last = (day.isoformat() for day in span)
+    days = sum(first <= key <= last for key in daily_partitions().get_partition_keys())
     print(f"Replaying from the restated {from_day}: the layers above raw over {first} .. {last}.", flush=True)
+    session = _open_session("replay", verbose)
     try:
-        if not _execute(_choose_webserver(), MODELLING_JOB, first, last, replay_tags(from_day)):
+        ok = _execute(session, MODELLING_JOB, first, last, days, replay_tags(from_day))
+        if not ok:
             print("The replay failed: the restatements stay open and the warehouse keeps its rows.", file=sys.stderr)
-            return 1
     except Stopped as stop:
         return 128 + stop.signum
-    status()
-    return 0
+    finally:
+        session.log.close()
+    return _close(session, ok)
 
 
 def status() -> None:
     """Print the warehouse's read snapshot (its as-of, tables with row counts and date
     spans) and how to look; the live file is left to Dagster runs."""
     clean_up_dead_runs()
+    from twin_assets.cli.summary import chosen_policy_lines, firm_pnl_lines, projection_lines
     from twin_assets.shared.replay import staleness_line
     from twin_resources.artifacts import artifacts_root
     from twin_resources.snapshot import SnapshotMissingError, open_snapshot, query_command
@@ -216,6 +307,9 @@ def status() -> None:
         f"\nLook at the firm's P&L on the last day:\n  {query_command(snapshot.info.path, firm)}"
         "\nOpen the UI: DAGSTER_HOME=$PWD/.dagster .venv/bin/dagster dev   (then http://127.0.0.1:3000)"
     )
+    with snapshot.connect() as connection:
+        for line in firm_pnl_lines(connection) + chosen_policy_lines(connection) + projection_lines(connection):
+            print(line)
 
 
 def serve(host: str, port: int) -> int:
@@ -238,7 +332,9 @@ def serve(host: str, port: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="twin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="the main job: raw history, then the last month of modelling")
+    run_parser = commands.add_parser(
+        "run", help="the main job: raw history, then the last MODEL_DAYS of modelling, then their month ends"
+    )
     run_parser.add_argument(
         "--start", type=iso_date, help="first business day, YYYY-MM-DD (default: the calendar's first)"
     )
@@ -249,11 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         default=MODEL_DAYS,
         help=f"business days at the end of the span to run the layers above raw on (default {MODEL_DAYS}; 0 for raw only)",
     )
+    run_parser.add_argument("--verbose", action="store_true", help="print Dagster's event stream too")
     commands.add_parser("status", help="what the warehouse holds")
     replay_parser = commands.add_parser("replay", help="re-run the layers above raw from a restated day")
     replay_parser.add_argument(
         "--from", dest="from_day", required=True, type=iso_date, help="the restated day, YYYY-MM-DD"
     )
+    replay_parser.add_argument("--verbose", action="store_true", help="print Dagster's event stream too")
     serve_parser = commands.add_parser("serve", help="the HTTP API over the read snapshot")
     serve_parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     serve_parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})")
@@ -265,9 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         print(refused, file=sys.stderr)
         return 2
     if args.command == "run":
-        return run(args.start, args.end, args.model_days)
+        return run(args.start, args.end, args.model_days, args.verbose)
     if args.command == "replay":
-        return replay(args.from_day)
+        return replay(args.from_day, args.verbose)
     status()
     return 0
 

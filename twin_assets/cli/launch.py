@@ -3,8 +3,10 @@ who holds a pool it waits for, and stopping cleanly on SIGTERM and Ctrl-C.
 
 Dagster's in-process executor captures SIGINT and SIGTERM and never looks at them while a
 step waits for a pool slot, so the job runs in a worker thread (where Dagster leaves the
-signal handlers alone) and the main thread waits for it: it reports who holds the pool the
-run waits for, and on a signal marks the run canceled, frees its slots and exits.
+signal handlers alone) and the main thread waits for it: it draws the run's progress from
+its event log, reports who holds the pool the run waits for, and on a signal marks the run
+canceled, frees its slots and exits. Dagster's console logger is turned down to errors: the
+event stream goes to the instance and the command's log file (twin_assets/cli/progress.py).
 """
 
 import os
@@ -18,10 +20,13 @@ from contextlib import contextmanager
 
 import dagster as dg
 
+from twin_assets.cli.progress import RunProgress
 from twin_assets.cli.runs import ProcessIdentity, release, waiting_for
 
 POLL_S = 1.0
 WAIT_REPORT_S = 10.0
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+"""Run config: the console logger prints errors only (every event is still in the instance)."""
 
 
 class Stopped(Exception):
@@ -83,8 +88,10 @@ def _stop(instance: dg.DagsterInstance, run_id: str, signum: int) -> None:
     os._exit(128 + signum)  # the worker thread may be inside a step: leave as a kill would
 
 
-def run_in_process(make_instance: Callable[[], dg.DagsterInstance], job: dg.JobDefinition, tags: dict[str, str]) -> str:
-    """Execute ``job`` in this process; return its run id once it has finished."""
+def run_in_process(
+    make_instance: Callable[[], dg.DagsterInstance], job: dg.JobDefinition, tags: dict[str, str], progress: RunProgress
+) -> str:
+    """Execute ``job`` in this process, drawing ``progress``; return its run id once it has finished."""
     run_id = str(uuid.uuid4())
     errors: list[BaseException] = []
 
@@ -93,6 +100,7 @@ def run_in_process(make_instance: Callable[[], dg.DagsterInstance], job: dg.JobD
             job.execute_in_process(
                 instance=make_instance(),
                 run_id=run_id,
+                run_config=QUIET_CONSOLE,
                 raise_on_error=False,
                 tags={**tags, **ProcessIdentity.current().tags()},
             )
@@ -107,6 +115,7 @@ def run_in_process(make_instance: Callable[[], dg.DagsterInstance], job: dg.JobD
             worker.start()
             while worker.is_alive():
                 worker.join(POLL_S)
+                progress.poll(run_id)
                 reporter.tick()
         except Stopped as stop:
             _stop(make_instance(), run_id, stop.signum)

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from twin_assets.cli.launch import PoolWaitReporter, Stopped, stop_signals
+from twin_assets.cli.progress import RunProgress
 
 DAGSTER_URL_ENV = "TWIN_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
@@ -72,8 +73,11 @@ def find_webserver(instance: dg.DagsterInstance) -> tuple[Webserver | None, str]
     return server, f"dagster dev at {url}"
 
 
-def submit_and_wait(server: Webserver, instance: dg.DagsterInstance, job_name: str, tags: dict[str, str]) -> str:
-    """Submit ``job_name`` through ``server`` and wait for it to finish; its run id.
+def submit_and_wait(
+    server: Webserver, instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], progress: RunProgress
+) -> str:
+    """Submit ``job_name`` through ``server`` and wait for it to finish, drawing ``progress``
+    from its event log; its run id.
 
     Ctrl-C or SIGTERM stops the waiting only: the run goes on in dagster dev."""
     client = server.client()
@@ -86,6 +90,7 @@ def submit_and_wait(server: Webserver, instance: dg.DagsterInstance, job_name: s
             while status not in FINISHED:
                 time.sleep(POLL_S)
                 status, since = _progress(client.get_run_status(run_id), status, since)
+                progress.poll(run_id)
                 reporter.tick()
     except Stopped as stop:
         print(f"Stopped waiting ({stop}): run {run_id} goes on in dagster dev; watch or terminate it in the UI.")

@@ -39,7 +39,9 @@ its draws are exact (under the conjugate model, which ignores shared residual ri
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -61,6 +63,20 @@ from twin_model.strategy._results import (
 from twin_model.strategy._window import ReturnWindow
 
 
+@functools.cache
+def _quiet_known_warnings() -> None:
+    """Ignore, process-wide, two warnings that say nothing we act on, before PyMC, PyTensor
+    and numba are imported. PyTensor's "could not link to a BLAS installation": the model is
+    compiled by nutpie through numba, which does its own BLAS calls; PyTensor's C backend,
+    the one that wanted BLAS, is not used to sample. numba's NumbaPerformanceWarning: it
+    flags non-contiguous arrays inside PyTensor's generated numba code, which we do not write.
+    """
+    from numba.core.errors import NumbaPerformanceWarning
+
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation", category=UserWarning)
+    warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
+
+
 class _CompileCache:
     """Compiled nutpie models by ``(N_max, T_max, K)``, and the seconds spent compiling them."""
 
@@ -71,6 +87,7 @@ class _CompileCache:
     def get(self, key: tuple[int, int, int]):
         compiled = self.models.get(key)
         if compiled is None:
+            _quiet_known_warnings()
             import nutpie
 
             started = time.perf_counter()
