@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from twin_model.calendar import business_days
+from twin_model.contracts import TABLES, projection_cost_problems, validate
 from twin_model.conventions import FIRM_TOTAL
 from twin_model.firm import FeeState, FeeTerms, FirmCosts, business_days_in_year
 from twin_model.firm.projections import MONTH_DAYS, ProjectedSolution, project, project_from_model, projection_rows
@@ -117,3 +118,19 @@ def test_reproducible_for_a_seed():
     first = run(11)
     assert first.equals(run(11))
     assert not first.equals(run(12))
+
+
+def test_rows_pass_the_schema_and_the_cost_check():
+    """The rows validate against firm.firm_projections; the cost check accepts the config's
+    costs and names a month whose cost differs."""
+    costs = FirmCosts(fixed_per_year=2e5)
+    returns = np.random.default_rng(4).normal(0.0003, 0.01, size=(30, len(DAYS), 1))
+    out = project(returns, ["a"], DAYS, [_solution(management_fee=0.02, performance_fee=0.2)], 0.0, costs, 0)
+    rows = validate(projection_rows(T, out), TABLES["firm.firm_projections"])
+    expected = [sum(2e5 / business_days_in_year(d.year) for d in DAYS[m * 21 : (m + 1) * 21]) for m in range(12)]
+    assert projection_cost_problems(rows, {T: expected}) == []
+    wrong = [*expected[:-1], expected[-1] + 1.0]
+    assert projection_cost_problems(rows, {T: wrong}) == [
+        f"date={T}, months_ahead=12: FIRM cost {rows.filter(pl.col('solution_id') == FIRM_TOTAL)['cost'][-1]} "
+        f"but the config gives {wrong[-1]}"
+    ]
