@@ -11,8 +11,8 @@ import os
 import dagster as dg
 
 from twin_assets.alpha import alpha_pool
-from twin_assets.firm import firm_pnl
 from twin_assets.events import portfolio_optimized
+from twin_assets.firm import firm_decisions, firm_pnl, firm_projections
 from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
     build_business_day_schedule,
@@ -44,6 +44,8 @@ WAREHOUSE_ASSETS = [
     solution_level,
     policy_evaluations,
     firm_pnl,
+    firm_projections,
+    firm_decisions,
     portfolio_optimized,
 ]
 """Every asset that writes a warehouse table."""
