@@ -178,7 +178,7 @@ def _solution_paths(
         cash = cash * (1.0 + cash_rate * ((day - previous).days if previous else 0) / DAY_COUNT)
         gross_return = (held.sum(axis=1) + cash - cost) / gross - 1.0
         state, fee_day = advance_fees(solution.terms, state, day, gross_return, solution.flows.get(day, 0.0))
-        scale = state.assets / (held.sum(axis=1) + cash - cost)
+        scale = state.assets / (held.sum(axis=1) + cash)  # the costs, fees and flows, pro rata
         held, cash, gross, previous = held * scale[:, None], cash * scale, state.assets, day
         daily_revenue[:, k] = fee_day.management_fee + fee_day.crystallised_fee
         if (k + 1) % MONTH_DAYS == 0:

@@ -13,6 +13,7 @@ from twin_model.contracts import TABLES, projection_cost_problems, validate
 from twin_model.conventions import FIRM_TOTAL
 from twin_model.firm import FeeState, FeeTerms, FirmCosts, business_days_in_year
 from twin_model.firm.projections import MONTH_DAYS, ProjectedSolution, project, project_from_model, projection_rows
+from twin_model.portfolio import CostModel
 from twin_model.strategy import predictive_model
 
 T = dt.date(2021, 6, 30)
@@ -134,3 +135,26 @@ def test_rows_pass_the_schema_and_the_cost_check():
         f"date={T}, months_ahead=12: FIRM cost {rows.filter(pl.col('solution_id') == FIRM_TOTAL)['cost'][-1]} "
         f"but the config gives {wrong[-1]}"
     ]
+
+
+def test_monthly_rebalance_pays_the_linear_cost_of_the_trade():
+    """a gains x a day in month 1, b nothing, nothing after; targets 50/50, no fees, a linear
+    cost of 3 bp: at month 2's first day the book trades |a - b| in all, paying 3e-4 x
+    |a - b|; month 2's AUM is month 1's less that."""
+    x = 0.002
+    returns = np.zeros((2, len(DAYS), 2))
+    returns[:, :MONTH_DAYS, 0] = x
+    linear = CostModel(commission_bps=1.0, half_spread_bps=2.0, impact_coefficient=0.0)
+    sol = _solution(targets={"a": 0.5, "b": 0.5})
+    out = project(returns, ["a", "b"], DAYS, [sol], 0.0, FirmCosts(), 0, linear)
+    a, b = 0.5e6 * (1 + x) ** MONTH_DAYS, 0.5e6
+    np.testing.assert_allclose(out.aum["one"][:, 0], a + b, rtol=1e-12)
+    np.testing.assert_allclose(out.aum["one"][:, 1], a + b - 3e-4 * (a - b), rtol=1e-12)
+
+
+def test_a_dated_subscription_adds_to_the_aum_of_its_month():
+    """Zero returns, no fees: a subscription of 250,000 on the 30th business day lifts
+    every month's AUM from the second on by exactly that."""
+    sol = replace(_solution(), flows={DAYS[29]: 250_000.0})
+    out = project(_constant(0.0, 2), ["a"], DAYS, [sol], 0.0, FirmCosts(), 0)
+    np.testing.assert_allclose(out.aum["one"][0], [1e6] + [1.25e6] * 11, rtol=1e-12)
