@@ -12,8 +12,8 @@ own posterior draw, bootstrap days shared by the strategies). On each path each 
   day's return, paying ``sum_i CostModel.estimate(w_i G - h_i)``; the day's gross return
   ``R_k = (sum h + c - cost) / G_{k-1} - 1`` goes through ``advance_fees`` (the solution
   step's fee arithmetic, on arrays over paths), with the day's configured flow; the
-  holdings are then scaled to the gross assets the fee state holds (fees leave and
-  flows enter pro rata).
+  holdings are then scaled to the gross assets the fee state holds (the trading cost
+  and the fees leave and the flows enter pro rata).
 
 Revenue of a month ahead: the management fees accrued plus the performance fees
 crystallised in its ``MONTH_DAYS`` days. Costs are deterministic and sit on the firm's row

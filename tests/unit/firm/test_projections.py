@@ -158,3 +158,17 @@ def test_a_dated_subscription_adds_to_the_aum_of_its_month():
     sol = replace(_solution(), flows={DAYS[29]: 250_000.0})
     out = project(_constant(0.0, 2), ["a"], DAYS, [sol], 0.0, FirmCosts(), 0)
     np.testing.assert_allclose(out.aum["one"][0], [1e6] + [1.25e6] * 11, rtol=1e-12)
+
+
+def test_breakeven_on_a_hand_case():
+    """Zero return, 1% management fee on 1e6, costs 1e5 a year fixed: revenue
+    sum_k 0.01 NAV_{k-1} d_k / 365 with NAV shrinking by each fee; break-even =
+    1e6 x costs / revenue (every path the same)."""
+    out = project(_constant(0.0), ["a"], DAYS, [_solution(management_fee=0.01)], 0.0, FirmCosts(1e5), 0)
+    nav, prev, revenue = 1e6, T, 0.0
+    for day in DAYS:
+        fee = 0.01 * nav * (day - prev).days / 365
+        revenue, nav, prev = revenue + fee, nav - fee, day
+    costs = sum(1e5 / business_days_in_year(d.year) for d in DAYS)
+    assert math.isclose(out.breakeven_aum, 1e6 * costs / revenue, rel_tol=1e-12)
+    assert out.breakeven_aum > 1e6 * 5  # revenue about 10,000 against costs of 100,000
