@@ -103,11 +103,11 @@ def project_from_model(
     n_paths: int,
     seed: int,
     days: Sequence[dt.date],
-    solutions,
-    cash_rate,
-    costs,
-    n_in_use,
-    cost_model=None,
+    solutions: Sequence[ProjectedSolution],
+    cash_rate: float,
+    costs: FirmCosts,
+    n_in_use: int,
+    cost_model: CostModel | None = None,
 ) -> Projection:
     """``project`` on ``simulate_predictive(model, n_paths, len(days), seed)``: the same
     seed gives the same projection."""
