@@ -6,8 +6,8 @@ solution, too dear for every day. Each partition (a month) works from its month 
 draws over its return window, as the forecasts and the policy search use it), each
 managed solution's targets (``weight_target``) and fee state at ``t``'s close, the cash rate
 in force at ``t``, the firm's costs, the solutions' dated flows; then
-``twin_model.firm.projections``. Targets on strategies without a converged posterior at
-``t`` are not projected (held as cash earning nothing would be a guess either way). The
+``twin_model.firm.projections``. A target on a strategy without a converged posterior at
+``t`` has no paths: its weight is projected as cash (at the cash rate). The
 decision projects a launch of the configured template (its targets at ``t``, ``launch_aum``,
 the firm's fee terms) against the per-strategy costs of the strategies it would add,
 and applies ``twin_model.firm.decisions.NewSolutionPolicy``.
