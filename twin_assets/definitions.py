@@ -13,7 +13,7 @@ import dagster as dg
 from twin_assets.alerts import risk_alerts
 from twin_assets.alpha import alpha_pool
 from twin_assets.events import portfolio_optimized
-from twin_assets.firm import firm_pnl
+from twin_assets.firm import firm_decisions, firm_pnl, firm_projections
 from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
     build_business_day_schedule,
@@ -46,6 +46,8 @@ WAREHOUSE_ASSETS = [
     solution_level,
     policy_evaluations,
     firm_pnl,
+    firm_projections,
+    firm_decisions,
     portfolio_optimized,
 ]
 """Every asset that writes a warehouse table."""

@@ -18,8 +18,11 @@ BUSINESS_DAY_JOB = "business_day_job"
 RAW_HISTORY_JOB = "raw_history_job"
 MODELLING_JOB = "modelling_job"
 MONTH_END_JOB = "month_end_job"
-MONTH_END = dg.AssetSelection.groups("twin")
-"""The month-end assets (monthly partitions): a job cannot mix them with the daily ones."""
+MONTH_END = dg.AssetSelection.groups("twin") | dg.AssetSelection.assets(
+    ["firm", "firm_projections"], ["firm", "firm_decisions"]
+)
+"""The month-end assets (monthly partitions): the policy search, and the firm's projection
+and initiate-solution decision; a job cannot mix them with the daily ones."""
 EVENTS_JOB = "events_job"
 BUSINESS_DAY_SCHEDULE = "business_day_schedule"
 
@@ -47,7 +50,8 @@ modelling_job = dg.define_asset_job(
 month_end_job = dg.define_asset_job(
     name=MONTH_END_JOB,
     selection=MONTH_END | dg.AssetSelection.assets(SNAPSHOT_KEY),
-    description="The month-end policy search for one month (after its days' solution level), then the read snapshot.",
+    description="The month-end policy search, the firm's 12-month projection and its initiate-solution decision for "
+    "one month (after its days' solution level), then the read snapshot.",
 )
 
 events_job = dg.define_asset_job(

@@ -281,6 +281,15 @@ class Evaluator(StrEnum):
     """The numpy evaluator stepping every path at once (equal to the step, tested)."""
 
 
+class SolutionDecision(StrEnum):
+    """The firm's initiate-solution decision of a day (``firm.firm_decisions``)."""
+
+    LAUNCH = "launch"
+    """Propose a new solution from the configured template."""
+    HOLD = "hold"
+    """Launch nothing (the reason says why)."""
+
+
 class HurdleKind(StrEnum):
     """A performance fee's hurdle: none (fee on the whole gain above the HWM), hard (fee
     only on the gain above the hurdle) or soft (fee on the whole gain above the HWM once

@@ -161,6 +161,15 @@ REFUSED = [
         "the cash rate starts on 2016-01-04, after ",
     ),
     (
+        "new-solution template not a solution",
+        "firm.yaml",
+        lambda data: data.update(
+            new_solution={"template": "nowhere", "launch_aum": 1e7, "min_unused_pool_strategies": 3}
+        ),
+        "new_solution.template",
+        "no solution 'nowhere' in ",
+    ),
+    (
         "unknown hurdle",
         "firm.yaml",
         lambda data: data.update(hurdle="medium"),

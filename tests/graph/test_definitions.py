@@ -227,3 +227,17 @@ def test_a_broken_calendar_names_the_file(config_dir):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "calendar.yaml" in out.stderr and "first_business_day" in out.stderr and "Saturday" in out.stderr
+
+
+def test_the_firm_month_end_assets_run_in_the_month_end_job_only():
+    """firm_projections and firm_decisions (monthly partitions) are in month_end_job beside
+    the policy search, and in neither daily job."""
+    repository = defs.get_repository_def()
+    month_end = {"firm/firm_projections", "firm/firm_decisions", "twin/policy_evaluations"}
+
+    def keys(job):
+        return {k.to_user_string() for k in repository.get_job(job).asset_layer.executable_asset_keys}
+
+    assert month_end <= keys("month_end_job")
+    for daily in (BUSINESS_DAY_JOB, MODELLING_JOB):
+        assert not month_end & keys(daily)

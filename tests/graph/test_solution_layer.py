@@ -114,6 +114,7 @@ def _stress_firm(config_dir):
     (config_dir / "risk_limits.yaml").write_text(yaml.safe_dump(RISK_LIMITS))
     firm = yaml.safe_load((config_dir / "firm.yaml").read_text())
     firm.update(management_fee=0.0, performance_fee=0.0, cash_rate=[])
+    firm["new_solution"].update(template=SOLUTION["solution_id"], min_unused_pool_strategies=2)
     (config_dir / "firm.yaml").write_text(yaml.safe_dump(firm))
 
 

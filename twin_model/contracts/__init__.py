@@ -32,7 +32,7 @@ from twin_model.contracts._artifacts import (
     encode_scenarios,
 )
 from twin_model.contracts._fields import SHA256_PATTERN
-from twin_model.contracts._firm import profit_problems, revenue_problems
+from twin_model.contracts._firm import profit_problems, projection_cost_problems, revenue_problems
 from twin_model.contracts._portfolio_rules import (
     aum_problems,
     bound_problems,
@@ -84,6 +84,7 @@ __all__ = [
     "missing_factor_days",
     "order_problems",
     "profit_problems",
+    "projection_cost_problems",
     "revenue_problems",
     "selection_problems",
     "table_spec",

@@ -6,7 +6,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from twin_model.conventions import FIRM_TOTAL
+from twin_model.conventions import FIRM_TOTAL, SolutionDecision
 
 TOL = 1e-6
 """Slack (money) on the firm P&L's identities: sums over a few solutions of daily fees."""
@@ -61,6 +61,107 @@ class FirmPnl(pa.DataFrameModel):
     def one_firm_row_a_day(cls, data: PolarsData) -> pl.LazyFrame:
         firm_rows = (pl.col("solution_id") == FIRM_TOTAL).sum().over("date")
         return data.lazyframe.select(firm_rows == 1)
+
+
+class FirmProjections(pa.DataFrameModel):
+    """firm.firm_projections: the month-end Monte Carlo projection of t
+    (``twin_model.firm.projections``), per solution and the firm (FIRM), per month ahead.
+
+    A solution's rows carry no cost (``cost`` 0, ``profit = revenue``); the firm's sum AUM,
+    revenue and profit over the solutions path by path before the percentiles, and carry
+    ``p_loss_year`` and ``breakeven_aum`` (null on a solution's rows).
+    """
+
+    date: pl.Date = pa.Field(nullable=False, description="t, the month end projected from.")
+    solution_id: pl.String = pa.Field(nullable=False, description="A solution, or FIRM for the firm's total.")
+    months_ahead: pl.Int64 = pa.Field(ge=1, description="Month ahead (21 business days each), 1 = the next.")
+    aum_p05: pl.Float64 = pa.Field(ge=0, description="5th percentile over paths of AUM at the month's end, money.")
+    aum_p50: pl.Float64 = pa.Field(ge=0, description="Median over paths of AUM at the month's end, money.")
+    aum_p95: pl.Float64 = pa.Field(ge=0, description="95th percentile over paths of AUM at the month's end, money.")
+    revenue_p05: pl.Float64 = pa.Field(
+        ge=0, description="5th percentile of the month's revenue (management fee + crystallised fee), money."
+    )
+    revenue_p50: pl.Float64 = pa.Field(ge=0, description="Median of the month's revenue, money.")
+    revenue_p95: pl.Float64 = pa.Field(ge=0, description="95th percentile of the month's revenue, money.")
+    cost: pl.Float64 = pa.Field(
+        ge=0,
+        description="The firm's costs of the month (fixed, per strategy in use at t, pass-through; pro rata per "
+        "business day; deterministic), money; 0 on a solution's row.",
+    )
+    profit_p05: pl.Float64 = pa.Field(description="5th percentile of the month's revenue - cost, money.")
+    profit_p50: pl.Float64 = pa.Field(description="Median of the month's revenue - cost, money.")
+    profit_p95: pl.Float64 = pa.Field(description="95th percentile of the month's revenue - cost, money.")
+    p_loss_year: pl.Float64 = pa.Field(
+        nullable=True, ge=0, le=1, description="FIRM: share of paths whose summed firm profit over the months is < 0."
+    )
+    breakeven_aum: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="FIRM: AUM_t x costs / E[revenue] over the months ahead, money (null when "
+        "the expected revenue is not positive; revenue assumed linear in AUM).",
+    )
+
+    class Config:
+        strict = True
+        unique = ["date", "solution_id", "months_ahead"]
+
+    @pa.dataframe_check(name="percentiles_ordered")
+    @classmethod
+    def percentiles_ordered(cls, data: PolarsData) -> pl.LazyFrame:
+        ordered = [
+            (pl.col(f"{n}_p05") <= pl.col(f"{n}_p50") + TOL) & (pl.col(f"{n}_p50") <= pl.col(f"{n}_p95") + TOL)
+            for n in ("aum", "revenue", "profit")
+        ]
+        return data.lazyframe.select(pl.all_horizontal(ordered))
+
+    @pa.dataframe_check(name="firm_only_columns")
+    @classmethod
+    def firm_only_columns(cls, data: PolarsData) -> pl.LazyFrame:
+        firm = pl.col("solution_id") == FIRM_TOTAL
+        filled = pl.col("p_loss_year").is_not_null()
+        return data.lazyframe.select((firm & filled) | (~firm & filled.not_() & pl.col("breakeven_aum").is_null()))
+
+
+class FirmDecisions(pa.DataFrameModel):
+    """firm.firm_decisions: the initiate-solution decision of each decision day
+    (``twin_model.firm.decisions``; config/firm.yaml ``new_solution``)."""
+
+    date: pl.Date = pa.Field(nullable=False, description="The decision day (a month end).")
+    decision: pl.String = pa.Field(
+        isin=[d.value for d in SolutionDecision], description="launch (propose a solution) or hold."
+    )
+    template: pl.String = pa.Field(description="The solution of solutions.yaml the launch would copy.")
+    n_unused_pool_strategies: pl.Int64 = pa.Field(
+        ge=0, description="Strategies in the alpha pool at the day's close that no solution holds, count."
+    )
+    projected_profit_p50: pl.Float64 = pa.Field(
+        nullable=True,
+        description="Median over paths of the launch's revenue less its added strategies' costs over the "
+        "projection horizon, money (null: the template holds no target to project).",
+    )
+    reason: pl.String = pa.Field(description="Why: the rule that held the launch back, or what allowed it.")
+
+    class Config:
+        strict = True
+        unique = ["date"]
+
+
+def projection_cost_problems(rows: pl.DataFrame, expected_cost: dict) -> list[str]:
+    """Each month ahead of each day has its rows; the FIRM rows' cost is the config's costs
+    pro rata (``expected_cost[date]``: the months' costs, ``[M]``) and a solution's is 0."""
+    problems = []
+    for day, costs in expected_cost.items():
+        got = rows.filter(pl.col("date") == day)
+        firm = got.filter(pl.col("solution_id") == FIRM_TOTAL).sort("months_ahead")
+        if firm.get_column("months_ahead").to_list() != list(range(1, len(costs) + 1)):
+            problems.append(f"date={day}: FIRM rows for months {firm.get_column('months_ahead').to_list()}")
+            continue
+        for month, (stored, want) in enumerate(zip(firm.get_column("cost"), costs), start=1):
+            if abs(stored - want) > TOL:
+                problems.append(f"date={day}, months_ahead={month}: FIRM cost {stored} but the config gives {want}")
+        bad = got.filter((pl.col("solution_id") != FIRM_TOTAL) & (pl.col("cost") != 0))
+        problems += [f"date={day}, solution_id={s}: a solution's cost is not 0" for s in bad.get_column("solution_id")]
+    return problems
 
 
 def _problems(frame: pl.DataFrame, bad: pl.Expr, problem: pl.Expr) -> list[str]:

@@ -9,7 +9,7 @@ import polars as pl
 
 from twin_model.contracts._alpha import AlphaPool
 from twin_model.contracts._events import PortfolioOptimized
-from twin_model.contracts._firm import FirmPnl
+from twin_model.contracts._firm import FirmDecisions, FirmPnl, FirmProjections
 from twin_model.contracts._models import (
     ForecastCalibration,
     MetalabelOutcomes,
@@ -82,6 +82,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("portfolio", "rebalance_orders", RebalanceOrders, ("date", "solution_id", "strategy_id")),
         TableSpec("twin", "policy_evaluations", PolicyEvaluations, ("date", "solution_id", "candidate_id")),
         TableSpec("firm", "firm_pnl", FirmPnl, ("date", "solution_id")),
+        TableSpec("firm", "firm_projections", FirmProjections, ("date", "solution_id", "months_ahead")),
+        TableSpec("firm", "firm_decisions", FirmDecisions, ("date",)),
         TableSpec("events", "portfolio_optimized", PortfolioOptimized, ("date", "timestamp", "event_id")),
     )
 }

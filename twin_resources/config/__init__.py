@@ -18,7 +18,7 @@ depends on the day's universe, so that is the optimiser's (named) concern, not l
 
 from twin_resources.config._base import ConfigError, KeyConflict, firm_bounds
 from twin_resources.config._calendar import CalendarConfig
-from twin_resources.config._firm import CashRateChange, FirmConfig, ProjectionConfig, SolutionFees
+from twin_resources.config._firm import CashRateChange, FirmConfig, NewSolutionConfig, ProjectionConfig, SolutionFees
 from twin_resources.config._loading import (
     DEFAULT_CONFIG_DIR,
     PROJECT_ROOT,
@@ -66,6 +66,7 @@ __all__ = [
     "KeyConflict",
     "ManualOverride",
     "PauseRule",
+    "NewSolutionConfig",
     "ProjectionConfig",
     "RebalanceRule",
     "RiskLimitsConfig",

@@ -18,6 +18,18 @@ class ProjectionConfig(StrictModel):
     seed: int = 11
 
 
+class NewSolutionConfig(StrictModel):
+    """The initiate-solution policy (``twin_model.firm.decisions``): launch a copy of the
+    solution ``template`` (a solution_id of solutions.yaml) with ``launch_aum`` when at least
+    ``min_unused_pool_strategies`` alpha-pool strategies are held by no solution and, if
+    ``require_positive_profit``, the launch's projected p50 profit is positive."""
+
+    template: str = Field(pattern=r"\S")
+    launch_aum: float = Field(gt=0)
+    min_unused_pool_strategies: int = Field(ge=0)
+    require_positive_profit: bool = True
+
+
 class CashRateChange(StrictModel):
     """From ``from`` on (until the next change), cash earns ``rate`` a year (ACT/365)."""
 
@@ -55,6 +67,7 @@ class FirmConfig(StrictModel):
     cost_per_strategy_per_year: float = Field(ge=0)
     pass_through_expenses_per_year: float = Field(default=0.0, ge=0)
     projection: ProjectionConfig = ProjectionConfig()
+    new_solution: NewSolutionConfig | None = None
 
     @field_validator("cash_rate")
     @classmethod

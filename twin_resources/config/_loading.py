@@ -136,8 +136,16 @@ def _cross_file_problems(config: TwinConfig, directory: Path) -> list[str]:
         for rate in rates[:1]
         if rate.start > first
     ]
+    templates = [config.firm.new_solution.template] if config.firm.new_solution else []
+    unknown_template = [
+        f"{directory / 'firm.yaml'}: key 'new_solution.template': no solution {name!r} in "
+        f"{directory / 'solutions.yaml'} (known: {', '.join(known)})"
+        for name in templates
+        if name not in known
+    ]
     return (
         late
+        + unknown_template
         + [
             f"{directory / 'twin.yaml'}: key 'policy_search.solutions.{index}': no solution {name!r} in "
             f"{directory / 'solutions.yaml'} (known: {', '.join(known)})"

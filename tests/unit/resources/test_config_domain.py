@@ -42,6 +42,7 @@ def test_sections_left_out_are_the_domain_defaults(config_dir):
 
     _edit(config_dir, "strategies.yaml", bare_strategies)
     _edit(config_dir, "solutions.yaml", bare_solutions)
+    _edit(config_dir, "firm.yaml", lambda data: data.pop("new_solution"))
     config = load_config(config_dir)
     assert config.strategies.model == FitSettings()
     assert config.strategies.forecast == SimulationSettings()
