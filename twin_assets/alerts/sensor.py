@@ -17,7 +17,6 @@ which keeps planning and failing in order for the checks of the warehouse assets
 """
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from twin_assets.portfolio.assets import ALERT_VIOLATIONS, VIOLATIONS
 from twin_model.alerts import AlertCursor, check_alert, violation_alert
@@ -70,16 +69,19 @@ def _violation_alerts(context: dg.SensorEvaluationContext, after: int | None) ->
     return alerts, records[-1].storage_id if records else after
 
 
+FAILED = "FAILED"
+"""The value of a failed check execution's status (``AssetCheckExecutionRecordStatus``)."""
+
+
 def _check_alerts(context: dg.SensorEvaluationContext, after: int | None) -> tuple[list[dict], int | None]:
     """The alerts of the failed blocking ERROR check executions with an id after ``after``
     (oldest first), and the last id read."""
     storage = context.instance.event_log_storage
     found = []
     for key in context.repository_def.asset_graph.asset_check_keys:
-        history = storage.get_asset_check_execution_history(
-            key, limit=PAGE, status={AssetCheckExecutionRecordStatus.FAILED}
-        )
-        found += [r for r in history if after is None or r.id > after]
+        history = storage.get_asset_check_execution_history(key, limit=PAGE)
+        # the status enum lives in a private module (dagster._core.storage): compared by its value
+        found += [r for r in history if r.status.value == FAILED and (after is None or r.id > after)]
     alerts = []
     for record in sorted(found, key=lambda r: r.id):
         evaluation = record.event.dagster_event.event_specific_data if record.event else None
