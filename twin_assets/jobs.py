@@ -11,16 +11,14 @@ import datetime as dt
 import dagster as dg
 
 from twin_assets.reports import SNAPSHOT_KEY
-from twin_assets.shared.partitions import firm_calendar
+from twin_assets.shared.partitions import CADENCE_TAG, MONTH_END_CADENCE, firm_calendar
 from twin_model.calendar import previous_business_day
 
 BUSINESS_DAY_JOB = "business_day_job"
 RAW_HISTORY_JOB = "raw_history_job"
 MODELLING_JOB = "modelling_job"
 MONTH_END_JOB = "month_end_job"
-MONTH_END = dg.AssetSelection.groups("twin") | dg.AssetSelection.assets(
-    ["firm", "firm_projections"], ["firm", "firm_decisions"]
-)
+MONTH_END = dg.AssetSelection.tag(CADENCE_TAG, MONTH_END_CADENCE)
 """The month-end assets (monthly partitions): the policy search, and the firm's projection
 and initiate-solution decision; a job cannot mix them with the daily ones."""
 EVENTS_JOB = "events_job"

@@ -11,11 +11,10 @@ is not an event fails the run naming the file and the line, before anything is w
 import dagster as dg
 import polars as pl
 
-from twin_assets.shared.common import DUCKDB_POOL, OWNER, ROWS_VALID, check_stored
+from twin_assets.shared.common import DUCKDB_POOL, OWNER, ROWS_VALID, check_stored, layer_code_version
 from twin_model.contracts import TABLES
 from twin_resources.events import events_path, ingest, read_events
 from twin_resources.io_manager import column_schema
-from twin_resources.provenance import code_version
 from twin_resources.resources import WarehouseResource
 
 PORTFOLIO_OPTIMIZED = TABLES["events.portfolio_optimized"]
@@ -34,7 +33,7 @@ ONE_ROW_PER_EVENT = "one_row_per_event"
     pool=DUCKDB_POOL,
     owners=[OWNER],
     kinds={"duckdb", "polars"},
-    code_version=code_version(__name__),
+    code_version=layer_code_version("events"),
     check_specs=[
         dg.AssetCheckSpec(
             ROWS_VALID, asset=KEY, blocking=True, description="Every stored row passes the table's schema."

@@ -20,7 +20,7 @@ import polars as pl
 
 from twin_assets.portfolio.assets import _holidays, _previous_states
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
-from twin_assets.shared.partitions import monthly_partitions
+from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
 from twin_assets.twin.assets import _model, month_end
 from twin_model.calendar import business_days, next_business_day
 from twin_model.contracts import TABLES, projection_cost_problems, validate
@@ -54,6 +54,7 @@ def _month_asset(spec, description: str, checks: dict[str, str], deps: list):
         description=description,
         group_name="firm",
         partitions_def=monthly_partitions(),
+        tags=MONTH_END_TAGS,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_POOL,
         owners=[OWNER],

@@ -16,6 +16,9 @@ from twin_model.calendar import next_business_day
 from twin_resources.config import CalendarConfig, load_calendar
 
 PARTITION_FORMAT = "%Y-%m-%d"
+CADENCE_TAG, MONTH_END_CADENCE = "cadence", "month_end"
+MONTH_END_TAGS = {CADENCE_TAG: MONTH_END_CADENCE}
+"""Tags of the monthly-partitioned assets: jobs select (or leave out) the month ends by them."""
 
 
 def business_day_partitions(calendar: CalendarConfig) -> dg.TimeWindowPartitionsDefinition:

@@ -20,7 +20,7 @@ import polars as pl
 from twin_assets.portfolio.assets import _history, _holidays, _previous_states
 from twin_assets.shared import history
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
-from twin_assets.shared.partitions import monthly_partitions
+from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
 from twin_model.calendar import business_days, next_business_day
 from twin_model.contracts import TABLES, validate
 from twin_model.optimize import Optimizer
@@ -65,6 +65,7 @@ def month_end(warehouse: WarehouseResource, month_start: dt.date) -> dt.date:
     ),
     group_name="twin",
     partitions_def=monthly_partitions(),
+    tags=MONTH_END_TAGS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
     owners=[OWNER],

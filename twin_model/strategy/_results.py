@@ -154,9 +154,16 @@ def _summarise_weighted(flat: dict[str, np.ndarray], hurdle: float, weights: np.
     for name in ("sharpe", "alpha"):
         low, high = (_weighted_quantile(flat[name], w, q) for q in (0.05, 0.95))
         out[f"{name}_q05"], out[f"{name}_q95"] = low, high
-    out["p_alpha_positive"] = (w * (flat["alpha"] > 0)).sum(axis=0)
-    out["p_sharpe_above_hurdle"] = (w * (flat["sharpe"] > hurdle)).sum(axis=0)
+    out["p_alpha_positive"] = _weighted_share(w, flat["alpha"] > 0)
+    out["p_sharpe_above_hurdle"] = _weighted_share(w, flat["sharpe"] > hurdle)
     return {key: np.array(value, dtype=np.float64) for key, value in out.items()}
+
+
+def _weighted_share(w: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """``sum w 1[event]`` per column, kept in [0, 1]: weights normalised in floating point
+    can sum to 1 + a few ulp, and every draw in the event then gives 1.0000000000000004
+    (the bundled firm's main job met it on a reweighted day)."""
+    return np.clip((w * event).sum(axis=0), 0.0, 1.0)
 
 
 def _summarise_equal(flat: dict[str, np.ndarray], hurdle: float) -> dict[str, np.ndarray]:

@@ -198,6 +198,12 @@ def test_weighted_summaries_are_numpys_weighted_formulas():
     out = _summarise_draws(values, 0.0, weights=np.array([[0.1], [0.1], [0.1], [0.7]]))
     assert (out["alpha_q05"][0], out["alpha_q95"][0]) == (1.0, 4.0)
     assert out["sharpe_q05"][0] == 1.0
+    # normalised weights summing to 1 + a few ulp: a certain event still has probability <= 1
+    heavy = np.full((total, n), 1 / total)
+    heavy[0] += 3e-15
+    assert (heavy.sum(axis=0) > 1.0).all()
+    certain = {**flat, "alpha": np.abs(flat["alpha"]) + 1.0}
+    np.testing.assert_array_equal(_summarise_draws(certain, 0.0, weights=heavy)["p_alpha_positive"], 1.0)
     # equal weights: numpy's mean and ddof=1 sd, as an unweighted fit reports
     equal = _summarise_draws(flat, 0.0, weights=np.full((total, n), 1 / total))
     np.testing.assert_allclose(equal["alpha_sd"], flat["alpha"].std(axis=0, ddof=1))
