@@ -16,12 +16,15 @@ from twin_assets.events import portfolio_optimized
 from twin_assets.firm import firm_decisions, firm_pnl, firm_projections
 from twin_assets.jobs import (
     BUSINESS_DAY_SCHEDULE,
+    backtest_job,
     build_business_day_schedule,
     business_day_job,
     events_job,
     modelling_job,
     month_end_job,
     raw_history_job,
+    solution_job,
+    strategy_job,
 )
 from twin_assets.models import METALABEL_ASSETS, MODEL_ASSETS
 from twin_assets.portfolio import solution_level
@@ -29,7 +32,7 @@ from twin_assets.raw import RAW_ASSETS
 from twin_assets.reports import warehouse_snapshot_asset
 from twin_assets.shared.common import WAREHOUSE_IO
 from twin_assets.stats import strategy_statistics
-from twin_assets.twin import policy_evaluations
+from twin_assets.twin import backtest_results, policy_evaluations
 from twin_resources.alerts import WEBHOOK_ENV, AlertWebhookResource
 from twin_resources.config import config_dir
 from twin_resources.io_manager import WarehouseIOManager
@@ -49,6 +52,7 @@ WAREHOUSE_ASSETS = [
     firm_projections,
     firm_decisions,
     portfolio_optimized,
+    backtest_results,
 ]
 """Every asset that writes a warehouse table."""
 warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
@@ -79,7 +83,16 @@ def build_definitions() -> dg.Definitions:
     own_pytensor_compiledir()
     return dg.Definitions(
         assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
-        jobs=[business_day_job, raw_history_job, modelling_job, month_end_job, events_job],
+        jobs=[
+            business_day_job,
+            raw_history_job,
+            modelling_job,
+            strategy_job,
+            solution_job,
+            month_end_job,
+            backtest_job,
+            events_job,
+        ],
         schedules=[build_business_day_schedule()],
         sensors=[risk_alerts],
         resources=resources(),

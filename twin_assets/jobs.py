@@ -11,7 +11,7 @@ import datetime as dt
 import dagster as dg
 
 from twin_assets.reports import SNAPSHOT_KEY
-from twin_assets.shared.partitions import CADENCE_TAG, MONTH_END_CADENCE, firm_calendar
+from twin_assets.shared.partitions import CADENCE_TAG, MONTH_END_CADENCE, ON_DEMAND_CADENCE, firm_calendar
 from twin_model.calendar import previous_business_day
 
 BUSINESS_DAY_JOB = "business_day_job"
@@ -22,6 +22,13 @@ MONTH_END = dg.AssetSelection.tag(CADENCE_TAG, MONTH_END_CADENCE)
 """The month-end assets (monthly partitions): the policy search, and the firm's projection
 and initiate-solution decision; a job cannot mix them with the daily ones."""
 EVENTS_JOB = "events_job"
+STRATEGY_JOB = "strategy_job"
+SOLUTION_JOB = "solution_job"
+BACKTEST_JOB = "backtest_job"
+ON_DEMAND = dg.AssetSelection.tag(CADENCE_TAG, ON_DEMAND_CADENCE)
+"""The back-test: unpartitioned, run only by its own job with its span as run config."""
+STRATEGY_LAYERS = dg.AssetSelection.groups("models", "stats", "alpha")
+"""What does not depend on the solution policy in force: the walk-forward runs it once over a span."""
 BUSINESS_DAY_SCHEDULE = "business_day_schedule"
 
 EVENTS = dg.AssetSelection.groups("events")
@@ -29,7 +36,7 @@ EVENTS = dg.AssetSelection.groups("events")
 
 business_day_job = dg.define_asset_job(
     name=BUSINESS_DAY_JOB,
-    selection=dg.AssetSelection.all() - MONTH_END - EVENTS,
+    selection=dg.AssetSelection.all() - MONTH_END - EVENTS - ON_DEMAND,
     description="Every daily layer for one business day (or, as a back-fill, a range of days in one run).",
 )
 
@@ -41,7 +48,7 @@ raw_history_job = dg.define_asset_job(
 
 modelling_job = dg.define_asset_job(
     name=MODELLING_JOB,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw") - MONTH_END - EVENTS,
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("raw") - MONTH_END - EVENTS - ON_DEMAND,
     description="Every layer above raw (models, statistics, alpha pool, solutions, firm P&L) for a range of days, reading the raw history.",
 )
 
@@ -50,6 +57,32 @@ month_end_job = dg.define_asset_job(
     selection=MONTH_END | dg.AssetSelection.assets(SNAPSHOT_KEY),
     description="The month-end policy search, the firm's 12-month projection and its initiate-solution decision for "
     "one month (after its days' solution level), then the read snapshot.",
+)
+
+strategy_job = dg.define_asset_job(
+    name=STRATEGY_JOB,
+    selection=STRATEGY_LAYERS | dg.AssetSelection.assets(SNAPSHOT_KEY),
+    description="The strategy layers (models, statistics, alpha pool) for a range of days, reading the raw history: "
+    "what the walk-forward (`twin run`, `twin backtest`) runs once before stepping the solutions month by month.",
+)
+
+solution_job = dg.define_asset_job(
+    name=SOLUTION_JOB,
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.groups("raw")
+    - STRATEGY_LAYERS
+    - MONTH_END
+    - EVENTS
+    - ON_DEMAND,
+    description="The solution level and the firm's daily P&L for a range of days (the walk-forward runs it a month "
+    "at a time, so each month runs the policy its previous month end chose).",
+)
+
+backtest_job = dg.define_asset_job(
+    name=BACKTEST_JOB,
+    selection=ON_DEMAND | dg.AssetSelection.assets(SNAPSHOT_KEY),
+    description="Measure a walk-forward back-test already materialised (run config: start, end) against its "
+    "baselines into twin.backtest_results, then the read snapshot.",
 )
 
 events_job = dg.define_asset_job(

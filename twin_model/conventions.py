@@ -272,6 +272,19 @@ class CandidateFamily(StrEnum):
     """A cost function approximation: the allocation policy, its parameters, exposure."""
 
 
+class BacktestKind(StrEnum):
+    """What a row of ``twin.backtest_results`` measures over the back-test's days."""
+
+    TWIN = "twin"
+    """A solution as the twin ran it: the month-end search's choice in force (online mode)."""
+    STATIC = "static"
+    """The same solution on its configured policy, no search, from the same state and inputs."""
+    EQUAL_WEIGHT = "equal_weight"
+    """Every strategy with a return, equal weights rebalanced on each month's first day."""
+    BENCHMARK = "benchmark"
+    """The benchmark (the S&P 500 as a total return for the bundled firm), bought and held."""
+
+
 class Evaluator(StrEnum):
     """How a policy-search candidate was stepped over the paths."""
 

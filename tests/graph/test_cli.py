@@ -21,7 +21,9 @@ import yaml
 
 from twin_assets.cli import commands as cli
 from twin_assets.cli import progress, summary
+from twin_assets.cli.walk_forward import month_steps
 from twin_assets.cli.webserver import CODE_LOCATION, Webserver
+from twin_model.calendar import business_days
 from twin_resources.config import PROJECT_ROOT
 
 POLL_S = 0.5
@@ -109,30 +111,37 @@ def test_a_date_that_is_not_iso_is_refused_with_a_message(capsys):
     assert cli.iso_date("2021-01-08") == dt.date(2021, 1, 8)
 
 
-def test_the_span_is_chosen_by_comparing_dates(monkeypatch, tmp_path):
+def test_the_span_is_chosen_by_comparing_dates_and_run_walk_forward(monkeypatch, tmp_path):
     executed = []
     session = cli.Session(None, tmp_path / "events.log", io.StringIO())
-    monkeypatch.setattr(cli, "_open_session", lambda command, verbose: session)
+    monkeypatch.setattr(cli, "open_session", lambda command, verbose: session)
     monkeypatch.setattr(
-        cli, "_execute", lambda session, job, first, last, days: executed.append((job, first, last, days)) or True
+        cli, "execute", lambda session, job, first, last, days: executed.append((job, first, last, days)) or True
     )
     monkeypatch.setattr(cli, "status", lambda: None)
-    assert cli.main(["run", "--start", "2021-01-02", "--end", "2021-01-08", "--model-days", "2"]) == 0
-    # 2021-01-02 is a Saturday: the span starts on Monday the 4th; no month ends in it
+    assert cli.main(["run", "--start", "2021-01-02", "--end", "2021-02-02", "--model-days", "5"]) == 0
+    # 2021-01-02 is a Saturday: the span starts on Monday the 4th (22 weekdays). The last five days
+    # cross January's month end (Friday the 29th): its search runs before February's days.
     assert executed == [
-        ("raw_history_job", "2021-01-04", "2021-01-08", 5),
-        ("modelling_job", "2021-01-07", "2021-01-08", 2),
+        ("raw_history_job", "2021-01-04", "2021-02-02", 22),
+        ("strategy_job", "2021-01-27", "2021-02-02", 5),
+        ("solution_job", "2021-01-27", "2021-01-29", 3),
+        ("month_end_job", "2021-01-01", "2021-01-01", 1),
+        ("solution_job", "2021-02-01", "2021-02-02", 2),
     ]
 
 
-def test_the_month_ends_searched_are_those_whose_last_weekday_was_modelled(monkeypatch):
+def test_a_month_is_searched_only_when_complete_in_the_calendar():
     """January 2021 ends on Friday the 29th, February on Friday the 26th, March on
     Wednesday the 31st (weekdays, whatever the holidays)."""
-    monkeypatch.setattr(cli, "_has_solution_rows", lambda first, last: first != dt.date(2021, 3, 1))
-    modelled = ["2021-01-28", "2021-01-29", "2021-02-01", "2021-02-26", "2021-03-31"]
-    assert cli.months_to_search(modelled) == ["2021-01-01", "2021-02-01"]  # March: no solution rows
-    assert cli.months_to_search(["2021-01-27", "2021-01-28"]) == []
-    assert cli.months_to_search([]) == []
+    calendar = [d.isoformat() for d in business_days(dt.date(2021, 1, 4), dt.date(2021, 3, 31))]
+    days = ["2021-01-28", "2021-01-29", "2021-02-01", "2021-02-02"]
+    assert month_steps(days, calendar) == [(days[:2], "2021-01-01"), (days[2:], None)]
+    # the calendar's last day is March's last weekday: March is complete
+    assert month_steps(["2021-03-30", "2021-03-31"], calendar)[-1][1] == "2021-03-01"
+    # a calendar that stops mid-month leaves the month open, and so does a span ending early
+    assert month_steps(["2021-03-15"], [d for d in calendar if d <= "2021-03-15"]) == [(["2021-03-15"], None)]
+    assert month_steps(["2021-01-27", "2021-01-28"], calendar) == [(["2021-01-27", "2021-01-28"], None)]
 
 
 def poll(condition):

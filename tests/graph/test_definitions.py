@@ -144,11 +144,13 @@ def test_every_daily_asset_backfills_in_a_single_run():
             assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.keys
 
 
-def test_only_the_snapshot_and_the_api_events_are_unpartitioned():
+def test_only_the_snapshot_the_api_events_and_the_backtest_are_unpartitioned():
     """One snapshot file, published once per run whatever its range of days; the API's
-    events are dated by the wall clock, not by business days, and ingested whole."""
+    events are dated by the wall clock, not by business days, and ingested whole; a
+    back-test is one span, given as run config."""
     unpartitioned = {key for a in _asset_defs() if a.partitions_def is None for key in a.keys}
-    assert unpartitioned == {SNAPSHOT_KEY, dg.AssetKey(["events", "portfolio_optimized"])}
+    backtest = dg.AssetKey(["twin", "backtest_results"])
+    assert unpartitioned == {SNAPSHOT_KEY, dg.AssetKey(["events", "portfolio_optimized"]), backtest}
 
 
 def test_instance_config_caps_every_pool_at_one():
@@ -241,3 +243,20 @@ def test_the_firm_month_end_assets_run_in_the_month_end_job_only():
     assert month_end <= keys("month_end_job")
     for daily in (BUSINESS_DAY_JOB, MODELLING_JOB):
         assert not month_end & keys(daily)
+
+
+def test_the_walk_forward_jobs_split_the_layers_above_raw_and_the_backtest_runs_alone():
+    """strategy_job and solution_job together are the modelling job (the walk-forward runs
+    the one once over a span, the other month by month); the back-test is in its own job only."""
+    repository = defs.get_repository_def()
+
+    def keys(job):
+        return {k.to_user_string() for k in repository.get_job(job).asset_layer.executable_asset_keys}
+
+    strategy, solution = keys("strategy_job"), keys("solution_job")
+    assert strategy & solution == {SNAPSHOT_KEY.to_user_string()}
+    assert strategy | solution == keys(MODELLING_JOB)
+    assert {"alpha/alpha_pool", "models/strategy_posteriors"} <= strategy
+    assert {"portfolio/solution_performance", "firm/firm_pnl"} <= solution
+    named = [job.name for job in repository.get_all_jobs() if not job.name.startswith("__")]  # not the implicit job
+    assert [job for job in named if "twin/backtest_results" in keys(job)] == ["backtest_job"]

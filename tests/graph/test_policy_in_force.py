@@ -13,6 +13,7 @@ that day's close).
 import datetime as dt
 import shutil
 
+import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
@@ -22,7 +23,7 @@ from tests.graph.test_solution_layer import FIRST, LAST, _copy, _filled, _weight
 from tests.helpers.day_metadata import day_events
 from tests.helpers.graph import day, materialize_days, resources
 from twin_assets.portfolio import solution_level
-from twin_assets.twin import policy_evaluations
+from twin_assets.twin import backtest_results, policy_evaluations
 from twin_model.contracts import DRAW_COLUMNS, TABLES, beta_column, encode_draws
 from twin_model.conventions import StrategyStatus
 from twin_model.strategy import return_window
@@ -148,3 +149,44 @@ def test_the_month_end_search_writes_its_choice_and_the_next_month_runs_it(stres
     march = materialize_days([solution_level], res, "2017-03-01")
     in_force = day_events(march, "portfolio.solution_weights")["2017-03-01"]["policy_in_force"]
     assert in_force.startswith(f"stress: policy_search 2017-02-28: {chosen}")
+
+
+def _backtest(warehouse, config_dir) -> pl.DataFrame:
+    run_config = {"ops": {"twin__backtest_results": {"config": {"start": FIRST, "end": LAST}}}}
+    result = dg.materialize([backtest_results], resources=resources(warehouse, config_dir), run_config=run_config)
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [c.metadata for c in checks if not c.passed]
+    return warehouse.read_history("twin.backtest_results", day(LAST), day(LAST))
+
+
+def _row(rows: pl.DataFrame, kind: str, portfolio: str) -> dict:
+    return rows.filter((pl.col("kind") == kind) & (pl.col("portfolio_id") == portfolio)).row(0, named=True)
+
+
+MEASURES = ["days", "total_return", "annual_volatility", "max_drawdown", "turnover", "trading_costs", "fees"]
+
+
+@pytest.mark.slow
+def test_the_backtest_static_baseline_is_the_daily_step_without_the_search(stress_history):  # noqa: F811
+    """Without a month-end choice the twin ran its configured policy: the static baseline,
+    stepped in memory from the same state and stored inputs, measures exactly the same; with
+    the two-day pause chosen the twin's row differs from it. Equal weight covers every day;
+    a second back-test of the span replaces its rows."""
+    _, config_dir = stress_history
+    plain = _copy(stress_history, "backtest_plain")
+    assert materialize_days([solution_level], resources(plain, config_dir), FIRST, LAST).success
+    rows = _backtest(plain, config_dir)
+    twin, static = _row(rows, "twin", "stress"), _row(rows, "static", "stress")
+    assert [twin[m] for m in MEASURES] == pytest.approx([static[m] for m in MEASURES], rel=1e-12, abs=1e-15)
+    stored = plain.read_history("portfolio.solution_performance", day(FIRST), day(LAST))
+    assert twin["total_return"] == pytest.approx(float((1 + stored.get_column("net_return")).product() - 1))
+    assert _row(rows, "equal_weight", "equal_weight")["days"] == stored.height
+    assert _backtest(plain, config_dir).height == rows.height  # replaced, not appended
+
+    chosen = _copy(stress_history, "backtest_chosen")
+    _choose_two_day_pauses(chosen, config_dir)
+    assert materialize_days([solution_level], resources(chosen, config_dir), FIRST, LAST).success
+    searched = _backtest(chosen, config_dir)
+    assert _row(searched, "static", "stress")["total_return"] == pytest.approx(static["total_return"], rel=1e-12)
+    assert _row(searched, "twin", "stress")["total_return"] != pytest.approx(static["total_return"], rel=1e-9)

@@ -1,10 +1,12 @@
 """``twin``: the command line of Strategy Twin.
 
 ``twin run`` is the main job: the raw layer over the firm's whole calendar as one run,
-then every layer above it over the last ``MODEL_DAYS`` business days as a second run, then
-the month-end policy search for every month whose month end lies in that span as a third,
-all in the project's Dagster instance (so they show in the UI); then it prints where the
-results are, the firm's P&L, the chosen policies and the projection. ``twin status``
+then the last ``MODEL_DAYS`` business days walk-forward (the strategy layers as one run,
+then month by month the solution level and, for a complete month, its month-end policy
+search, projection and decision, so each month runs the policy the month end before it
+chose), all in the project's Dagster instance (so they show in the UI); then it prints
+where the results are, the firm's P&L, the chosen policies and the projection. ``twin
+backtest --start --end`` runs a span the same way and measures it against baselines. ``twin status``
 prints what the warehouse holds. When ``dagster dev`` serves the instance, ``twin run``
 submits its runs through it (twin_assets/cli/webserver.py); else it runs them in this
 process (twin_assets/cli/launch.py). Either way each run shows one progress line (days
@@ -100,12 +102,19 @@ class Session:
     verbose: bool = False
 
 
-def _execute(
-    session: Session, job_name: str, first: str, last: str, days: int, tags: dict[str, str] | None = None
+def execute(
+    session: Session,
+    job_name: str,
+    first: str,
+    last: str,
+    days: int,
+    tags: dict[str, str] | None = None,
+    run_config: dict | None = None,
 ) -> bool:
     """One run of ``job_name`` over the partition range ``first``..``last`` (``days``
-    partitions, with extra ``tags``): submitted to the session's ``dagster dev`` if there is
-    one, else in this process; its progress drawn from its event log."""
+    partitions, with extra ``tags``; an unpartitioned job gets ``run_config`` instead of the
+    range): submitted to the session's ``dagster dev`` if there is one, else in this
+    process; its progress drawn from its event log."""
     from twin_assets.cli.launch import run_in_process
     from twin_assets.cli.progress import RunProgress, total_asset_partitions
     from twin_assets.cli.webserver import submit_and_wait
@@ -113,16 +122,17 @@ def _execute(
     from twin_assets.jobs import MONTH_END_JOB
 
     print(f"Materialising {job_name} for {first} .. {last} as one run ...", flush=True)
-    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, **(tags or {})}
+    ranged = {RANGE_START_TAG: first, RANGE_END_TAG: last} if run_config is None else {}
+    tags = {**ranged, **(tags or {})}
     job = defs.resolve_job_def(job_name)
     unit = "months" if job_name == MONTH_END_JOB else "days"
     progress = RunProgress(
         _instance(), job_name, days, total_asset_partitions(job, days), session.log, session.verbose, unit=unit
     )
     if session.server is not None:
-        run_id = submit_and_wait(session.server, _instance(), job_name, tags, progress)
+        run_id = submit_and_wait(session.server, _instance(), job_name, tags, progress, run_config)
     else:
-        run_id = run_in_process(_instance, job, tags, progress)
+        run_id = run_in_process(_instance, job, tags, progress, run_config)
     progress.finish(run_id, _outcome(run_id))
     return _report(run_id)
 
@@ -132,7 +142,7 @@ def _outcome(run_id: str) -> str:
     return run.status.value if run else "missing"
 
 
-def _open_session(command: str, verbose: bool) -> Session:
+def open_session(command: str, verbose: bool) -> Session:
     """Choose the webserver and open the command's log file (its directory made)."""
     from twin_assets.cli.progress import log_path
 
@@ -163,10 +173,12 @@ def _choose_webserver():
 
 def run(start: dt.date | None, end: dt.date | None, model_days: int, verbose: bool = False) -> int:
     """Raw layer over ``start``..``end`` (default: the whole calendar), then the layers
-    above it over the last ``model_days`` business days of that span, then the month-end
-    policy search of every month whose month end lies in those days."""
+    above it over the last ``model_days`` business days of that span walk-forward (the
+    strategy layers once, then month by month the solutions and each complete month's
+    month end, twin_assets/cli/walk_forward.py)."""
     from twin_assets.cli.launch import Stopped
-    from twin_assets.jobs import MODELLING_JOB, MONTH_END_JOB, RAW_HISTORY_JOB
+    from twin_assets.cli.walk_forward import walk_forward
+    from twin_assets.jobs import RAW_HISTORY_JOB
     from twin_assets.shared.partitions import daily_partitions
 
     clean_up_dead_runs()
@@ -177,15 +189,11 @@ def run(start: dt.date | None, end: dt.date | None, model_days: int, verbose: bo
     if not span:
         print(f"No business day of the calendar lies in {first} .. {last}", file=sys.stderr)
         return 2
-    session = _open_session("run", verbose)
+    session = open_session("run", verbose)
     try:
-        ok = _execute(session, RAW_HISTORY_JOB, span[0], span[-1], len(span))
+        ok = execute(session, RAW_HISTORY_JOB, span[0], span[-1], len(span))
         modelled = span[-min(model_days, len(span)) :] if model_days > 0 else []
-        if ok and modelled:
-            ok = _execute(session, MODELLING_JOB, modelled[0], modelled[-1], len(modelled))
-        months = months_to_search(modelled) if ok else []
-        if ok and months:
-            ok = _execute(session, MONTH_END_JOB, months[0], months[-1], len(months))
+        ok = ok and (not modelled or walk_forward(execute, session, modelled, keys))
     except Stopped as stop:
         return 128 + stop.signum
     finally:
@@ -199,36 +207,6 @@ def _close(session: Session, ok: bool) -> int:
         status()
     print(f"\nDagster's events of these runs: {session.log_path}")
     return 0 if ok else 1
-
-
-def months_to_search(modelled: list[str]) -> list[str]:
-    """The month partition keys (a month's first day) of the months whose last weekday is
-    one of the ``modelled`` days and which have solution rows in the read snapshot, in order."""
-    from twin_assets.shared.partitions import monthly_partitions
-    from twin_model.calendar import business_days
-
-    if not modelled:
-        return []
-    first, last = dt.date.fromisoformat(modelled[0]), dt.date.fromisoformat(modelled[-1])
-    months = []
-    for key in monthly_partitions().get_partition_keys():
-        month_start = dt.date.fromisoformat(key)
-        month_last = (month_start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        if first <= business_days(month_start, month_last)[-1] <= last and _has_solution_rows(month_start, month_last):
-            months.append(key)
-    return months
-
-
-def _has_solution_rows(first: dt.date, last: dt.date) -> bool:
-    """Whether the read snapshot holds solution rows dated ``first``..``last``."""
-    from twin_resources.snapshot import open_snapshot
-    from twin_resources.warehouse import warehouse_path
-
-    with open_snapshot(warehouse_path()).connect() as connection:
-        rows = connection.execute(
-            "SELECT count(*) FROM portfolio.solution_performance WHERE date BETWEEN ? AND ?", [first, last]
-        ).fetchone()[0]
-    return rows > 0
 
 
 def replay(from_day: dt.date, verbose: bool = False) -> int:
@@ -251,9 +229,9 @@ def replay(from_day: dt.date, verbose: bool = False) -> int:
     first, last = (day.isoformat() for day in span)
     days = sum(first <= key <= last for key in daily_partitions().get_partition_keys())
     print(f"Replaying from the restated {from_day}: the layers above raw over {first} .. {last}.", flush=True)
-    session = _open_session("replay", verbose)
+    session = open_session("replay", verbose)
     try:
-        ok = _execute(session, MODELLING_JOB, first, last, days, replay_tags(from_day))
+        ok = execute(session, MODELLING_JOB, first, last, days, replay_tags(from_day))
         if not ok:
             print("The replay failed: the restatements stay open and the warehouse keeps its rows.", file=sys.stderr)
     except Stopped as stop:
@@ -352,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         "--from", dest="from_day", required=True, type=iso_date, help="the restated day, YYYY-MM-DD"
     )
     replay_parser.add_argument("--verbose", action="store_true", help="print Dagster's event stream too")
+    backtest_parser = commands.add_parser(
+        "backtest", help="walk-forward back-test of the twin's decisions over a span, against baselines"
+    )
+    backtest_parser.add_argument("--start", required=True, type=iso_date, help="first business day, YYYY-MM-DD")
+    backtest_parser.add_argument("--end", required=True, type=iso_date, help="last business day, YYYY-MM-DD")
+    backtest_parser.add_argument("--verbose", action="store_true", help="print Dagster's event stream too")
     serve_parser = commands.add_parser("serve", help="the HTTP API over the read snapshot")
     serve_parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
     serve_parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})")
@@ -366,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(args.start, args.end, args.model_days, args.verbose)
     if args.command == "replay":
         return replay(args.from_day, args.verbose)
+    if args.command == "backtest":
+        from twin_assets.cli.walk_forward import backtest
+
+        return backtest(args.start, args.end, args.verbose)
     status()
     return 0
 

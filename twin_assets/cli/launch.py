@@ -89,9 +89,14 @@ def _stop(instance: dg.DagsterInstance, run_id: str, signum: int) -> None:
 
 
 def run_in_process(
-    make_instance: Callable[[], dg.DagsterInstance], job: dg.JobDefinition, tags: dict[str, str], progress: RunProgress
+    make_instance: Callable[[], dg.DagsterInstance],
+    job: dg.JobDefinition,
+    tags: dict[str, str],
+    progress: RunProgress,
+    run_config: dict | None = None,
 ) -> str:
-    """Execute ``job`` in this process, drawing ``progress``; return its run id once it has finished."""
+    """Execute ``job`` in this process (with ``run_config`` beside the quiet console),
+    drawing ``progress``; return its run id once it has finished."""
     run_id = str(uuid.uuid4())
     errors: list[BaseException] = []
 
@@ -100,7 +105,7 @@ def run_in_process(
             job.execute_in_process(
                 instance=make_instance(),
                 run_id=run_id,
-                run_config=QUIET_CONSOLE,
+                run_config={**QUIET_CONSOLE, **(run_config or {})},
                 raise_on_error=False,
                 tags={**tags, **ProcessIdentity.current().tags()},
             )

@@ -74,14 +74,21 @@ def find_webserver(instance: dg.DagsterInstance) -> tuple[Webserver | None, str]
 
 
 def submit_and_wait(
-    server: Webserver, instance: dg.DagsterInstance, job_name: str, tags: dict[str, str], progress: RunProgress
+    server: Webserver,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    tags: dict[str, str],
+    progress: RunProgress,
+    run_config: dict | None = None,
 ) -> str:
-    """Submit ``job_name`` through ``server`` and wait for it to finish, drawing ``progress``
-    from its event log; its run id.
+    """Submit ``job_name`` (with ``run_config``) through ``server`` and wait for it to
+    finish, drawing ``progress`` from its event log; its run id.
 
     Ctrl-C or SIGTERM stops the waiting only: the run goes on in dagster dev."""
     client = server.client()
-    run_id = client.submit_job_execution(job_name, repository_location_name=CODE_LOCATION, tags=tags)
+    run_id = client.submit_job_execution(
+        job_name, repository_location_name=CODE_LOCATION, tags=tags, run_config=run_config or {}
+    )
     print(f"Submitted run {run_id} to dagster dev: {server.url}/runs/{run_id}", flush=True)
     reporter = PoolWaitReporter(instance, run_id)
     status, since = None, time.monotonic()

@@ -18,7 +18,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_assets.portfolio.assets import _holidays, _previous_states
+from twin_assets.shared import solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
 from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
 from twin_assets.twin.assets import _model, month_end
@@ -108,10 +108,10 @@ def _horizon(config, t: dt.date) -> list[dt.date]:
 def _project_month(warehouse: WarehouseResource, config, t: dt.date):
     """The validated rows of ``t`` and the FIRM costs per month they must carry."""
     days = _horizon(config, t)
-    holidays = _holidays(config.calendar, [t, *days])
+    holidays = solution_inputs.holidays(config.calendar, [t, *days])
     managed = [s for s in config.solutions.solutions if is_managed(s.launch_date, s.retired, t)]
     rules = [s.rules() for s in managed]
-    states = _previous_states(warehouse, rules, next_business_day(t))
+    states = solution_inputs.previous_states(warehouse, rules, next_business_day(t))
     weights = _weights(warehouse, t)
     solutions = [
         ProjectedSolution(
@@ -234,7 +234,7 @@ def _launch_profit(warehouse: WarehouseResource, config, t: dt.date, targets: di
         "launch",
         targets,
         FeeState.launch(config.firm.new_solution.launch_aum),
-        config.firm.fee_terms(template.fees, _holidays(config.calendar, [t, *days])),
+        config.firm.fee_terms(template.fees, solution_inputs.holidays(config.calendar, [t, *days])),
     )
     settings = config.firm.projection
     added = len(set(targets) - held)

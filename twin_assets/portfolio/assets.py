@@ -21,13 +21,11 @@ resource, or the configured policy; each partition's metadata names it
 """
 
 import datetime as dt
-from collections.abc import Sequence
 
 import dagster as dg
-import numpy as np
 import polars as pl
 
-from twin_assets.shared import history, policies
+from twin_assets.shared import policies, solution_inputs
 from twin_assets.shared.common import (
     DUCKDB_POOL,
     OWNER,
@@ -48,34 +46,20 @@ from twin_model.contracts import (
     bound_problems,
     constraint_problems,
     contribution_problems,
-    decode_scenarios,
     order_problems,
     selection_problems,
     targets_sum_problems,
 )
-from twin_model.conventions import ParameterSetName, Severity, StrategyStatus, ViolationStatus
-from twin_model.errors import StateGapError, StateMismatchError
-from twin_model.optimize import Optimizer
+from twin_model.conventions import Severity, StrategyStatus, ViolationStatus
 from twin_model.solution import (
     PORTFOLIO_TABLES,
-    SolutionHistory,
-    SolutionRules,
-    SolutionsState,
-    carried_states,
-    forecasts_start,
-    history_start,
-    is_managed,
-    records_to_frames,
-    solutions_level,
 )
-from twin_model.twin import run
-from twin_resources.config import CalendarConfig, SolutionConfig, SolutionsConfig, StrategiesConfig
+from twin_resources.config import SolutionConfig, SolutionsConfig
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 from twin_resources.warehouse import PartitionWrite
 
 WEIGHTS, OPTIMIZATIONS, PERFORMANCE, ATTRIBUTION, VIOLATIONS, ORDERS = (TABLES[t] for t in PORTFOLIO_TABLES.values())
-FORECASTS = "models.strategy_forecasts"
 
 # Written in this order: performance first (every output depends on its previous day, and
 # Dagster wants topological order), then the other state tables, the optimisation row that
@@ -166,23 +150,8 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     """Select, allocate, manage and risk-check every solution of config/solutions.yaml, day by day."""
     days = days_of(context)
     config = twin_config.validated()
-    solutions, strategies = config.solutions, config.strategies
-    stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
-    rules = [s.rules() for s in stepped]
-    limits = config.risk_limits
-    costs = solutions.execution
-    states = _previous_states(warehouse, rules, days[0])
-    in_force = policies.segments_in_force(warehouse, rules, days)
-    holidays = _holidays(config.calendar, days)
-    fees = {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in stepped}
-    retired = {s.solution_id: s.retired for s in stepped}
-    policy = policies.schedule(in_force, retired, limits, costs, Optimizer(), fees)
-    trajectory = run(
-        solutions_level(policy),
-        SolutionsState(states),
-        _history(warehouse, strategies, days, any(r.metalabel_sizing for r in rules)).exogenous(days),
-    )
-    frames = records_to_frames([record for day in trajectory.records for record in day])
+    solutions = config.solutions
+    frames, in_force = solution_inputs.step_solutions(warehouse, config, days)
     ids = tuple(s.solution_id for s in solutions.solutions)
     warehouse.warehouse().replace_partitions_together(
         [PartitionWrite(spec, frames[spec.qualified_name], days, "solution_id", ids) for spec in DESCRIPTIONS]
@@ -197,76 +166,6 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
     yield from _checks(warehouse, days, solutions)
     yield restatement_check(stale, dg.AssetKey(PERFORMANCE.path))
-
-
-# --------------------------------------------------------------------------- reading
-
-
-CRYSTALLISATION_LOOKAHEAD = dt.timedelta(days=40)
-"""Holidays known past the run's last day: whether a day is the last business day before
-a period end depends on the days up to that end."""
-
-
-def _holidays(calendar: CalendarConfig, days: list[dt.date]) -> frozenset[dt.date]:
-    """The firm's holidays over the run's days and the weeks after (crystallisation days avoid them)."""
-    return frozenset(calendar.holiday_calendar().no_data_days(days[0], days[-1] + CRYSTALLISATION_LOOKAHEAD))
-
-
-def _previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], first_day: dt.date):
-    """Each solution's state at the close of the business day before ``first_day`` (from
-    config for a solution with no rows before it)."""
-    latest = warehouse.warehouse().last_dates_before(PERFORMANCE, first_day, "solution_id")
-    day = previous_business_day(first_day)
-    weights, optimizations, performance, violations = (
-        warehouse.read_history(spec.qualified_name, day, day)
-        for spec in (WEIGHTS, OPTIMIZATIONS, PERFORMANCE, VIOLATIONS)
-    )
-    try:
-        return carried_states(rules, latest, first_day, weights, optimizations, performance, violations)
-    except (StateMismatchError, StateGapError) as error:
-        raise dg.Failure(description=str(error)) from None
-
-
-def _history(
-    warehouse: WarehouseResource, strategies: StrategiesConfig, days: list[dt.date], metalabels: bool
-) -> SolutionHistory:
-    """The tables the solution level reads over ``days``; ``models.metalabels`` only when
-    a solution sizes by it (``metalabel_sizing``), so the default graph does not need it."""
-    first, last = days[0], days[-1]
-    returns = warehouse.read_history("raw.strategy_returns", history_start(first), last)
-    ids = returns.get_column("strategy_id").unique().to_list()
-    positions = warehouse.read_history("raw.strategy_positions", first, last)
-    forecasts = warehouse.read_history(FORECASTS, forecasts_start(first), last)
-    artifacts = warehouse.artifacts()
-
-    def scenarios(day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
-        row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == ParameterSetName.POSTERIOR.value))
-        return decode_scenarios(artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
-
-    return SolutionHistory(
-        returns=returns,
-        pool=warehouse.read_history("alpha.alpha_pool", first - dt.timedelta(days=10), last),
-        posteriors=warehouse.read_history("models.strategy_posteriors", first - dt.timedelta(days=10), last),
-        forecasts=forecasts,
-        regime=warehouse.read_history("raw.market_regime", first, last),
-        positions=positions if positions.height else None,
-        sectors={s: strategies.metadata(s).sector for s in ids},
-        asset_classes={s: strategies.metadata(s).asset_class for s in ids},
-        scenarios=scenarios,
-        metalabels=_metalabels(warehouse, first, last) if metalabels else None,
-    )
-
-
-def _metalabels(warehouse: WarehouseResource, first: dt.date, last: dt.date) -> pl.DataFrame:
-    """The metalabels of the run's days (each day with a usable posterior must have them)
-    and of the ten days before (a holiday at the start carries the last one)."""
-    before = warehouse.read_history(
-        "models.metalabels",
-        first - dt.timedelta(days=10),
-        first - dt.timedelta(days=1),
-        ["date", "strategy_id", "p_profitable"],
-    )
-    return pl.concat([before, history.metalabels(warehouse, first, last, "portfolio (metalabel_sizing)")])
 
 
 def _day_figures(spec, performance: pl.DataFrame) -> DayFigures:

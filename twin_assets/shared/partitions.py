@@ -16,9 +16,10 @@ from twin_model.calendar import next_business_day
 from twin_resources.config import CalendarConfig, load_calendar
 
 PARTITION_FORMAT = "%Y-%m-%d"
-CADENCE_TAG, MONTH_END_CADENCE = "cadence", "month_end"
+CADENCE_TAG, MONTH_END_CADENCE, ON_DEMAND_CADENCE = "cadence", "month_end", "on_demand"
 MONTH_END_TAGS = {CADENCE_TAG: MONTH_END_CADENCE}
-"""Tags of the monthly-partitioned assets: jobs select (or leave out) the month ends by them."""
+"""Tags of the monthly-partitioned assets: jobs select (or leave out) the month ends by them.
+The unpartitioned back-test is tagged ``ON_DEMAND_CADENCE``: only its own job runs it."""
 
 
 def business_day_partitions(calendar: CalendarConfig) -> dg.TimeWindowPartitionsDefinition:

@@ -17,8 +17,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_assets.portfolio.assets import _history, _holidays, _previous_states
-from twin_assets.shared import history
+from twin_assets.shared import history, solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
 from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
 from twin_model.calendar import business_days, next_business_day
@@ -128,10 +127,10 @@ def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
     settings = config.twin.policy_search
     managed = [s for s in config.solutions.solutions if is_managed(s.launch_date, s.retired, t)]
     rules = searched([s.rules() for s in managed], settings)
-    holidays = _holidays(config.calendar, [t, *month_days(t, settings.horizon)])
+    holidays = solution_inputs.holidays(config.calendar, [t, *month_days(t, settings.horizon)])
     fees = {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in managed}
-    states = _previous_states(warehouse, rules, next_business_day(t))
-    base = _history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(t)
+    states = solution_inputs.previous_states(warehouse, rules, next_business_day(t))
+    base = solution_inputs.history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(t)
     forecasts = warehouse.read_history("models.strategy_forecasts", t - dt.timedelta(days=10), t)
     valley = valleys_in_force(forecasts, _next_month(t))  # the forecast of t, the last before the month
     table, _ = month_end_search(

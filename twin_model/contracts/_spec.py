@@ -28,7 +28,7 @@ from twin_model.contracts._portfolio import (
 from twin_model.contracts._raw import FactorReturns, MarketPrices, MarketRegime, StrategyPositions, StrategyReturns
 from twin_model.contracts._restatements import InputDigests, Restatements
 from twin_model.contracts._stats import StrategyStatistics
-from twin_model.contracts._twin import PolicyEvaluations
+from twin_model.contracts._twin import BacktestResults, PolicyEvaluations
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("portfolio", "risk_violations", RiskViolations, ("date", "solution_id", "level", "rule", "subject")),
         TableSpec("portfolio", "rebalance_orders", RebalanceOrders, ("date", "solution_id", "strategy_id")),
         TableSpec("twin", "policy_evaluations", PolicyEvaluations, ("date", "solution_id", "candidate_id")),
+        TableSpec("twin", "backtest_results", BacktestResults, ("date", "kind", "portfolio_id")),
         TableSpec("firm", "firm_pnl", FirmPnl, ("date", "solution_id")),
         TableSpec("firm", "firm_projections", FirmProjections, ("date", "solution_id", "months_ahead")),
         TableSpec("firm", "firm_decisions", FirmDecisions, ("date",)),

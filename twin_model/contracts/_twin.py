@@ -1,4 +1,4 @@
-"""The twin layer's tables: the month-end policy search."""
+"""The twin layer's tables: the month-end policy search and the walk-forward back-test."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from twin_model.contracts._fields import finite, values_of
-from twin_model.conventions import CandidateFamily, Evaluator, ScoreKind
+from twin_model.conventions import BacktestKind, CandidateFamily, Evaluator, ScoreKind
 
 _RETURN = "net monthly return of the solution, a fraction (0.01 = 1%)"
 
@@ -82,3 +82,38 @@ class PolicyEvaluations(pa.DataFrameModel):
             pl.col("chosen").sum().alias("c"),
         )
         return counts.select((pl.col("i") == 1) & (pl.col("b") == 1) & (pl.col("c") == 1))
+
+
+_ANNUALISED = "annualised as 252 x the daily mean"
+
+
+class BacktestResults(pa.DataFrameModel):
+    """twin.backtest_results: one walk-forward back-test (``start``..``date``) per row set:
+    each solution as the twin ran it and on its static configuration, and the baselines
+    over the same days (``twin_model.twin.backtest``). A back-test replaces the rows of
+    its end date. Survivorship: the bundled strategies hold 2022's survivors."""
+
+    date: pl.Date = pa.Field(nullable=False, description="The back-test's last business day (its as-of).")
+    start: pl.Date = pa.Field(nullable=False, description="The back-test's first business day.")
+    portfolio_id: pl.String = pa.Field(
+        nullable=False, description="The solution, 'equal_weight', or the benchmark's factor id."
+    )
+    kind: pl.String = pa.Field(
+        isin=values_of(BacktestKind), description="twin, static, equal_weight or benchmark (what the row measures)."
+    )
+    days: pl.Int64 = pa.Field(ge=0, description="Business days with a return.")
+    total_return: pl.Float64 = pa.Field(nullable=True, description="prod(1 + r) - 1 over the days, a fraction.")
+    annual_return: pl.Float64 = pa.Field(nullable=True, description="Geometric: prod(1 + r)^(252/n) - 1.")
+    annual_volatility: pl.Float64 = pa.Field(nullable=True, ge=0, description="std(r, ddof=1) x sqrt(252).")
+    sharpe: pl.Float64 = pa.Field(
+        nullable=True, description="Annualised Sharpe of the daily return over the cash rate (NaN below 2 days)."
+    )
+    max_drawdown: pl.Float64 = pa.Field(nullable=True, le=0, description="Worst fall from a peak of wealth (<= 0).")
+    turnover: pl.Float64 = pa.Field(ge=0, description=f"One-way turnover 1/2 sum |trade weight|, {_ANNUALISED}.")
+    trading_costs: pl.Float64 = pa.Field(ge=0, description=f"Trading costs over start-of-day assets, {_ANNUALISED}.")
+    fees: pl.Float64 = pa.Field(description=f"Management and performance fees over start-of-day assets, {_ANNUALISED}.")
+    seed: pl.Int64 = pa.Field(description="The cost model's slippage seed the solution steps used.")
+
+    class Config:
+        strict = True
+        unique = ["date", "kind", "portfolio_id"]

@@ -1,0 +1,163 @@
+"""The walk-forward back-test: ``twin.backtest_results``, what the twin's own decisions
+earned over a span, next to baselines on the same days.
+
+`twin backtest --start --end` first materialises the span walk-forward (the strategy
+layers, then month by month the solution level with the month-end search in online mode:
+each month runs the policy the previous month end chose, on realised returns); this asset
+then measures it. Per solution: the twin as stored (``portfolio.*`` over the span) and
+the same solution on its configured policy with no search, stepped in memory by the same
+daily step from the same state at the close before ``start`` and the same stored inputs
+(``solution_inputs.step_solutions(configured_only=True)``); and the baselines: equal
+weight of every strategy rebalanced monthly (charged the cost model's linear rate), and
+the benchmark bought and held. Unpartitioned (a back-test is one span); a back-test
+replaces the rows of its end date. Survivorship: the bundled strategies are 2022's
+survivors, which flatters every strategy-based row.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from twin_assets.shared import solution_inputs
+from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_stored, layer_code_version, provenance
+from twin_assets.shared.metadata import preview
+from twin_assets.shared.partitions import CADENCE_TAG, ON_DEMAND_CADENCE, firm_calendar
+from twin_model.calendar import business_days, previous_business_day
+from twin_model.contracts import TABLES, validate
+from twin_model.conventions import BacktestKind
+from twin_model.twin.backtest import backtest_rows, benchmark_book, equal_weight_book, solution_books
+from twin_resources.io_manager import column_schema
+from twin_resources.resources import TwinConfigResource, WarehouseResource
+
+RESULTS = TABLES["twin.backtest_results"]
+PERFORMANCE, ORDERS = TABLES["portfolio.solution_performance"], TABLES["portfolio.rebalance_orders"]
+EVERY_PORTFOLIO = "every_portfolio_measured"
+SHOWN_COLUMNS = ["kind", "portfolio_id", "annual_return", "annual_volatility", "sharpe", "max_drawdown", "turnover"]
+
+
+class BacktestConfig(dg.Config):
+    """The back-test's span (ISO dates); both ends are business days the warehouse covers."""
+
+    start: str
+    end: str
+
+
+@dg.asset(
+    key=dg.AssetKey(RESULTS.path),
+    description=(
+        "Walk-forward back-test over a span (run config start, end): each solution as the twin ran it (the "
+        "month-end search's choice in force, on realised returns) and on its static configuration without search, "
+        "next to equal weight of every strategy (monthly rebalance) and the benchmark (S&P 500 total return for the "
+        "bundled firm): annual return, volatility, Sharpe over cash, max drawdown, turnover, trading costs and fees. "
+        "The bundled strategies are 2022's survivors (survivorship bias flatters them)."
+    ),
+    group_name="twin",
+    tags={CADENCE_TAG: ON_DEMAND_CADENCE},
+    pool=DUCKDB_POOL,
+    owners=[OWNER],
+    kinds={"duckdb", "polars", "numpy"},
+    code_version=layer_code_version("twin"),
+    metadata={"dagster/table_name": RESULTS.qualified_name, "dagster/column_schema": column_schema(RESULTS)},
+    deps=[PERFORMANCE.path, ORDERS.path, ["raw", "strategy_returns"], ["raw", "factor_returns"]],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "rows_valid", asset=dg.AssetKey(RESULTS.path), blocking=True, description="The rows pass the schema."
+        ),
+        dg.AssetCheckSpec(
+            EVERY_PORTFOLIO,
+            asset=dg.AssetKey(RESULTS.path),
+            blocking=True,
+            description="Every solution of the span has a twin and a static row, over every day; equal weight has one.",
+        ),
+    ],
+)
+def backtest_results(
+    context: dg.AssetExecutionContext,
+    config: BacktestConfig,
+    warehouse: WarehouseResource,
+    twin_config: TwinConfigResource,
+):
+    """Measure the stored span and its baselines; write the rows dated ``end``."""
+    days = _span(config)
+    twin = twin_config.validated()
+    performance = _stored(warehouse, PERFORMANCE.qualified_name, days)
+    orders = _stored(warehouse, ORDERS.qualified_name, days)
+    static, _ = solution_inputs.step_solutions(warehouse, twin, days, configured_only=True)
+    returns = warehouse.read_history("raw.strategy_returns", previous_business_day(days[0]), days[-1])
+    factors = warehouse.read_history("raw.factor_returns", days[0], days[-1])
+    costs = twin.solutions.execution
+    books = [
+        *solution_books(performance, orders, BacktestKind.TWIN),
+        *solution_books(static[PERFORMANCE.qualified_name], static[ORDERS.qualified_name], BacktestKind.STATIC),
+        equal_weight_book(returns, days, float(costs.rate(np.zeros(1))[0])),
+    ]
+    benchmark = benchmark_book(factors, days)
+    books += [benchmark] if benchmark is not None else []
+    cash = twin.firm.cash_rates()
+    risk_free = {day: cash.accrual(previous_business_day(day), day) for day in days}
+    rows = validate(backtest_rows(books, risk_free, days[0], days[-1], costs.seed), RESULTS)
+    warehouse.warehouse().replace_partitions(RESULTS, rows, [days[-1]])
+    yield dg.MaterializeResult(
+        metadata={
+            "start": str(days[0]),
+            "end": str(days[-1]),
+            "days": len(days),
+            "results": preview(rows, SHOWN_COLUMNS),
+            **_headline(rows),
+            **provenance(context, twin_config.config_dir),
+        }
+    )
+    stored = warehouse.warehouse().read(RESULTS, days[-1], days[-1])
+    yield from check_stored(RESULTS, stored, {EVERY_PORTFOLIO: lambda frame: _missing(frame, performance, days)})
+
+
+def _span(config: BacktestConfig) -> list[dt.date]:
+    """The firm's business days from ``start`` to ``end`` (``dg.Failure`` when none)."""
+    start, end = dt.date.fromisoformat(config.start), dt.date.fromisoformat(config.end)
+    calendar = firm_calendar()
+    days = [d for d in business_days(start, end) if d >= calendar.first_business_day]
+    if not days:
+        raise dg.Failure(description=f"back-test {start} .. {end}: no business day of the calendar in it")
+    return days
+
+
+def _stored(warehouse: WarehouseResource, table: str, days: list[dt.date]) -> pl.DataFrame:
+    """``table``'s rows over ``days``; ``dg.Failure`` naming the first day without solution rows."""
+    rows = warehouse.read_history(table, days[0], days[-1])
+    if table == PERFORMANCE.qualified_name:
+        present = set(rows.get_column("date").to_list())
+        missing = [d for d in days if d not in present]
+        if missing:
+            raise dg.Failure(
+                description=f"back-test: no solution rows on {missing[0]} ({len(missing)} of {len(days)} days): "
+                f"run `twin backtest --start {days[0]} --end {days[-1]}`, which materialises the span first"
+            )
+    return rows
+
+
+def _headline(rows: pl.DataFrame) -> dict[str, float]:
+    """Per-row Sharpe and annual return as numbers (they plot over back-tests); a
+    statistic that is not computable is left out."""
+    out = {}
+    for kind, portfolio, sharpe, annual in rows.select("kind", "portfolio_id", "sharpe", "annual_return").iter_rows():
+        out |= {f"sharpe_{kind}_{portfolio}": sharpe} if sharpe is not None else {}
+        out |= {f"annual_return_{kind}_{portfolio}": annual} if annual is not None else {}
+    return out
+
+
+def _missing(stored: pl.DataFrame, performance: pl.DataFrame, days: list[dt.date]) -> list[str]:
+    """What ``EVERY_PORTFOLIO`` finds missing from the stored rows."""
+    problems = []
+    solutions = performance.get_column("solution_id").unique().sort().to_list()
+    measured = set(stored.select("kind", "portfolio_id").rows())
+    for solution in solutions:
+        problems += [f"{kind}: {solution}" for kind in ("twin", "static") if (kind, solution) not in measured]
+    if not any(kind == BacktestKind.EQUAL_WEIGHT for kind, _ in measured):
+        problems.append("equal_weight: no row")
+    expected = dict(performance.group_by("solution_id").len().iter_rows()) | {"equal_weight": len(days)}
+    for kind, portfolio, n in stored.select("kind", "portfolio_id", "days").iter_rows():
+        if kind != BacktestKind.BENCHMARK and n != expected.get(portfolio):
+            problems.append(f"{kind}: {portfolio} covers {n} days, the span has {expected.get(portfolio)}")
+    return problems
