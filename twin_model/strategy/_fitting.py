@@ -65,16 +65,19 @@ from twin_model.strategy._window import ReturnWindow
 
 @functools.cache
 def _quiet_known_warnings() -> None:
-    """Ignore, process-wide, two warnings that say nothing we act on, before PyMC, PyTensor
-    and numba are imported. PyTensor's "could not link to a BLAS installation": the model is
-    compiled by nutpie through numba, which does its own BLAS calls; PyTensor's C backend,
-    the one that wanted BLAS, is not used to sample. numba's NumbaPerformanceWarning: it
-    flags non-contiguous arrays inside PyTensor's generated numba code, which we do not write.
+    """Ignore, process-wide, three warnings that say nothing we act on, before PyMC, PyTensor,
+    ArviZ and numba are imported. PyTensor's "could not link to a BLAS installation": the
+    model is compiled by nutpie through numba, which does its own BLAS calls; PyTensor's C
+    backend, the one that wanted BLAS, is not used to sample. numba's
+    NumbaPerformanceWarning: it flags non-contiguous arrays inside PyTensor's generated
+    numba code, which we do not write. ArviZ's "undergoing a major refactor" FutureWarning on
+    import: the pinned version's API is what we call (constraints.txt pins it).
     """
     from numba.core.errors import NumbaPerformanceWarning
 
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation", category=UserWarning)
     warnings.filterwarnings("ignore", category=NumbaPerformanceWarning)
+    warnings.filterwarnings("ignore", message="\\nArviZ is undergoing a major refactor", category=FutureWarning)
 
 
 class _CompileCache:
