@@ -279,6 +279,8 @@ class BacktestKind(StrEnum):
     """A solution as the twin ran it: the month-end search's choice in force (online mode)."""
     STATIC = "static"
     """The same solution on its configured policy, no search, from the same state and inputs."""
+    POOL_TUNED = "pool_tuned"
+    """The configured policy with the alpha pool's entry bar tuned walk-forward on realised returns."""
     EQUAL_WEIGHT = "equal_weight"
     """Every strategy with a return, equal weights rebalanced on each month's first day."""
     BENCHMARK = "benchmark"

@@ -151,13 +151,23 @@ def test_the_month_end_search_writes_its_choice_and_the_next_month_runs_it(stres
     assert in_force.startswith(f"stress: policy_search 2017-02-28: {chosen}")
 
 
+LAST_BARS: dict[str, str] = {}
+
+
 def _backtest(warehouse, config_dir) -> pl.DataFrame:
     run_config = {"ops": {"twin__backtest_results": {"config": {"start": FIRST, "end": LAST}}}}
     result = dg.materialize([backtest_results], resources=resources(warehouse, config_dir), run_config=run_config)
     assert result.success
+    (materialization,) = result.asset_materializations_for_node("twin__backtest_results")
+    LAST_BARS[warehouse.path] = materialization.metadata["pool_entry_bars"].value
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks), [c.metadata for c in checks if not c.passed]
     return warehouse.read_history("twin.backtest_results", day(LAST), day(LAST))
+
+
+def _bars(warehouse) -> list[float]:
+    """The entry bar each month of the back-test ran, from its latest materialisation."""
+    return [float(part.split(": ")[1]) for part in LAST_BARS[warehouse.path].split("; ")]
 
 
 def _row(rows: pl.DataFrame, kind: str, portfolio: str) -> dict:
@@ -183,6 +193,15 @@ def test_the_backtest_static_baseline_is_the_daily_step_without_the_search(stres
     assert twin["total_return"] == pytest.approx(float((1 + stored.get_column("net_return")).product() - 1))
     assert _row(rows, "equal_weight", "equal_weight")["days"] == stored.height
     assert _backtest(plain, config_dir).height == rows.height  # replaced, not appended
+    # the pool replayed in memory at the configured bar is the stored pool: where every
+    # month ran the configured bar, the tuned row is the static one
+    tuned = _row(rows, "pool_tuned", "stress")
+    bars = _bars(plain)
+    configured = load_config(config_dir).strategies.pool_policy.enter_probability
+    assert bars[0] == configured  # the first month runs the configured bar, nothing realised yet
+    if all(bar == configured for bar in bars):
+        assert [tuned[m] for m in MEASURES] == pytest.approx([static[m] for m in MEASURES], rel=1e-12, abs=1e-15)
+    assert len(bars) == 3  # January (one day), February, March
 
     chosen = _copy(stress_history, "backtest_chosen")
     _choose_two_day_pauses(chosen, config_dir)

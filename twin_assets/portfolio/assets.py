@@ -151,7 +151,8 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     days = days_of(context)
     config = twin_config.validated()
     solutions = config.solutions
-    frames, in_force = solution_inputs.step_solutions(warehouse, config, days)
+    stepped = solution_inputs.step_solutions(warehouse, config, days)
+    frames, in_force = stepped.frames, stepped.in_force
     ids = tuple(s.solution_id for s in solutions.solutions)
     warehouse.warehouse().replace_partitions_together(
         [PartitionWrite(spec, frames[spec.qualified_name], days, "solution_id", ids) for spec in DESCRIPTIONS]

@@ -6,6 +6,7 @@ these, so the static baseline runs exactly the daily step."""
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 import numpy as np
@@ -65,10 +66,15 @@ def previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], fi
 
 
 def history(
-    warehouse: WarehouseResource, strategies: StrategiesConfig, days: list[dt.date], metalabels: bool
+    warehouse: WarehouseResource,
+    strategies: StrategiesConfig,
+    days: list[dt.date],
+    metalabels: bool,
+    pool: pl.DataFrame | None = None,
 ) -> SolutionHistory:
     """The tables the solution level reads over ``days``; ``models.metalabels`` only when
-    a solution sizes by it (``metalabel_sizing``), so the default graph does not need it."""
+    a solution sizes by it (``metalabel_sizing``), so the default graph does not need it;
+    ``pool`` in place of the stored ``alpha.alpha_pool``."""
     first, last = days[0], days[-1]
     returns = warehouse.read_history("raw.strategy_returns", history_start(first), last)
     ids = returns.get_column("strategy_id").unique().to_list()
@@ -82,7 +88,7 @@ def history(
 
     return SolutionHistory(
         returns=returns,
-        pool=warehouse.read_history("alpha.alpha_pool", first - dt.timedelta(days=10), last),
+        pool=warehouse.read_history("alpha.alpha_pool", first - dt.timedelta(days=10), last) if pool is None else pool,
         posteriors=warehouse.read_history("models.strategy_posteriors", first - dt.timedelta(days=10), last),
         forecasts=forecasts,
         regime=warehouse.read_history("raw.market_regime", first, last),
@@ -106,17 +112,36 @@ def _metalabels(warehouse: WarehouseResource, first: dt.date, last: dt.date) -> 
     return pl.concat([before, stored_history.metalabels(warehouse, first, last, "portfolio (metalabel_sizing)")])
 
 
+@dataclass(frozen=True)
+class SteppedSolutions:
+    """A run of the solution level: the ``portfolio.*`` frames, the policy segments it used
+    and the state at the last day's close."""
+
+    frames: dict[str, pl.DataFrame]
+    in_force: policies.Segments
+    final: SolutionsState
+
+
 def step_solutions(
-    warehouse: WarehouseResource, config: TwinConfig, days: list[dt.date], configured_only: bool = False
-) -> tuple[dict[str, pl.DataFrame], policies.Segments]:
-    """Every solution of config managed on any of ``days``, stepped through them from its
-    state at the close before ``days[0]`` with the policy in force (online mode: the
-    month-end search's choice, ``policies.segments_in_force``) or, ``configured_only``,
-    its configured policy: the ``portfolio.*`` frames and the policy segments used."""
+    warehouse: WarehouseResource,
+    config: TwinConfig,
+    days: list[dt.date],
+    configured_only: bool = False,
+    pool: pl.DataFrame | None = None,
+    start: SolutionsState | None = None,
+) -> SteppedSolutions:
+    """Every solution of config managed on any of ``days``, stepped through them with the
+    policy in force (online mode: the month-end search's choice,
+    ``policies.segments_in_force``) or, ``configured_only``, its configured policy.
+
+    It starts from each solution's stored state at the close before ``days[0]``, or from
+    ``start`` for the solutions it holds, and reads the stored alpha pool unless ``pool``
+    (``alpha.alpha_pool`` rows from ten days before ``days[0]``) replaces it: the
+    back-test steps alternative pools through the same daily step this way."""
     solutions = config.solutions
     stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
     rules = [s.rules() for s in stepped]
-    states = previous_states(warehouse, rules, days[0])
+    states = {**previous_states(warehouse, rules, days[0]), **(start.solutions if start else {})}
     no_choice = TABLES[policies.EVALUATIONS].empty_frame().select(policies.IN_FORCE_COLUMNS)
     in_force = (
         policies_in_force(no_choice, rules, days)
@@ -127,9 +152,7 @@ def step_solutions(
     fees = {s.solution_id: config.firm.fee_terms(s.fees, days_off) for s in stepped}
     retired = {s.solution_id: s.retired for s in stepped}
     policy = policies.schedule(in_force, retired, config.risk_limits, solutions.execution, Optimizer(), fees)
-    trajectory = run(
-        solutions_level(policy),
-        SolutionsState(states),
-        history(warehouse, config.strategies, days, any(r.metalabel_sizing for r in rules)).exogenous(days),
-    )
-    return records_to_frames([record for day in trajectory.records for record in day]), in_force
+    inputs = history(warehouse, config.strategies, days, any(r.metalabel_sizing for r in rules), pool)
+    trajectory = run(solutions_level(policy), SolutionsState(states), inputs.exogenous(days))
+    frames = records_to_frames([record for day in trajectory.records for record in day])
+    return SteppedSolutions(frames, in_force, trajectory.final)

@@ -7,7 +7,9 @@ each month runs the policy the previous month end chose, on realised returns); t
 then measures it. Per solution: the twin as stored (``portfolio.*`` over the span) and
 the same solution on its configured policy with no search, stepped in memory by the same
 daily step from the same state at the close before ``start`` and the same stored inputs
-(``solution_inputs.step_solutions(configured_only=True)``); and the baselines: equal
+(``solution_inputs.step_solutions(configured_only=True)``); the same configured
+policies with the alpha pool's entry bar tuned walk-forward on realised returns
+(``pool_tuned``, twin_assets/twin/pool_tuning.py); and the baselines: equal
 weight of every strategy rebalanced monthly (charged the cost model's linear rate), and
 the benchmark bought and held. Unpartitioned (a back-test is one span); a back-test
 replaces the rows of its end date. Survivorship: the bundled strategies are 2022's
@@ -24,6 +26,7 @@ from twin_assets.shared import solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_stored, layer_code_version, provenance
 from twin_assets.shared.metadata import preview
 from twin_assets.shared.partitions import CADENCE_TAG, ON_DEMAND_CADENCE, firm_calendar
+from twin_assets.twin.pool_tuning import tuned_run
 from twin_model.calendar import business_days, previous_business_day
 from twin_model.contracts import TABLES, validate
 from twin_model.conventions import BacktestKind
@@ -48,7 +51,8 @@ class BacktestConfig(dg.Config):
     key=dg.AssetKey(RESULTS.path),
     description=(
         "Walk-forward back-test over a span (run config start, end): each solution as the twin ran it (the "
-        "month-end search's choice in force, on realised returns) and on its static configuration without search, "
+        "month-end search's choice in force, on realised returns), on its static configuration without search, and "
+        "with the alpha pool's entry bar tuned walk-forward on realised returns (config/twin.yaml backtest), "
         "next to equal weight of every strategy (monthly rebalance) and the benchmark (S&P 500 total return for the "
         "bundled firm): annual return, volatility, Sharpe over cash, max drawdown, turnover, trading costs and fees. "
         "The bundled strategies are 2022's survivors (survivorship bias flatters them)."
@@ -69,7 +73,8 @@ class BacktestConfig(dg.Config):
             EVERY_PORTFOLIO,
             asset=dg.AssetKey(RESULTS.path),
             blocking=True,
-            description="Every solution of the span has a twin and a static row, over every day; equal weight has one.",
+            description="Every solution of the span has a twin, a static and a pool_tuned row over its days; "
+            "equal weight has one over every day.",
         ),
     ],
 )
@@ -84,13 +89,17 @@ def backtest_results(
     twin = twin_config.validated()
     performance = _stored(warehouse, PERFORMANCE.qualified_name, days)
     orders = _stored(warehouse, ORDERS.qualified_name, days)
-    static, _ = solution_inputs.step_solutions(warehouse, twin, days, configured_only=True)
+    static = solution_inputs.step_solutions(warehouse, twin, days, configured_only=True).frames
+    tuned = tuned_run(warehouse, twin, days)
     returns = warehouse.read_history("raw.strategy_returns", previous_business_day(days[0]), days[-1])
     factors = warehouse.read_history("raw.factor_returns", days[0], days[-1])
     costs = twin.solutions.execution
     books = [
         *solution_books(performance, orders, BacktestKind.TWIN),
         *solution_books(static[PERFORMANCE.qualified_name], static[ORDERS.qualified_name], BacktestKind.STATIC),
+        *solution_books(
+            tuned.frames[PERFORMANCE.qualified_name], tuned.frames[ORDERS.qualified_name], BacktestKind.POOL_TUNED
+        ),
         equal_weight_book(returns, days, float(costs.rate(np.zeros(1))[0])),
     ]
     benchmark = benchmark_book(factors, days)
@@ -105,6 +114,7 @@ def backtest_results(
             "end": str(days[-1]),
             "days": len(days),
             "results": preview(rows, SHOWN_COLUMNS),
+            "pool_entry_bars": "; ".join(f"{first}: {bar}" for first, bar in tuned.bars),
             **_headline(rows),
             **provenance(context, twin_config.config_dir),
         }
@@ -153,7 +163,8 @@ def _missing(stored: pl.DataFrame, performance: pl.DataFrame, days: list[dt.date
     solutions = performance.get_column("solution_id").unique().sort().to_list()
     measured = set(stored.select("kind", "portfolio_id").rows())
     for solution in solutions:
-        problems += [f"{kind}: {solution}" for kind in ("twin", "static") if (kind, solution) not in measured]
+        kinds = (BacktestKind.TWIN, BacktestKind.STATIC, BacktestKind.POOL_TUNED)
+        problems += [f"{kind}: {solution}" for kind in kinds if (kind, solution) not in measured]
     if not any(kind == BacktestKind.EQUAL_WEIGHT for kind, _ in measured):
         problems.append("equal_weight: no row")
     expected = dict(performance.group_by("solution_id").len().iter_rows()) | {"equal_weight": len(days)}
