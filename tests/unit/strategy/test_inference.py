@@ -334,9 +334,10 @@ def test_masked_cells_do_not_enter_the_fit(fitter, universe):
 
 def test_forced_non_convergence_falls_back_to_the_exact_fit(fitter, window):
     strict = fitter.with_settings(max_rhat=0.5, draws=100, tune=100)  # R-hat is never below 1
-    compiled_before = fitter.compile_seconds
     result = strict.fit(window, seed=5)
-    assert strict.compile_seconds == compiled_before  # the compiled model is shared
+    # the compiled model is shared: whichever of the two compiled it (the module's earlier
+    # tests, or this fit when run alone), both count the same compile time
+    assert strict.compile_seconds == fitter.compile_seconds > 0
     summary = result.summary
     assert summary["method"].to_list() == ["conjugate"] * N_STRATEGIES
     assert all(reason.startswith("rhat ") and "> 0.5" in reason for reason in summary["fallback_reason"])
