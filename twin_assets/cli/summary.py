@@ -1,9 +1,11 @@
 """The closing summary's numbers, read from the read snapshot: the firm's P&L on the last
 day (the FIRM row of ``firm.firm_pnl``), the policy each solution chose at the latest
-month end (``twin.policy_evaluations``), and the firm's 12-month projection when the
-snapshot holds ``firm.firm_projections``. Each function takes a read-only connection to
+month end (``twin.policy_evaluations``), the firm's 12-month projection when the
+snapshot holds ``firm.firm_projections``, and the latest back-test (``twin.backtest_results``). Each function takes a read-only connection to
 the snapshot and returns the lines to print (none when its table is absent or empty).
 """
+
+import datetime as dt
 
 import duckdb
 
@@ -118,3 +120,38 @@ def projection_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
         for label, value in zip(found, row[1:], strict=True)
     ]
     return [f"\nThe firm's projection from {row[0]}:", "  " + "  ".join(shown)]
+
+
+BACKTEST_TABLE = "twin.backtest_results"
+BACKTEST_COLUMNS = ("annual_return", "annual_volatility", "sharpe", "max_drawdown", "turnover", "trading_costs", "fees")
+PERCENT_COLUMNS = {"annual_return", "annual_volatility", "max_drawdown", "trading_costs", "fees"}
+
+
+def backtest_lines(connection: duckdb.DuckDBPyConnection, end: dt.date | None = None) -> list[str]:
+    """The back-test ending on ``end`` (default: the latest) as a table, one line a row."""
+    if not _has_table(connection, BACKTEST_TABLE):
+        return []
+    table = _qualified(connection, BACKTEST_TABLE)
+    day = end or connection.execute(f"SELECT max(date) FROM {table}").fetchone()[0]
+    rows = connection.execute(
+        f"SELECT start, kind, portfolio_id, {', '.join(BACKTEST_COLUMNS)} FROM {table} WHERE date = ? "
+        "ORDER BY kind, portfolio_id",
+        [day],
+    ).fetchall()
+    if not rows:
+        return []
+    header = f"  {'kind':<13} {'portfolio':<14} " + " ".join(f"{c[:12]:>12}" for c in BACKTEST_COLUMNS)
+    lines = [
+        f"\nBack-test {rows[0][0]} .. {day} ({BACKTEST_TABLE}; the bundled strategies are 2022 survivors):",
+        header,
+    ]
+    for _, kind, portfolio, *figures in rows:
+        cells = (_figure(value, column in PERCENT_COLUMNS) for value, column in zip(figures, BACKTEST_COLUMNS))
+        lines.append(f"  {kind:<13} {portfolio:<14} " + " ".join(cells))
+    return lines
+
+
+def _figure(value: float | None, percent: bool) -> str:
+    if value is None:
+        return f"{'n/a':>12}"
+    return f"{value:>12.2%}" if percent else f"{value:>12.2f}"

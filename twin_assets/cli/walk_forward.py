@@ -48,13 +48,18 @@ def month_steps(days: Sequence[str], calendar: Sequence[str]) -> list[tuple[list
 
 
 def walk_forward(
-    execute: Execute, session, days: Sequence[str], calendar: Sequence[str], strategy: bool = True
+    execute: Execute,
+    session,
+    days: Sequence[str],
+    calendar: Sequence[str],
+    strategy_days: Sequence[str] | None = None,
 ) -> bool:
-    """The strategy layers over ``days`` (unless ``strategy`` is False: already stored),
-    then each month's solution level and, for a complete month, its month end."""
+    """The strategy layers over ``strategy_days`` (default: all of ``days``; empty: already
+    stored), then each month's solution level and, for a complete month, its month end."""
     from twin_assets.jobs import MONTH_END_JOB, SOLUTION_JOB, STRATEGY_JOB
 
-    if strategy and not execute(session, STRATEGY_JOB, days[0], days[-1], len(days)):
+    modelled = days if strategy_days is None else strategy_days
+    if modelled and not execute(session, STRATEGY_JOB, modelled[0], modelled[-1], len(modelled)):
         return False
     for chunk, month in month_steps(days, calendar):
         if not execute(session, SOLUTION_JOB, chunk[0], chunk[-1], len(chunk)):
@@ -66,8 +71,9 @@ def walk_forward(
 
 def backtest(start: dt.date, end: dt.date, verbose: bool = False) -> int:
     """`twin backtest`: raw history up to ``end`` (when the snapshot lacks it), the
-    strategy layers over the span (when not already stored and current), the walk-forward
-    month by month, then ``twin.backtest_results``; prints the table."""
+    strategy layers over the span's days not yet stored (all of them when a restatement
+    leaves them stale), the walk-forward month by month, then ``twin.backtest_results``;
+    prints the table."""
     from twin_assets.cli import commands
     from twin_assets.cli.launch import Stopped
     from twin_assets.jobs import BACKTEST_JOB, RAW_HISTORY_JOB
@@ -79,13 +85,13 @@ def backtest(start: dt.date, end: dt.date, verbose: bool = False) -> int:
     if not span:
         print(f"No business day of the calendar lies in {start} .. {end}", file=sys.stderr)
         return 2
-    raw_needed, strategy_needed = _needs(calendar[0], span)
+    raw_needed, strategy_days = _needs(calendar[0], span)
     session = commands.open_session("backtest", verbose)
     try:
         ok = not raw_needed or commands.execute(
             session, RAW_HISTORY_JOB, calendar[0], span[-1], calendar.index(span[-1]) + 1
         )
-        ok = ok and walk_forward(commands.execute, session, span, calendar, strategy=strategy_needed)
+        ok = ok and walk_forward(commands.execute, session, span, calendar, strategy_days)
         config = {"ops": {"twin__backtest_results": {"config": {"start": span[0], "end": span[-1]}}}}
         ok = ok and commands.execute(session, BACKTEST_JOB, span[0], span[-1], 1, run_config=config)
     except Stopped as stop:
@@ -98,10 +104,11 @@ def backtest(start: dt.date, end: dt.date, verbose: bool = False) -> int:
     return 0 if ok else 1
 
 
-def _needs(calendar_start: str, span: list[str]) -> tuple[bool, bool]:
-    """Whether the raw history up to the span's end and the strategy layers over the span
-    must still be materialised: from the read snapshot (both when there is none, or when
-    a restatement leaves the layers above raw stale)."""
+def _needs(calendar_start: str, span: list[str]) -> tuple[bool, list[str]]:
+    """Whether the raw history up to the span's end must still be materialised, and the
+    days the strategy layers must run over (from the first to the last span day without an
+    alpha-pool row, the whole span when a restatement leaves the layers above raw stale,
+    none when all are stored): from the read snapshot (everything when there is none)."""
     from twin_model.restatements import stale_from
     from twin_resources.restatement_log import RestatementLog
     from twin_resources.snapshot import SnapshotMissingError, open_snapshot
@@ -110,49 +117,31 @@ def _needs(calendar_start: str, span: list[str]) -> tuple[bool, bool]:
     try:
         snapshot = open_snapshot(warehouse_path())
     except SnapshotMissingError:
-        return True, True
+        return True, span
     first, last = dt.date.fromisoformat(span[0]), dt.date.fromisoformat(span[-1])
-    with snapshot.connect() as connection:
-
-        def days_with_rows(table: str, since: dt.date) -> int:
-            query = f"SELECT count(DISTINCT date) FROM {table} WHERE date BETWEEN ? AND ?"
-            return connection.execute(query, [since, last]).fetchone()[0]
-
-        summaries = snapshot.table_summaries()
-        raw = summaries.get("raw.strategy_returns", (0, None, None))
-        raw_needed = raw[1] is None or raw[1] > dt.date.fromisoformat(calendar_start) or raw[2] < last
-        pooled = "alpha.alpha_pool" in summaries and days_with_rows("alpha.alpha_pool", first) == len(span)
+    summaries = snapshot.table_summaries()
+    raw = summaries.get("raw.strategy_returns", (0, None, None))
+    raw_needed = raw[1] is None or raw[1] > dt.date.fromisoformat(calendar_start) or raw[2] < last
+    stored: set[str] = set()
+    if "alpha.alpha_pool" in summaries:
+        with snapshot.connect() as connection:
+            rows = connection.execute(
+                "SELECT DISTINCT date FROM alpha.alpha_pool WHERE date BETWEEN ? AND ?", [first, last]
+            ).fetchall()
+        stored = {day.isoformat() for (day,) in rows}
     stale = stale_from(RestatementLog(snapshot.warehouse).restatements())
-    return raw_needed, not pooled or (stale is not None and stale <= last)
+    if stale is not None and stale <= last:
+        return raw_needed, span
+    missing = [day for day in span if day not in stored]
+    return raw_needed, span[span.index(missing[0]) : span.index(missing[-1]) + 1] if missing else []
 
 
 def print_results(end: dt.date) -> None:
     """The back-test's rows ending on ``end`` from the read snapshot, as a table."""
+    from twin_assets.cli.summary import backtest_lines
     from twin_resources.snapshot import open_snapshot
     from twin_resources.warehouse import warehouse_path
 
     with open_snapshot(warehouse_path()).connect() as connection:
-        rows = connection.execute(
-            "SELECT start, kind, portfolio_id, annual_return, annual_volatility, sharpe, max_drawdown, turnover, "
-            "trading_costs, fees FROM twin.backtest_results WHERE date = ? ORDER BY kind, portfolio_id",
-            [end],
-        ).fetchall()
-    if not rows:
-        return
-    print(f"\nBack-test {rows[0][0]} .. {end} (twin.backtest_results; the bundled strategies are 2022 survivors):")
-    print(
-        f"  {'kind':<13} {'portfolio':<14} {'ann.ret':>8} {'vol':>7} {'Sharpe':>7} {'maxDD':>7} {'turn':>6} {'costs':>7} {'fees':>7}"
-    )
-    for _, kind, portfolio, *figures in rows:
-        cells = " ".join(_cell(v, w, pct) for v, w, pct in zip(figures, (8, 7, 7, 7, 6, 7, 7), PERCENT))
-        print(f"  {kind:<13} {portfolio:<14} {cells}")
-
-
-PERCENT = (True, True, False, True, False, True, True)
-"""Which printed columns are percentages (annual return, volatility, drawdown, costs, fees)."""
-
-
-def _cell(value: float | None, width: int, percent: bool) -> str:
-    if value is None:
-        return f"{'n/a':>{width}}"
-    return f"{value:>{width}.2%}" if percent else f"{value:>{width}.2f}"
+        for line in backtest_lines(connection, end):
+            print(line)
