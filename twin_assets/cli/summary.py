@@ -2,12 +2,16 @@
 day (the FIRM row of ``firm.firm_pnl``), the policy each solution chose at the latest
 month end (``twin.policy_evaluations``), and the firm's 12-month projection when the
 snapshot holds ``firm.firm_projections``. Each function takes a read-only connection to
-the snapshot and returns the lines to print (none when its table is absent or empty).
+the snapshot and returns the lines to print (none when its table is absent or empty);
+``dashboard_lines`` names the dashboard file written beside the warehouse.
 """
+
+from pathlib import Path
 
 import duckdb
 
 from twin_model.conventions import FIRM_TOTAL, CandidateFamily
+from twin_resources.dashboard import dashboard_path, written_as_of
 from twin_resources.warehouse import quote_identifier
 
 PROJECTION_TABLE = "firm.firm_projections"
@@ -118,3 +122,15 @@ def projection_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
         for label, value in zip(found, row[1:], strict=True)
     ]
     return [f"\nThe firm's projection from {row[0]}:", "  " + "  ".join(shown)]
+
+
+def dashboard_lines(warehouse_path: str | Path) -> list[str]:
+    """Where the dashboard is and the day it draws (none before a run has drawn it)."""
+    path = dashboard_path(warehouse_path)
+    as_of = written_as_of(path)
+    if as_of is None:
+        return []
+    return [
+        f"\nDashboard (as of {as_of}, offline, one file): {path}",
+        f"  open it in a browser: file://{path.resolve()}",
+    ]
