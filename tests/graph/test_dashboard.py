@@ -145,7 +145,7 @@ def browser_ready():
         pytest.skip(missing)
 
 
-def test_the_file_in_headless_chromium_every_tab_chart_and_sort_without_errors(drawn, browser_ready):
+def test_the_file_in_headless_chromium_every_tab_chart_and_sort_without_errors(browser_ready, drawn):
     warehouse, _ = drawn
     uri = dashboard_path(warehouse.path).as_uri()
     with chromium_page() as (page, problems):

@@ -56,10 +56,10 @@ class Page:
         self.blocks.append(f'<div class="figure">{body}</div>')
         self.figures += 1
 
-    def table(self, name: str, frame: pl.DataFrame, sortable: bool = False) -> None:
-        """A table of ``frame`` (its first TABLE_ROWS rows) and its CSV in the page's export."""
+    def table(self, name: str, frame: pl.DataFrame, sortable: bool = False, rows: int = TABLE_ROWS) -> None:
+        """A table of ``frame`` (its first ``rows`` rows) and its CSV in the page's export."""
         self.tables[name] = frame
-        self.blocks.append(table_html(frame, sortable))
+        self.blocks.append(table_html(frame, sortable, rows))
 
     def export(self, name: str, frame: pl.DataFrame) -> None:
         """A table behind a chart: offered as CSV only."""
@@ -97,16 +97,16 @@ def cell(value) -> str:
     return str(value)
 
 
-def table_html(frame: pl.DataFrame, sortable: bool = False) -> str:
+def table_html(frame: pl.DataFrame, sortable: bool = False, shown: int = TABLE_ROWS) -> str:
     head = "".join(f"<th>{html.escape(name)}</th>" for name in frame.columns)
     rows = []
-    for row in frame.head(TABLE_ROWS).iter_rows():
+    for row in frame.head(shown).iter_rows():
         cells = []
         for value in row:
             sort_key = "" if value is None else (value.isoformat() if isinstance(value, dt.date) else str(value))
             cells.append(f'<td data-value="{html.escape(sort_key, quote=True)}">{html.escape(cell(value))}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    more = f'<p class="note">{frame.height - TABLE_ROWS} more rows in the CSV.</p>' if frame.height > TABLE_ROWS else ""
+    more = f'<p class="note">{frame.height - shown} more rows in the CSV.</p>' if frame.height > shown else ""
     css = "data sortable" if sortable else "data"
     return f'<div class="table-wrap"><table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{more}'
 

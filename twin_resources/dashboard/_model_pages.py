@@ -147,7 +147,7 @@ def firm(data: DashboardData) -> Page:
         )
         fig.update_layout(barmode="relative", yaxis2=dict(overlaying="y", side="right", showgrid=False))
         page.figure(fig, "The firm's daily revenue and costs, and profit year to date")
-        page.table("firm_pnl", pnl.sort("date", descending=True))
+        page.table("firm_pnl", pnl.sort("date", descending=True), rows=10)
     projection = reports.latest_projection(data["projections"])
     if projection.height == 0:
         page.missing("the 12-month projection (a month end)", "firm.firm_projections")
