@@ -13,6 +13,7 @@ import pytest
 from tests.helpers.browser import browser_required, chromium_missing, chromium_page
 from tests.helpers.dashboard import AS_OF, seed_dashboard_warehouse
 from tests.helpers.graph import materialize_days, resources
+from twin_assets.cli.summary import dashboard_lines
 from twin_assets.reports import DASHBOARD_KEY, dashboard_asset
 from twin_assets.reports.dashboard import FILE_COMPLETE, file_problems, plotly_banner
 from twin_resources.dashboard import BACKTEST_MISSING, PAGE_IDS, Limits, dashboard_path, load, render
@@ -98,6 +99,13 @@ def test_the_metadata_names_the_file_and_the_check_passes(drawn):
     assert metadata["as_of"].value == AS_OF.isoformat()
     [check] = result.get_asset_check_evaluations()
     assert (check.asset_key, check.check_name, check.passed) == (DASHBOARD_KEY, FILE_COMPLETE, True)
+
+
+def test_the_summary_names_the_file_and_its_day(drawn, tmp_path):
+    warehouse, _ = drawn
+    lines = dashboard_lines(warehouse.path)
+    assert str(dashboard_path(warehouse.path)) in lines[0] and f"as of {AS_OF}" in lines[0]
+    assert dashboard_lines(tmp_path / "twin.duckdb") == []  # nothing drawn there yet
 
 
 def test_a_range_draws_its_last_day_once(drawn):
