@@ -171,8 +171,8 @@ def performance(data: DashboardData) -> Page:
     monthly = reports.monthly_returns(series, SERIES).with_columns(
         row=pl.concat_str([pl.col(SERIES), pl.col("year").cast(pl.String)], separator=" "),
     )
-    wide = monthly.pivot(on="month", index="row", values="ret", sort_columns=True)
-    months = [c for c in wide.columns if c != "row"]
+    wide = monthly.pivot(on="month", index="row", values="ret")
+    months = sorted((c for c in wide.columns if c != "row"), key=int)  # calendar order, not text order
     fig = go.Figure(
         go.Heatmap(
             z=wide.select(months).to_numpy(),
