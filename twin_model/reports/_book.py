@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from twin_model.conventions import FIRM_TOTAL
+from twin_model.conventions import FIRM_TOTAL, StatisticsWindow
 from twin_model.reports._measures import drawdown, growth
 
 BENCHMARK = "S&P 500"
@@ -114,7 +114,7 @@ def strategy_table(
         on="strategy_id",
         how="left",
     )
-    year = statistics.filter((pl.col("date") == as_of) & (pl.col("window") == "252d")).select(
+    year = statistics.filter((pl.col("date") == as_of) & (pl.col("window") == StatisticsWindow.DAYS_252.value)).select(
         "strategy_id", "annual_return", "annual_volatility", "sharpe", "max_drawdown"
     )
     table = table.join(year, on="strategy_id", how="left")
