@@ -1,7 +1,7 @@
 """The one Definitions of Strategy Twin: assets, checks, jobs, schedule and resources.
 
-The read snapshot is built downstream of every warehouse asset, so it is the last step
-of every job (twin_assets.reports). Dagster (the workspace, ``dg``) and the CLI load
+The read snapshot is built downstream of every warehouse asset and the dashboard, so it
+is the last step of every job (twin_assets.reports). Dagster (the workspace, ``dg``) and the CLI load
 ``defs`` from here: importing this module imports the asset modules, whose decorators take
 the calendar's partitions (twin_assets.shared.partitions), and ``build_definitions`` does the
 process set-up and builds the schedule. No other module of the package does work at import."""
@@ -29,7 +29,7 @@ from twin_assets.jobs import (
 from twin_assets.models import METALABEL_ASSETS, MODEL_ASSETS
 from twin_assets.portfolio import solution_level
 from twin_assets.raw import RAW_ASSETS
-from twin_assets.reports import warehouse_snapshot_asset
+from twin_assets.reports import dashboard_asset, warehouse_snapshot_asset
 from twin_assets.shared.common import WAREHOUSE_IO
 from twin_assets.stats import strategy_statistics
 from twin_assets.twin import backtest_results, policy_evaluations
@@ -55,7 +55,10 @@ WAREHOUSE_ASSETS = [
     backtest_results,
 ]
 """Every asset that writes a warehouse table."""
-warehouse_snapshot = warehouse_snapshot_asset(WAREHOUSE_ASSETS)
+dashboard = dashboard_asset()
+warehouse_snapshot = warehouse_snapshot_asset([*WAREHOUSE_ASSETS, dashboard])
+"""Downstream of the dashboard too (which reads the tables but writes none), so the
+snapshot stays the last step of every job that draws the dashboard."""
 
 
 def resources() -> dict:
@@ -82,7 +85,7 @@ def build_definitions() -> dg.Definitions:
     asset modules' partitions and the schedule come from calendar.yaml, read once."""
     own_pytensor_compiledir()
     return dg.Definitions(
-        assets=[*WAREHOUSE_ASSETS, warehouse_snapshot],
+        assets=[*WAREHOUSE_ASSETS, dashboard, warehouse_snapshot],
         jobs=[
             business_day_job,
             raw_history_job,

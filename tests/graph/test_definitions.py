@@ -14,7 +14,7 @@ import pytest
 
 from twin_assets.definitions import business_day_schedule, defs, warehouse_snapshot
 from twin_assets.jobs import BUSINESS_DAY_JOB, MODELLING_JOB, RAW_HISTORY_JOB, schedule_partition
-from twin_assets.reports import SNAPSHOT_KEY
+from twin_assets.reports import DASHBOARD_KEY, SNAPSHOT_KEY
 from twin_assets.shared.common import DUCKDB_POOL
 from twin_assets.shared.partitions import business_day_partitions
 from twin_assets.shared.restatements import INPUTS_NOT_RESTATED
@@ -74,13 +74,13 @@ def test_every_asset_has_description_group_kinds_owner_and_every_table_a_column_
             spec = assets_def.specs_by_key[key]
             assert spec.description and len(spec.description) > 40, key
             assert spec.group_name == key.path[0], key
-            assert "duckdb" in spec.kinds, key
+            assert "duckdb" in spec.kinds or key == DASHBOARD_KEY, key
             assert spec.owners, key
             if "dagster/table_name" in spec.metadata:
                 assert isinstance(spec.metadata["dagster/column_schema"], dg.TableSchema), key
             else:
                 tableless.add(key)
-    assert tableless == {SNAPSHOT_KEY}
+    assert tableless == {SNAPSHOT_KEY, DASHBOARD_KEY}
 
 
 def _snapshot_step_and_the_rest(job_name: str) -> tuple[set[str], set[str]]:
@@ -260,3 +260,22 @@ def test_the_walk_forward_jobs_split_the_layers_above_raw_and_the_backtest_runs_
     assert {"portfolio/solution_performance", "firm/firm_pnl"} <= solution
     named = [job.name for job in repository.get_all_jobs() if not job.name.startswith("__")]  # not the implicit job
     assert [job for job in named if "twin/backtest_results" in keys(job)] == ["backtest_job"]
+
+
+def test_the_dashboard_is_drawn_by_the_daily_jobs_and_not_by_the_raw_history_job():
+    """The business-day, modelling and walk-forward solution jobs draw it (before the
+    snapshot, which waits for it); the raw history, strategy, month-end, back-test and
+    events jobs do not."""
+    repository = defs.get_repository_def()
+
+    def keys(job):
+        return set(repository.get_job(job).asset_layer.executable_asset_keys)
+
+    for daily in (BUSINESS_DAY_JOB, MODELLING_JOB, "solution_job"):
+        assert DASHBOARD_KEY in keys(daily), daily
+    for other in (RAW_HISTORY_JOB, "strategy_job", "month_end_job", "backtest_job", "events_job"):
+        assert DASHBOARD_KEY not in keys(other), other
+    spec = defs.resolve_asset_graph().get(DASHBOARD_KEY)
+    assert (
+        spec.kinds == {"html", "plotly"} and DASHBOARD_KEY in defs.resolve_asset_graph().get(SNAPSHOT_KEY).parent_keys
+    )

@@ -245,7 +245,13 @@ def status() -> None:
     """Print the warehouse's read snapshot (its as-of, tables with row counts and date
     spans) and how to look; the live file is left to Dagster runs."""
     clean_up_dead_runs()
-    from twin_assets.cli.summary import backtest_lines, chosen_policy_lines, firm_pnl_lines, projection_lines
+    from twin_assets.cli.summary import (
+        backtest_lines,
+        chosen_policy_lines,
+        dashboard_lines,
+        firm_pnl_lines,
+        projection_lines,
+    )
     from twin_assets.shared.replay import staleness_line
     from twin_resources.artifacts import artifacts_root
     from twin_resources.snapshot import SnapshotMissingError, open_snapshot, query_command
@@ -289,6 +295,8 @@ def status() -> None:
         summary = firm_pnl_lines(connection) + chosen_policy_lines(connection) + projection_lines(connection)
         for line in summary + backtest_lines(connection):
             print(line)
+    for line in dashboard_lines(live):
+        print(line)
 
 
 def serve(host: str, port: int) -> int:

@@ -1,15 +1,19 @@
 """The closing summary's numbers, read from the read snapshot: the firm's P&L on the last
 day (the FIRM row of ``firm.firm_pnl``), the policy each solution chose at the latest
 month end (``twin.policy_evaluations``), the firm's 12-month projection when the
-snapshot holds ``firm.firm_projections``, and the latest back-test (``twin.backtest_results``). Each function takes a read-only connection to
-the snapshot and returns the lines to print (none when its table is absent or empty).
+snapshot holds ``firm.firm_projections``, and the latest back-test
+(``twin.backtest_results``). Each function takes a read-only connection to the snapshot
+and returns the lines to print (none when its table is absent or empty);
+``dashboard_lines`` names the dashboard file written beside the warehouse.
 """
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 
 from twin_model.conventions import FIRM_TOTAL, CandidateFamily
+from twin_resources.dashboard import dashboard_path, written_as_of
 from twin_resources.warehouse import quote_identifier
 
 PROJECTION_TABLE = "firm.firm_projections"
@@ -155,3 +159,15 @@ def _figure(value: float | None, percent: bool) -> str:
     if value is None:
         return f"{'n/a':>12}"
     return f"{value:>12.2%}" if percent else f"{value:>12.2f}"
+
+
+def dashboard_lines(warehouse_path: str | Path) -> list[str]:
+    """Where the dashboard is and the day it draws (none before a run has drawn it)."""
+    path = dashboard_path(warehouse_path)
+    as_of = written_as_of(path)
+    if as_of is None:
+        return []
+    return [
+        f"\nDashboard (as of {as_of}, offline, one file): {path}",
+        f"  open it in a browser: file://{path.resolve()}",
+    ]
