@@ -390,8 +390,10 @@ def _small_synthetic_firm(config_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_twin_run_over_a_month_end_runs_its_policy_search_and_prints_the_choice(tmp_path):
-    """Modelled days 30 Jan - 1 Feb 2017 hold January's month end (Tue 31 Jan): the third
-    run searches January, and the summary prints the firm's P&L of 1 Feb and the choice."""
+    """Modelled days 30 Jan - 1 Feb 2017 hold January's month end (Tue 31 Jan): walking
+    forward, the strategy layers run once, then January's days, January's search, then
+    February's day (which reads the choice), and the summary prints the firm's P&L of 1 Feb
+    and the choice."""
     config_dir = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config_dir)
     _small_synthetic_firm(config_dir)
@@ -413,7 +415,7 @@ def test_twin_run_over_a_month_end_runs_its_policy_search_and_prints_the_choice(
     assert re.search(r"month_end_job \[#+\] 100%\s+1/1 months .* SUCCESS", out.stdout)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         jobs = [run.job_name for run in reversed(instance.get_runs())]
-    assert jobs == ["raw_history_job", "modelling_job", "month_end_job"]
+    assert jobs == ["raw_history_job", "strategy_job", "solution_job", "month_end_job", "solution_job"]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         searched = connection.execute(
             "SELECT DISTINCT date, solution_id FROM twin.twin.policy_evaluations WHERE chosen ORDER BY 2"
