@@ -2,6 +2,7 @@
 bad value names the file and the key."""
 
 import pytest
+import yaml
 
 from twin_model.conventions import ScoreKind
 from twin_model.twin.search import PolicySearchSettings
@@ -10,8 +11,12 @@ from twin_resources.config import ConfigError, load_config
 
 def test_the_bundled_file_loads_into_the_domain_settings(config_dir):
     settings = load_config(config_dir).twin.policy_search
+    written = yaml.safe_load((config_dir / "twin.yaml").read_text())["policy_search"]
     assert isinstance(settings, PolicySearchSettings)
-    assert (settings.n_paths, settings.horizon, settings.score) == (500, 21, ScoreKind.MEAN_VARIANCE)
+    assert (settings.n_paths, settings.holdout_paths, settings.horizon) == (
+        written["n_paths"], written["holdout_paths"], written["horizon"]
+    )
+    assert settings.score is ScoreKind(written["score"])
 
 
 @pytest.mark.parametrize(
