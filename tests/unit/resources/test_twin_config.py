@@ -14,7 +14,9 @@ def test_the_bundled_file_loads_into_the_domain_settings(config_dir):
     written = yaml.safe_load((config_dir / "twin.yaml").read_text())["policy_search"]
     assert isinstance(settings, PolicySearchSettings)
     assert (settings.n_paths, settings.holdout_paths, settings.horizon) == (
-        written["n_paths"], written["holdout_paths"], written["horizon"]
+        written["n_paths"],
+        written["holdout_paths"],
+        written["horizon"],
     )
     assert settings.score is ScoreKind(written["score"])
 
