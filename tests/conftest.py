@@ -4,14 +4,22 @@ and a copy of the default config (helper functions live in tests/helpers/)."""
 import shutil
 from pathlib import Path
 
-from twin_resources.runtime import own_pytensor_compiledir
-
-own_pytensor_compiledir()  # one PyTensor compile directory per test session, before any import of it
-
 import pytest
+
+from twin_resources.runtime import own_pytensor_compiledir
 
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.resources import WarehouseResource
+
+
+def pytest_configure(config):
+    """One PyTensor compile directory per test process, before any test module imports it.
+
+    Under ``pytest -n N`` (pytest-xdist) the controller runs no test: each worker makes
+    its own, as two concurrent processes must not share one (DESIGN.md)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    own_pytensor_compiledir()
 
 
 @pytest.fixture(autouse=True)
