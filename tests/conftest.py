@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from twin_resources.runtime import own_pytensor_compiledir
-
 from twin_resources.config import DEFAULT_CONFIG_DIR
 from twin_resources.resources import WarehouseResource
+from twin_resources.runtime import own_pytensor_compiledir
 
 
 def pytest_configure(config):

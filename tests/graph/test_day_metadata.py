@@ -1,5 +1,6 @@
 """Each partition of a range run of the raw layer describes its own day: its rows, its
-strategies, why it is empty; the run's empty days are a count and the first ten."""
+strategies, why it is empty; the run's empty days are a count and the first ten, on the
+run's last day alone; every day carries the run's provenance."""
 
 import datetime as dt
 
@@ -7,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.helpers.day_metadata import assert_each_day_counts_its_own_rows
+from tests.helpers.day_metadata import assert_each_day_counts_its_own_rows, day_events
 from tests.helpers.graph import materialize_days, resources, write_returns_file
 from twin_assets.raw import RAW_ASSETS
 from twin_resources.resources import WarehouseResource
@@ -74,9 +75,28 @@ def test_a_run_with_many_empty_days_counts_them_and_names_the_first_ten(warehous
     result = materialize_days(RAW_ASSETS, resources(warehouse, config_dir, returns_file=path), march[0], march[-1])
     assert result.success and len(listed) == 11
     events = assert_each_day_counts_its_own_rows(result, warehouse, "raw.strategy_returns", march)
+    last = events[march[-1]]  # the run's facts are on its last day's event
+    assert last["empty_day_count"] == 11
+    assert last["empty_days"] == listed[:10]
+    assert (last["first_day"], last["last_day"]) == ("2021-03-01", "2021-03-31")
+    assert last["warehouse"] == warehouse.path
     for key, metadata in events.items():
-        assert metadata["empty_day_count"] == 11  # the run's facts, the same on every partition
-        assert metadata["empty_days"] == listed[:10]
-        assert (metadata["first_day"], metadata["last_day"]) == ("2021-03-01", "2021-03-31")
         assert metadata["dagster/row_count"] == (0 if key in listed else 2)
         assert ("listed as a no-data day" in metadata["why_empty"]) if key in listed else "why_empty" not in metadata
+
+
+def test_the_run_s_facts_are_on_its_last_day_alone_and_provenance_on_every_day(around_a_holiday):
+    """Dagster copies an output's metadata into every partition's event: a 2,084-day
+    history would store the run's facts 2,084 times (RESULTS.md measures the event log)."""
+    warehouse, result, keys = around_a_holiday
+    for table in RAW_TABLES:
+        events = day_events(result, table)
+        run_facts = ("first_day", "last_day", "days", "days_with_data", "empty_day_count", "warehouse")
+        assert [key for key, metadata in events.items() if "first_day" in metadata] == [keys[-1]], table
+        assert all(fact in events[keys[-1]] for fact in run_facts), table
+        assert events[keys[-1]]["warehouse"] == warehouse.path
+        for key in keys[:-1]:
+            assert not set(run_facts) & set(events[key]), (table, key)
+        for metadata in events.values():
+            assert {"config_hash", "code_version", "run_id"} <= set(metadata), table
+            assert "dagster/table_name" not in metadata

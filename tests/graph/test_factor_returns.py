@@ -60,8 +60,10 @@ def test_a_returns_file_without_factors_stores_none_and_says_alpha_is_over_cash(
     assert result.success
     assert stored(warehouse, FACTORS).height == 0
     assert history.benchmark(warehouse, None, day("2021-03-02")).height == 0
-    for metadata in day_events(result, "raw.factor_returns").values():
-        assert metadata["alpha_over"] == "cash" and metadata["factors"] == 0
+    events = day_events(result, "raw.factor_returns")
+    assert events["2021-03-02"]["alpha_over"] == "cash"  # a fact of the run: on its last day
+    for metadata in events.values():
+        assert metadata["factors"] == 0
         assert "alpha is measured over cash" in metadata["why_empty"]
 
 
@@ -79,9 +81,9 @@ def test_a_factors_file_reads_back_as_written_with_the_configured_benchmark(ware
         (day(DAYS[2]), 0.004),
     ]
     assert history.factor_returns(warehouse, None, day(DAYS[0])).height == 2
-    metadata = day_events(result, "raw.factor_returns")[DAYS[0]]
-    assert metadata["benchmark"] == "MKT" and str(factors) in metadata["benchmark_return"]
-    assert str(factors) in metadata["factors_from"]
+    events = day_events(result, "raw.factor_returns")
+    assert events[DAYS[0]]["benchmark"] == "MKT" and str(factors) in events[DAYS[0]]["benchmark_return"]
+    assert str(factors) in events[DAYS[-1]]["factors_from"]  # a fact of the run: on its last day
 
 
 def test_the_environment_s_factors_file_wins_over_the_configured_one(warehouse, config_dir, tmp_path):

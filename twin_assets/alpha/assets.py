@@ -14,7 +14,7 @@ import polars as pl
 from twin_assets.shared import history
 from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
 from twin_assets.shared.history import previous_state
-from twin_assets.shared.metadata import DayFigures, add_daily_metadata, preview, run_metadata
+from twin_assets.shared.metadata import DayFigures, add_daily_metadata, on_last_day, preview, run_metadata
 from twin_assets.shared.restatements import restatement_check, stale_metadata, staleness
 from twin_model.contracts import TABLES
 from twin_model.strategy import PoolState, alpha_pool_level, pool_exogenous, pool_table
@@ -64,12 +64,17 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     stale = staleness(context, warehouse)
     yield dg.Output(
         frame,
-        metadata={
-            **run_metadata(days),
-            "policy": policy.name,
-            **stale_metadata(stale),
-            **provenance(context, twin_config.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **run_metadata(days),
+                "policy": policy.name,
+                **stale_metadata(stale),
+                **provenance(context, twin_config.config_dir),
+            },
+        ),
     )
     known_before = set(previous.get_column("strategy_id").to_list())
     yield from check_written(

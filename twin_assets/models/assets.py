@@ -28,7 +28,7 @@ from twin_assets.shared.common import (
     days_of,
     provenance,
 )
-from twin_assets.shared.metadata import data_day_metadata
+from twin_assets.shared.metadata import data_day_metadata, on_last_day
 from twin_model.contracts import (
     TABLES,
     encode_scenarios,
@@ -132,15 +132,20 @@ def strategy_posteriors(
     metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
     yield dg.Output(
         frame,
-        metadata={
-            **metadata,
-            **_fit_metadata(frame, fitter),
-            "alpha_reference": "; ".join(sorted(set(frame.get_column("alpha_reference").to_list()))),
-            "window_notes": dg.MetadataValue.json(
-                {note: f"{d[0]}..{d[-1]} ({len(d)} days)" for note, d in notes.items()}
-            ),
-            **provenance(context, twin_config.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **metadata,
+                **_fit_metadata(frame, fitter),
+                "alpha_reference": "; ".join(sorted(set(frame.get_column("alpha_reference").to_list()))),
+                "window_notes": dg.MetadataValue.json(
+                    {note: f"{d[0]}..{d[-1]} ({len(d)} days)" for note, d in notes.items()}
+                ),
+                **provenance(context, twin_config.config_dir),
+            },
+        ),
     )
     yield from check_written(
         warehouse,
@@ -256,12 +261,17 @@ def strategy_forecasts(
     frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, "strategy_id"),
-            "paths": base.n_paths,
-            "horizon": base.horizon,
-            **provenance(context, twin_config.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, "strategy_id"),
+                "paths": base.n_paths,
+                "horizon": base.horizon,
+                **provenance(context, twin_config.config_dir),
+            },
+        ),
     )
     yield from check_written(
         warehouse,
@@ -344,10 +354,15 @@ def forecast_calibration(
     frame = pl.concat(frames).select(list(CALIBRATION.columns())) if frames else CALIBRATION.empty_frame()
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, "strategy_id"),
-            **provenance(context, twin_config.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, "strategy_id"),
+                **provenance(context, twin_config.config_dir),
+            },
+        ),
     )
     yield from check_written(warehouse, CALIBRATION, days, {})
 

@@ -29,7 +29,7 @@ from twin_assets.shared.common import (
     days_of,
     provenance,
 )
-from twin_assets.shared.metadata import data_day_metadata
+from twin_assets.shared.metadata import data_day_metadata, on_last_day
 from twin_model.contracts import TABLES
 from twin_model.conventions import MetalabelModelKind, ParameterSetName
 from twin_model.metalabel import (
@@ -217,12 +217,17 @@ def metalabels(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     frame = pl.concat(frames).select(list(METALABELS.columns())) if frames else METALABELS.empty_frame()
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, "strategy_id", _day_figures(settings)),
-            "horizon_days": settings.horizon,
-            "label": settings.label.value,
-            **provenance(context, twin_config.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, "strategy_id", _day_figures(settings)),
+                "horizon_days": settings.horizon,
+                "label": settings.label.value,
+                **provenance(context, twin_config.config_dir),
+            },
+        ),
     )
     yield from check_written(
         warehouse,
@@ -271,10 +276,15 @@ def metalabel_scores(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     frame = pl.concat(frames).select(list(OUTCOMES.columns()))
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, "strategy_id"),
-            **provenance(context, twin_config.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, "strategy_id"),
+                **provenance(context, twin_config.config_dir),
+            },
+        ),
     )
     yield from check_written(warehouse, OUTCOMES, days, {})
 

@@ -35,7 +35,15 @@ from twin_assets.shared.common import (
     layer_code_version,
     provenance,
 )
-from twin_assets.shared.metadata import SHOWN, DayFigures, add_daily_metadata, first_items, preview, run_metadata
+from twin_assets.shared.metadata import (
+    SHOWN,
+    DayFigures,
+    add_daily_metadata,
+    first_items,
+    on_last_day,
+    preview,
+    run_metadata,
+)
 from twin_assets.shared.partitions import daily_partitions
 from twin_assets.shared.restatements import restatement_check, restatement_check_spec, stale_metadata, staleness
 from twin_model.alerts import opened_alert_violations
@@ -162,9 +170,8 @@ def solution_level(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         key = dg.AssetKey(spec.path)
         figures = policies.with_policies(_day_figures(spec, frames[PERFORMANCE.qualified_name]), in_force)
         add_daily_metadata(context, frames[spec.qualified_name], days, "solution_id", figures, key)
-        metadata = {**run_metadata(days), **stale_metadata(stale), "warehouse": dg.MetadataValue.path(warehouse.path)}
-        metadata.update(provenance(context, twin_config.config_dir, key))
-        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        metadata = {**run_metadata(days), **stale_metadata(stale), **provenance(context, twin_config.config_dir, key)}
+        yield dg.MaterializeResult(asset_key=key, metadata=on_last_day(context, days, warehouse.path, metadata, key))
     yield from _checks(warehouse, days, solutions)
     yield restatement_check(stale, dg.AssetKey(PERFORMANCE.path))
 

@@ -17,7 +17,7 @@ import dagster as dg
 import polars as pl
 
 from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
-from twin_assets.shared.metadata import SHOWN, data_day_metadata
+from twin_assets.shared.metadata import SHOWN, data_day_metadata, on_last_day
 from twin_assets.shared.restatements import record_input_digests
 from twin_model.contracts import (
     TABLES,
@@ -69,11 +69,16 @@ def market_prices(context: dg.AssetExecutionContext, return_source: ReturnSource
     frame = validate(source.market_prices(days[0], days[-1]), MARKET_PRICES, source.description)
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, "ticker"),
-            "source": source.description,
-            **provenance(context, return_source.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, "ticker"),
+                "source": source.description,
+                **provenance(context, return_source.config_dir),
+            },
+        ),
     )
     record_input_digests(context, warehouse, MARKET_PRICES, frame, days)
     yield from check_written(warehouse, MARKET_PRICES, days, {})
@@ -106,12 +111,17 @@ def factor_returns(
     why_empty = dict.fromkeys(days, ALPHA_OVER_CASH) if benchmark_return is None else None
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, None, _factor_figures(benchmark_return), why_empty),
-            "factors_from": origin,
-            "alpha_over": "factors" if benchmark_return else "cash",
-            **provenance(context, return_source.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, None, _factor_figures(benchmark_return), why_empty),
+                "factors_from": origin,
+                "alpha_over": "factors" if benchmark_return else "cash",
+                **provenance(context, return_source.config_dir),
+            },
+        ),
     )
     record_input_digests(context, warehouse, FACTOR_RETURNS, frame, days)
     yield from check_written(
@@ -168,12 +178,17 @@ def strategy_returns(
         raise DataQualityError(STRATEGY_RETURNS.qualified_name, problems, source.description)
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, "strategy_id", _unavailable_rows, no_data),
-            **_empty_day_reasons(no_data, with_data, holidays.description),
-            "source": source.description,
-            **provenance(context, return_source.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, "strategy_id", _unavailable_rows, no_data),
+                **_empty_day_reasons(no_data, with_data, holidays.description),
+                "source": source.description,
+                **provenance(context, return_source.config_dir),
+            },
+        ),
     )
     record_input_digests(context, warehouse, STRATEGY_RETURNS, frame, days)
     yield from check_written(
@@ -232,7 +247,7 @@ def strategy_positions(
     }
     if not source.has_positions:
         metadata["positions_off"] = "this source has no positions: position-level risk is off"
-    yield dg.Output(frame, metadata=metadata)
+    yield dg.Output(frame, metadata=on_last_day(context, days, warehouse.path, metadata))
     record_input_digests(context, warehouse, STRATEGY_POSITIONS, frame, days)
     yield from check_written(
         warehouse,
@@ -260,7 +275,7 @@ def market_regime(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     closes = prices.filter(pl.col("is_benchmark")).select("date", "close")
     frame = regime_of(closes, days) if closes.height else MARKET_REGIME.empty_frame()
     metadata = {**data_day_metadata(context, frame, days, None, _regime), **provenance(context, twin_config.config_dir)}
-    yield dg.Output(frame, metadata=metadata)
+    yield dg.Output(frame, metadata=on_last_day(context, days, warehouse.path, metadata))
     yield from check_written(warehouse, MARKET_REGIME, days, {})
 
 

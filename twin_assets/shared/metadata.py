@@ -5,9 +5,11 @@ the metadata of the step's output (and of its IO manager) on every partition's e
 alike. What is true of one day goes on that day's event alone, through
 ``context.add_asset_metadata(..., partition_key=...)``, which Dagster merges over the
 output's: the day, its own ``dagster/row_count`` (over the IO manager's count of the whole
-write), the count of its entities and the asset's own figures of the day. The output
-keeps only facts of the whole run (its first and last day, how many days had data), and
-no metadata list holds more than ``SHOWN`` items.
+write), the count of its entities and the asset's own figures of the day. The facts of
+the whole run (its first and last day, how many days had data, where it wrote) go on its
+last day's event alone (``on_last_day``): left on the output, Dagster would copy them
+into each of a 2,084-day history's events. The output keeps only the provenance every day
+carries (``EVERY_DAY``), and no metadata list holds more than ``SHOWN`` items.
 """
 
 import datetime as dt
@@ -30,6 +32,9 @@ NO_ROWS_IN_RUN = (
     "the source delivered no rows on these weekdays (exchange holiday or no trading); "
     "later layers treat them as no new information"
 )
+
+EVERY_DAY = frozenset({"config_hash", "code_version", "run_id"})
+"""The provenance that rides on every day's event (DESIGN.md): the output's metadata."""
 
 DayFigures = Callable[[dt.date, pl.DataFrame], dict]
 """An asset's own figures of one day, from that day's rows."""
@@ -56,6 +61,22 @@ def add_daily_metadata(
         if figures:
             metadata.update(figures(day, rows))
         context.add_asset_metadata(metadata, partition_key=partition_key(day), asset_key=asset_key)
+
+
+def on_last_day(
+    context: dg.AssetExecutionContext,
+    days: list[dt.date],
+    warehouse_path: str,
+    metadata: Mapping,
+    asset_key: dg.AssetKey | None = None,
+) -> dict:
+    """Put the run's facts in ``metadata`` (and the warehouse it wrote) on the event of
+    its last day, and return the provenance (``EVERY_DAY``) for the output, which Dagster
+    puts on every day's event. A one-day run's day gets both."""
+    facts = {key: value for key, value in metadata.items() if key not in EVERY_DAY}
+    facts["warehouse"] = dg.MetadataValue.path(warehouse_path)
+    context.add_asset_metadata(facts, partition_key=partition_key(days[-1]), asset_key=asset_key)
+    return {key: value for key, value in metadata.items() if key in EVERY_DAY}
 
 
 def run_metadata(days: list[dt.date]) -> dict:

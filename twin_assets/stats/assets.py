@@ -5,7 +5,7 @@ import polars as pl
 
 from twin_assets.shared import history
 from twin_assets.shared.common import RAW_FACTORS, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
-from twin_assets.shared.metadata import data_day_metadata
+from twin_assets.shared.metadata import data_day_metadata, on_last_day
 from twin_model.contracts import TABLES
 from twin_model.statistics import strategy_statistics_table
 from twin_resources.resources import TwinConfigResource, WarehouseResource
@@ -45,10 +45,15 @@ def strategy_statistics(
     frame = pl.concat(frames) if frames else STATISTICS.empty_frame()
     yield dg.Output(
         frame,
-        metadata={
-            **data_day_metadata(context, frame, days, "strategy_id"),
-            "benchmark": has_benchmark,
-            **provenance(context, twin_config.config_dir),
-        },
+        metadata=on_last_day(
+            context,
+            days,
+            warehouse.path,
+            {
+                **data_day_metadata(context, frame, days, "strategy_id"),
+                "benchmark": has_benchmark,
+                **provenance(context, twin_config.config_dir),
+            },
+        ),
     )
     yield from check_written(warehouse, STATISTICS, days, {})
