@@ -281,6 +281,9 @@ class BacktestKind(StrEnum):
     """The same solution on its configured policy, no search, from the same state and inputs."""
     POOL_TUNED = "pool_tuned"
     """The configured policy with the alpha pool's entry bar tuned walk-forward on realised returns."""
+    LAUNCHED = "launched"
+    """A solution the firm's initiate-solution decision launched in the span: a copy of its
+    template from the business day after the decision, on its configured policy."""
     EQUAL_WEIGHT = "equal_weight"
     """Every strategy with a return, equal weights rebalanced on each month's first day."""
     BENCHMARK = "benchmark"

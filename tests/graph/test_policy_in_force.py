@@ -19,7 +19,15 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.graph.test_solution_layer import FIRST, LAST, _copy, _filled, _weights, stress_history  # noqa: F401
+from tests.graph.test_solution_layer import (  # noqa: F401
+    FIRST,
+    LAST,
+    SOLUTION,
+    _copy,
+    _filled,
+    _weights,
+    stress_history,
+)
 from tests.helpers.day_metadata import day_events
 from tests.helpers.graph import day, materialize_days, resources
 from twin_assets.portfolio import solution_level
@@ -31,6 +39,7 @@ from twin_model.twin.search import parameters_json, with_parameters
 from twin_resources.config import load_config
 
 EVALUATIONS = TABLES["twin.policy_evaluations"]
+DECISIONS = TABLES["firm.firm_decisions"]
 
 
 def _choose_two_day_pauses(warehouse, config_dir) -> str:
@@ -209,3 +218,41 @@ def test_the_backtest_static_baseline_is_the_daily_step_without_the_search(stres
     searched = _backtest(chosen, config_dir)
     assert _row(searched, "static", "stress")["total_return"] == pytest.approx(static["total_return"], rel=1e-12)
     assert _row(searched, "twin", "stress")["total_return"] != pytest.approx(static["total_return"], rel=1e-9)
+
+
+def _decide(warehouse, decisions: dict[str, str]) -> None:
+    """Store ``firm.firm_decisions`` rows: decision by month end, template ``stress``."""
+    rows = pl.DataFrame({"date": [day(t) for t in decisions], "decision": list(decisions.values())})
+    frame = _filled(DECISIONS, rows.with_columns(template=pl.lit("stress"), projected_profit_p50=pl.lit(None)))
+    warehouse.warehouse().replace_partitions(DECISIONS, frame, [day(t) for t in decisions])
+
+
+@pytest.mark.slow
+def test_a_launch_decision_starts_a_copy_of_its_template_in_the_backtest(stress_history, tmp_path):  # noqa: F811
+    """The back-test acts on the span's first launch (31 January holds, 28 February
+    launches): a copy of ``stress`` managed from 1 March with ``launch_aum``. It measures
+    what the daily graph stores when the same copy is written into solutions.yaml by hand."""
+    _, config_dir = stress_history
+    launch_aum = load_config(config_dir).firm.new_solution.launch_aum
+    warehouse = _copy(stress_history, "backtest_launch")
+    assert materialize_days([solution_level], resources(warehouse, config_dir), FIRST, LAST).success
+    _decide(warehouse, {"2017-01-31": "hold", "2017-02-28": "launch"})
+    rows = _backtest(warehouse, config_dir)
+    launched = _row(rows, "launched", "stress_launch_2017-02-28")
+    assert rows.filter(pl.col("kind") == "launched").height == 1
+
+    by_hand = tmp_path / "by_hand"
+    shutil.copytree(config_dir, by_hand)
+    copy = {**SOLUTION, "solution_id": "stress_launch_2017-02-28", "launch_date": "2017-03-01"}
+    copy["initial_aum"] = launch_aum
+    (by_hand / "solutions.yaml").write_text(yaml.safe_dump({"solutions": [SOLUTION, copy]}))
+    stored_copy = _copy(stress_history, "launch_by_hand")
+    assert materialize_days([solution_level], resources(stored_copy, by_hand), FIRST, LAST).success
+    performance = stored_copy.read_history("portfolio.solution_performance", None, None).filter(
+        pl.col("solution_id") == copy["solution_id"]
+    )
+    assert performance.get_column("date").min() == dt.date(2017, 3, 1)
+    assert performance.row(0, named=True)["aum_start"] == launch_aum
+    assert launched["days"] == performance.height == 18  # 1-24 March 2017: 18 business days
+    expected = float((1 + performance.get_column("net_return")).product() - 1)
+    assert launched["total_return"] == pytest.approx(expected, rel=1e-12, abs=1e-15)

@@ -9,9 +9,10 @@ the same solution on its configured policy with no search, stepped in memory by 
 daily step from the same state at the close before ``start`` and the same stored inputs
 (``solution_inputs.step_solutions(configured_only=True)``); the same configured
 policies with the alpha pool's entry bar tuned walk-forward on realised returns
-(``pool_tuned``, twin_assets/twin/pool_tuning.py); and the baselines: equal
-weight of every strategy rebalanced monthly (charged the cost model's linear rate), and
-the benchmark bought and held. Unpartitioned (a back-test is one span); a back-test
+(``pool_tuned``, twin_assets/twin/pool_tuning.py); the solution the firm's first
+``launch`` decision of the span starts (``launched``, twin_assets/twin/launches.py); and
+the baselines: equal weight of every strategy rebalanced monthly (charged the cost
+model's linear rate), and the benchmark bought and held. Unpartitioned (a back-test is one span); a back-test
 replaces the rows of its end date. Survivorship: the bundled strategies are 2022's
 survivors, which flatters every strategy-based row.
 """
@@ -26,6 +27,7 @@ from twin_assets.shared import solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_stored, layer_code_version, provenance
 from twin_assets.shared.metadata import preview
 from twin_assets.shared.partitions import CADENCE_TAG, ON_DEMAND_CADENCE, firm_calendar
+from twin_assets.twin.launches import Launch, first_launch
 from twin_assets.twin.pool_tuning import tuned_run
 from twin_model.calendar import business_days, previous_business_day
 from twin_model.contracts import TABLES, validate
@@ -52,7 +54,8 @@ class BacktestConfig(dg.Config):
     description=(
         "Walk-forward back-test over a span (run config start, end): each solution as the twin ran it (the "
         "month-end search's choice in force, on realised returns), on its static configuration without search, and "
-        "with the alpha pool's entry bar tuned walk-forward on realised returns (config/twin.yaml backtest), "
+        "with the alpha pool's entry bar tuned walk-forward on realised returns (config/twin.yaml backtest), the "
+        "solution the firm's first launch decision of the span starts (a copy of its template from the next day), "
         "next to equal weight of every strategy (monthly rebalance) and the benchmark (S&P 500 total return for the "
         "bundled firm): annual return, volatility, Sharpe over cash, max drawdown, turnover, trading costs and fees. "
         "The bundled strategies are 2022's survivors (survivorship bias flatters them)."
@@ -64,7 +67,13 @@ class BacktestConfig(dg.Config):
     kinds={"duckdb", "polars", "numpy"},
     code_version=layer_code_version("twin"),
     metadata={"dagster/table_name": RESULTS.qualified_name, "dagster/column_schema": column_schema(RESULTS)},
-    deps=[PERFORMANCE.path, ORDERS.path, ["raw", "strategy_returns"], ["raw", "factor_returns"]],
+    deps=[
+        PERFORMANCE.path,
+        ORDERS.path,
+        ["raw", "strategy_returns"],
+        ["raw", "factor_returns"],
+        ["firm", "firm_decisions"],
+    ],
     check_specs=[
         dg.AssetCheckSpec(
             "rows_valid", asset=dg.AssetKey(RESULTS.path), blocking=True, description="The rows pass the schema."
@@ -74,7 +83,7 @@ class BacktestConfig(dg.Config):
             asset=dg.AssetKey(RESULTS.path),
             blocking=True,
             description="Every solution of the span has a twin, a static and a pool_tuned row over its days; "
-            "equal weight has one over every day.",
+            "a launched solution one over its days from its launch; equal weight one over every day.",
         ),
     ],
 )
@@ -91,6 +100,7 @@ def backtest_results(
     orders = _stored(warehouse, ORDERS.qualified_name, days)
     static = solution_inputs.step_solutions(warehouse, twin, days, configured_only=True).frames
     tuned = tuned_run(warehouse, twin, days)
+    launch = first_launch(warehouse, twin, days)
     returns = warehouse.read_history("raw.strategy_returns", previous_business_day(days[0]), days[-1])
     factors = warehouse.read_history("raw.factor_returns", days[0], days[-1])
     costs = twin.solutions.execution
@@ -100,6 +110,7 @@ def backtest_results(
         *solution_books(
             tuned.frames[PERFORMANCE.qualified_name], tuned.frames[ORDERS.qualified_name], BacktestKind.POOL_TUNED
         ),
+        *_launched_books(launch),
         equal_weight_book(returns, days, float(costs.rate(np.zeros(1))[0])),
     ]
     benchmark = benchmark_book(factors, days)
@@ -115,12 +126,32 @@ def backtest_results(
             "days": len(days),
             "results": preview(rows, SHOWN_COLUMNS),
             "pool_entry_bars": "; ".join(f"{first}: {bar}" for first, bar in tuned.bars),
+            "launched": _launch_note(launch),
             **_headline(rows),
             **provenance(context, twin_config.config_dir),
         }
     )
     stored = warehouse.warehouse().read(RESULTS, days[-1], days[-1])
-    yield from check_stored(RESULTS, stored, {EVERY_PORTFOLIO: lambda frame: _missing(frame, performance, days)})
+    yield from check_stored(
+        RESULTS, stored, {EVERY_PORTFOLIO: lambda frame: _missing(frame, performance, days, launch)}
+    )
+
+
+def _launched_books(launch: Launch | None) -> list:
+    if launch is None:
+        return []
+    frames = launch.frames
+    return solution_books(frames[PERFORMANCE.qualified_name], frames[ORDERS.qualified_name], BacktestKind.LAUNCHED)
+
+
+def _launch_note(launch: Launch | None) -> str:
+    if launch is None:
+        return "no launch decided in the span (firm.firm_decisions)"
+    solution = launch.solution
+    return (
+        f"{solution.solution_id}: decided {launch.decided}, managed from {solution.launch_date} "
+        f"with {solution.initial_aum:,.0f}"
+    )
 
 
 def _span(config: BacktestConfig) -> list[dt.date]:
@@ -157,8 +188,9 @@ def _headline(rows: pl.DataFrame) -> dict[str, float]:
     return out
 
 
-def _missing(stored: pl.DataFrame, performance: pl.DataFrame, days: list[dt.date]) -> list[str]:
-    """What ``EVERY_PORTFOLIO`` finds missing from the stored rows."""
+def _missing(stored: pl.DataFrame, performance: pl.DataFrame, days: list[dt.date], launch: Launch | None) -> list[str]:
+    """What ``EVERY_PORTFOLIO`` finds missing from the stored rows (a launched solution
+    covers the span's days from its launch)."""
     problems = []
     solutions = performance.get_column("solution_id").unique().sort().to_list()
     measured = set(stored.select("kind", "portfolio_id").rows())
@@ -168,6 +200,8 @@ def _missing(stored: pl.DataFrame, performance: pl.DataFrame, days: list[dt.date
     if not any(kind == BacktestKind.EQUAL_WEIGHT for kind, _ in measured):
         problems.append("equal_weight: no row")
     expected = dict(performance.group_by("solution_id").len().iter_rows()) | {"equal_weight": len(days)}
+    if launch is not None:
+        expected[launch.solution.solution_id] = sum(day >= launch.solution.launch_date for day in days)
     for kind, portfolio, n in stored.select("kind", "portfolio_id", "days").iter_rows():
         if kind != BacktestKind.BENCHMARK and n != expected.get(portfolio):
             problems.append(f"{kind}: {portfolio} covers {n} days, the span has {expected.get(portfolio)}")

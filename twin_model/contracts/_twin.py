@@ -100,7 +100,7 @@ class BacktestResults(pa.DataFrameModel):
     )
     kind: pl.String = pa.Field(
         isin=values_of(BacktestKind),
-        description="twin, static, pool_tuned, equal_weight or benchmark (what the row measures).",
+        description="twin, static, pool_tuned, launched, equal_weight or benchmark (what the row measures).",
     )
     days: pl.Int64 = pa.Field(ge=0, description="Business days with a return.")
     total_return: pl.Float64 = pa.Field(nullable=True, description="prod(1 + r) - 1 over the days, a fraction.")
