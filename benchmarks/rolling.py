@@ -59,7 +59,14 @@ def _step_rolling(fitter, windows, seed):
         anchor = posterior.anchor
         rows.append(posterior.summary)
         seconds.append(time.perf_counter() - started - (fitter.compile_seconds - compiling))
+        _progress(len(rows), len(windows), day, posterior.summary["method"][0], seconds)
     return rows, seconds
+
+
+def _progress(done: int, total: int, day, method: str, seconds: list[float]) -> None:
+    """One line a day on stderr (a long run shows where its time goes, and a run stopped
+    part way leaves its figures so far)."""
+    print(f"{done}/{total} {day} {method} {seconds[-1]:.1f} s (so far {sum(seconds) / 60:.1f} min)", file=sys.stderr)
 
 
 def _agreement(refit_rows, rolling_rows) -> dict:
