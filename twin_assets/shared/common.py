@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from twin_assets.shared.metadata import first_items
+from twin_assets.shared.metadata import CODE_VERSION, CONFIG_HASH, RUN_ID, first_items
 from twin_assets.shared.partitions import daily_partitions, partition_days
 from twin_assets.shared.restatements import restatement_check_spec
 from twin_model.contracts import TableSpec, validate
@@ -71,9 +71,9 @@ def provenance(context: dg.AssetExecutionContext, config_dir: str, asset_key: dg
     the code version of its asset (``asset_key`` in a multi-asset) and the run id."""
     key = asset_key or context.asset_key
     return {
-        "config_hash": config_hash(Path(config_dir)),
-        "code_version": context.assets_def.code_versions_by_key[key] or "none",
-        "run_id": context.run.run_id,
+        CONFIG_HASH: config_hash(Path(config_dir)),
+        CODE_VERSION: context.assets_def.code_versions_by_key[key] or "none",
+        RUN_ID: context.run.run_id,
     }
 
 

@@ -33,8 +33,10 @@ NO_ROWS_IN_RUN = (
     "later layers treat them as no new information"
 )
 
-EVERY_DAY = frozenset({"config_hash", "code_version", "run_id"})
-"""The provenance that rides on every day's event (DESIGN.md): the output's metadata."""
+CONFIG_HASH, CODE_VERSION, RUN_ID = "config_hash", "code_version", "run_id"
+EVERY_DAY = frozenset({CONFIG_HASH, CODE_VERSION, RUN_ID})
+"""The provenance that rides on every day's event (DESIGN.md; ``shared.common.provenance``
+writes it): the output's metadata."""
 
 DayFigures = Callable[[dt.date, pl.DataFrame], dict]
 """An asset's own figures of one day, from that day's rows."""

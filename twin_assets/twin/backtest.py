@@ -12,9 +12,9 @@ policies with the alpha pool's entry bar tuned walk-forward on realised returns
 (``pool_tuned``, twin_assets/twin/pool_tuning.py); the solution the firm's first
 ``launch`` decision of the span starts (``launched``, twin_assets/twin/launches.py); and
 the baselines: equal weight of every strategy rebalanced monthly (charged the cost
-model's linear rate), and the benchmark bought and held. Unpartitioned (a back-test is one span); a back-test
-replaces the rows of its end date. Survivorship: the bundled strategies are 2022's
-survivors, which flatters every strategy-based row.
+model's linear rate), and the benchmark bought and held. Unpartitioned (a back-test is
+one span); a back-test replaces the rows of its end date. Survivorship: the bundled
+strategies are 2022's survivors, which flatters every strategy-based row.
 """
 
 import datetime as dt
