@@ -220,10 +220,10 @@ def test_the_backtest_static_baseline_is_the_daily_step_without_the_search(stres
     assert _row(searched, "twin", "stress")["total_return"] != pytest.approx(static["total_return"], rel=1e-9)
 
 
-def _decide(warehouse, decisions: dict[str, str]) -> None:
-    """Store ``firm.firm_decisions`` rows: decision by month end, template ``stress``."""
+def _decide(warehouse, decisions: dict[str, str], template: str = "stress") -> None:
+    """Store ``firm.firm_decisions`` rows: decision by month end, of ``template``."""
     rows = pl.DataFrame({"date": [day(t) for t in decisions], "decision": list(decisions.values())})
-    frame = _filled(DECISIONS, rows.with_columns(template=pl.lit("stress"), projected_profit_p50=pl.lit(None)))
+    frame = _filled(DECISIONS, rows.with_columns(template=pl.lit(template), projected_profit_p50=pl.lit(None)))
     warehouse.warehouse().replace_partitions(DECISIONS, frame, [day(t) for t in decisions])
 
 
@@ -256,3 +256,22 @@ def test_a_launch_decision_starts_a_copy_of_its_template_in_the_backtest(stress_
     assert launched["days"] == performance.height == 18  # 1-24 March 2017: 18 business days
     expected = float((1 + performance.get_column("net_return")).product() - 1)
     assert launched["total_return"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.slow
+def test_a_launch_of_a_template_no_longer_configured_fails_naming_it_and_keeps_the_rows(stress_history):  # noqa: F811
+    """A stored launch whose template has since left solutions.yaml: the back-test fails
+    naming the decision day and the template, and the last back-test's rows stay."""
+    _, config_dir = stress_history
+    warehouse = _copy(stress_history, "backtest_gone_template")
+    assert materialize_days([solution_level], resources(warehouse, config_dir), FIRST, LAST).success
+    before = _backtest(warehouse, config_dir)
+    _decide(warehouse, {"2017-02-28": "launch"}, template="gone")
+    run_config = {"ops": {"twin__backtest_results": {"config": {"start": FIRST, "end": LAST}}}}
+    result = dg.materialize(
+        [backtest_results], resources=resources(warehouse, config_dir), run_config=run_config, raise_on_error=False
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "firm.firm_decisions 2017-02-28" in failure and "'gone'" in failure
+    assert warehouse.read_history("twin.backtest_results", day(LAST), day(LAST)).equals(before)
