@@ -57,6 +57,17 @@ class ModelUpdate(StrEnum):
     REFIT = "refit"
 
 
+class ReweightBy(StrEnum):
+    """Which likelihood weighs an anchor's draws on a rolling day (``strategies.yaml``
+    ``model.reweight``): ``block`` the joint density of a residual block's members (exact
+    for the block's joint posterior; its weights thin with the block's size), ``strategy``
+    each strategy's own marginal density (the one-coordinate marginal of the block's
+    multivariate t; see ``strategy._reweighting``)."""
+
+    BLOCK = "block"
+    STRATEGY = "strategy"
+
+
 class RefitRule(StrEnum):
     """Why a rolling update refitted with NUTS instead of reweighting (the first word of
     ``models.strategy_posteriors.refit_reason``)."""
@@ -270,6 +281,9 @@ class CandidateFamily(StrEnum):
     """A policy function approximation: the pause, ramp and stop rules."""
     CFA = "cfa"
     """A cost function approximation: the allocation policy, its parameters, exposure."""
+    DLA = "dla"
+    """A direct lookahead: at each rebalance, the weights that maximise the mean log growth
+    over the model's own simulated next month (scenario fractional Kelly)."""
 
 
 class BacktestKind(StrEnum):

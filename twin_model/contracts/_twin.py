@@ -29,7 +29,7 @@ class PolicyEvaluations(pa.DataFrameModel):
     candidate_id: pl.String = pa.Field(
         nullable=False, description="The candidate: 'incumbent' or family:rule=value,... of what it changes."
     )
-    family: pl.String = pa.Field(isin=values_of(CandidateFamily), description="incumbent, pfa or cfa.")
+    family: pl.String = pa.Field(isin=values_of(CandidateFamily), description="incumbent, pfa, cfa or dla.")
     parameters: pl.String = pa.Field(
         description="JSON of the searched rules (policy_kind, policy_params, target_exposure, turnover_limit, "
         "pause_days, ramp_days, stop_valley_multiple) the candidate runs."

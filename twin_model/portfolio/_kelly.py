@@ -3,6 +3,7 @@ scaled down by a fraction, the rest in cash."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import cvxpy as cp
@@ -108,7 +109,9 @@ def _scenario_kelly(
     status, solver, attempts = None, None, []
     for s in ("CLARABEL", "SCS"):
         try:
-            prob.solve(solver=s)
+            with warnings.catch_warnings():  # OPTIMAL_INACCURATE is judged below, reported and polished
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+                prob.solve(solver=s)
         except (cp.error.SolverError, ValueError) as exc:
             attempts.append(f"{s}: {exc}")
             continue

@@ -1,8 +1,8 @@
 """What the policy search tries: its settings (``config/twin.yaml``'s ``policy_search``
 section is ``PolicySearchSettings``) and the candidates they generate for a solution.
 
-Per solution the candidates are the incumbent (the solution's configured rules) and two
-grids around it, each changing only its own family's rules:
+Per solution the candidates are the incumbent (the solution's configured rules) and
+three grids around it, each changing only its own family's rules:
 
 * PFA (the pause, ramp and stop rules): every combination of ``pfa.pause_days`` x
   ``pfa.valley_multiple`` (``stop_valley_multiple``) x ``pfa.ramp_days``;
@@ -10,7 +10,13 @@ grids around it, each changing only its own family's rules:
   parameters, a list meaning one candidate per value), every combination of its
   parameters x ``cfa.exposure`` (``target_exposure``; empty: the incumbent's) x
   ``cfa.turnover_limit`` (empty: the incumbent's). The step has a turnover *limit* (a
-  constraint of the allocation), not a penalty: that is what is searched.
+  constraint of the allocation), not a penalty: that is what is searched;
+* DLA (a direct lookahead): for each ``dla.fraction``, the fractional Kelly allocation,
+  which at every rebalance solves ``max_w mean_p log(1 + R_p w)`` over the day's
+  posterior-predictive paths of the next month (the model's own lookahead; the Gaussian
+  growth optimum from the day's moments where a day has no paths) and holds ``fraction``
+  of it, x ``dla.exposure`` (empty: the incumbent's). Empty ``fraction``: no DLA. A
+  cvxpy solve per rebalance on every path, so it runs on the reference evaluator.
 
 A combination equal to the incumbent is the incumbent (not repeated). The alpha pool's
 entry and exit bars are not candidates: on the model's own paths every strategy with
@@ -86,6 +92,20 @@ class CfaGrid:
 
 
 @validated.dataclass(frozen=True, config=_STRICT)
+class DlaGrid:
+    """The lookahead allocations tried: Kelly fractions x exposures (empty: none)."""
+
+    fraction: tuple[float, ...] = ()
+    exposure: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(not 0 < f <= 1 for f in self.fraction):
+            raise ValueError("fraction values must lie in (0, 1]")
+        if any(not 0 < e <= 1.5 for e in self.exposure):
+            raise ValueError("exposure values must lie in (0, 1.5]")
+
+
+@validated.dataclass(frozen=True, config=_STRICT)
 class PolicySearchSettings:
     """How the month-end search runs: paths, horizon, seed, score, grids, solutions."""
 
@@ -97,6 +117,7 @@ class PolicySearchSettings:
     risk_aversion: float = Field(default=2.0, ge=0)
     pfa: PfaGrid = PfaGrid()
     cfa: CfaGrid = CfaGrid()
+    dla: DlaGrid = DlaGrid()
     solutions: tuple[str, ...] | None = None
 
 
@@ -147,10 +168,10 @@ def parameters_json(rules: SolutionRules) -> str:
 
 
 def candidates(rules: SolutionRules, settings: PolicySearchSettings) -> list[Candidate]:
-    """The incumbent first, then the PFA grid, then the CFA grid (duplicates dropped)."""
+    """The incumbent first, then the PFA, CFA and DLA grids (duplicates dropped)."""
     out = [Candidate("incumbent", CandidateFamily.INCUMBENT, rules)]
     seen = {parameters_json(rules)}
-    for family, changes in [*_pfa(settings.pfa), *_cfa(settings.cfa)]:
+    for family, changes in [*_pfa(settings.pfa), *_cfa(settings.cfa), *_dla(settings.dla)]:
         trial = replace(rules, **changes)
         key = parameters_json(trial)
         if key not in seen:
@@ -180,6 +201,16 @@ def _cfa(grid: CfaGrid) -> list[tuple[CandidateFamily, dict[str, Any]]]:
                     if limit is not None:
                         changes["turnover_limit"] = float(limit)
                     out.append((CandidateFamily.CFA, changes))
+    return out
+
+
+def _dla(grid: DlaGrid) -> list[tuple[CandidateFamily, dict[str, Any]]]:
+    out = []
+    for fraction, exposure in itertools.product(grid.fraction, grid.exposure or (None,)):
+        changes: dict[str, Any] = {"policy_kind": PolicyKind.FRACTIONAL_KELLY, "policy_params": {"fraction": fraction}}
+        if exposure is not None:
+            changes["target_exposure"] = float(exposure)
+        out.append((CandidateFamily.DLA, changes))
     return out
 
 
