@@ -15,7 +15,7 @@ in each mode (compile excluded, reported apart); peak RSS. Asserts nothing.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/rolling.py [--days 60]
         [--scenario bundled|synthetic] [--strategies 100] [--draws 500] [--tune 300]
-        [--refit-every 21] [--min-ess 100] [--rolling-only]
+        [--refit-every 21|21,63] [--min-ess 100] [--reweight block|strategy|block,strategy] [--rolling-only]
 
 The whole bundled calendar (2,012 observed days, 2015-01-02 to 2022-12-28) with rolling
 updates only: ``--days 2012 --rolling-only``.
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import itertools
 import resource
 import sys
 import time
@@ -112,8 +113,14 @@ def main() -> None:
     parser.add_argument("--strategies", type=int, default=100)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=300)
-    parser.add_argument("--refit-every", type=int, default=21)
+    parser.add_argument("--refit-every", default="21", help="observed days, or several as 21,63: one rolling pass each")
     parser.add_argument("--min-ess", type=float, default=100.0)
+    parser.add_argument(
+        "--reweight",
+        default="strategy",
+        help="block, strategy, or both as block,strategy: one rolling pass each (for each --refit-every), "
+        "against the same refits",
+    )
     parser.add_argument(
         "--rolling-only",
         action="store_true",
@@ -129,18 +136,26 @@ def main() -> None:
     started = time.perf_counter()
     windows = [(end, return_window(returns, factors, end, WINDOW, sectors=sectors)) for end in ends]
     window_seconds = time.perf_counter() - started
-    settings = FitSettings(
-        window_days=WINDOW, draws=args.draws, tune=args.tune, refit_every=args.refit_every, min_ess=args.min_ess
-    )
+    settings = FitSettings(window_days=WINDOW, draws=args.draws, tune=args.tune, min_ess=args.min_ess)
     refit = StrategyModelFitter(dataclasses.replace(settings, update=ModelUpdate.REFIT))
-    rolling = refit.with_settings(update=ModelUpdate.ROLLING)  # shares the compiled model
     t0 = time.perf_counter()
     refit_rows, refit_seconds = ([], []) if args.rolling_only else _step_refit(refit, windows, settings.seed)
     refit_wall = time.perf_counter() - t0
+    for by, every in itertools.product(args.reweight.split(","), args.refit_every.split(",")):
+        fitter = refit.with_settings(update=ModelUpdate.ROLLING, reweight=by, refit_every=int(every))  # one compile
+        figures = _rolling_figures(args, fitter, windows, ends, window_seconds, refit_rows, refit_seconds, refit_wall)
+        print(f"--- reweight by {by}, refit every {every} days")
+        for key, value in figures.items():
+            print(f"{key}: {value}")
+
+
+def _rolling_figures(args, fitter, windows, ends, window_seconds, refit_rows, refit_seconds, refit_wall) -> dict:
+    """The rolling pass with ``fitter`` and its figures against the daily refits."""
+    settings = fitter.settings
     t0 = time.perf_counter()
-    rolling_rows, rolling_seconds = _step_rolling(rolling, windows, settings.seed)
+    rolling_rows, rolling_seconds = _step_rolling(fitter, windows, settings.seed)
     rolling_wall = time.perf_counter() - t0
-    compile_seconds = refit.compile_seconds
+    compile_seconds = fitter.compile_seconds  # paid once, by the first pass that fits
 
     refitted = [row["method"][0] != "reweighted" for row in rolling_rows]
     reasons = collections.Counter(
@@ -151,7 +166,7 @@ def main() -> None:
     per_nuts_day = [s for s, r in zip(rolling_seconds, refitted) if r]
     if args.rolling_only:  # a daily refit costs about what the rolling run's NUTS days cost
         refit_seconds = [sum(per_nuts_day) / len(per_nuts_day)] * len(windows)
-    figures = {
+    return {
         "scenario": args.scenario,
         "strategies": windows[0][1].returns.shape[1],
         "days": len(windows),
@@ -160,6 +175,7 @@ def main() -> None:
         "draws": f"{settings.chains} x {settings.draws} (tune {settings.tune})",
         "refit_every": settings.refit_every,
         "min_ess": settings.min_ess,
+        "reweight": str(settings.reweight),
         "agreement_within_0.25_sd": None if args.rolling_only else _agreement(refit_rows, rolling_rows),
         "share_of_days_refitted": round(sum(refitted) / len(refitted), 3),
         "refit_reasons": dict(reasons),
@@ -178,12 +194,10 @@ def main() -> None:
         "refit_wall_seconds_with_compile": round(refit_wall, 1),
         "rolling_wall_seconds": round(rolling_wall, 1),
         "rolling_whole_span_minutes_incl_compile_and_windows": round(
-            (rolling_wall + window_seconds + (compile_seconds if args.rolling_only else 0)) / 60, 1
+            (rolling_wall + window_seconds + compile_seconds) / 60, 1
         ),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    for key, value in figures.items():
-        print(f"{key}: {value}")
 
 
 if __name__ == "__main__":

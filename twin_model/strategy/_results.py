@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, field_validator
 from pydantic import dataclasses as validated
 
 from twin_model.contracts import TABLES, beta_column
-from twin_model.conventions import PERIODS_PER_YEAR, FitMethod, ModelUpdate
+from twin_model.conventions import PERIODS_PER_YEAR, FitMethod, ModelUpdate, ReweightBy
 from twin_model.strategy._window import ReturnWindow
 
 ROLLING_COLUMNS = ("pareto_k", "ess_weighted", "anchor_date", "days_since_anchor", "refit_reason")
@@ -52,6 +52,8 @@ class FitSettings:
     by day (``_rolling``) until a refit rule fires -- at the latest ``refit_every``
     observed days after the anchor, or when a strategy's importance-sampling effective
     sample size falls below ``min_ess``; ``refit`` fits every day with NUTS.
+    ``reweight`` (a ``ReweightBy``): weigh by each residual block's joint density or by
+    each strategy's marginal density (``_reweighting``).
 
     ``min_ess`` = 100: the Monte Carlo sd of a weighted posterior mean is ``sd /
     sqrt(ESS)``; against a refit with its own ESS of about 600, the two means differ by
@@ -74,6 +76,7 @@ class FitSettings:
     update: ModelUpdate = ModelUpdate.ROLLING
     refit_every: int = Field(default=21, ge=1)
     min_ess: float = Field(default=100.0, gt=0)
+    reweight: ReweightBy = ReweightBy.BLOCK
 
     @field_validator("method")
     @classmethod

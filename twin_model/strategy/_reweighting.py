@@ -12,6 +12,24 @@ entered over the days that left::
 contributes 0 and a day on which no member is observed contributes 0). Days are compared
 by date, so a window that skipped or gained a day is weighed exactly.
 
+Per strategy (``ReweightBy.STRATEGY``) instead of per block, strategy ``i``'s weights use
+its own marginal density, the univariate Student-t that is the one-coordinate marginal of
+its block's multivariate t (same ``nu_b``, variance ``Sigma_ii = sigma_i^2``)::
+
+    log w_si = sum_{t entered} l_i(theta_i^(s), t) - sum_{t left} l_i(theta_i^(s), t)
+
+This weighs about ``K + 3`` parameters a strategy instead of ``|b| (K + 4)`` a block, so
+the weights thin like a lone strategy's (a six-member block's joint weights fell below
+the ESS floor after a day or two). It is exact for the coefficients in the Gaussian
+limit: with every member regressed on the same factors (seemingly unrelated regressions
+with identical regressors, Zellner 1962) the joint posterior of the coefficients is
+matrix-normal with covariance ``Sigma (x) (X'X)^-1``, whose marginal for member ``i`` is
+what ``y_i`` alone gives with variance ``Sigma_ii``, so the marginal update equals the
+block update's marginal. What it leaves out: a member's loading ``c_i`` is not updated
+(it enters only through the cross-moments), held at the anchor like the
+hyper-parameters, and the Student-t tails and masked cells make the equality approximate
+(benchmarks/rolling.py measures both against daily refits).
+
 The raw weights are Pareto-smoothed per block (PSIS, Vehtari et al. 2024, through ArviZ's
 ``psislw``, whose tail length ``min(S/5, 3 sqrt(S / r_eff))`` uses the draws' relative
 efficiency) and normalised. ``k_hat`` is the fitted generalised-Pareto shape of the
@@ -39,6 +57,7 @@ import warnings
 
 import numpy as np
 
+from twin_model.conventions import ReweightBy
 from twin_model.strategy._likelihood import block_loglik
 from twin_model.strategy._window import ReturnWindow
 
@@ -80,14 +99,21 @@ def likelihood_inputs(window: ReturnWindow, draws: dict[str, np.ndarray]) -> tup
 
 
 def log_weights(
-    anchor_window: ReturnWindow, draws: dict[str, np.ndarray], window: ReturnWindow
+    anchor_window: ReturnWindow,
+    draws: dict[str, np.ndarray],
+    window: ReturnWindow,
+    by: ReweightBy = ReweightBy.BLOCK,
 ) -> tuple[np.ndarray, list[int]]:
-    """Raw log-weights ``[S, B]`` of the anchor's ``draws`` for ``window`` (the days that
-    entered minus the days that left, by date), and each strategy's block."""
+    """Raw log-weights ``[S, G]`` of the anchor's ``draws`` for ``window`` (the days that
+    entered minus the days that left, by date), and each strategy's column: ``G`` blocks
+    (``by`` block) or one column a strategy (``by`` strategy, its marginal density)."""
     before, now = set(anchor_window.dates), set(window.dates)
     entered = [t for t, day in enumerate(window.dates) if day not in before]
     left = [t for t, day in enumerate(anchor_window.dates) if day not in now]
     params, returns, factors, blocks = likelihood_inputs(window, draws)
+    if by == ReweightBy.STRATEGY:
+        params = {**params, "loading": np.zeros_like(params["loading"])}
+        blocks = list(range(len(blocks)))
     gained = block_loglik(params, returns[entered], factors[entered], blocks).sum(axis=1)
     _, old_returns, old_factors, _ = likelihood_inputs(anchor_window, draws)
     lost = block_loglik(params, old_returns[left], old_factors[left], blocks).sum(axis=1)

@@ -15,8 +15,10 @@ Refit rules (``RefitRule``; all that hold are reported, joined by "; "):
 * ``fallback``: a strategy of the anchor fell back to the conjugate model (its draws
   have no tail df to weigh with);
 * ``cadence``: ``refit_every`` or more observed days since the anchor;
-* ``pareto_k``: a block's ``k_hat`` above ``min(1 - 1/log10 S, 0.7)``;
-* ``ess``: a block's effective sample size below ``min_ess``.
+* ``pareto_k``: a weight column's ``k_hat`` above ``min(1 - 1/log10 S, 0.7)``;
+* ``ess``: a weight column's effective sample size below ``min_ess``.
+
+A weight column is a residual block, or a strategy with ``reweight: strategy``.
 
 The anchor's draws are never resampled: a reweighted day's draws artefact is the
 anchor's draws with today's weights (normalised per strategy), its derived quantities
@@ -37,7 +39,7 @@ import numpy as np
 import polars as pl
 
 from twin_model.contracts import decode_betas, decode_draws, encode_draws
-from twin_model.conventions import FitMethod, ModelUpdate, RefitRule
+from twin_model.conventions import FitMethod, ModelUpdate, RefitRule, ReweightBy
 from twin_model.strategy._fitting import StrategyModelFitter
 from twin_model.strategy._results import _draw_columns, _summarise_draws, _summary_frame
 from twin_model.strategy._reweighting import (
@@ -112,9 +114,10 @@ class DayPosterior:
     refitted: bool
 
 
-def reweigh(anchor: Anchor, window: ReturnWindow) -> Reweighting:
-    """The anchor's draws weighted for ``window`` (``_reweighting``), per strategy."""
-    log_w, blocks = log_weights(anchor.window, anchor.draws, window)
+def reweigh(anchor: Anchor, window: ReturnWindow, by: ReweightBy = ReweightBy.BLOCK) -> Reweighting:
+    """The anchor's draws weighted for ``window`` (``_reweighting``; by block, or by each
+    strategy's marginal density), per strategy."""
+    log_w, blocks = log_weights(anchor.window, anchor.draws, window, by)
     r_eff = relative_efficiency(log_w, anchor.chains)
     weights, k_hat = smoothed_weights(log_w, r_eff)
     ess = effective_sample_size(weights, r_eff)
@@ -177,8 +180,9 @@ class RollingFitter:
     def step(self, anchor: Anchor | None, window: ReturnWindow, day: dt.date, seed: int) -> DayPosterior:
         """Today's posterior from ``anchor`` (None: the first day), NUTS seeded ``seed`` on a refit."""
         started = time.perf_counter()
-        reweighting = reweigh(anchor, window) if _can_reweigh(anchor, window, self.settings) else None
-        reasons = refit_reasons(anchor, window, self.settings, reweighting)
+        settings = self.settings
+        reweighting = reweigh(anchor, window, settings.reweight) if _can_reweigh(anchor, window, settings) else None
+        reasons = refit_reasons(anchor, window, settings, reweighting)
         if reasons:
             return self._refit(window, day, seed, "; ".join(reasons))
         return self._reweighted(anchor, window, reweighting, time.perf_counter() - started)

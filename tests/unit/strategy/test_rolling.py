@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from tests.helpers.anchors import anchor_rows
 from twin_model.contracts import DRAW_COLUMNS, decode_weights, encode_draws
 from twin_model.conventions import FitMethod, ModelUpdate, RefitRule
 from twin_model.strategy import (
@@ -42,22 +43,6 @@ def _window(dates, returns, ids=None) -> ReturnWindow:
     return ReturnWindow(tuple(ids), tuple(dates), returns, None)
 
 
-def _rows(n: int, total: int, method=FitMethod.NUTS) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "strategy_id": [f"s{i}" for i in range(n)],
-            "method": [method.value] * n,
-            "rhat_max": [1.001] * n,
-            "ess_bulk_min": [float(total)] * n,
-            "divergences": [0] * n,
-            "sampler": ["exact draws (test)"] * n,
-            "seed": [11] * n,
-            "chains": [1] * n,
-            "draws": [total] * n,
-        }
-    )
-
-
 def _exact_anchor(window: ReturnWindow, total: int, seed: int, known_sigma: bool = True) -> Anchor:
     """Independent exact draws of each strategy's posterior under a flat prior on alpha and
     log sigma (normal returns): sigma^2 ~ scaled-inv-chi2(n-1, s^2) (or SIGMA when known),
@@ -77,7 +62,7 @@ def _exact_anchor(window: ReturnWindow, total: int, seed: int, known_sigma: bool
     draws["vol"] = draws["sigma"].copy()
     draws["daily_mean"] = draws["alpha"].copy()
     draws["sharpe"] = np.sqrt(252) * draws["alpha"] / draws["sigma"]
-    return Anchor.of(window.dates[-1], window, encode_draws(window.strategy_ids, draws), _rows(n, total))
+    return Anchor.of(window.dates[-1], window, encode_draws(window.strategy_ids, draws), anchor_rows(n, total))
 
 
 def _shifted(window: ReturnWindow, new_returns: np.ndarray) -> ReturnWindow:
@@ -166,7 +151,9 @@ def test_every_refit_rule_fires_on_its_own():
     assert _rules(anchor, today, FitSettings(draws=200, chains=1)) == [RefitRule.CONFIGURED]
     three = _window(today.dates, np.column_stack([today.returns, today.returns[:, 0]]))
     assert _rules(anchor, three, base) == [RefitRule.UNIVERSE]
-    fell_back = Anchor(anchor.date, anchor.window, anchor.draws, _rows(2, 300, FitMethod.CONJUGATE), anchor.chains)
+    fell_back = Anchor(
+        anchor.date, anchor.window, anchor.draws, anchor_rows(2, 300, FitMethod.CONJUGATE), anchor.chains
+    )
     assert _rules(fell_back, today, base) == [RefitRule.FALLBACK]
     later = _shifted(anchor.window, rng.normal(0.0, SIGMA, (5, 2)))
     assert _rules(anchor, later, base) == [RefitRule.CADENCE]
