@@ -389,6 +389,7 @@ def _small_synthetic_firm(config_dir: Path) -> None:
     twin["policy_search"].update(n_paths=12, holdout_paths=12, seed=5)
     twin["policy_search"]["pfa"] = {"pause_days": [2, 5], "valley_multiple": [2.0], "ramp_days": [2]}
     twin["policy_search"]["cfa"] = {"policies": [], "exposure": [], "turnover_limit": []}
+    twin["policy_search"]["dla"] = {"fraction": []}
     (config_dir / "twin.yaml").write_text(yaml.safe_dump(twin))
 
 

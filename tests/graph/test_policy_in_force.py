@@ -140,6 +140,7 @@ def test_the_month_end_search_writes_its_choice_and_the_next_month_runs_it(stres
     settings["policy_search"].update(n_paths=12, holdout_paths=12, seed=5)
     settings["policy_search"]["pfa"] = {"pause_days": [2, 5], "valley_multiple": [2.0], "ramp_days": [2, 4]}
     settings["policy_search"]["cfa"] = {"policies": [], "exposure": []}
+    settings["policy_search"]["dla"] = {"fraction": []}
     (twin_yaml / "twin.yaml").write_text(yaml.safe_dump(settings))
     res = resources(warehouse, twin_yaml)
     assert materialize_days([solution_level], res, FIRST, "2017-02-28").success

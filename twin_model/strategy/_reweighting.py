@@ -28,7 +28,13 @@ what ``y_i`` alone gives with variance ``Sigma_ii``, so the marginal update equa
 block update's marginal. What it leaves out: a member's loading ``c_i`` is not updated
 (it enters only through the cross-moments), held at the anchor like the
 hyper-parameters, and the Student-t tails and masked cells make the equality approximate
-(benchmarks/rolling.py measures both against daily refits).
+(benchmarks/rolling.py measures both against daily refits). A block's members then carry
+different weights, so a forecast path draws each member's parameters through its own
+weights (``_forecast``): on a reweighted day the posterior correlation of the members'
+alphas (the residual correlation, in the SUR posterior) is only partly kept. It is the
+parameter part of a month's risk (``21^2 sd(alpha)^2`` against ``21 sigma^2`` of
+return noise, about 4% of a member's monthly variance at 504 days); the residual
+co-movement itself comes from the joint bootstrap and is kept whole.
 
 The raw weights are Pareto-smoothed per block (PSIS, Vehtari et al. 2024, through ArviZ's
 ``psislw``, whose tail length ``min(S/5, 3 sqrt(S / r_eff))`` uses the draws' relative
