@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--min-ess", type=float, default=100.0)
     parser.add_argument(
         "--reweight",
-        default="strategy",
+        default="block",
         help="block, strategy, or both as block,strategy: one rolling pass each (for each --refit-every), "
         "against the same refits",
     )

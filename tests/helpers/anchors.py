@@ -1,7 +1,11 @@
-"""The row facts an ``Anchor`` of hand-made exact draws carries (``_rolling.CARRIED``)."""
+"""Hand-made anchors for the rolling-update tests: their dates and the row facts an
+``Anchor`` of exact draws carries (``_rolling.CARRIED``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import polars as pl
 
 from twin_model.conventions import FitMethod
@@ -22,3 +26,9 @@ def anchor_rows(n: int, total: int, method: FitMethod = FitMethod.NUTS) -> pl.Da
             "draws": [total] * n,
         }
     )
+
+
+def weekdays(n: int, start: dt.date = dt.date(2020, 1, 6)) -> tuple[dt.date, ...]:
+    """``n`` consecutive weekdays from ``start`` (rolled forward to a weekday)."""
+    days = np.busday_offset(np.datetime64(start, "D"), np.arange(n), roll="forward")
+    return tuple(days.astype(dt.date).tolist())

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.helpers.anchors import anchor_rows
+from tests.helpers.anchors import anchor_rows, weekdays
 from twin_model.contracts import DRAW_COLUMNS, encode_draws
 from twin_model.conventions import ReweightBy
 from twin_model.strategy import Anchor, FitSettings, reweigh
@@ -21,11 +21,6 @@ from twin_model.strategy._window import ReturnWindow
 SIGMA = 0.01
 LOADING = 0.9  # members correlate 0.81
 NORMAL_NU = 1e8
-
-
-def _dates(n: int, start: dt.date = dt.date(2020, 1, 6)) -> tuple[dt.date, ...]:
-    days = np.busday_offset(np.datetime64(start, "D"), np.arange(n), roll="forward")
-    return tuple(days.astype(dt.date).tolist())
 
 
 def _block_window(dates, returns) -> ReturnWindow:
@@ -59,13 +54,13 @@ def _anchor(window: ReturnWindow, total: int, seed: int, nu: float = NORMAL_NU) 
 
 def _moved(anchor: Anchor, entered: np.ndarray) -> ReturnWindow:
     k = entered.shape[0]
-    dates = anchor.window.dates[k:] + _dates(k, anchor.window.dates[-1] + dt.timedelta(days=1))
+    dates = anchor.window.dates[k:] + weekdays(k, anchor.window.dates[-1] + dt.timedelta(days=1))
     return _block_window(dates, np.vstack([anchor.window.returns[k:], entered]))
 
 
 def test_marginal_log_weights_are_scipys_univariate_t_densities_of_the_days_that_moved():
     rng = np.random.default_rng(1)
-    window = _block_window(_dates(40), rng.multivariate_normal(np.zeros(3), _covariance(3), 40))
+    window = _block_window(weekdays(40), rng.multivariate_normal(np.zeros(3), _covariance(3), 40))
     anchor = _anchor(window, total=50, seed=2, nu=5.0)
     today = _moved(anchor, rng.multivariate_normal(np.zeros(3), _covariance(3), 2))
     log_w, columns = log_weights(anchor.window, anchor.draws, today, ReweightBy.STRATEGY)
@@ -84,7 +79,7 @@ def test_on_a_correlated_block_both_weightings_give_the_exact_means_and_the_marg
     rng = np.random.default_rng(11)
     n, days, moved = 6, 100, 10
     cov = _covariance(n)
-    window = _block_window(_dates(days), rng.multivariate_normal(np.zeros(n), cov, days))
+    window = _block_window(weekdays(days), rng.multivariate_normal(np.zeros(n), cov, days))
     anchor = _anchor(window, total=20_000, seed=12)
     today = _moved(anchor, rng.multivariate_normal(np.full(n, 0.008), cov, moved))
     exact = today.returns.mean(axis=0)  # the shifted window's posterior mean (flat prior, Sigma known)
@@ -103,6 +98,6 @@ def test_on_a_correlated_block_both_weightings_give_the_exact_means_and_the_marg
 
 def test_settings_take_the_reweighting_by_name_and_refuse_others():
     assert FitSettings(reweight="strategy").reweight == ReweightBy.STRATEGY
-    assert FitSettings().reweight in set(ReweightBy)
+    assert FitSettings().reweight == ReweightBy.BLOCK  # the exact joint weights unless asked
     with pytest.raises(ValueError, match="reweight"):
         FitSettings(reweight="sector")

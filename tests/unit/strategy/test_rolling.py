@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from tests.helpers.anchors import anchor_rows
+from tests.helpers.anchors import anchor_rows, weekdays
 from twin_model.contracts import DRAW_COLUMNS, decode_weights, encode_draws
 from twin_model.conventions import FitMethod, ModelUpdate, RefitRule
 from twin_model.strategy import (
@@ -31,11 +31,6 @@ from twin_model.strategy._window import ReturnWindow
 
 SIGMA = 0.01
 NORMAL_NU = 1e8  # a Student-t this wide is the normal density to ~1e-8
-
-
-def _dates(n: int, start: dt.date = dt.date(2020, 1, 6)) -> tuple[dt.date, ...]:
-    days = np.busday_offset(np.datetime64(start, "D"), np.arange(n), roll="forward")
-    return tuple(days.astype(dt.date).tolist())
 
 
 def _window(dates, returns, ids=None) -> ReturnWindow:
@@ -68,14 +63,14 @@ def _exact_anchor(window: ReturnWindow, total: int, seed: int, known_sigma: bool
 def _shifted(window: ReturnWindow, new_returns: np.ndarray) -> ReturnWindow:
     """The window moved by ``len(new_returns)`` days: that many days left, the new ones entered."""
     k = new_returns.shape[0]
-    dates = window.dates[k:] + _dates(k, window.dates[-1] + dt.timedelta(days=1))
+    dates = window.dates[k:] + weekdays(k, window.dates[-1] + dt.timedelta(days=1))
     return _window(dates, np.vstack([window.returns[k:], new_returns]))
 
 
 def test_reweighting_exact_draws_reproduces_the_shifted_windows_exact_posterior():
     rng = np.random.default_rng(3)
     returns = rng.normal(0.0, SIGMA, (100, 2))
-    anchor = _exact_anchor(_window(_dates(100), returns), total=4000, seed=4)
+    anchor = _exact_anchor(_window(weekdays(100), returns), total=4000, seed=4)
     entered = np.array([[0.01, np.nan]] * 5)  # s0 gains five good days, s1 is not observed
     today = _shifted(anchor.window, entered)
     rw = reweigh(anchor, today)
@@ -103,7 +98,7 @@ def test_a_strategy_unobserved_on_every_moved_day_keeps_equal_weights_and_no_kha
     rng = np.random.default_rng(5)
     returns = rng.normal(0.0, SIGMA, (60, 2))
     returns[:3, 1] = np.nan
-    anchor = _exact_anchor(_window(_dates(60), returns), total=500, seed=6)
+    anchor = _exact_anchor(_window(weekdays(60), returns), total=500, seed=6)
     today = _shifted(anchor.window, np.array([[0.002, np.nan]] * 3))
     rw = reweigh(anchor, today)
     np.testing.assert_array_equal(rw.weights[:, 1], np.full(500, 1 / 500))
@@ -114,7 +109,7 @@ def test_a_strategy_unobserved_on_every_moved_day_keeps_equal_weights_and_no_kha
 def test_khat_is_small_for_a_quiet_day_and_a_shock_pushes_it_over_the_threshold():
     rng = np.random.default_rng(7)
     returns = rng.normal(0.0, SIGMA, (250, 1))
-    anchor = _exact_anchor(_window(_dates(250), returns), total=200, seed=8, known_sigma=False)
+    anchor = _exact_anchor(_window(weekdays(250), returns), total=200, seed=8, known_sigma=False)
     limit = khat_threshold(200)
     assert limit == pytest.approx(1 - 1 / np.log10(200))
 
@@ -141,7 +136,7 @@ def _rules(anchor, today, settings):
 def test_every_refit_rule_fires_on_its_own():
     rng = np.random.default_rng(9)
     returns = rng.normal(0.0, SIGMA, (80, 2))
-    anchor = _exact_anchor(_window(_dates(80), returns), total=300, seed=10)
+    anchor = _exact_anchor(_window(weekdays(80), returns), total=300, seed=10)
     today = _shifted(anchor.window, rng.normal(0.0, SIGMA, (2, 2)))
     base = FitSettings(draws=300, chains=1, refit_every=5, min_ess=50)
 
@@ -213,7 +208,7 @@ def test_relative_efficiency_of_the_ratios_is_about_one_when_independent_and_low
 def test_a_day_stepped_from_the_stored_anchor_equals_the_day_stepped_in_memory():
     rng = np.random.default_rng(13)
     returns = rng.normal(0.0005, SIGMA, (120, 3))
-    anchor = _exact_anchor(_window(_dates(120), returns), total=200, seed=14, known_sigma=False)
+    anchor = _exact_anchor(_window(weekdays(120), returns), total=200, seed=14, known_sigma=False)
     rolling = RollingFitter(StrategyModelFitter(FitSettings(draws=200, chains=1, method=FitMethod.CONJUGATE)))
     day2 = _shifted(anchor.window, rng.normal(0.0, SIGMA, (1, 3)))
     day3 = _shifted(day2, rng.normal(0.0, SIGMA, (1, 3)))

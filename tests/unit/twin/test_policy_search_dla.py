@@ -64,7 +64,8 @@ def test_the_lookahead_puts_its_fraction_in_the_strategy_the_simulated_month_fav
     lookahead = _paths(rng, 500, 21)
     base = dataclasses.replace(base_inputs(2), scenarios=lambda ids: lookahead[:, :, [int(s[1:]) for s in ids]])
     incumbent = rules(policy_params={"weights": {"s01": 1.0}}, max_weight=1.0)
-    pool = candidates(incumbent, _settings(fraction=(0.5,)))
+    settings = _settings(fraction=(0.5,))
+    pool = candidates(incumbent, settings)
     paths, holdout = _paths(rng, 60, 21), _paths(rng, 60, 21)
     result = search(
         pool,
@@ -72,7 +73,7 @@ def test_the_lookahead_puts_its_fraction_in_the_strategy_the_simulated_month_fav
         month(base, valley=None),
         paths,
         holdout,
-        _settings(),
+        settings,
         inert_limits(),
         NO_COSTS,
     )
