@@ -62,7 +62,7 @@ from twin_model.strategy._forecast import (
     simulate_predictive,
 )
 from twin_model.strategy._likelihood import block_loglik
-from twin_model.strategy._model import BetaForm, build_model, padded_arrays, padded_shape, stored_variables
+from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
 from twin_model.strategy._parameter_sets import (
     ParameterSet,
     fitted_parameter_set,
@@ -91,7 +91,6 @@ __all__ = [
     "conjugate_fit",
     "nig_posterior",
     "build_model",
-    "BetaForm",
     "padded_shape",
     "padded_arrays",
     "stored_variables",

@@ -33,18 +33,9 @@ tau_beta w``) was the first design: the data pin every beta down (standard error
 where the non-centred form ties ``mu_beta``, ``tau_beta`` and all the ``w_i`` together
 along a curved ridge. Measured on 40 synthetic strategies x 504 days (2 x 300 + 300), one
 benchmark: non-centred, ``mu_beta`` and ``tau_beta`` had R-hat 1.13-1.50 and bulk ESS
-4-13; centred, R-hat <= 1.013 and ESS 880-1,200. Without factors the beta hierarchy is
-left out of the model altogether (a centred hierarchy with no data would be a pure funnel).
-
-The betas are sampled **preconditioned** (``BetaForm.PRECONDITIONED``, the default):
-``beta = M W`` with ``W`` flat and the centred prior above kept on ``beta`` as a
-potential, ``M`` a fixed block-diagonal Cholesky factor of each block's residual scatter
-(``_preconditioner``, data). The posterior is the centred model's exactly (constant
-Jacobian); the members of a block, whose betas correlate like their residuals, become
-nearly uncorrelated for the sampler. ``BetaForm.CENTRED`` samples ``beta`` itself, kept
-so benchmarks/beta_mixing.py can measure the difference and a test can hold the two
-densities equal. Bundled firm, last window, 8 seeds: centred, 4 fits with a chain stuck
-in a local mode (R-hat 1.5-1.8) and 9-13 s; preconditioned, none, 6.6-7.1 s.
+4-13; centred, R-hat <= 1.013 and ESS 880-1,200. ``build_model(..., centred_beta=False)``
+keeps the non-centred form for comparison. Without factors the beta hierarchy is left
+out of the model altogether (a centred hierarchy with no data would be a pure funnel).
 
 Shared residual risk: the strategies of a block share a latent daily risk no factor
 carries, integrated out (rank-one covariance), so strategies of one sector that had a
@@ -107,8 +98,7 @@ prior. The model has fixed shapes: ``N_max`` strategies (``N`` rounded up to a m
 ``STRATEGY_BUCKET`` = 8) by ``T_max`` days (``window_days``; a longer window is rounded
 up to a multiple of 64), ``K`` factors (part of the compile key; padding a factor would
 put an unidentified centred hierarchy in the model). Returns, factors, the 0/1 mask and
-the block structure (``block`` number, ``member`` flag, ``lead_index``) and the betas'
-preconditioner (``beta_mix``) are ``pm.Data``, so
+the block structure (``block`` number, ``member`` flag, ``lead_index``) are ``pm.Data``, so
 a new day with other blocks re-uses the compiled model. Masked cells hold a finite fill
 value (0) and are multiplied by ``m_it = 0`` before any sum, so they contribute exactly
 nothing to the log density or its gradient. Days before the window's first date are
@@ -119,11 +109,9 @@ dropped from every output (their parameters sample the prior: at most 7 idle col
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 
 import numpy as np
 
-from twin_model.strategy._preconditioner import beta_mixing, factor_residuals
 from twin_model.strategy._window import ReturnWindow
 
 STRATEGY_BUCKET = 8
@@ -144,13 +132,6 @@ PRIOR_NU_RATE = 0.1
 PRIOR_LOADING_Z_SD = 1.0
 
 
-class BetaForm(StrEnum):
-    """How the sampler sees the betas (the posterior is the same; see the module docstring)."""
-
-    PRECONDITIONED = "preconditioned"
-    CENTRED = "centred"
-
-
 def padded_shape(n_strategies: int, n_days: int, window_days: int) -> tuple[int, int]:
     """``(N_max, T_max)``: strategies up to a multiple of 8, days to ``window_days`` (or a
     multiple of 64 when the window is longer)."""
@@ -159,19 +140,12 @@ def padded_shape(n_strategies: int, n_days: int, window_days: int) -> tuple[int,
     return n_max, t_max
 
 
-def padded_arrays(
-    window: ReturnWindow,
-    n_max: int,
-    t_max: int,
-    masked_fill: float = 0.0,
-    beta_form: BetaForm = BetaForm.PRECONDITIONED,
-) -> dict[str, np.ndarray]:
+def padded_arrays(window: ReturnWindow, n_max: int, t_max: int, masked_fill: float = 0.0) -> dict[str, np.ndarray]:
     """The model's data for ``window``: ``ret`` and ``mask`` ``[t_max, n_max]``, with factors
     ``factors`` ``[t_max, K]`` (0 on a day with a factor missing, which the mask excludes
     for every strategy), per strategy ``block`` (its block number; padding columns each a block
     of their own), ``member`` (1 in a shared block of two or more, else 0) and
-    ``lead_index`` (its block lead's column, ``block_leads``; itself alone), and for the
-    preconditioned betas ``beta_mix`` (``_preconditioner.beta_mixing``). The window's days fill the last rows (earlier
+    ``lead_index`` (its block lead's column, ``block_leads``; itself alone). The window's days fill the last rows (earlier
     rows are padding), its strategies the first columns. Every masked cell of ``ret``
     holds ``masked_fill`` (finite; it is multiplied by a zero mask, so any value gives the
     same log density -- the tests use that to prove masked cells are excluded)."""
@@ -190,8 +164,6 @@ def padded_arrays(
     if window.factor_ids:
         factors["factors"] = np.zeros((t_max, len(window.factor_ids)))
         factors["factors"][t_max - t :] = np.nan_to_num(window.factors, nan=0.0)
-        if beta_form == BetaForm.PRECONDITIONED:
-            factors["beta_mix"] = beta_mixing(window, n_max)
     n_blocks = int(window.blocks.max()) + 1 if n else 0
     block = np.concatenate([window.blocks, n_blocks + np.arange(n_max - n)]).astype(np.int64)
     shared = np.concatenate([window.block_sizes >= 2, np.zeros(n_max - n, dtype=bool)])
@@ -220,7 +192,14 @@ def block_leads(window: ReturnWindow) -> np.ndarray:
     n = len(window.strategy_ids)
     lead = np.zeros(n, dtype=bool)
     sizes = window.block_sizes
-    resid = factor_residuals(window)
+    mask = window.mask
+    resid = np.full(window.returns.shape, np.nan)
+    x = np.column_stack([np.ones(mask.shape[0]), np.nan_to_num(window.factors)])
+    for i in np.nonzero(sizes >= 2)[0]:
+        ok = mask[:, i]
+        if ok.sum() > x.shape[1]:
+            coef = np.linalg.lstsq(x[ok], window.returns[ok, i], rcond=None)[0]
+            resid[ok, i] = window.returns[ok, i] - x[ok] @ coef
     for b in np.unique(window.blocks[sizes >= 2]):
         members = np.nonzero(window.blocks == b)[0]
         strength = [sum(abs(_pair_correlation(resid[:, i], resid[:, j])) for j in members if j != i) for i in members]
@@ -238,16 +217,17 @@ def _pair_correlation(u: np.ndarray, v: np.ndarray) -> float:
     return float(a @ b) / den if den > 0 else 0.0
 
 
-def build_model(n_max: int, t_max: int, n_factors: int, *, beta_form: BetaForm = BetaForm.PRECONDITIONED):
+def build_model(n_max: int, t_max: int, n_factors: int, *, centred_beta: bool = True):
     """The PyMC model (see the module docstring) with zero data of shape ``[t_max, n_max]``
     and ``n_factors`` regressors.
 
-    Data containers: ``ret``, ``mask`` ``[t_max, n_max]``, ``factors`` ``[t_max, K]`` and
-    (preconditioned) ``beta_mix`` ``[n_max, n_max]`` (only with factors), ``block``,
-    ``lead_index`` (int), ``member`` ``[n_max]`` and the block counts of ``_block_counts``.
-    Stored variables: ``alpha``, ``sigma``, ``nu``, ``loading`` ``[n_max]``, ``beta``
-    ``[n_max, K]`` (with factors) and the hyper-parameters; the likelihood is the Potential
-    ``loglik`` (and, preconditioned, the betas' prior the Potential ``beta_prior``)."""
+    Data containers: ``ret``, ``mask`` ``[t_max, n_max]``, ``factors`` ``[t_max, K]`` (only
+    with factors), ``block``, ``lead_index`` (int), ``member`` ``[n_max]`` and the block counts of
+    ``_block_counts``. Stored variables: ``alpha``, ``sigma``,
+    ``nu``, ``loading`` ``[n_max]``, ``beta`` ``[n_max, K]`` (with factors) and the
+    hyper-parameters; the log density is the Potential ``loglik``. ``centred_beta=False``
+    gives the non-centred beta hierarchy, kept only so the benchmark can show why it is
+    not used."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -274,7 +254,7 @@ def build_model(n_max: int, t_max: int, n_factors: int, *, beta_form: BetaForm =
         mean = alpha[None, :]
         if n_factors:
             x = pm.Data("factors", np.zeros((t_max, n_factors)))
-            mean = mean + pt.dot(x, _betas(n_max, n_factors, beta_form).T)
+            mean = mean + pt.dot(x, _betas(n_max, n_factors, centred_beta).T)
 
         resid = (ret - mean) * mask
         structure = {name: pm.Data(name, value) for name, value in _empty_structure(n_max, t_max).items()}
@@ -282,20 +262,16 @@ def build_model(n_max: int, t_max: int, n_factors: int, *, beta_form: BetaForm =
     return model
 
 
-def _betas(n_max: int, n_factors: int, form: BetaForm):
-    """``beta [n_max, K] ~ N(mu_beta_k, tau_beta_k)``, pooled per factor; preconditioned,
-    ``beta = beta_mix @ W`` with ``W`` flat and that prior added as a potential."""
+def _betas(n_max: int, n_factors: int, centred: bool):
+    """``beta [n_max, K]``, pooled per factor (centred unless told otherwise)."""
     import pymc as pm
-    import pytensor.tensor as pt
 
     mu_beta = pm.Normal("mu_beta", 0.0, PRIOR_MU_BETA_SD, shape=n_factors)
     tau_beta = pm.HalfNormal("tau_beta", PRIOR_TAU_BETA_SD, shape=n_factors)
-    if form == BetaForm.CENTRED:
+    if centred:
         return pm.Normal("beta", mu_beta, tau_beta, shape=(n_max, n_factors))
-    mixing = pm.Data("beta_mix", np.eye(n_max))
-    beta = pm.Deterministic("beta", pt.dot(mixing, pm.Flat("beta_white", shape=(n_max, n_factors))))
-    pm.Potential("beta_prior", pm.logp(pm.Normal.dist(mu_beta, tau_beta), beta).sum())
-    return beta
+    w = pm.Normal("w", 0.0, 1.0, shape=(n_max, n_factors))
+    return pm.Deterministic("beta", mu_beta + tau_beta * w)
 
 
 def _block_logp(resid, mask, idio, z_loading, nu_block, data: dict):

@@ -6,7 +6,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from twin_model.strategy import BetaForm, ReturnWindow, build_model, padded_arrays
+from twin_model.strategy import ReturnWindow, build_model, padded_arrays
 from twin_model.strategy._likelihood import block_loglik
 
 
@@ -41,7 +41,7 @@ def _point(rng, n_max: int, k: int, data) -> dict[str, np.ndarray]:
         "loading_z": rng.normal(0, 1, n_max),
         "mu_beta": rng.normal(0, 1, k),
         "tau_beta_log__": np.log(rng.uniform(0.1, 1.0, k)),
-        "beta_white": rng.normal(0, 1, (n_max, k)),
+        "beta": rng.normal(0, 1, (n_max, k)),
     }
 
 
@@ -65,7 +65,6 @@ def test_model_loglik_equals_block_loglik(seed):
         point_fn=True,
     )(point)
     loglik, alpha, sigma, loading, nu, beta = outputs
-    np.testing.assert_allclose(beta, data["beta_mix"] @ point["beta_white"], rtol=1e-12)
     n = len(window.strategy_ids)
     # independent reconstruction of the constrained parameters from the free point: members
     # of a shared block load z / sqrt(1 + z^2) up to one sign per block (the block lead's
@@ -92,29 +91,3 @@ def test_model_loglik_equals_block_loglik(seed):
     # the window's arrays go in as they are: the day with a factor missing is masked by block_loglik too
     expected = block_loglik(params, window.returns, window.factors, window.blocks).sum()
     assert float(loglik) == pytest.approx(expected, rel=1e-10)
-
-
-@pytest.mark.parametrize("seed", [3, 4])
-def test_preconditioned_betas_leave_the_posterior_unchanged(seed):
-    """beta = M W with W flat and the prior kept on beta: the whole log density at W equals
-    the centred model's at beta = M W (the Jacobian |det M| is a constant PyMC leaves out),
-    so both forms have one posterior."""
-    import pymc as pm
-
-    rng = np.random.default_rng(seed)
-    window = _window(rng)
-    n_max, t_max, k = 8, 32, 2
-    densities = {}
-    point = _point(rng, n_max, k, None)
-    for form in BetaForm:
-        data = padded_arrays(window, n_max, t_max, beta_form=form)
-        model = build_model(n_max, t_max, k, beta_form=form)
-        with model:
-            pm.set_data(data)
-        at = dict(point)
-        if form == BetaForm.CENTRED:
-            at["beta"] = padded_arrays(window, n_max, t_max)["beta_mix"] @ at.pop("beta_white")
-        densities[form] = float(model.compile_logp()(at))
-    mixing = padded_arrays(window, n_max, t_max)["beta_mix"]
-    assert not np.allclose(mixing, np.eye(n_max))  # the shared blocks are preconditioned
-    assert densities[BetaForm.PRECONDITIONED] == pytest.approx(densities[BetaForm.CENTRED], rel=1e-12)
