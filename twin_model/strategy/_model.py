@@ -37,6 +37,25 @@ benchmark: non-centred, ``mu_beta`` and ``tau_beta`` had R-hat 1.13-1.50 and bul
 keeps the non-centred form for comparison. Without factors the beta hierarchy is left
 out of the model altogether (a centred hierarchy with no data would be a pure funnel).
 
+A fixed cross-member preconditioner was tried and rejected (commit 079eb11, reverted):
+``beta = M W`` with ``W`` flat, the prior kept on ``beta``, ``M`` the block Cholesky of the
+members' multivariate-t least-squares residual scatter (the same posterior, a cheaper
+geometry if the posterior's cross-member correlation were the residuals'). On six
+December 2022 windows it cut a fit from 16.0 to 11.3 s; on six October 2022 windows it
+mixed far worse than centred (sleeves' beta bulk ESS 10-149 of 1,000 and R-hat up to 1.17
+against 213-387 and <= 1.02), and a 60-day rolling run from 4 October refitted each of its
+first ten days.
+
+The bundled factor sleeves are trend-timing strategies (all in one ETF or all in cash),
+which a constant-beta regression does not describe, and on some windows their posterior
+has two modes: betas near 1 with tiny residual scales and the cash days as the fat tails
+of a ``nu`` at its floor, or betas near the share of days invested. When the two chains
+settle in different modes (4 of 18 fits over six December 2022 windows; R-hat 1.5-2.2)
+the strategies fall back to the conjugate model, flagged. Starting the chains at the
+least-squares fit (tried with the preconditioner) did not prevent it (5 of 12 fits
+split). Describing the timing (each day's exposure from ``raw.strategy_positions``
+scaling the factor term) would.
+
 Shared residual risk: the strategies of a block share a latent daily risk no factor
 carries, integrated out (rank-one covariance), so strategies of one sector that had a
 good two years together are not counted as independent evidence of alpha. The model is
