@@ -53,8 +53,11 @@ of a ``nu`` at its floor, or betas near the share of days invested. When the two
 settle in different modes (4 of 18 fits over six December 2022 windows; R-hat 1.5-2.2)
 the strategies fall back to the conjugate model, flagged. Starting the chains at the
 least-squares fit (tried with the preconditioner) did not prevent it (5 of 12 fits
-split). Describing the timing (each day's exposure from ``raw.strategy_positions``
-scaling the factor term) would.
+split). Scaling the factor term by each day's exposure (0 on a cash day) was probed and
+made it worse (one October window: R-hat 3.0, ~700 leapfrog steps a draw): with the
+exposure known a sleeve is an exact function of the factors, its residual is ~0 and the
+t likelihood's scale collapses. A strategy its factors replicate needs explicit
+treatment (not built).
 
 Shared residual risk: the strategies of a block share a latent daily risk no factor
 carries, integrated out (rank-one covariance), so strategies of one sector that had a
