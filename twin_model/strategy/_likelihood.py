@@ -45,15 +45,41 @@ import numpy as np
 from scipy.special import gammaln
 
 
-def block_matrix(blocks: Sequence[int]) -> np.ndarray:
-    """One-hot ``[N, B]`` membership of each strategy in its block (blocks numbered 0..B-1)."""
-    index = np.asarray(blocks, dtype=np.int64)
-    if index.ndim != 1 or (index.size and index.min() < 0):
-        raise ValueError("blocks must be a 1-D sequence of block numbers >= 0")
-    n_blocks = int(index.max()) + 1 if index.size else 0
-    members = np.zeros((index.size, n_blocks))
-    members[np.arange(index.size), index] = 1.0
-    return members
+class BlockSums:
+    """Sums over each block's members along a last axis of ``N`` strategies: a segment sum
+    (``O(N)`` per row, where a one-hot ``[N, B]`` matmul would be ``O(N B)``), and no sum
+    at all when block ``i`` is strategy ``i`` alone (``reweight: strategy``, ``B = N``)."""
+
+    def __init__(self, blocks: Sequence[int]):
+        index = np.asarray(blocks, dtype=np.int64)
+        if index.ndim != 1 or (index.size and index.min() < 0):
+            raise ValueError("blocks must be a 1-D sequence of block numbers >= 0")
+        self.n_blocks = int(index.max()) + 1 if index.size else 0
+        self.order = np.argsort(index, kind="stable")
+        counts = np.bincount(index, minlength=self.n_blocks)
+        self.used = np.flatnonzero(counts)
+        self.starts = (np.cumsum(counts) - counts)[self.used]
+        self.first = self.order[self.starts]  # each used block's first member
+        self.singletons = bool(np.array_equal(index, np.arange(index.size)))  # block i is strategy i alone
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """``[..., N] -> [..., B]``: each block's sum of its members' values (0 for a block
+        number no strategy has)."""
+        values = np.asarray(values, dtype=float)
+        if self.singletons:
+            return values
+        out = np.zeros((*values.shape[:-1], self.n_blocks))
+        if self.used.size:
+            out[..., self.used] = np.add.reduceat(values[..., self.order], self.starts, axis=-1)
+        return out
+
+    def first_values(self, values: np.ndarray) -> np.ndarray:
+        """``[S, B]``: each block's value from its first member's column of ``values [S, N]``
+        (a block number no strategy has takes the first strategy's: it sums nothing)."""
+        values = np.asarray(values, dtype=float)
+        out = np.repeat(values[:, :1], self.n_blocks, axis=1)
+        out[:, self.used] = values[:, self.first]
+        return out
 
 
 def block_loglik(
@@ -75,38 +101,40 @@ def block_loglik(
     x = np.asarray(factors, dtype=float).reshape(ret.shape[0], -1)
     factor_days = np.isfinite(x).all(axis=1)
     x = np.where(factor_days[:, None], x, 0.0)
-    members = block_matrix(blocks)
+    by_block = BlockSums(blocks)
     observed = np.isfinite(ret) & factor_days[:, None]
     mask = observed.astype(float)
     filled = np.where(observed, ret, 0.0)
 
     alpha, sigma, c = params["alpha"], params["sigma"], params["loading"]
     beta = np.asarray(params["beta"], dtype=float).reshape(alpha.shape[0], alpha.shape[1], x.shape[1])
-    nu = _block_values(params["nu"], members)  # [S, B]
+    nu = by_block.first_values(params["nu"])  # [S, B]
     mean = alpha[:, None, :] + np.einsum("tk,snk->stn", x, beta)  # [S, T, N]
     resid = (filled[None, :, :] - mean) * mask[None, :, :]
     loading = sigma * c
     idio = sigma**2 * (1.0 - c**2)
     precision = mask[None, :, :] / idio[:, None, :]  # [S, T, N]
 
-    a = (precision * resid**2) @ members
-    b = (precision * loading[:, None, :] * resid) @ members
-    cc = (precision * loading[:, None, :] ** 2) @ members
-    k = mask @ members  # [T, B]
-    log_d = (mask[None, :, :] * np.log(idio)[:, None, :]) @ members
+    a = by_block.sum(precision * resid**2)
+    b = by_block.sum(precision * loading[:, None, :] * resid)
+    cc = by_block.sum(precision * loading[:, None, :] ** 2)
+    k = by_block.sum(mask)  # [T, B]
+    log_d = by_block.sum(mask[None, :, :] * np.log(idio)[:, None, :])
     quad = (a - b**2 / (1.0 + cc)) * (nu / (nu - 2.0))[:, None, :]
     nu_b = nu[:, None, :]
-    return (
-        gammaln(0.5 * (nu_b + k))
-        - gammaln(0.5 * nu_b)
-        - 0.5 * k * np.log(nu_b * np.pi)
-        - 0.5 * k * np.log((nu_b - 2.0) / nu_b)
-        - 0.5 * (log_d + np.log1p(cc))
-        - 0.5 * (nu_b + k) * np.log1p(quad / nu_b)
-    )
+    return _constant(nu, k) - 0.5 * (log_d + np.log1p(cc)) - 0.5 * (nu_b + k) * np.log1p(quad / nu_b)
 
 
-def _block_values(values: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """``[S, B]``: each block's value from its first member's column of ``values [S, N]``."""
-    first = members.argmax(axis=0)
-    return np.asarray(values, dtype=float)[:, first]
+def _constant(nu: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``[S, T, B]``: ``lgamma((nu + k)/2) - lgamma(nu/2) - k/2 log(nu pi) - (k/2) log((nu -
+    2)/nu)`` for each block's ``nu [S, B]`` and its count ``k [T, B]`` of observed members,
+    evaluated once per distinct ``k`` (a day depends on it only through ``k``)."""
+    counts, which = np.unique(k, return_inverse=True)
+    table = np.stack(
+        [
+            gammaln(0.5 * (nu + m)) - gammaln(0.5 * nu) - 0.5 * m * (np.log(nu * np.pi) + np.log((nu - 2.0) / nu))
+            for m in counts
+        ],
+        axis=-1,
+    )  # [S, B, distinct k]
+    return table[:, np.arange(k.shape[1])[None, :], which.reshape(k.shape)]

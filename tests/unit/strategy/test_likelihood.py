@@ -21,18 +21,24 @@ def _params(rng, draws, n, k, blocks):
     return params, nu_block
 
 
-def test_blocks_are_scipy_multivariate_t_on_their_observed_members():
+@pytest.mark.parametrize(
+    "blocks",
+    [[0, 0, 0, 1], [1, 0, 1, 2, 0, 1]],  # members listed together, and interleaved (segment sums sort them)
+    ids=["contiguous", "interleaved"],
+)
+def test_blocks_are_scipy_multivariate_t_on_their_observed_members(blocks):
     rng = np.random.default_rng(1)
-    blocks = np.array([0, 0, 0, 1])
-    params, nu_block = _params(rng, 3, 4, 2, blocks)
-    ret = rng.normal(0, 0.01, (5, 4))
+    blocks = np.array(blocks)
+    n, n_blocks = blocks.size, blocks.max() + 1
+    params, nu_block = _params(rng, 3, n, 2, blocks)
+    ret = rng.normal(0, 0.01, (5, n))
     ret[1, 0] = ret[2, :3] = ret[3, 1] = np.nan
     x = rng.normal(0, 0.01, (5, 2))
     loglik = block_loglik(params, ret, x, blocks)
-    assert loglik.shape == (3, 5, 2)
+    assert loglik.shape == (3, 5, n_blocks)
     for s in range(3):
         for t in range(5):
-            for b in range(2):
+            for b in range(n_blocks):
                 obs = [i for i in np.nonzero(blocks == b)[0] if np.isfinite(ret[t, i])]
                 if not obs:
                     assert loglik[s, t, b] == 0.0
