@@ -2,6 +2,7 @@
 and a copy of the default config (helper functions live in tests/helpers/)."""
 
 import shutil
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,37 @@ def pytest_configure(config):
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
     own_pytensor_compiledir()
+
+
+SLOW_SECONDS = 15.0
+"""What a ``slow`` test is taken to cost when its mark names no ``seconds``."""
+FAST_SECONDS = 0.3
+"""What any other test is taken to cost."""
+
+
+def expected_seconds(item) -> float:
+    """A test's expected cost, from its ``slow`` mark (``seconds=`` where measured far above
+    ``SLOW_SECONDS``, its module's fixtures included when it is the module's first user)."""
+    mark = item.get_closest_marker("slow")
+    return FAST_SECONDS if mark is None else float(mark.kwargs.get("seconds", SLOW_SECONDS))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The heaviest test modules first, each kept whole and in its own order.
+
+    pytest-xdist (``--dist=loadscope --no-loadscope-reorder``, pyproject.toml) hands each
+    worker the next module in this order as it finishes one: longest first is what makes
+    the workers finish together (a multi-minute module handed out last would leave one
+    core idle for its whole run)."""
+    weight, first = defaultdict(float), {}
+    for index, item in enumerate(items):
+        weight[_module(item)] += expected_seconds(item)
+        first.setdefault(_module(item), index)
+    items.sort(key=lambda item: (-weight[_module(item)], first[_module(item)]))
+
+
+def _module(item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 @pytest.fixture(autouse=True)

@@ -177,7 +177,7 @@ def reexecute(server: Webserver, run_id: str) -> str:
     return answer["run"]["runId"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=120)
 def test_twin_run_while_dagster_dev_is_up_shows_on_the_timeline_and_re_executes(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -393,7 +393,7 @@ def _small_synthetic_firm(config_dir: Path) -> None:
     (config_dir / "twin.yaml").write_text(yaml.safe_dump(twin))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=100)
 def test_twin_run_over_a_month_end_runs_its_policy_search_and_prints_the_choice(tmp_path):
     """Modelled days 30 Jan - 1 Feb 2017 hold January's month end (Tue 31 Jan): walking
     forward, the strategy layers run once, then January's days, January's search, then

@@ -64,7 +64,7 @@ def test_process_start_tells_a_live_process_from_a_gone_one():
     assert ProcessIdentity.current().is_gone() is False
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=90)
 def test_a_killed_run_is_marked_failed_and_its_slot_freed_by_the_next_run(tmp_path):
     env = fresh_home(tmp_path)
     log = (tmp_path / "killed.out").open("w")

@@ -331,7 +331,7 @@ def test_drawdown_stop_liquidates_then_recovers_after_the_cooldown(as_range):
     assert _on(performance, "2017-03-14")["risk_peak"].item() == _on(performance, "2017-03-14")["aum"].item()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=90)
 def test_days_one_by_one_equal_the_same_days_as_one_range(stress_history, as_range):
     _, config_dir = stress_history
     warehouse = _copy(stress_history, "one_by_one")
@@ -570,7 +570,7 @@ def _firm_tables(warehouse) -> dict[str, pl.DataFrame]:
     return {name: warehouse.read_history(name, None, None).sort("date", "solution_id") for name in names}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=50)
 def test_fees_flows_and_the_firm_pnl_through_the_graph_range_equals_days_one_by_one(stress_history, tmp_path):
     """Two solutions, one 80% invested with its own fee terms (2% and 10%, monthly), a
     subscription and a redemption, cash at 1%: every blocking check passes (AUM continuity with fees and flows, the firm

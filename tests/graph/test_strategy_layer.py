@@ -74,7 +74,7 @@ def day_by_day(raw_history):
     return warehouse, results
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=110)
 def test_three_days_one_by_one_equal_the_same_days_as_one_range(raw_history, day_by_day):
     _, config_dir = raw_history
     one_by_one, _ = day_by_day
@@ -160,7 +160,7 @@ def test_the_first_day_is_a_cold_start_and_later_days_are_not(day_by_day):
     assert cold == [True, False, False]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=55)
 def test_a_gap_in_the_state_is_refused_naming_the_day(raw_history):
     _, config_dir = raw_history
     warehouse = _copy(raw_history, "gap")

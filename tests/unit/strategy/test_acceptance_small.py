@@ -75,6 +75,7 @@ def _within_sector(matrix: np.ndarray, truth_corr: np.ndarray) -> float:
     return float(matrix[pairs].mean())
 
 
+@pytest.mark.slow(seconds=60)
 def test_shared_sector_risk_in_the_model_keeps_alphas_interval_honest(fitter):
     """Sharing a sector's residual risk makes its members' alphas one correlated piece of
     evidence, not eight. With the regressors common to all, the least-squares alphas of
@@ -97,6 +98,7 @@ def test_shared_sector_risk_in_the_model_keeps_alphas_interval_honest(fitter):
     assert pooled < 0.5
 
 
+@pytest.mark.slow
 def test_rolling_posteriors_agree_with_a_daily_refit_on_the_same_days(fitter):
     """Five consecutive days stepped by ``RollingFitter`` and refitted with NUTS every day:
     on the reweighted days the rolling posterior means of alpha and of the Sharpe ratio

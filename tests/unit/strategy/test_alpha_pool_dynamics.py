@@ -89,7 +89,7 @@ def _share_in_pool(path, sid, first, last):
     return sum(path[i][sid] for i in days) / len(days)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=65)
 def test_real_alpha_is_kept(pool_path):
     for k in range(ARCHETYPES["alpha"]):
         assert _share_in_pool(pool_path, f"alpha_{k}", START + 60, END) >= 0.95

@@ -204,7 +204,7 @@ def _orthogonal_noise(rng, design: np.ndarray, sd: float) -> np.ndarray:
     return noise - design @ np.linalg.lstsq(design, noise, rcond=None)[0]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=150)
 def test_a_factor_premium_is_not_alpha_when_the_factor_is_in_the_model():
     """Strategy ``alpha``: true alpha 0.0012 a day over the market. Strategy ``harvest``: no
     alpha, loading 1.0 on a factor ETF f = m + g whose spread g earns 0.001 a day. Both

@@ -179,7 +179,7 @@ def _conditional_truth(universe, window: ReturnWindow) -> dict[str, np.ndarray]:
     }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=110)
 def test_recovery_sharpe_interval_coverage_and_pooling(universe, window, fit):
     summary = fit.summary
     assert summary["strategy_id"].to_list() == synthetic.strategy_ids(N_STRATEGIES)
