@@ -155,6 +155,7 @@ class StrategyModelFitter:
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
+            maxdepth=settings.max_treedepth,
             seed=seed,
             save_warmup=False,
             progress_bar=False,

@@ -55,6 +55,12 @@ class FitSettings:
     ``reweight`` (a ``ReweightBy``): weigh by each residual block's joint density or by
     each strategy's marginal density (``_reweighting``).
 
+    ``max_treedepth``: NUTS doubles a draw's trajectory at most this many times, so a draw
+    costs at most ``2^max_treedepth`` gradients. A converging fit of the bundled firm takes
+    41-58 leapfrog steps a draw (depth 6); on a window whose geometry defeats the sampler
+    (5 July 2022: nine minutes at nutpie's default depth 10) the cap bounds the fit's cost
+    at a quarter of that, and such a fit fails R-hat or ESS and falls back, flagged.
+
     ``min_ess`` = 100: the Monte Carlo sd of a weighted posterior mean is ``sd /
     sqrt(ESS)``; against a refit with its own ESS of about 600, the two means differ by
     ``sd * sqrt(1/100 + 1/600)`` = 0.11 sd (1.96 times that is 0.21 sd), inside the 0.25
@@ -67,6 +73,7 @@ class FitSettings:
     draws: int = Field(default=500, ge=1)
     tune: int = Field(default=300, ge=0)
     chains: int = Field(default=2, ge=1)
+    max_treedepth: int = Field(default=8, ge=1, le=12)
     seed: int = Field(default=20260101, ge=0)
     hurdle_sharpe: float = 0.0
     max_rhat: float = 1.05

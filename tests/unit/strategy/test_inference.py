@@ -349,6 +349,31 @@ def test_forced_non_convergence_falls_back_to_the_exact_fit(fitter, window):
     assert summary["draws"][0] == 200
 
 
+def test_tree_depth_cap_bounds_every_draw(fitter, window, monkeypatch):
+    """NUTS with a tree depth cap of d takes at most 2^d - 1 leapfrog steps a draw (the
+    trajectory doubles d times from one point): with d = 2 no draw may take more than 3,
+    and a 40-strategy posterior needs longer trajectories, so the cap must be reached."""
+    import nutpie
+
+    traces = []
+    real_sample = nutpie.sample
+
+    def recording_sample(*args, **kwargs):
+        trace = real_sample(*args, **kwargs)
+        traces.append(trace)
+        return trace
+
+    monkeypatch.setattr(nutpie, "sample", recording_sample)
+    shallow = fitter.with_settings(max_treedepth=2, draws=50, tune=50)
+    result = shallow.fit(window, seed=11)
+    (trace,) = traces
+    stats_ = trace.sample_stats
+    assert int(stats_["depth"].max()) <= 2
+    assert int(stats_["n_steps"].max()) <= 2**2 - 1
+    assert bool(stats_["maxdepth_reached"].any())
+    assert result.summary.height == N_STRATEGIES
+
+
 @pytest.mark.slow
 def test_no_benchmark_nuts_fit_has_zero_beta(universe):
     small = StrategyModelFitter(FitSettings(window_days=126, draws=200, tune=200))
@@ -480,3 +505,5 @@ def test_settings_are_validated():
         FitSettings(method="advi")
     with pytest.raises(ValueError, match="draws"):
         FitSettings(draws=0)
+    with pytest.raises(ValueError, match="max_treedepth"):
+        FitSettings(max_treedepth=0)
