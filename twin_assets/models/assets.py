@@ -126,7 +126,7 @@ def strategy_posteriors(
                 date=pl.lit(day), draws_path=pl.lit(stored.path), draws_sha256=pl.lit(stored.sha256)
             )
         )
-        how = "fitted" if posterior.refitted else f"reweighted (anchor {anchor.date})"
+        how = _how_obtained(posterior)
         context.log.info(f"{day}: {how} {window.returns.shape[1]} strategies over {len(window.dates)} days")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
     metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
@@ -185,7 +185,7 @@ def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
     if frame.height == 0:
         return {"compile_seconds": round(fitter.compile_seconds, 2)}
     per_day = frame.group_by("date").agg(
-        pl.col("fit_seconds").first(), (pl.col("method") != FitMethod.REWEIGHTED.value).all().alias("refitted")
+        pl.col("fit_seconds").first(), (pl.col("anchor_date") == pl.col("date")).all().alias("refitted")
     )
     return {
         "compile_seconds": round(fitter.compile_seconds, 2),
@@ -194,7 +194,17 @@ def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
     }
 
 
-def _day_fits(_: dt.date, rows: pl.DataFrame) -> dict:
+def _how_obtained(posterior) -> str:
+    """The day's log word: fitted with NUTS, reweighted from its anchor, or the exact fit
+    while a failed NUTS fit waits for its retry."""
+    if posterior.refitted:
+        return "fitted"
+    if posterior.summary.get_column("method")[0] == FitMethod.REWEIGHTED:
+        return f"reweighted (anchor {posterior.anchor.date})"
+    return f"exact conjugate fit (NUTS failed on {posterior.anchor.date}; retry_after_failure)"
+
+
+def _day_fits(day: dt.date, rows: pl.DataFrame) -> dict:
     """One day's fits: how many converged, fell back to the conjugate model or neither,
     how many of each method, why it refitted, and the worst diagnostics."""
     if rows.height == 0:
@@ -205,8 +215,8 @@ def _day_fits(_: dt.date, rows: pl.DataFrame) -> dict:
         "fallbacks": int((methods == FitMethod.CONJUGATE).sum()),
         "not_converged": int((~rows.get_column("converged")).sum()),
         **{f"method_{m.value}": int((methods == m.value).sum()) for m in FitMethod},
-        "refitted": int(methods[0] != FitMethod.REWEIGHTED),
-        "refit_reason": rows.get_column("refit_reason")[0] or "none (reweighted)",
+        "refitted": int(rows.get_column("anchor_date")[0] == day),
+        "refit_reason": rows.get_column("refit_reason")[0] or f"none ({methods[0]})",
         "anchor_date": str(rows.get_column("anchor_date")[0]),
         "pareto_k_max": float(rows.get_column("pareto_k").max() or np.nan),
         "ess_weighted_min": float(rows.get_column("ess_weighted").min() or np.nan),

@@ -27,7 +27,10 @@ class StrategyPosteriors(pa.DataFrameModel):
     ``pareto_k`` and effective sample size ``ess_weighted`` of its importance weights,
     ``days_since_anchor`` observed days after the anchor, and carries the anchor's sampler
     diagnostics; a fitted row has ``anchor_date`` = its date, ``days_since_anchor`` 0 and
-    ``refit_reason`` (why it was not reweighted: ``RefitRule`` values with details). Draws
+    ``refit_reason`` (why it was not reweighted: ``RefitRule`` values with details); a
+    conjugate row with an earlier ``anchor_date`` and no ``refit_reason`` is a day after a
+    NUTS fit that failed for every strategy, waiting ``retry_after_failure`` days to retry
+    (its ``fallback_reason`` says so). Draws
     live in the artefact store at ``draws_path`` (a reweighted day's are the anchor's with
     their weights),
     verified on read by ``draws_sha256`` (the sha256 of the file's bytes).

@@ -61,6 +61,13 @@ class FitSettings:
     (5 July 2022: nine minutes at nutpie's default depth 10) the cap bounds the fit's cost
     at a quarter of that, and such a fit fails R-hat or ESS and falls back, flagged.
 
+    ``retry_after_failure``: when NUTS failed for every strategy (all fell back to the
+    conjugate model, as on every window of H2 2021 and on 5 July 2022: R-hat 2-3 with the
+    bundled factor sleeves), the next days take the exact conjugate fit of their own window
+    and NUTS is tried again only this many observed days after the failed fit; 1 retries
+    every day. A refit the next day on a window one day apart failed the same way on each
+    day measured, at 38 s a try. A partial fallback still refits the next day.
+
     ``min_ess`` = 100: the Monte Carlo sd of a weighted posterior mean is ``sd /
     sqrt(ESS)``; against a refit with its own ESS of about 600, the two means differ by
     ``sd * sqrt(1/100 + 1/600)`` = 0.11 sd (1.96 times that is 0.21 sd), inside the 0.25
@@ -82,6 +89,7 @@ class FitSettings:
     method: FitMethod = FitMethod.NUTS
     update: ModelUpdate = ModelUpdate.ROLLING
     refit_every: int = Field(default=21, ge=1)
+    retry_after_failure: int = Field(default=5, ge=1)
     min_ess: float = Field(default=100.0, gt=0)
     reweight: ReweightBy = ReweightBy.BLOCK
 

@@ -20,6 +20,14 @@ Refit rules (``RefitRule``; all that hold are reported, joined by "; "):
 
 A weight column is a residual block, or a strategy with ``reweight: strategy``.
 
+When NUTS failed for every strategy of the anchor (all fell back) and ``fallback`` is the
+only rule that holds, a retry the next day on a window one day apart fails the same way:
+until ``retry_after_failure`` observed days have passed since the anchor, the day takes
+the exact conjugate fit of its own window (method ``conjugate``, its ``fallback_reason``
+naming the failed fit and the retry day, ``refit_reason`` null) and the failed fit stays
+the anchor. Such a day uses only the anchor's date, window and methods, which its stored
+rows and its own draws give back, so a single day stepped from stored rows agrees.
+
 The anchor's draws are never resampled: a reweighted day's draws artefact is the
 anchor's draws with today's weights (normalised per strategy), its derived quantities
 (daily mean, vol, Sharpe) recomputed with today's factor moments, and its summaries
@@ -40,6 +48,7 @@ import polars as pl
 
 from twin_model.contracts import decode_betas, decode_draws, encode_draws
 from twin_model.conventions import FitMethod, ModelUpdate, RefitRule, ReweightBy
+from twin_model.strategy._conjugate import conjugate_fit
 from twin_model.strategy._fitting import StrategyModelFitter
 from twin_model.strategy._results import _draw_columns, _summarise_draws, _summary_frame
 from twin_model.strategy._reweighting import (
@@ -121,8 +130,7 @@ def reweigh(anchor: Anchor, window: ReturnWindow, by: ReweightBy = ReweightBy.BL
     r_eff = relative_efficiency(log_w, anchor.chains)
     weights, k_hat = smoothed_weights(log_w, r_eff)
     ess = effective_sample_size(weights, r_eff)
-    since = sum(1 for day in window.dates if day > anchor.date)
-    return Reweighting(weights[:, blocks], k_hat[blocks], ess[blocks], since)
+    return Reweighting(weights[:, blocks], k_hat[blocks], ess[blocks], _days_since(anchor, window))
 
 
 def refit_reasons(anchor: Anchor | None, window: ReturnWindow, settings, reweighting: Reweighting | None) -> list[str]:
@@ -151,6 +159,20 @@ def refit_reasons(anchor: Anchor | None, window: ReturnWindow, settings, reweigh
     if low:
         reasons.append(f"{RefitRule.ESS}: < {settings.min_ess:g} for {', '.join(low)}")
     return reasons
+
+
+def _awaiting_retry(anchor: Anchor | None, window: ReturnWindow, settings, reasons: list[str]) -> bool:
+    """Whether the anchor's NUTS fit failed for every strategy, nothing but that asks for a
+    refit, and fewer than ``retry_after_failure`` observed days have passed since it."""
+    if anchor is None or len(anchor.fell_back) < len(anchor.window.strategy_ids):
+        return False
+    only_fallback = all(reason.startswith(f"{RefitRule.FALLBACK}:") for reason in reasons)
+    return only_fallback and _days_since(anchor, window) < settings.retry_after_failure
+
+
+def _days_since(anchor: Anchor, window: ReturnWindow) -> int:
+    """Observed days of ``window`` after the anchor's day."""
+    return sum(1 for day in window.dates if day > anchor.date)
 
 
 def _same_universe(before: ReturnWindow, now: ReturnWindow) -> bool:
@@ -183,6 +205,8 @@ class RollingFitter:
         settings = self.settings
         reweighting = reweigh(anchor, window, settings.reweight) if _can_reweigh(anchor, window, settings) else None
         reasons = refit_reasons(anchor, window, settings, reweighting)
+        if reasons and _awaiting_retry(anchor, window, settings, reasons):
+            return self._conjugate_until_retry(anchor, window, seed)
         if reasons:
             return self._refit(window, day, seed, "; ".join(reasons))
         return self._reweighted(anchor, window, reweighting, time.perf_counter() - started)
@@ -198,6 +222,23 @@ class RollingFitter:
         )
         anchor = Anchor.of(day, window, result.draws, summary)
         return DayPosterior(summary, result.draws, anchor, refitted=True)
+
+    def _conjugate_until_retry(self, anchor: Anchor, window: ReturnWindow, seed: int) -> DayPosterior:
+        since = _days_since(anchor, window)
+        retry = self.settings.retry_after_failure
+        reason = (
+            f"NUTS failed for every strategy on {anchor.date}: exact fit until the retry "
+            f"{retry} observed days after it ({since} now; retry_after_failure)"
+        )
+        result = conjugate_fit(window, self.settings, seed, reason)
+        summary = result.summary.with_columns(
+            pareto_k=pl.lit(None, dtype=pl.Float64),
+            ess_weighted=pl.lit(None, dtype=pl.Float64),
+            anchor_date=pl.lit(anchor.date),
+            days_since_anchor=pl.lit(since, dtype=pl.Int64),
+            refit_reason=pl.lit(None, dtype=pl.String),
+        )
+        return DayPosterior(summary, result.draws, anchor, refitted=False)
 
     def _reweighted(self, anchor: Anchor, window: ReturnWindow, rw: Reweighting, seconds: float) -> DayPosterior:
         settings = self.settings

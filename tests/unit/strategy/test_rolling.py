@@ -157,6 +157,72 @@ def test_every_refit_rule_fires_on_its_own():
     assert RefitRule.PARETO_K in _rules(anchor, shocked, base)
 
 
+def _failed_anchor(anchor: Anchor, methods: list[FitMethod]) -> Anchor:
+    """``anchor`` as if its NUTS fit had fallen back for the strategies marked conjugate."""
+    rows = anchor_rows(len(methods), anchor.n_draws).with_columns(method=pl.Series([m.value for m in methods]))
+    return Anchor(anchor.date, anchor.window, anchor.draws, rows, anchor.chains)
+
+
+def test_after_nuts_failed_for_every_strategy_the_exact_fit_stands_in_until_the_retry_day():
+    rng = np.random.default_rng(21)
+    anchor = _exact_anchor(_window(weekdays(80), rng.normal(0.0005, SIGMA, (80, 2))), total=300, seed=22)
+    failed = _failed_anchor(anchor, [FitMethod.CONJUGATE, FitMethod.CONJUGATE])
+    # the "NUTS" of a refit is the conjugate method here, so no sampler runs in this test
+    settings = FitSettings(draws=300, chains=1, method=FitMethod.CONJUGATE, retry_after_failure=3)
+    rolling = RollingFitter(StrategyModelFitter(settings))
+    days = [anchor.window]
+    for _ in range(3):
+        days.append(_shifted(days[-1], rng.normal(0.0, SIGMA, (1, 2))))
+
+    current = failed
+    for since, window in enumerate(days[1:3], start=1):
+        step = rolling.step(current, window, window.dates[-1], seed=40 + since)
+        assert not step.refitted and step.anchor is failed
+        row = step.summary.row(0, named=True)
+        assert row["method"] == FitMethod.CONJUGATE and row["refit_reason"] is None
+        assert row["anchor_date"] == anchor.date and row["days_since_anchor"] == since
+        assert str(anchor.date) in row["fallback_reason"]
+        # the day's own window, not the anchor's: the exact posterior mean of alpha moves
+        # with the returns that entered (the conjugate mean is the window's least-squares
+        # intercept shrunk by a prior of one observation's weight at most)
+        assert row["alpha_mean"] == pytest.approx(np.nanmean(window.returns[:, 0]), abs=2e-4)
+        current = step.anchor
+    retry = rolling.step(current, days[3], days[3].dates[-1], seed=43)
+    assert retry.refitted and retry.summary["refit_reason"][0].startswith(f"{RefitRule.FALLBACK}:")
+    assert retry.anchor.date == days[3].dates[-1]
+
+
+def test_a_partial_fallback_a_retry_every_day_or_a_new_universe_refits_the_next_day():
+    rng = np.random.default_rng(23)
+    anchor = _exact_anchor(_window(weekdays(80), rng.normal(0.0, SIGMA, (80, 2))), total=300, seed=24)
+    today = _shifted(anchor.window, rng.normal(0.0, SIGMA, (1, 2)))
+    waiting = dict(draws=300, chains=1, method=FitMethod.CONJUGATE)
+    partial = _failed_anchor(anchor, [FitMethod.CONJUGATE, FitMethod.NUTS])
+    assert RollingFitter(StrategyModelFitter(FitSettings(**waiting))).step(partial, today, today.dates[-1], 1).refitted
+    failed = _failed_anchor(anchor, [FitMethod.CONJUGATE, FitMethod.CONJUGATE])
+    every_day = FitSettings(**waiting, retry_after_failure=1)
+    assert RollingFitter(StrategyModelFitter(every_day)).step(failed, today, today.dates[-1], 1).refitted
+    three = _window(today.dates, np.column_stack([today.returns, today.returns[:, 0]]))
+    step = RollingFitter(StrategyModelFitter(FitSettings(**waiting))).step(failed, three, three.dates[-1], 1)
+    assert step.refitted and RefitRule.UNIVERSE in step.summary["refit_reason"][0]
+
+
+def test_a_waiting_day_stepped_from_its_stored_rows_equals_the_day_stepped_in_memory():
+    rng = np.random.default_rng(25)
+    anchor = _exact_anchor(_window(weekdays(80), rng.normal(0.0, SIGMA, (80, 2))), total=300, seed=26)
+    failed = _failed_anchor(anchor, [FitMethod.CONJUGATE, FitMethod.CONJUGATE])
+    rolling = RollingFitter(StrategyModelFitter(FitSettings(draws=300, chains=1, method=FitMethod.CONJUGATE)))
+    day2 = _shifted(anchor.window, rng.normal(0.0, SIGMA, (1, 2)))
+    day3 = _shifted(day2, rng.normal(0.0, SIGMA, (1, 2)))
+    first = rolling.step(failed, day2, day2.dates[-1], seed=1)
+    in_memory = rolling.step(first.anchor, day3, day3.dates[-1], seed=2)
+    rebuilt = Anchor.of(anchor.date, anchor.window, first.draws, first.summary)
+    from_store = rolling.step(rebuilt, day3, day3.dates[-1], seed=2)
+    assert in_memory.summary.drop("fit_seconds").equals(from_store.summary.drop("fit_seconds"))
+    assert in_memory.draws.equals(from_store.draws)
+    assert in_memory.summary["days_since_anchor"][0] == 2
+
+
 def test_weighted_summaries_are_numpys_weighted_formulas():
     rng = np.random.default_rng(11)
     total, n = 50, 3
