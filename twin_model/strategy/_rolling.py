@@ -175,6 +175,17 @@ def _days_since(anchor: Anchor, window: ReturnWindow) -> int:
     return sum(1 for day in window.dates if day > anchor.date)
 
 
+def _unweighted(anchor_date: dt.date, since: int, refit_reason: str | None) -> dict[str, pl.Expr]:
+    """The rolling columns of a row whose draws carry no weights (a fit, not a reweighting)."""
+    return {
+        "pareto_k": pl.lit(None, dtype=pl.Float64),
+        "ess_weighted": pl.lit(None, dtype=pl.Float64),
+        "anchor_date": pl.lit(anchor_date),
+        "days_since_anchor": pl.lit(since, dtype=pl.Int64),
+        "refit_reason": pl.lit(refit_reason, dtype=pl.String),
+    }
+
+
 def _same_universe(before: ReturnWindow, now: ReturnWindow) -> bool:
     return (
         before.strategy_ids == now.strategy_ids
@@ -213,13 +224,7 @@ class RollingFitter:
 
     def _refit(self, window: ReturnWindow, day: dt.date, seed: int, reason: str) -> DayPosterior:
         result = self.fitter.fit(window, seed=seed)
-        summary = result.summary.with_columns(
-            pareto_k=pl.lit(None, dtype=pl.Float64),
-            ess_weighted=pl.lit(None, dtype=pl.Float64),
-            anchor_date=pl.lit(day),
-            days_since_anchor=pl.lit(0, dtype=pl.Int64),
-            refit_reason=pl.lit(reason),
-        )
+        summary = result.summary.with_columns(**_unweighted(day, 0, reason))
         anchor = Anchor.of(day, window, result.draws, summary)
         return DayPosterior(summary, result.draws, anchor, refitted=True)
 
@@ -231,13 +236,7 @@ class RollingFitter:
             f"{retry} observed days after it ({since} now; retry_after_failure)"
         )
         result = conjugate_fit(window, self.settings, seed, reason)
-        summary = result.summary.with_columns(
-            pareto_k=pl.lit(None, dtype=pl.Float64),
-            ess_weighted=pl.lit(None, dtype=pl.Float64),
-            anchor_date=pl.lit(anchor.date),
-            days_since_anchor=pl.lit(since, dtype=pl.Int64),
-            refit_reason=pl.lit(None, dtype=pl.String),
-        )
+        summary = result.summary.with_columns(**_unweighted(anchor.date, since, None))
         return DayPosterior(summary, result.draws, anchor, refitted=False)
 
     def _reweighted(self, anchor: Anchor, window: ReturnWindow, rw: Reweighting, seconds: float) -> DayPosterior:
