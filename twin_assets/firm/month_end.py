@@ -21,7 +21,7 @@ import polars as pl
 from twin_assets.shared import solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
 from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
-from twin_assets.twin.assets import _model, month_end
+from twin_assets.twin.assets import _model, modelled_day, month_end
 from twin_model.calendar import business_days, next_business_day
 from twin_model.contracts import TABLES, projection_cost_problems, validate
 from twin_model.conventions import FIRM_TOTAL
@@ -208,7 +208,8 @@ def _decide_month(warehouse: WarehouseResource, config, t: dt.date) -> pl.DataFr
     policy = NewSolutionPolicy(settings.template, settings.min_unused_pool_strategies, settings.require_positive_profit)
     weights = _weights(warehouse, t)
     held = set(weights.filter(pl.col("weight_close") != 0).get_column("strategy_id"))
-    pool = warehouse.read_history(POOL.qualified_name, t, t, ["strategy_id", "in_pool"]).filter(pl.col("in_pool"))
+    day = modelled_day(warehouse, t)  # the pool of the model the launch outlook draws from
+    pool = warehouse.read_history(POOL.qualified_name, day, day, ["strategy_id", "in_pool"]).filter(pl.col("in_pool"))
     unused = len(set(pool.get_column("strategy_id")) - held)
     targets = _targets(weights, settings.template)
     profit = _launch_profit(warehouse, config, t, targets, held) if targets else None

@@ -163,9 +163,24 @@ def _month_metadata(t: dt.date, frame: pl.DataFrame, settings) -> dict:
     }
 
 
+MODEL_LOOKBACK = dt.timedelta(days=10)
+"""How far before a month end its model may lie (as far as the forecasts are read)."""
+
+
+def modelled_day(warehouse: WarehouseResource, t: dt.date) -> dt.date:
+    """The last day at or before ``t`` with strategy posteriors: ``t`` itself, or, when the
+    month's last weekday is a market holiday (Memorial Day, 31 May 2021: solution rows, no
+    traded returns, so no posterior), the traded day before it."""
+    days = warehouse.read_history(POSTERIORS.qualified_name, t - MODEL_LOOKBACK, t, ["date"]).get_column("date")
+    if days.len() == 0:
+        raise dg.Failure(description=f"no usable posterior on {t}: materialise models.strategy_posteriors for it first")
+    return days.max()
+
+
 def _model(warehouse: WarehouseResource, strategies, t: dt.date):
-    """The strategy model of ``t``: its posterior draws over its return window (as the
-    forecasts of ``t`` used them)."""
+    """The strategy model of month end ``t``: the posterior draws of its modelled day
+    (``modelled_day``) over that day's return window (as its forecasts used them)."""
+    t = modelled_day(warehouse, t)
     posteriors = warehouse.read_history(POSTERIORS.qualified_name, t, t).filter(pl.col("converged"))
     if posteriors.height == 0:
         raise dg.Failure(description=f"no usable posterior on {t}: materialise models.strategy_posteriors for it first")
