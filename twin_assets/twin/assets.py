@@ -32,6 +32,8 @@ from twin_resources.resources import TwinConfigResource, WarehouseResource
 EVALUATIONS = TABLES["twin.policy_evaluations"]
 POSTERIORS = TABLES["models.strategy_posteriors"]
 PERFORMANCE = TABLES["portfolio.solution_performance"]
+MODEL_LOOKBACK = dt.timedelta(days=10)
+"""How far before a month end its model and its forecast may lie."""
 SEARCHED_ALL = "every_searched_solution_written"
 
 
@@ -131,7 +133,7 @@ def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
     fees = {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in managed}
     states = solution_inputs.previous_states(warehouse, rules, next_business_day(t))
     base = solution_inputs.history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(t)
-    forecasts = warehouse.read_history("models.strategy_forecasts", t - dt.timedelta(days=10), t)
+    forecasts = warehouse.read_history("models.strategy_forecasts", t - MODEL_LOOKBACK, t)
     valley = valleys_in_force(forecasts, _next_month(t))  # the forecast of t, the last before the month
     table, _ = month_end_search(
         base,
@@ -161,10 +163,6 @@ def _month_metadata(t: dt.date, frame: pl.DataFrame, settings) -> dict:
         "evaluators": ", ".join(f"{e}: {n}" for e, n in evaluators),
         "paths": f"{settings.n_paths} + {settings.holdout_paths} hold-out, {settings.horizon} days, seed {settings.seed}",
     }
-
-
-MODEL_LOOKBACK = dt.timedelta(days=10)
-"""How far before a month end its model may lie (as far as the forecasts are read)."""
 
 
 def modelled_day(warehouse: WarehouseResource, t: dt.date) -> dt.date:
