@@ -25,6 +25,9 @@ limited to one step at a time in ``.dagster/dagster.yaml``."""
 
 OWNER = "team:strategy-twin"
 WAREHOUSE_IO = "warehouse_io_manager"
+HOLIDAY_LOOKBACK = dt.timedelta(days=10)
+"""How far back a day's read reaches for the last stored pool, posterior, forecast or
+metalabel: a market holiday (no traded returns, so no model rows) carries the day before."""
 RAW_RETURNS = dg.AssetDep(["raw", "strategy_returns"])
 RAW_PRICES = dg.AssetDep(["raw", "market_prices"])
 RAW_FACTORS = dg.AssetDep(["raw", "factor_returns"])

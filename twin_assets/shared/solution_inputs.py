@@ -14,6 +14,7 @@ import polars as pl
 
 from twin_assets.shared import history as stored_history
 from twin_assets.shared import policies
+from twin_assets.shared.common import HOLIDAY_LOOKBACK
 from twin_model.calendar import previous_business_day
 from twin_model.contracts import TABLES, decode_scenarios
 from twin_model.conventions import ParameterSetName
@@ -88,8 +89,8 @@ def history(
 
     return SolutionHistory(
         returns=returns,
-        pool=warehouse.read_history("alpha.alpha_pool", first - dt.timedelta(days=10), last) if pool is None else pool,
-        posteriors=warehouse.read_history("models.strategy_posteriors", first - dt.timedelta(days=10), last),
+        pool=warehouse.read_history("alpha.alpha_pool", first - HOLIDAY_LOOKBACK, last) if pool is None else pool,
+        posteriors=warehouse.read_history("models.strategy_posteriors", first - HOLIDAY_LOOKBACK, last),
         forecasts=forecasts,
         regime=warehouse.read_history("raw.market_regime", first, last),
         positions=positions if positions.height else None,
@@ -105,7 +106,7 @@ def _metalabels(warehouse: WarehouseResource, first: dt.date, last: dt.date) -> 
     and of the ten days before (a holiday at the start carries the last one)."""
     before = warehouse.read_history(
         "models.metalabels",
-        first - dt.timedelta(days=10),
+        first - HOLIDAY_LOOKBACK,
         first - dt.timedelta(days=1),
         ["date", "strategy_id", "p_profitable"],
     )

@@ -18,7 +18,14 @@ import dagster as dg
 import polars as pl
 
 from twin_assets.shared import history, solution_inputs
-from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
+from twin_assets.shared.common import (
+    DUCKDB_POOL,
+    HOLIDAY_LOOKBACK,
+    OWNER,
+    check_written,
+    layer_code_version,
+    provenance,
+)
 from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
 from twin_model.calendar import business_days, next_business_day
 from twin_model.contracts import TABLES, validate
@@ -32,8 +39,6 @@ from twin_resources.resources import TwinConfigResource, WarehouseResource
 EVALUATIONS = TABLES["twin.policy_evaluations"]
 POSTERIORS = TABLES["models.strategy_posteriors"]
 PERFORMANCE = TABLES["portfolio.solution_performance"]
-MODEL_LOOKBACK = dt.timedelta(days=10)
-"""How far before a month end its model and its forecast may lie."""
 SEARCHED_ALL = "every_searched_solution_written"
 
 
@@ -133,7 +138,7 @@ def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
     fees = {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in managed}
     states = solution_inputs.previous_states(warehouse, rules, next_business_day(t))
     base = solution_inputs.history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(t)
-    forecasts = warehouse.read_history("models.strategy_forecasts", t - MODEL_LOOKBACK, t)
+    forecasts = warehouse.read_history("models.strategy_forecasts", t - HOLIDAY_LOOKBACK, t)
     valley = valleys_in_force(forecasts, _next_month(t))  # the forecast of t, the last before the month
     table, _ = month_end_search(
         base,
@@ -169,7 +174,7 @@ def modelled_day(warehouse: WarehouseResource, t: dt.date) -> dt.date:
     """The last day at or before ``t`` with strategy posteriors: ``t`` itself, or, when the
     month's last weekday is a market holiday (Memorial Day, 31 May 2021: solution rows, no
     traded returns, so no posterior), the traded day before it."""
-    days = warehouse.read_history(POSTERIORS.qualified_name, t - MODEL_LOOKBACK, t, ["date"]).get_column("date")
+    days = warehouse.read_history(POSTERIORS.qualified_name, t - HOLIDAY_LOOKBACK, t, ["date"]).get_column("date")
     if days.len() == 0:
         raise dg.Failure(description=f"no usable posterior on {t}: materialise models.strategy_posteriors for it first")
     return days.max()

@@ -17,6 +17,7 @@ from itertools import groupby
 import polars as pl
 
 from twin_assets.shared import history, solution_inputs
+from twin_assets.shared.common import HOLIDAY_LOOKBACK
 from twin_model.contracts import TABLES
 from twin_model.solution import SolutionsState
 from twin_model.strategy import AlphaPoolPolicy, PoolState, alpha_pool_level, pool_exogenous, pool_table
@@ -27,8 +28,6 @@ from twin_resources.resources import WarehouseResource
 
 ALPHA_POOL = TABLES["alpha.alpha_pool"]
 PERFORMANCE, ORDERS = "portfolio.solution_performance", "portfolio.rebalance_orders"
-POOL_LOOKBACK = dt.timedelta(days=10)
-"""The solution level reads the pool from ten days before its first day (a holiday carries it)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,9 @@ class PoolReplay:
         self.policy: AlphaPoolPolicy = config.strategies.pool_policy
         first, last = days[0], days[-1]
         self.start_pool = PoolState.from_rows(history.previous_state(warehouse, ALPHA_POOL, first)[0])
-        self.before = warehouse.read_history(ALPHA_POOL.qualified_name, first - POOL_LOOKBACK, first - dt.timedelta(1))
+        self.before = warehouse.read_history(
+            ALPHA_POOL.qualified_name, first - HOLIDAY_LOOKBACK, first - dt.timedelta(1)
+        )
         self.posteriors = warehouse.read_history("models.strategy_posteriors", first, last)
         self.statistics = warehouse.read_history("stats.strategy_statistics", first, last)
         gated = self.policy.metalabel_min_probability is not None
