@@ -507,3 +507,5 @@ def test_settings_are_validated():
         FitSettings(draws=0)
     with pytest.raises(ValueError, match="max_treedepth"):
         FitSettings(max_treedepth=0)
+    with pytest.raises(ValueError, match="retry_after_failure"):
+        FitSettings(retry_after_failure=0)
