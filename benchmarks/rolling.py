@@ -157,11 +157,11 @@ def _rolling_figures(args, fitter, windows, ends, window_seconds, refit_rows, re
     rolling_wall = time.perf_counter() - t0
     compile_seconds = fitter.compile_seconds  # paid once, by the first pass that fits
 
-    refitted = [row["method"][0] != "reweighted" for row in rolling_rows]
+    refitted = [row["anchor_date"][0] == row["window_end"][0] for row in rolling_rows]  # NUTS ran that day
     reasons = collections.Counter(
         reason.split(":")[0] for row in rolling_rows for reason in (row["refit_reason"][0] or "").split("; ") if reason
     )
-    reweighted = [row for row in rolling_rows if row["method"][0] == "reweighted"]
+    reweighted = [row for row in rolling_rows if (row["method"] == "reweighted").any()]
     per_reweighted_day = [s for s, r in zip(rolling_seconds, refitted) if not r]
     per_nuts_day = [s for s, r in zip(rolling_seconds, refitted) if r]
     if args.rolling_only:  # a daily refit costs about what the rolling run's NUTS days cost

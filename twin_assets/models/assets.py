@@ -38,6 +38,7 @@ from twin_model.contracts import (
 )
 from twin_model.conventions import FitMethod, ParameterSetName
 from twin_model.strategy import (
+    REPLICATED,
     Anchor,
     ParameterSet,
     RollingFitter,
@@ -46,6 +47,7 @@ from twin_model.strategy import (
     return_window,
     simulate_parameter_set,
     simulate_posterior_predictive,
+    stored_anchor,
 )
 from twin_model.strategy import (
     forecast_calibration as calibrate,
@@ -111,7 +113,7 @@ def strategy_posteriors(
     fitter = StrategyModelFitter(settings)
     rolling = RollingFitter(fitter)
     artifacts = warehouse.artifacts()
-    anchor = _stored_anchor(previous, anchor_day, returns, factors, sectors, settings.window_days, artifacts)
+    anchor = _stored_anchor(previous, anchor_day, returns, factors, sectors, settings, artifacts)
     frames = []
     notes: dict[str, list[str]] = {}
     for day in _traded_days(returns, days):
@@ -127,7 +129,7 @@ def strategy_posteriors(
             )
         )
         how = _how_obtained(posterior)
-        context.log.info(f"{day}: {how} {window.returns.shape[1]} strategies over {len(window.dates)} days")
+        context.log.info(f"{day}: {window.returns.shape[1]} strategies over {len(window.dates)} days, {how}")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
     metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
     yield dg.Output(
@@ -159,17 +161,15 @@ def strategy_posteriors(
     )
 
 
-def _stored_anchor(
-    previous: pl.DataFrame, anchor_day, returns, factors, sectors, window_days: int, artifacts
-) -> Anchor | None:
+def _stored_anchor(previous: pl.DataFrame, anchor_day, returns, factors, sectors, settings, artifacts) -> Anchor | None:
     """The anchor the previous day's rows name, rebuilt: its window from the returns, its
     draws from the previous day's draws artefact (the anchor's draws, verified by hash).
     None on a cold start or for rows written before anchors were recorded."""
     if anchor_day is None:
         return None
-    window = return_window(returns, factors, anchor_day, window_days, sectors=sectors)
+    window = return_window(returns, factors, anchor_day, settings.window_days, sectors=sectors)
     draws = artifacts.read(POSTERIORS.qualified_name, previous.row(0, named=True))
-    return Anchor.of(anchor_day, window, draws, previous)
+    return stored_anchor(anchor_day, window, draws, previous, settings)
 
 
 def _sectors(twin_config: TwinConfigResource, returns: pl.DataFrame) -> dict[str, str]:
@@ -195,13 +195,18 @@ def _fit_metadata(frame: pl.DataFrame, fitter: StrategyModelFitter) -> dict:
 
 
 def _how_obtained(posterior) -> str:
-    """The day's log word: fitted with NUTS, reweighted from its anchor, or the exact fit
-    while a failed NUTS fit waits for its retry."""
+    """The day's log words: fitted with NUTS, reweighted from its anchor, or the exact fit
+    while a failed NUTS fit waits for its retry; and how many strategies the factors
+    replicate (the exact fit, every day)."""
+    replicas = posterior.summary.filter(pl.col("fallback_reason").str.starts_with(REPLICATED)).height
+    exact = f"; {replicas} replicated by their factors (exact fit)" if replicas else ""
+    if posterior.anchor is None:
+        return "exact fit: every strategy replicated by its factors"
     if posterior.refitted:
-        return "fitted"
-    if posterior.summary.get_column("method")[0] == FitMethod.REWEIGHTED:
-        return f"reweighted (anchor {posterior.anchor.date})"
-    return f"exact conjugate fit (NUTS failed on {posterior.anchor.date}; retry_after_failure)"
+        return f"fitted with NUTS{exact}"
+    if (posterior.summary.get_column("method") == FitMethod.REWEIGHTED).any():
+        return f"reweighted (anchor {posterior.anchor.date}){exact}"
+    return f"exact conjugate fit (NUTS failed on {posterior.anchor.date}; retry_after_failure){exact}"
 
 
 def _day_fits(day: dt.date, rows: pl.DataFrame) -> dict:

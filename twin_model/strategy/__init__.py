@@ -8,7 +8,8 @@ its sector, and from those its daily
 mean, its total volatility and its annual Sharpe ratio. The PyMC model is compiled
 **once** per padded shape (by nutpie, through numba) and re-used across dates and
 strategy sets by swapping its data; where NUTS does not converge for a strategy, an
-exact conjugate regression takes its place and says so. From the posterior, a Monte
+exact conjugate regression takes its place and says so, as it does for a strategy the
+factors replicate (a factor sleeve), which the Student-t model cannot fit. From the posterior, a Monte
 Carlo of the next month gives each strategy's forecast and monthly valley; earlier
 forecasts are scored against what happened; and the alpha-pool policy decides, day by
 day, which strategies hold persistent alpha.
@@ -24,6 +25,7 @@ Parts, one idea each:
   encoded by ``twin_model.contracts``, whose ``DRAWS_SCHEMA`` is re-exported here);
 - ``_fitting``: ``StrategyModelFitter``, NUTS with compile-once and the per-strategy fallback;
 - ``_conjugate``: the exact normal-inverse-gamma fit;
+- ``_replication``: the strategies the factors replicate (the exact fit, never NUTS);
 - ``_reweighting`` and ``_rolling``: rolling posteriors, the anchor's draws weighted by the
   days that entered and left, PSIS diagnostics and the refit rules (``RollingFitter``);
 - ``_forecast``: posterior-predictive scenarios and the forecast summary (monthly valley);
@@ -70,9 +72,18 @@ from twin_model.strategy._parameter_sets import (
     residual_correlation,
     simulate_parameter_set,
 )
+from twin_model.strategy._replication import REPLICATED, replicated
 from twin_model.strategy._results import ROLLING_COLUMNS, SUMMARY_SCHEMA, FitResult, FitSettings
 from twin_model.strategy._reweighting import khat_threshold
-from twin_model.strategy._rolling import Anchor, DayPosterior, Reweighting, RollingFitter, refit_reasons, reweigh
+from twin_model.strategy._rolling import (
+    Anchor,
+    DayPosterior,
+    Reweighting,
+    RollingFitter,
+    refit_reasons,
+    reweigh,
+    stored_anchor,
+)
 from twin_model.strategy._window import ReturnWindow, return_window, sector_blocks
 
 __all__ = [
@@ -90,6 +101,8 @@ __all__ = [
     "StrategyModelFitter",
     "conjugate_fit",
     "nig_posterior",
+    "replicated",
+    "REPLICATED",
     "build_model",
     "padded_shape",
     "padded_arrays",
@@ -104,6 +117,7 @@ __all__ = [
     "RollingFitter",
     "refit_reasons",
     "reweigh",
+    "stored_anchor",
     "khat_threshold",
     "draws_schema",
     # forecasting the next month

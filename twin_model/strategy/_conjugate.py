@@ -51,9 +51,10 @@ NIG_PRIOR_B = 1.0e-4
 _CONJUGATE_SAMPLER = f"exact normal-inverse-gamma (numpy {np.__version__})"
 
 
-def conjugate_fit(window: ReturnWindow, settings: FitSettings, seed: int, reason: str) -> FitResult:
+def conjugate_fit(window: ReturnWindow, settings: FitSettings, seed: int, reason: str | list[str]) -> FitResult:
     """The exact normal-inverse-gamma fit of every strategy of ``window`` (method
-    "conjugate", ``fallback_reason`` = ``reason``, NUTS diagnostics null)."""
+    "conjugate", ``fallback_reason`` = ``reason``, or ``reason[i]`` for strategy ``i``; NUTS
+    diagnostics null)."""
     if not window.strategy_ids:
         raise ValueError("the window has no strategy")
     started = time.perf_counter()
@@ -81,11 +82,19 @@ def conjugate_fit(window: ReturnWindow, settings: FitSettings, seed: int, reason
         divergences=[None] * n,
         converged=[True] * n,
         method=[FitMethod.CONJUGATE.value] * n,
-        fallback_reason=[reason] * n,
+        fallback_reason=[reason] * n if isinstance(reason, str) else list(reason),
         sampler=[_CONJUGATE_SAMPLER] * n,
         fit_seconds=time.perf_counter() - started,
     )
     return FitResult(summary=summary, draws=encode_draws(window.strategy_ids, flat, window.factor_ids))
+
+
+def replica_fit(window: ReturnWindow, replicas: dict[str, str], settings: FitSettings, seed: int) -> FitResult:
+    """The exact fit of the strategies ``replicas`` names (id -> reason,
+    ``_replication.replicated``), each a block of one: the conjugate model has no shared
+    residual risk, and the row says so (``residual_block`` null)."""
+    alone = window.select(list(replicas), shared=False)
+    return conjugate_fit(alone, settings, seed, [replicas[s] for s in alone.strategy_ids])
 
 
 def nig_posterior(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:

@@ -49,8 +49,9 @@ import polars as pl
 
 from twin_model.contracts import beta_column, encode_draws
 from twin_model.conventions import FitMethod
-from twin_model.strategy._conjugate import _CONJUGATE_SAMPLER, _conjugate_strategy, conjugate_fit
+from twin_model.strategy._conjugate import _CONJUGATE_SAMPLER, _conjugate_strategy, conjugate_fit, replica_fit
 from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
+from twin_model.strategy._replication import split_replicas
 from twin_model.strategy._results import (
     HYPER_PARAMETERS,
     HYPER_SCHEMA,
@@ -59,6 +60,7 @@ from twin_model.strategy._results import (
     _draw_columns,
     _summarise_draws,
     _summary_frame,
+    combine_fits,
 )
 from twin_model.strategy._window import ReturnWindow
 
@@ -141,9 +143,20 @@ class StrategyModelFitter:
             raise ValueError("the window has no strategy")
         if settings.method == FitMethod.CONJUGATE:
             return conjugate_fit(window, settings, seed, "configured")
+        modelled, replicas = split_replicas(window, settings.replication_tolerance)
+        if not replicas:
+            return self._nuts(window, seed, masked_fill)
+        started = time.perf_counter()
+        parts = [replica_fit(window, replicas, settings, seed)]
+        if modelled.strategy_ids:
+            parts.append(self._nuts(modelled, seed, masked_fill))
+        return combine_fits(window, parts, time.perf_counter() - started)
 
+    def _nuts(self, window: ReturnWindow, seed: int, masked_fill: float) -> FitResult:
+        """Every strategy of ``window`` sampled by NUTS, the non-converged replaced by the exact fit."""
         import nutpie
 
+        settings = self.settings
         t, n = window.returns.shape
         shape = padded_shape(n, t, settings.window_days)
         data = padded_arrays(window, *shape, masked_fill=masked_fill)

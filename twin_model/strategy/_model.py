@@ -56,8 +56,9 @@ least-squares fit (tried with the preconditioner) did not prevent it (5 of 12 fi
 split). Scaling the factor term by each day's exposure (0 on a cash day) was probed and
 made it worse (one October window: R-hat 3.0, ~700 leapfrog steps a draw): with the
 exposure known a sleeve is an exact function of the factors, its residual is ~0 and the
-t likelihood's scale collapses. A strategy its factors replicate needs explicit
-treatment (not built).
+t likelihood's scale collapses. So a strategy its factors replicate is kept out of this
+model altogether and takes the exact conjugate fit (``_replication``: its likelihood here
+is unbounded as its residual scale goes to 0).
 
 Shared residual risk: the strategies of a block share a latent daily risk no factor
 carries, integrated out (rank-one covariance), so strategies of one sector that had a

@@ -68,6 +68,11 @@ class FitSettings:
     every day. A refit the next day on a window one day apart failed the same way on each
     day measured, at 38 s a try. A partial fallback still refits the next day.
 
+    ``replication_tolerance``: a strategy whose active returns its factors reproduce to a
+    median absolute residual of at most this share of their sd (``_replication``: the
+    bundled factor sleeves, 0.1-0.5%) takes the exact conjugate fit and stays out of the
+    NUTS model, whose Student-t likelihood it would make unbounded; 0 turns the test off.
+
     ``min_ess`` = 100: the Monte Carlo sd of a weighted posterior mean is ``sd /
     sqrt(ESS)``; against a refit with its own ESS of about 600, the two means differ by
     ``sd * sqrt(1/100 + 1/600)`` = 0.11 sd (1.96 times that is 0.21 sd), inside the 0.25
@@ -90,6 +95,7 @@ class FitSettings:
     update: ModelUpdate = ModelUpdate.ROLLING
     refit_every: int = Field(default=21, ge=1)
     retry_after_failure: int = Field(default=5, ge=1)
+    replication_tolerance: float = Field(default=0.01, ge=0)
     min_ess: float = Field(default=100.0, gt=0)
     reweight: ReweightBy = ReweightBy.BLOCK
 
@@ -112,6 +118,23 @@ class FitResult:
     summary: pl.DataFrame
     draws: pl.DataFrame
     hyper: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HYPER_SCHEMA))
+
+
+def combine_fits(window: ReturnWindow, parts: list[FitResult], seconds: float) -> FitResult:
+    """One fit of ``window`` from fits of disjoint parts of its strategies: rows in the
+    window's order, each with the whole fit's ``seconds``; the draws of every part; the
+    hyper-parameters of the part that has them."""
+    order = {s: i for i, s in enumerate(window.strategy_ids)}
+    summary = (
+        pl.concat([part.summary for part in parts])
+        .sort(pl.col("strategy_id").replace_strict(order, return_dtype=pl.Int64))
+        .with_columns(fit_seconds=pl.lit(seconds))
+    )
+    if summary.get_column("strategy_id").to_list() != list(window.strategy_ids):
+        raise ValueError("the parts do not cover the window's strategies once each")
+    draws = pl.concat([part.draws for part in parts]).sort("strategy_id", "draw", maintain_order=True)
+    hyper = pl.concat([part.hyper for part in parts])
+    return FitResult(summary=summary, draws=draws, hyper=hyper)
 
 
 def _derive(alpha, betas, sigma, xbar: np.ndarray, cov: np.ndarray) -> dict[str, np.ndarray]:

@@ -48,9 +48,10 @@ import polars as pl
 
 from twin_model.contracts import decode_betas, decode_draws, encode_draws
 from twin_model.conventions import FitMethod, ModelUpdate, RefitRule, ReweightBy
-from twin_model.strategy._conjugate import conjugate_fit
+from twin_model.strategy._conjugate import conjugate_fit, replica_fit
 from twin_model.strategy._fitting import StrategyModelFitter
-from twin_model.strategy._results import _draw_columns, _summarise_draws, _summary_frame
+from twin_model.strategy._replication import split_replicas
+from twin_model.strategy._results import FitResult, _draw_columns, _summarise_draws, _summary_frame, combine_fits
 from twin_model.strategy._reweighting import (
     effective_sample_size,
     khat_threshold,
@@ -115,12 +116,23 @@ class Reweighting:
 @dataclass(frozen=True)
 class DayPosterior:
     """A day's posterior: its rows (the posterior table's less date and the artefact's
-    reference), its draws artefact, and the anchor the next day starts from."""
+    reference), its draws artefact, and the anchor the next day starts from (None when
+    the factors replicate every strategy: nothing was fitted with NUTS)."""
 
     summary: pl.DataFrame
     draws: pl.DataFrame
-    anchor: Anchor
+    anchor: Anchor | None
     refitted: bool
+
+
+def stored_anchor(
+    day: dt.date, window: ReturnWindow, draws: pl.DataFrame, rows: pl.DataFrame, settings
+) -> Anchor | None:
+    """The anchor fitted on ``day`` over ``window``, rebuilt from a later day's stored rows
+    and draws artefact: its universe is the window's strategies less those the factors
+    replicate, which never enter an anchor; None when that leaves none."""
+    modelled, _ = split_replicas(window, settings.replication_tolerance)
+    return Anchor.of(day, modelled, draws, rows) if modelled.strategy_ids else None
 
 
 def reweigh(anchor: Anchor, window: ReturnWindow, by: ReweightBy = ReweightBy.BLOCK) -> Reweighting:
@@ -211,7 +223,25 @@ class RollingFitter:
         return self.fitter.settings
 
     def step(self, anchor: Anchor | None, window: ReturnWindow, day: dt.date, seed: int) -> DayPosterior:
-        """Today's posterior from ``anchor`` (None: the first day), NUTS seeded ``seed`` on a refit."""
+        """Today's posterior from ``anchor`` (None: the first day), NUTS seeded ``seed`` on a
+        refit. The strategies the factors replicate (``_replication``) take the exact fit of
+        today's window; the rest (the anchor's universe) step as the module docstring says."""
+        started = time.perf_counter()
+        modelled, replicas = split_replicas(window, self.settings.replication_tolerance)
+        if not replicas:
+            return self._step(anchor, window, day, seed)
+        exact = replica_fit(window, replicas, self.settings, seed)
+        if not modelled.strategy_ids:
+            rows = exact.summary.with_columns(**_unweighted(day, 0, None))
+            return DayPosterior(rows, exact.draws, None, refitted=False)
+        posterior = self._step(anchor, modelled, day, seed)
+        first = posterior.summary.row(0, named=True)
+        rows = exact.summary.with_columns(**_unweighted(first["anchor_date"], first["days_since_anchor"], None))
+        parts = [FitResult(rows, exact.draws), FitResult(posterior.summary, posterior.draws)]
+        whole = combine_fits(window, parts, time.perf_counter() - started)
+        return DayPosterior(whole.summary, whole.draws, posterior.anchor, posterior.refitted)
+
+    def _step(self, anchor: Anchor | None, window: ReturnWindow, day: dt.date, seed: int) -> DayPosterior:
         started = time.perf_counter()
         settings = self.settings
         reweighting = reweigh(anchor, window, settings.reweight) if _can_reweigh(anchor, window, settings) else None

@@ -14,6 +14,7 @@ A flat day (``ret`` 0.0, available) is data, never a mask.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,6 +126,18 @@ class ReturnWindow:
     def block_sizes(self) -> np.ndarray:
         """``[N]``: how many strategies share each strategy's block (1 alone)."""
         return np.bincount(self.blocks)[self.blocks] if self.blocks.size else np.zeros(0, dtype=np.int64)
+
+    def select(self, strategy_ids, *, shared: bool = True) -> ReturnWindow:
+        """The window of ``strategy_ids`` only (kept in this window's order), on the same
+        dates and factors. ``shared``: the members keep their sectors' blocks, renumbered (a
+        sector left with one member is a block of one); False: every strategy a block of one."""
+        keep = [i for i, s in enumerate(self.strategy_ids) if s in set(strategy_ids)]
+        ids = [self.strategy_ids[i] for i in keep]
+        sectors = {self.strategy_ids[i]: self.block_names[self.blocks[i]] for i in keep} if shared else {}
+        blocks, names = sector_blocks(ids, sectors)
+        return dataclasses.replace(
+            self, strategy_ids=tuple(ids), returns=self.returns[:, keep], blocks=blocks, block_names=names
+        )
 
     def factor_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean ``[K]`` and sample covariance ``[K, K]`` (ddof = 1) of the regressors over the

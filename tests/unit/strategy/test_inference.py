@@ -349,6 +349,34 @@ def test_forced_non_convergence_falls_back_to_the_exact_fit(fitter, window):
     assert summary["draws"][0] == 200
 
 
+def test_a_strategy_the_benchmark_replicates_is_fitted_exactly_and_the_rest_as_without_it(fitter, window):
+    """syn_0039 becomes a sleeve of the benchmark (invested 25 days, in cash 25, 5 bp a
+    switch): it takes the exact fit, and the NUTS fit of the other 39 is the fit of the
+    window without it, draw for draw (same padded shape, same seed)."""
+    bench = window.factors[:, 0]
+    invested = (np.arange(N_DAYS) // 25) % 2 == 0
+    switched = np.abs(np.diff(invested.astype(float), prepend=1.0))
+    returns = window.returns.copy()
+    returns[:, -1] = np.where(invested, bench, 0.0) - 0.0005 * switched
+    sleeved = dataclasses.replace(window, returns=returns)
+    quick = fitter.with_settings(draws=150, tune=150)
+
+    result = quick.fit(sleeved, seed=5)
+    others = [s for s in window.strategy_ids if s != "syn_0039"]
+    alone = quick.fit(sleeved.select(others), seed=5)
+    row = result.summary.row(N_STRATEGIES - 1, named=True)
+    assert row["method"] == "conjugate" and row["fallback_reason"].startswith(inference.REPLICATED)
+    assert row["rhat_max"] is None and row["block_size"] == 1
+    x = np.column_stack([np.ones(N_DAYS), bench])
+    mn, vn, an, bn = _hand_nig(returns[:, -1], x)
+    assert row["alpha_mean"] == pytest.approx(mn[0], rel=1e-9, abs=1e-12)
+    assert row["beta_mean"] == pytest.approx(mn[1], rel=1e-9)
+    modelled = result.summary.filter(pl.col("strategy_id") != "syn_0039")
+    assert modelled.drop("fit_seconds").equals(alone.summary.drop("fit_seconds"))
+    assert result.draws.filter(pl.col("strategy_id") != "syn_0039").equals(alone.draws)
+    assert result.hyper.equals(alone.hyper)
+
+
 def test_tree_depth_cap_bounds_every_draw(fitter, window, monkeypatch):
     """NUTS with a tree depth cap of d takes at most 2^d - 1 leapfrog steps a draw (the
     trajectory doubles d times from one point): with d = 2 no draw may take more than 3,
