@@ -5,7 +5,8 @@ Compiling once
 --------------
 ``StrategyModelFitter`` builds the model for a padded shape with ``pm.Data``, compiles it
 with ``nutpie.compile_pymc_model`` (numba backend) on first use, keeps it in a
-per-fitter cache keyed by ``(N_max, T_max, K)`` (``K`` the number of regressors) and, for every later window
+per-fitter cache keyed by ``(N_max, T_max, K, K_s)`` (``K`` the number of regressors, ``K_s``
+how many of them are spreads over the benchmark) and, for every later window
 of that shape, swaps the data in with nutpie's ``CompiledPyMCModel.with_data(name=array,
 ...)`` (read in nutpie 0.16.8's source: it returns a copy of the compiled model whose
 user data point at read-only copies of the new arrays; only the rank is checked, so the
@@ -83,21 +84,21 @@ def _quiet_known_warnings() -> None:
 
 
 class _CompileCache:
-    """Compiled nutpie models by ``(N_max, T_max, K)``, and the seconds spent compiling them."""
+    """Compiled nutpie models by ``(N_max, T_max, K, K_s)``, and the seconds spent compiling them."""
 
     def __init__(self) -> None:
-        self.models: dict[tuple[int, int, int], Any] = {}
+        self.models: dict[tuple[int, int, int, int], Any] = {}
         self.seconds = 0.0
 
-    def get(self, key: tuple[int, int, int]):
+    def get(self, key: tuple[int, int, int, int]):
         compiled = self.models.get(key)
         if compiled is None:
             _quiet_known_warnings()
             import nutpie
 
             started = time.perf_counter()
-            n_max, t_max, n_factors = key
-            model = build_model(n_max, t_max, n_factors)
+            n_max, t_max, n_factors, n_spreads = key
+            model = build_model(n_max, t_max, n_factors, n_spreads=n_spreads)
             compiled = nutpie.compile_pymc_model(model, var_names=stored_variables(n_factors))
             self.seconds += time.perf_counter() - started
             self.models[key] = compiled
@@ -122,8 +123,8 @@ class StrategyModelFitter:
         return self._cache.seconds
 
     @property
-    def compiled_shapes(self) -> tuple[tuple[int, int, int], ...]:
-        """The ``(N_max, T_max, K)`` models compiled so far."""
+    def compiled_shapes(self) -> tuple[tuple[int, int, int, int], ...]:
+        """The ``(N_max, T_max, K, K_s)`` models compiled so far."""
         return tuple(self._cache.models)
 
     def with_settings(self, **changes) -> StrategyModelFitter:
@@ -160,7 +161,7 @@ class StrategyModelFitter:
         t, n = window.returns.shape
         shape = padded_shape(n, t, settings.window_days)
         data = padded_arrays(window, *shape, masked_fill=masked_fill)
-        compiled = self._cache.get((*shape, len(window.factor_ids)))
+        compiled = self._cache.get((*shape, len(window.factor_ids), window.n_spreads))
 
         started = time.perf_counter()
         trace = nutpie.sample(

@@ -13,7 +13,7 @@ observed on day ``t``, else 0. The likelihood is exactly ``_likelihood.block_log
     Sigma_b     = diag(sigma_i^2 (1 - c_i^2)) + (sigma c)(sigma c)'         (c_i = ``loading``)
 
     alpha_i   = ir_i * sigma_i,   ir_i = mu_ir + tau_ir * z_i,   z_i ~ N(0, 1)  (non-centred)
-    beta_ik   ~ N(mu_beta_k, tau_beta_k)                                       (centred)
+    beta_ik   ~ N(mu_beta_k, tau_beta_k)      (centred for the benchmark, non-centred for spreads)
     mu_ir     ~ N(0, 0.05)        tau_ir     ~ HalfNormal(0.05)
     mu_beta_k ~ N(0, 1)           tau_beta_k ~ HalfNormal(0.5)
     sigma_i   = s_i sqrt(1 + u_i^2) sqrt(nu_b / (nu_b - 2)),   c_i = u_i / sqrt(1 + u_i^2)
@@ -27,15 +27,23 @@ about the size of ``tau_ir``), the regime where the centred form makes a funnel.
 the *information ratio* ``alpha / sigma`` rather than alpha itself puts strategies of
 different volatility on one scale, so a calm and a wild strategy shrink alike.
 
-Each factor's beta hierarchy is **centred**, although non-centred (``beta = mu_beta +
-tau_beta w``) was the first design: the data pin every beta down (standard error about
-``sigma_i / (sd(x_k) sqrt(T))`` ~ 0.03 against a spread ``tau_beta`` ~ 0.4), the regime
-where the non-centred form ties ``mu_beta``, ``tau_beta`` and all the ``w_i`` together
-along a curved ridge. Measured on 40 synthetic strategies x 504 days (2 x 300 + 300), one
-benchmark: non-centred, ``mu_beta`` and ``tau_beta`` had R-hat 1.13-1.50 and bulk ESS
-4-13; centred, R-hat <= 1.013 and ESS 880-1,200. ``build_model(..., centred_beta=False)``
-keeps the non-centred form for comparison. Without factors the beta hierarchy is left
-out of the model altogether (a centred hierarchy with no data would be a pure funnel).
+The benchmark's beta hierarchy (and a raw factor's, without a benchmark) is **centred**,
+although non-centred (``beta = mu_beta + tau_beta w``) was the first design: the data pin
+every benchmark beta down (standard error about ``sigma_i / (sd(x_k) sqrt(T))`` ~ 0.03
+against a spread ``tau_beta`` ~ 0.4), the regime where the non-centred form ties
+``mu_beta``, ``tau_beta`` and all the ``w_i`` together along a curved ridge. Measured on 40
+synthetic strategies x 504 days (2 x 300 + 300), one benchmark: non-centred, ``mu_beta``
+and ``tau_beta`` had R-hat 1.13-1.50 and bulk ESS 4-13; centred, R-hat <= 1.013 and ESS
+880-1,200. A **spread** over the benchmark (``MTUM-SP500``, ...) is the opposite regime:
+its daily sd is a third to a half of the benchmark's, so its betas' standard error (~0.1)
+is as large as their spread across strategies (``tau_beta`` 0.03-0.18 over the bundled
+firm's eight modelled strategies), where the centred form makes a funnel. Centred, those
+eight diverged 13-107 times in 1,000 draws on four of six windows tried (so every strategy
+fell back on the divergence rule); with the spreads non-centred, 0 on each of five
+windows, R-hat <= 1.017 and bulk ESS >= 356 (benchmarks/RESULTS.md, "Factor sleeves out
+of the NUTS model"). ``build_model(..., centred_beta=False)`` makes every factor
+non-centred, for comparison. Without factors the beta hierarchy is left out of the model
+altogether (a centred hierarchy with no data would be a pure funnel).
 
 A fixed cross-member preconditioner was tried and rejected (commit 079eb11, reverted):
 ``beta = M W`` with ``W`` flat, the prior kept on ``beta``, ``M`` the block Cholesky of the
@@ -119,8 +127,8 @@ pairs) -- ``O(N)`` Gamma functions instead of ``O(T N)``. ``B_max = N_max``: eve
 unused slots sum nothing and contribute exactly 0 (``k = 0``), their ``nu`` samples its
 prior. The model has fixed shapes: ``N_max`` strategies (``N`` rounded up to a multiple of
 ``STRATEGY_BUCKET`` = 8) by ``T_max`` days (``window_days``; a longer window is rounded
-up to a multiple of 64), ``K`` factors (part of the compile key; padding a factor would
-put an unidentified centred hierarchy in the model). Returns, factors, the 0/1 mask and
+up to a multiple of 64), ``K`` factors of which ``K_s`` spreads (both part of the compile
+key; padding a factor would put an unidentified hierarchy in the model). Returns, factors, the 0/1 mask and
 the block structure (``block`` number, ``member`` flag, ``lead_index``) are ``pm.Data``, so
 a new day with other blocks re-uses the compiled model. Masked cells hold a finite fill
 value (0) and are multiplied by ``m_it = 0`` before any sum, so they contribute exactly
@@ -240,17 +248,18 @@ def _pair_correlation(u: np.ndarray, v: np.ndarray) -> float:
     return float(a @ b) / den if den > 0 else 0.0
 
 
-def build_model(n_max: int, t_max: int, n_factors: int, *, centred_beta: bool = True):
+def build_model(n_max: int, t_max: int, n_factors: int, *, n_spreads: int = 0, centred_beta: bool = True):
     """The PyMC model (see the module docstring) with zero data of shape ``[t_max, n_max]``
-    and ``n_factors`` regressors.
+    and ``n_factors`` regressors, the last ``n_spreads`` of them spreads over the benchmark
+    (whose betas are non-centred; see "Each factor's beta hierarchy" above).
 
     Data containers: ``ret``, ``mask`` ``[t_max, n_max]``, ``factors`` ``[t_max, K]`` (only
     with factors), ``block``, ``lead_index`` (int), ``member`` ``[n_max]`` and the block counts of
     ``_block_counts``. Stored variables: ``alpha``, ``sigma``,
     ``nu``, ``loading`` ``[n_max]``, ``beta`` ``[n_max, K]`` (with factors) and the
     hyper-parameters; the log density is the Potential ``loglik``. ``centred_beta=False``
-    gives the non-centred beta hierarchy, kept only so the benchmark can show why it is
-    not used."""
+    makes every beta hierarchy non-centred, kept only so the benchmark can show why the
+    benchmark's is not."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -277,7 +286,7 @@ def build_model(n_max: int, t_max: int, n_factors: int, *, centred_beta: bool = 
         mean = alpha[None, :]
         if n_factors:
             x = pm.Data("factors", np.zeros((t_max, n_factors)))
-            mean = mean + pt.dot(x, _betas(n_max, n_factors, centred_beta).T)
+            mean = mean + pt.dot(x, _betas(n_max, n_factors, n_spreads if centred_beta else n_factors).T)
 
         resid = (ret - mean) * mask
         structure = {name: pm.Data(name, value) for name, value in _empty_structure(n_max, t_max).items()}
@@ -285,16 +294,23 @@ def build_model(n_max: int, t_max: int, n_factors: int, *, centred_beta: bool = 
     return model
 
 
-def _betas(n_max: int, n_factors: int, centred: bool):
-    """``beta [n_max, K]``, pooled per factor (centred unless told otherwise)."""
+def _betas(n_max: int, n_factors: int, n_non_centred: int):
+    """``beta [n_max, K]``, pooled per factor: centred for the first ``K - n_non_centred``
+    regressors, non-centred (``beta = mu_beta + tau_beta w``) for the rest."""
     import pymc as pm
+    import pytensor.tensor as pt
 
     mu_beta = pm.Normal("mu_beta", 0.0, PRIOR_MU_BETA_SD, shape=n_factors)
     tau_beta = pm.HalfNormal("tau_beta", PRIOR_TAU_BETA_SD, shape=n_factors)
-    if centred:
+    n_centred = n_factors - n_non_centred
+    if n_non_centred == 0:
         return pm.Normal("beta", mu_beta, tau_beta, shape=(n_max, n_factors))
-    w = pm.Normal("w", 0.0, 1.0, shape=(n_max, n_factors))
-    return pm.Deterministic("beta", mu_beta + tau_beta * w)
+    w = pm.Normal("w", 0.0, 1.0, shape=(n_max, n_non_centred))
+    non_centred = mu_beta[n_centred:] + tau_beta[n_centred:] * w
+    if n_centred == 0:
+        return pm.Deterministic("beta", non_centred)
+    centred = pm.Normal("beta_centred", mu_beta[:n_centred], tau_beta[:n_centred], shape=(n_max, n_centred))
+    return pm.Deterministic("beta", pt.concatenate([centred, non_centred], axis=1))
 
 
 def _block_logp(resid, mask, idio, z_loading, nu_block, data: dict):

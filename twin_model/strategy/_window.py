@@ -108,6 +108,14 @@ class ReturnWindow:
         return "factors: " + ", ".join(self.factor_ids) if self.factor_ids else "cash"
 
     @property
+    def n_spreads(self) -> int:
+        """How many regressors are spreads over the benchmark: every one after it when it
+        comes first (as ``factor_design`` puts it), else none."""
+        if self.benchmark_id is None or self.factor_ids[0] != self.benchmark_id:
+            return 0
+        return len(self.factor_ids) - 1
+
+    @property
     def factor_days(self) -> np.ndarray:
         """``[T]`` bool: the days on which every factor is observed (every day without factors)."""
         return np.isfinite(self.factors).all(axis=1)
