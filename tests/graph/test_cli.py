@@ -120,16 +120,29 @@ def test_the_span_is_chosen_by_comparing_dates_and_run_walk_forward(monkeypatch,
         cli, "execute", lambda session, job, first, last, days: executed.append((job, first, last, days)) or True
     )
     monkeypatch.setattr(cli, "status", lambda: None)
-    assert cli.main(["run", "--start", "2021-01-02", "--end", "2021-02-02", "--model-days", "5"]) == 0
-    # 2021-01-02 is a Saturday: the span starts on Monday the 4th (22 weekdays). The last five days
-    # cross January's month end (Friday the 29th): its search runs before February's days.
-    assert executed == [
-        ("raw_history_job", "2021-01-04", "2021-02-02", 22),
-        ("strategy_job", "2021-01-27", "2021-02-02", 5),
+    span = ["run", "--start", "2021-01-02", "--end", "2021-02-02", "--model-days", "5"]
+    assert cli.main([*span, "--strategy-days", "7"]) == 0
+    # 2021-01-02 is a Saturday: the span starts on Monday the 4th (22 weekdays). The strategy
+    # layers run over the last seven; the last five cross January's month end (Friday the
+    # 29th): its search runs before February's days.
+    solutions = [
         ("solution_job", "2021-01-27", "2021-01-29", 3),
         ("month_end_job", "2021-01-01", "2021-01-01", 1),
         ("solution_job", "2021-02-01", "2021-02-02", 2),
     ]
+    assert executed == [
+        ("raw_history_job", "2021-01-04", "2021-02-02", 22),
+        ("strategy_job", "2021-01-25", "2021-02-02", 7),
+        *solutions,
+    ]
+    # by default the strategy layers run over a year's days, here the whole 22-day span; and
+    # never over fewer days than the solutions
+    executed.clear()
+    assert cli.main(span) == 0
+    assert executed[1] == ("strategy_job", "2021-01-04", "2021-02-02", 22) and executed[2:] == solutions
+    executed.clear()
+    assert cli.main([*span, "--strategy-days", "2"]) == 0
+    assert executed[1] == ("strategy_job", "2021-01-27", "2021-02-02", 5)
 
 
 def test_a_month_is_searched_only_when_complete_in_the_calendar():

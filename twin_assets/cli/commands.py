@@ -1,8 +1,9 @@
 """``twin``: the command line of Strategy Twin.
 
 ``twin run`` is the main job: the raw layer over the firm's whole calendar as one run,
-then the last ``MODEL_DAYS`` business days walk-forward (the strategy layers as one run,
-then month by month the solution level and, for a complete month, its month-end policy
+the strategy layers as one run over the last ``STRATEGY_DAYS`` business days (a year, so the
+forecasts' calibration has matured months), then over the last ``MODEL_DAYS`` walk-forward
+month by month the solution level and, for a complete month, its month-end policy
 search, projection and decision, so each month runs the policy the month end before it
 chose), all in the project's Dagster instance (so they show in the UI); then it prints
 where the results are, the firm's P&L, the chosen policies and the projection. ``twin
@@ -30,6 +31,7 @@ from twin_resources.api import DEFAULT_HOST, DEFAULT_PORT
 from twin_resources.config import PROJECT_ROOT
 
 MODEL_DAYS = 63
+STRATEGY_DAYS = 252
 # Dagster's tags for a partition-range run (not exported by its public API in 1.13.27)
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -171,11 +173,17 @@ def _choose_webserver():
     return server
 
 
-def run(start: dt.date | None, end: dt.date | None, model_days: int, verbose: bool = False) -> int:
-    """Raw layer over ``start``..``end`` (default: the whole calendar), then the layers
-    above it over the last ``model_days`` business days of that span walk-forward (the
-    strategy layers once, then month by month the solutions and each complete month's
-    month end, twin_assets/cli/walk_forward.py)."""
+def run(
+    start: dt.date | None,
+    end: dt.date | None,
+    model_days: int,
+    verbose: bool = False,
+    strategy_days: int = STRATEGY_DAYS,
+) -> int:
+    """Raw layer over ``start``..``end`` (default: the whole calendar), then the strategy
+    layers over the last ``strategy_days`` (at least ``model_days``) business days of that
+    span, then the solutions over the last ``model_days`` walk-forward (month by month the
+    solutions and each complete month's month end, twin_assets/cli/walk_forward.py)."""
     from twin_assets.cli.launch import Stopped
     from twin_assets.cli.walk_forward import walk_forward
     from twin_assets.jobs import RAW_HISTORY_JOB
@@ -193,7 +201,8 @@ def run(start: dt.date | None, end: dt.date | None, model_days: int, verbose: bo
     try:
         ok = execute(session, RAW_HISTORY_JOB, span[0], span[-1], len(span))
         modelled = span[-min(model_days, len(span)) :] if model_days > 0 else []
-        ok = ok and (not modelled or walk_forward(execute, session, modelled, keys))
+        strategy = span[-min(max(strategy_days, len(modelled)), len(span)) :] if modelled else []
+        ok = ok and (not modelled or walk_forward(execute, session, modelled, keys, strategy))
     except Stopped as stop:
         return 128 + stop.signum
     finally:
@@ -332,6 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         default=MODEL_DAYS,
         help=f"business days at the end of the span to run the layers above raw on (default {MODEL_DAYS}; 0 for raw only)",
     )
+    run_parser.add_argument(
+        "--strategy-days",
+        type=int,
+        default=STRATEGY_DAYS,
+        help=f"business days at the end of the span to run the strategy layers on, at least --model-days "
+        f"(default {STRATEGY_DAYS}: a year, so the forecasts' calibration has matured months)",
+    )
     run_parser.add_argument("--verbose", action="store_true", help="print Dagster's event stream too")
     commands.add_parser("status", help="what the warehouse holds")
     replay_parser = commands.add_parser("replay", help="re-run the layers above raw from a restated day")
@@ -356,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         print(refused, file=sys.stderr)
         return 2
     if args.command == "run":
-        return run(args.start, args.end, args.model_days, args.verbose)
+        return run(args.start, args.end, args.model_days, args.verbose, args.strategy_days)
     if args.command == "replay":
         return replay(args.from_day, args.verbose)
     if args.command == "backtest":
