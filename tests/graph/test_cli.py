@@ -426,7 +426,7 @@ def test_twin_run_over_a_month_end_runs_its_policy_search_and_prints_the_choice(
         "TWIN_CONFIG_DIR": str(config_dir),
         "TWIN_DAGSTER_URL": "off",
     }
-    command = [*cli_run("2016-08-01", "2017-02-01")[:-1], "3"]
+    command = [*cli_run("2016-08-01", "2017-02-01")[:-1], "3", "--strategy-days", "3"]
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "Materialising month_end_job for 2017-01-01 .. 2017-01-01 as one run" in out.stdout
