@@ -251,7 +251,8 @@ def _pair_correlation(u: np.ndarray, v: np.ndarray) -> float:
 def build_model(n_max: int, t_max: int, n_factors: int, *, n_spreads: int = 0, centred_beta: bool = True):
     """The PyMC model (see the module docstring) with zero data of shape ``[t_max, n_max]``
     and ``n_factors`` regressors, the last ``n_spreads`` of them spreads over the benchmark
-    (whose betas are non-centred; see "Each factor's beta hierarchy" above).
+    (whose betas are non-centred; see "The benchmark's beta hierarchy" in the module
+    docstring).
 
     Data containers: ``ret``, ``mask`` ``[t_max, n_max]``, ``factors`` ``[t_max, K]`` (only
     with factors), ``block``, ``lead_index`` (int), ``member`` ``[n_max]`` and the block counts of

@@ -64,7 +64,7 @@ def replicated(window: ReturnWindow, tolerance: float) -> dict[str, str]:
 def _residual_share(y: np.ndarray, x: np.ndarray) -> tuple[float | None, int]:
     """``(median |residual| / sd, active days)`` of the least-squares fit of the active
     returns on ``x``; None as the share when too few days are active or they do not vary."""
-    values, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     active = counts[inverse.reshape(-1)] == 1
     n_active = int(active.sum())
     if n_active < max(MIN_ACTIVE_DAYS, 2 * x.shape[1]):

@@ -537,3 +537,5 @@ def test_settings_are_validated():
         FitSettings(max_treedepth=0)
     with pytest.raises(ValueError, match="retry_after_failure"):
         FitSettings(retry_after_failure=0)
+    with pytest.raises(ValueError, match="replication_tolerance"):
+        FitSettings(replication_tolerance=-0.01)
