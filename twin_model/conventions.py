@@ -311,6 +311,9 @@ class Evaluator(StrEnum):
     """The solution step itself, through the runner, one path at a time."""
     VECTORISED = "vectorised"
     """The numpy evaluator stepping every path at once (equal to the step, tested)."""
+    MIXED = "mixed"
+    """The numpy evaluator on every path, then the reference on the paths where a risk
+    rule could act or an allocation failed (``risk_screen``): equal to the step, tested."""
 
 
 class SolutionDecision(StrEnum):

@@ -36,7 +36,8 @@ class PolicyEvaluations(pa.DataFrameModel):
     )
     incumbent: pl.Boolean = pa.Field(description="True for the solution's configured policy.")
     evaluator: pl.String = pa.Field(
-        isin=values_of(Evaluator), description="vectorised or reference (the solution step via the runner)."
+        isin=values_of(Evaluator),
+        description="vectorised, reference (the solution step via the runner) or mixed (vectorised, the paths a risk rule could touch by the reference).",
     )
     mean_return: pl.Float64 = pa.Field(description=f"Mean over the search paths of the {_RETURN}.")
     se_return: pl.Float64 = pa.Field(ge=0, description="Standard error of mean_return (sd ddof 1 / sqrt(n_paths)).")

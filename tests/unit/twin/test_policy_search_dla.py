@@ -17,7 +17,9 @@ from twin_model.twin.search import (
     PolicySearchSettings,
     candidates,
     inert_limits,
+    reference_returns,
     search,
+    vectorised_returns,
 )
 
 NO_COSTS = CostModel(commission_bps=0.0, half_spread_bps=0.0, impact_coefficient=0.0, slippage_sd_bps=0.0)
@@ -80,6 +82,11 @@ def test_the_lookahead_puts_its_fraction_in_the_strategy_the_simulated_month_fav
 
     assert result.winner.family == CandidateFamily.DLA and result.chosen is result.winner
     row = result.table.filter(result.table["chosen"]).row(0, named=True)
-    assert row["evaluator"] == "reference"
+    assert row["evaluator"] == "vectorised"
+    # the fast path allocated by the lookahead on each path's own day, as the step does
+    state, m = SolutionState.launch(incumbent), month(base, valley=None)
+    want = reference_returns(result.winner.rules, state, m, paths[:6], inert_limits(), NO_COSTS)
+    got = vectorised_returns(result.winner.rules, state, m, paths[:6], inert_limits(), NO_COSTS)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
     assert row["mean_return"] == pytest.approx(0.5 * 21 * GOOD[0], abs=4 * 0.5 * GOOD[1] * np.sqrt(21 / 60))
     assert row["holdout_diff_vs_incumbent"] > 0

@@ -9,18 +9,20 @@ import numpy as np
 import pytest
 
 from tests.helpers.policy_search import base_inputs, month, rules
-from twin_model.conventions import CrystallisationFrequency, HurdleKind, StrategyStatus
+from twin_model.conventions import CrystallisationFrequency, HurdleKind, Severity, StrategyStatus
 from twin_model.firm import CashRate, FeeTerms
-from twin_model.portfolio import CostModel, RiskLimits
-from twin_model.solution import SolutionState
+from twin_model.portfolio import CostModel
+from twin_model.solution import ManualAction, SolutionState
 from twin_model.twin import run
 from twin_model.twin.search import (
     inert_limits,
     reference_returns,
+    screened_returns,
     solution_level,
     vectorised_obstacles,
     vectorised_returns,
 )
+from twin_resources.config import DEFAULT_CONFIG_DIR, load_config
 
 COSTS = CostModel()
 WEIGHTS = {"s00": 1.0, "s01": 2.0, "s02": 3.0, "s03": 1.0, "s04": 1.0, "s05": 2.0}
@@ -62,8 +64,9 @@ def test_static_policy_with_pauses_ramps_stops_and_drift_equals_the_step(warm):
     paths = _paths(30, 21, 6, 1)
     assert vectorised_obstacles(r, state, m, inert_limits()) == []
     want = reference_returns(r, state, m, paths, inert_limits(), COSTS)
-    got = vectorised_returns(r, state, m, paths, inert_limits(), COSTS)
+    got, by_reference = screened_returns(r, state, m, paths, inert_limits(), COSTS)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert not by_reference.any()
     assert {StrategyStatus.PAUSED, StrategyStatus.STOPPED, "ramp", "mid-month rebalance"} <= _coverage(
         r, state, m, paths
     )
@@ -122,31 +125,25 @@ def test_performance_policy_with_incubation_and_a_month_boundary_equals_the_step
     assert m.days[-1].month == 3
 
 
+FIRM = load_config(DEFAULT_CONFIG_DIR).risk_limits
+"""The bundled firm's config/risk_limits.yaml."""
+
+
 def test_the_fast_path_refuses_what_it_does_not_model():
-    r = rules(policy_kind="inverse_volatility")
+    """A manual action in the month, and under risk limits a gap in the history rows the
+    risk screen reads; neither matters to a candidate without them."""
+    r = rules(policy_kind="inverse_volatility", manual=(ManualAction(dt.date(2024, 2, 5), "rebalance"),))
     state = SolutionState.launch(r)
-    m = month(base_inputs(4))
-    firm = RiskLimits.from_mapping(
-        {
-            "portfolio": {
-                "max_gross_leverage": 1.5,
-                "drawdown_stop": -0.15,
-                "volatility_target": 0.12,
-                "max_pairwise_correlation": 0.85,
-                "min_diversification_ratio": 1.1,
-                "var_95": -0.02,
-                "cvar_95": -0.03,
-                "var_99": -0.035,
-                "cvar_99": -0.05,
-            },
-            "strategy": {"max_weight": 0.4, "drawdown_stop": -0.2, "max_volatility": 0.3},
-            "position": {"max_net_exposure_per_ticker": 0.1},
-        }
-    )
-    reasons = vectorised_obstacles(r, state, m, firm)
-    assert any("inverse_volatility" in x for x in reasons) and any("inert" in x for x in reasons)
+    base = base_inputs(4)
+    gappy = np.array(base.history)
+    gappy[-5, 2] = np.nan
+    m = month(replace(base, history=gappy))
+    reasons = vectorised_obstacles(r, state, m, FIRM)
+    assert any("manual" in x for x in reasons) and any("gap" in x for x in reasons)
+    assert vectorised_obstacles(rules(policy_kind="inverse_volatility"), state, m, inert_limits()) == []
+    assert vectorised_obstacles(rules(policy_kind="inverse_volatility"), state, month(base), FIRM) == []
     with pytest.raises(ValueError, match="vectorised evaluator"):
-        vectorised_returns(r, state, m, _paths(2, 21, 4, 0), firm, COSTS)
+        vectorised_returns(r, state, m, _paths(2, 21, 4, 0), FIRM, COSTS)
 
 
 def test_regime_scaling_sector_caps_and_metalabel_sizing_equal_the_step():
@@ -170,3 +167,81 @@ def test_regime_scaling_sector_caps_and_metalabel_sizing_equal_the_step():
     want = reference_returns(r, SolutionState.launch(r), m, paths, inert_limits(), COSTS)
     got = vectorised_returns(r, SolutionState.launch(r), m, paths, inert_limits(), COSTS)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "turnover"),
+    [
+        ("inverse_volatility", {}, None),
+        ("equal_risk_contribution", {}, None),
+        ("optimizer", {"objective": "MAX_SHARPE", "method": "MEAN_VARIANCE"}, 0.3),
+    ],
+)
+def test_covariance_policies_allocate_on_each_paths_own_day_as_the_step(kind, params, turnover):
+    """Policies that read the covariance (of the history up to the rebalance day, simulated
+    rows included) or the held weights (a turnover limit) allocate per path on the path's
+    own day: equal to the step, from a month-end book with holdings, pauses and ramps."""
+    r = rules(
+        policy_kind=kind,
+        policy_params=params,
+        turnover_limit=turnover,
+        max_weight=0.35,
+        drift_threshold=0.03,
+        pause_days=3,
+        ramp_days=2,
+    )
+    state = _january_state(r, 6)
+    m = month(base_inputs(6), horizon=21, valley=-0.02)
+    paths = _paths(12, 21, 6, 5)
+    want = reference_returns(r, state, m, paths, inert_limits(), COSTS)
+    got, by_reference = screened_returns(r, state, m, paths, inert_limits(), COSTS)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert not by_reference.any()
+    assert "mid-month rebalance" in _coverage(r, state, m, paths)
+
+
+def _breaches(r, state, m, path, limits) -> set[Severity]:
+    """The severities of the violations the step opened on ``path``."""
+    trajectory = run(solution_level(r, limits, COSTS), state, m.exogenous(path))
+    return {v.breach.severity for s in trajectory.states for v in s.violations.values()}
+
+
+def test_under_the_firms_limits_the_screen_sends_exactly_the_paths_a_rule_acts_on_to_the_reference():
+    """Under the bundled firm's risk limits, paths three times as volatile as the history:
+    on some no rule breaches, on some only low breaches (alerts, which change nothing in
+    the book), on the rest a medium one (a reduction or a pause). The fast path flags
+    exactly the paths where the step graded a breach medium or worse; the returns, the
+    flagged paths re-run by the reference, equal the step's on every path, and on the
+    paths not flagged they equal the step's without any risk limit (no rule acted)."""
+    r = rules(policy_kind="inverse_volatility", max_weight=0.4, pause_days=3, ramp_days=2)
+    state = _january_state(r, 6)
+    m = month(base_inputs(6), horizon=21, valley=-0.05)
+    paths = _paths(16, 21, 6, 11, sd=0.024)
+    severities = [_breaches(r, state, m, path, FIRM) for path in paths]
+    acted = np.array([bool(s - {Severity.LOW}) for s in severities])
+    assert 0 < acted.sum() < len(paths)
+    assert any(s == {Severity.LOW} for s in severities) and any(not s for s in severities)
+    got, by_reference = screened_returns(r, state, m, paths, FIRM, COSTS)
+    np.testing.assert_array_equal(by_reference, acted)
+    want = reference_returns(r, state, m, paths, FIRM, COSTS)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    calm = reference_returns(r, state, m, paths[~acted], inert_limits(), COSTS)
+    np.testing.assert_allclose(got[~acted], calm, rtol=0, atol=1e-9)
+
+
+def test_flows_move_the_risk_peak_by_the_units_and_a_crash_liquidates_through_the_reference():
+    """Under the firm's limits, a redemption of a fifth of the book on the month's fifth
+    day is not a drawdown (the risk peak follows the units, as the step's does; without
+    that the AUM would sit 20% below its peak, past the 15% stop): calm paths are never
+    flagged. A path losing 1.5% a day in every strategy crosses the 15% drawdown stop
+    (the step liquidates, a critical breach): flagged, and re-run by the reference."""
+    m = month(base_inputs(6), horizon=21, valley=-0.5)
+    r = rules(policy_kind="equal_risk_contribution", max_weight=0.4, flows={m.days[4]: -2.0e7}, pause_days=3)
+    state = _january_state(r, 6)
+    paths = _paths(8, 21, 6, 13, sd=0.004)
+    paths[0] = -0.015
+    severities = [_breaches(r, state, m, path, FIRM) for path in paths]
+    assert Severity.CRITICAL in severities[0] and not any(severities[1:])
+    got, by_reference = screened_returns(r, state, m, paths, FIRM, COSTS)
+    np.testing.assert_array_equal(by_reference, [True] + [False] * 7)
+    np.testing.assert_allclose(got, reference_returns(r, state, m, paths, FIRM, COSTS), rtol=0, atol=1e-9)

@@ -41,7 +41,12 @@ from twin_model.twin.search._month_end import month_end_search, searched
 from twin_model.twin.search._reference import reference_returns, solution_level
 from twin_model.twin.search._scenarios import STREAM_KEYS, ScenarioSet
 from twin_model.twin.search._search import SEARCH_COLUMNS, SearchResult, evaluate, mean_and_se, search, utilities
-from twin_model.twin.search._vectorised import inert_limits, vectorised_obstacles, vectorised_returns
+from twin_model.twin.search._vectorised import (
+    inert_limits,
+    screened_returns,
+    vectorised_obstacles,
+    vectorised_returns,
+)
 
 __all__ = [
     "ScenarioSet",
@@ -63,6 +68,7 @@ __all__ = [
     "reference_returns",
     "inert_limits",
     "vectorised_obstacles",
+    "screened_returns",
     "vectorised_returns",
     "utilities",
     "mean_and_se",

@@ -16,7 +16,8 @@ three grids around it, each changing only its own family's rules:
   posterior-predictive paths of the next month (the model's own lookahead; the Gaussian
   growth optimum from the day's moments where a day has no paths) and holds ``fraction``
   of it, x ``dla.exposure`` (empty: the incumbent's). Empty ``fraction``: no DLA. A
-  cvxpy solve per rebalance on every path, so it runs on the reference evaluator.
+  cvxpy solve per rebalance on every path (the vectorised evaluator allocates it path by
+  path on the rebalance days).
 
 A combination equal to the incumbent is the incumbent (not repeated). The alpha pool's
 entry and exit bars are not candidates: on the model's own paths every strategy with

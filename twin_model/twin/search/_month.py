@@ -76,17 +76,25 @@ class SimulatedMonth:
         out[:, self.columns()] = path
         return out
 
+    def day_inputs(self, path: np.ndarray, k: int) -> DayInputs:
+        """W_k along ``path``: the ``DayInputs`` of the month's day ``k`` (0-based)."""
+        return self._day(np.vstack([self.base.history, self.full_returns(path)]), k)
+
     def exogenous(self, path: np.ndarray) -> list[Exogenous[DayInputs]]:
         """W_1 .. W_H along ``path`` (``[H, len(scenario_ids)]`` daily simple returns)."""
-        simulated = self.full_returns(path)
-        history = np.vstack([self.base.history, simulated])
+        history = np.vstack([self.base.history, self.full_returns(path)])
+        return [Exogenous(day, self._day(history, k)) for k, day in enumerate(self.days)]
+
+    def _day(self, history: np.ndarray, k: int) -> DayInputs:
+        """Day ``k`` of the month from ``history`` = [base history ; the path's rows]."""
         dates = (*self.base.history_dates, *self.days)
-        fixed = replace(self.base, valley=dict(self.valley), positions=None)
-        out = []
-        for k, day in enumerate(self.days):
-            end = len(self.base.history_dates) + k + 1
-            start = max(0, end - HISTORY_ROWS)
-            out.append(
-                Exogenous(day, replace(fixed, day=day, history_dates=dates[start:end], history=history[start:end]))
-            )
-        return out
+        end = len(self.base.history_dates) + k + 1
+        start = max(0, end - HISTORY_ROWS)
+        return replace(
+            self.base,
+            valley=dict(self.valley),
+            positions=None,
+            day=self.days[k],
+            history_dates=dates[start:end],
+            history=history[start:end],
+        )

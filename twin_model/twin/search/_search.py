@@ -34,7 +34,7 @@ from twin_model.solution import SolutionRules, SolutionState
 from twin_model.twin.search._candidates import Candidate, PolicySearchSettings, parameters_json
 from twin_model.twin.search._month import SimulatedMonth
 from twin_model.twin.search._reference import reference_returns
-from twin_model.twin.search._vectorised import vectorised_obstacles, vectorised_returns
+from twin_model.twin.search._vectorised import screened_returns, vectorised_obstacles
 
 
 def utilities(returns: np.ndarray, score: ScoreKind, risk_aversion: float) -> np.ndarray:
@@ -61,10 +61,12 @@ def evaluate(
     optimizer: Optimizer | None = None,
     fees: FeeTerms = NO_FEES,
 ) -> tuple[np.ndarray, Evaluator]:
-    """``([P] net returns, evaluator used)``: vectorised when possible, else the reference;
-    the solution charged ``fees``."""
+    """``([P] net returns, evaluator used)``: vectorised when possible (the paths a risk
+    rule could touch through the reference: ``mixed``), else the reference; the solution
+    charged ``fees``."""
     if not vectorised_obstacles(rules, state, month, limits):
-        return vectorised_returns(rules, state, month, paths, limits, costs, fees), Evaluator.VECTORISED
+        returns, by_reference = screened_returns(rules, state, month, paths, limits, costs, fees, optimizer)
+        return returns, Evaluator.MIXED if by_reference.any() else Evaluator.VECTORISED
     return reference_returns(rules, state, month, paths, limits, costs, optimizer, fees), Evaluator.REFERENCE
 
 

@@ -1,23 +1,31 @@
-"""The vectorised evaluator: the solution step over every path at once, for the policies
-where that is possible.
+"""The vectorised evaluator: the solution step over every path at once.
 
 It steps ``[P, N]`` arrays (P paths, N strategies of the solution's universe) through the
 same five stages as ``twin_model.solution``'s step, and must give the same net returns
 (``tests/unit/twin/test_vectorised_evaluator.py`` checks it against the reference to
-1e-9). It applies when ``vectorised_obstacles`` finds nothing in the way:
+1e-9). What it does not model it hands to the reference, path by path:
 
-* the allocation policy uses nothing but the moments (``static``, ``performance``:
-  ``AllocationPolicy.uses`` is empty): the moments are held over a simulated month, so
-  a rebalance's weights depend only on which strategies hold a slot; they are computed
-  once per distinct set by the step's own allocation stage and cached;
-* the risk limits are ``inert_limits()``: no rule can fire, so stage 3 does nothing (the
-  fast path does not model the risk overlay; a search under the firm's limits uses the
-  reference evaluator);
-* no manual action on the month's days, no cooldown or failed allocation pending, no
-  open violation at the start; the base day lies in an earlier month than the first
-  simulated day (a month-end search), the solution is launched by then, every strategy
-  of its universe has a scenario column and at least ``MIN_COVARIANCE_ROWS`` complete
-  history rows (so an allocation never fails for want of history).
+* the allocation: a policy that uses nothing but the moments (``static``,
+  ``performance``: ``AllocationPolicy.uses`` empty) has weights that depend only on which
+  strategies hold a slot (the moments are held over a simulated month), computed once
+  per distinct set by the step's own allocation stage and cached; any other (inverse
+  volatility, ERC, HRB, the optimiser, fractional Kelly) is allocated by the same stage on
+  the path's own day, from the path's history, statuses and held weights
+  (``twin_model.twin.search._allocations``); a path whose allocation fails (the step would
+  retry it) is flagged;
+* the risk overlay (stage 3): under limits other than ``inert_limits()`` the risk screen
+  (``twin_model.twin.search._screen``) measures every rule on every path each day and
+  flags a path where one could act (a breach graded medium or worse, or the drawdown
+  stop); up to that day the reference followed the same trajectory, and on a path never
+  flagged no rule acted, so the fast returns are the step's. Flagged paths are stepped
+  again by the reference (``screened_returns``).
+
+It applies when ``vectorised_obstacles`` finds nothing in the way: no manual action on
+the month's days, no cooldown or failed allocation pending at the start; the base day in
+an earlier month than the first simulated day (a month-end search), the solution launched
+by then, every strategy of its universe with a scenario column and at least
+``MIN_COVARIANCE_ROWS`` complete history rows, and under risk limits no gap in the
+universe's last ``HISTORY_ROWS`` rows (the screen reads complete rows).
 
 Per day k and path p, in the step's order (w held weights, T targets, r the day's returns):
 
@@ -27,9 +35,12 @@ Per day k and path p, in the step's order (w held weights, T targets, r the day'
    function the step calls, in its array form), ``h_i = w_i G_{k-1} (1 + r_i) / G_k``;
 2. the pause countdown and re-entry ramp, selection changes, and the valley rule on the
    P&L since the later of the month's start and the re-entry, ``prod (1 + r) - 1``;
+3. under risk limits, the screen on the held weights ``h`` and the drawdown from the
+   risk peak ``AUM_k / max(peak, AUM before) - 1`` (the peak scaled by the units' ratio
+   on a flow);
 4. a rebalance on the month's first day (or the launch), on drift
    ``max |h_i - T_i| > drift_threshold`` over continuing strategies, on a pool change or
-   ramp step: ``T_i = a_i(slots) x ramp_i x size_i``; otherwise active strategies keep
+   ramp step: ``T_i = a_i x ramp_i x size_i``; otherwise active strategies keep
    ``T_i`` and the others go to 0;
 5. trades ``T_i - h_i`` (all on a rebalance, forced exits otherwise) of the gross assets,
    costed by the same ``CostModel.execute`` call as the step, paid the next day.
@@ -45,29 +56,23 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from twin_model.conventions import StrategyStatus, Tier
-from twin_model.firm import NO_FEES, FeeDay, FeeState, FeeTerms, advance_fees
+from twin_model.firm import NO_FEES, FeeTerms, advance_fees
+from twin_model.optimize import Optimizer
 from twin_model.portfolio import (
     CostModel,
     PortfolioLimits,
     PositionLimits,
     RiskLimits,
     StrategyLimits,
-    allocation_policy,
 )
-from twin_model.solution import DayInputs, SolutionRules, SolutionState, StrategyState
-from twin_model.solution._book import Book
+from twin_model.solution import HISTORY_ROWS, DayInputs, SolutionRules, SolutionState, StrategyState
 from twin_model.solution._orders import MIN_TRADE
-from twin_model.solution._targets import MIN_COVARIANCE_ROWS, _rebalance
+from twin_model.solution._targets import MIN_COVARIANCE_ROWS
+from twin_model.twin.search._allocations import ACTIVE, CODES, OUT, PAUSED, STOPPED, TIERS, Allocations
 from twin_model.twin.search._month import SimulatedMonth
+from twin_model.twin.search._reference import reference_returns
+from twin_model.twin.search._screen import risk_screen
 
-OUT, ACTIVE, PAUSED, STOPPED = 0, 1, 2, 3
-_CODES = {
-    StrategyStatus.OUT_OF_POOL: OUT,
-    StrategyStatus.ACTIVE: ACTIVE,
-    StrategyStatus.PAUSED: PAUSED,
-    StrategyStatus.STOPPED: STOPPED,
-}
 _FAR = 1e9
 _DEEP = -0.999999
 
@@ -107,14 +112,10 @@ def vectorised_obstacles(
 ) -> list[str]:
     """Why the vectorised evaluator cannot step this candidate (empty: it can)."""
     base, found = month.base, []
-    if allocation_policy(rules.policy_kind).uses:
-        found.append(f"policy {rules.policy_kind} uses {sorted(allocation_policy(rules.policy_kind).uses)}")
-    if limits != inert_limits():
-        found.append("risk limits are not inert_limits() (the fast path models no risk rule)")
     if any(rules.manual_on(day) for day in month.days):
         found.append("a manual action falls in the month")
-    if state.cooldown_days_left or state.awaiting_allocation or state.violations:
-        found.append("a cooldown, a failed allocation or an open violation is pending")
+    if state.cooldown_days_left or state.awaiting_allocation:
+        found.append("a cooldown or a failed allocation is pending")
     if base.day.replace(day=1) == month.days[0].replace(day=1) or rules.launch_date > month.days[0]:
         found.append("the base day is not in an earlier month than the first day, or the solution is not launched")
     ids = universe(rules, state, base)
@@ -123,55 +124,19 @@ def vectorised_obstacles(
         found.append(f"strategies without a scenario column: {missing[:5]}")
     elif ids and base.complete_rows(ids, MIN_COVARIANCE_ROWS).shape[0] < MIN_COVARIANCE_ROWS:
         found.append(f"fewer than {MIN_COVARIANCE_ROWS} complete history rows")
+    elif ids and limits != inert_limits() and np.isnan(_base_window(month, ids)).any():
+        found.append(f"a gap in the last {HISTORY_ROWS} history rows (the risk screen needs complete rows)")
     return found
 
 
-_UNIT_BOOK = Book(
-    cold_start=False,
-    aum_start=1.0,
-    gav_start=1.0,
-    daily_return=0.0,
-    cash_interest=0.0,
-    costs=0.0,
-    assets=1.0,
-    aum=1.0,
-    held={},
-    returns={},
-    fees=FeeState.launch(1.0),
-    fee_day=FeeDay(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-    unit_ratio=1.0,
-)
-"""A book holding nothing, for the allocation stage (which reads only the held weights)."""
-
-
-class _Allocations:
-    """The step's own allocation stage, once per distinct set of strategies with a slot:
-    ``a_i x size_i`` (ramp factor 1), from the month's fixed moments."""
-
-    def __init__(self, rules: SolutionRules, base: DayInputs, ids: list[str]):
-        self.rules, self.base, self.ids = rules, base, ids
-        self.exposure = rules.target_exposure * (base.risk_scale if rules.use_market_regime else 1.0)
-        self.cache: dict[bytes, np.ndarray] = {}
-
-    def __call__(self, slots: np.ndarray, tiers: np.ndarray) -> np.ndarray:
-        key = slots.tobytes() + tiers.tobytes()
-        if key not in self.cache:
-            strategies = {
-                s: StrategyState(status=StrategyStatus.ACTIVE, tier=_TIERS[t])
-                for s, slot, t in zip(self.ids, slots, tiers)
-                if slot
-            }
-            book = _UNIT_BOOK
-            decision = _rebalance(self.rules, self.base, strategies, book, self.exposure, ["search"], None)
-            self.cache[key] = np.array([decision.targets.get(s, 0.0) for s in self.ids])
-        return self.cache[key]
-
-
-_TIERS = (Tier.NONE, Tier.CORE, Tier.INCUBATION)
+def _base_window(month: SimulatedMonth, ids: list[str]) -> np.ndarray:
+    """The universe's last ``HISTORY_ROWS`` rows of the base history ``[T, N]``."""
+    columns = [month.base.strategy_ids.index(s) for s in ids]
+    return month.base.history[-HISTORY_ROWS:, columns]
 
 
 def _tier_codes(rules: SolutionRules, base: DayInputs, ids: list[str], on_list: bool) -> np.ndarray:
-    return np.array([_TIERS.index(rules.tier(base, s, on_list=on_list)) for s in ids], dtype=np.int8)
+    return np.array([TIERS.index(rules.tier(base, s, on_list=on_list)) for s in ids], dtype=np.int8)
 
 
 def _initial(state: SolutionState, ids: list[str], field: str, code: Mapping | None = None) -> np.ndarray:
@@ -183,7 +148,13 @@ class _Book:
     """Every path's solution state over the universe ``ids`` (arrays ``[P, N]`` or ``[P]``)."""
 
     def __init__(
-        self, rules: SolutionRules, state: SolutionState, month: SimulatedMonth, n_paths: int, terms: FeeTerms
+        self,
+        rules: SolutionRules,
+        state: SolutionState,
+        month: SimulatedMonth,
+        n_paths: int,
+        terms: FeeTerms,
+        optimizer: Optimizer,
     ):
         base, ids = month.base, universe(rules, state, month.base)
         self.rules, self.ids, self.month, self.terms = rules, ids, month, terms
@@ -194,9 +165,9 @@ class _Book:
         self.pending = np.full(n_paths, state.pending_costs)
         self.weight = np.broadcast_to(_initial(state, ids, "weight").astype(float), shape).copy()
         self.target = np.broadcast_to(_initial(state, ids, "target").astype(float), shape).copy()
-        self.status = np.broadcast_to(_initial(state, ids, "status", _CODES).astype(np.int8), shape).copy()
+        self.status = np.broadcast_to(_initial(state, ids, "status", CODES).astype(np.int8), shape).copy()
         self.tier = np.broadcast_to(
-            np.array([_TIERS.index(state.strategies.get(s, StrategyState()).tier) for s in ids], dtype=np.int8), shape
+            np.array([TIERS.index(state.strategies.get(s, StrategyState()).tier) for s in ids], dtype=np.int8), shape
         ).copy()
         self.pause_left = np.broadcast_to(_initial(state, ids, "pause_days_left"), shape).copy()
         self.ramp = np.broadcast_to(_initial(state, ids, "ramp_day"), shape).copy()
@@ -207,11 +178,13 @@ class _Book:
         self.valley = np.array([_valley(month.valley.get(s)) for s in ids])
         self.has_moments = np.array([s in base.expected_return and base.column(s) is not None for s in ids])
         self.size = (
-            np.array([[rules.tier_scale(t) for t in _TIERS]])
+            np.array([[rules.tier_scale(t) for t in TIERS]])
             * np.array([rules.bet_scale(base.p_profitable.get(s)) for s in ids])[:, None]
         )  # [N, tier]
-        self.allocations = _Allocations(rules, base, ids)
+        self.allocations = Allocations(rules, month, ids, optimizer)
         self.columns = np.array([month.scenario_ids.index(s) for s in ids], dtype=int)
+        self.risk_peak = np.full(n_paths, state.risk_peak)
+        self.flagged = np.zeros(n_paths, dtype=bool)
 
 
 def _valley(v: float | None) -> float:
@@ -289,16 +262,24 @@ def _manage(b: _Book, r: np.ndarray, restart: bool) -> tuple[np.ndarray, np.ndar
     return status, (pool | ramp_events | leave | enter | stops).any(axis=1)
 
 
-def _targets(b: _Book, status: np.ndarray, rebalance: np.ndarray) -> np.ndarray:
-    """Stage 4: the step's allocation (cached per set of slots) scaled by the ramps on a
-    rebalance; otherwise active strategies keep their targets and the rest go to 0."""
+def _targets(
+    b: _Book, status: np.ndarray, rebalance: np.ndarray, held: np.ndarray, paths: np.ndarray, k: int
+) -> np.ndarray:
+    """Stage 4: on a rebalance the step's allocation, scaled by the ramps (a failed one
+    flags the path); otherwise active strategies keep their targets and the rest go to 0."""
     active = status == ACTIVE
     out = np.where(active, b.target, 0.0)
+    if b.allocations.per_path:
+        for p in np.flatnonzero(rebalance & ~b.flagged):
+            targets = b.allocations.on_path(paths[p], k, status[p], b.tier[p], b.ramp[p], held[p])
+            b.flagged[p] |= targets is None
+            out[p] = out[p] if targets is None else targets
+        return out
     slots = (active | (status == PAUSED)) & (b.tier != 0) & b.has_moments
     ramp_days = b.rules.ramp_days
     factor = np.where(active, np.where((b.ramp > 0) & (ramp_days > 0), b.ramp / max(ramp_days, 1), 1.0), 0.0)
     for p in np.flatnonzero(rebalance):
-        out[p] = b.allocations(slots[p], b.tier[p]) * factor[p]
+        out[p] = b.allocations.cached(slots[p], b.tier[p]) * factor[p]
     return out
 
 
@@ -330,28 +311,73 @@ def vectorised_returns(
     limits: RiskLimits,
     costs: CostModel,
     fees: FeeTerms = NO_FEES,
+    optimizer: Optimizer | None = None,
 ) -> np.ndarray:
     """``[P]``: each path's net return ``(AUM_{t+H} - AUM_t - flows) / AUM_t``, as
-    ``reference_returns`` gives it, for every path at once, charged ``fees``. Raises ValueError naming the obstacles when the
-    candidate is outside the fast path's scope (``vectorised_obstacles``)."""
+    ``reference_returns`` gives it, charged ``fees`` (``screened_returns`` without the mask)."""
+    return screened_returns(rules, state, month, paths, limits, costs, fees, optimizer)[0]
+
+
+def screened_returns(
+    rules: SolutionRules,
+    state: SolutionState,
+    month: SimulatedMonth,
+    paths: np.ndarray,
+    limits: RiskLimits,
+    costs: CostModel,
+    fees: FeeTerms = NO_FEES,
+    optimizer: Optimizer | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``([P] net returns, [P] stepped by the reference)``: every path at once, then the
+    paths the risk screen or a failed allocation flagged once more through the reference.
+    Raises ValueError naming the obstacles when the candidate is outside the fast path's
+    scope (``vectorised_obstacles``)."""
     obstacles = vectorised_obstacles(rules, state, month, limits)
     if obstacles:
         raise ValueError(f"vectorised evaluator: {rules.solution_id}: " + "; ".join(obstacles))
     paths = np.asarray(paths, dtype=float)
-    b = _Book(rules, state, month, paths.shape[0], fees)
+    optimizer = optimizer or Optimizer()
+    returns, flagged = _fast_returns(rules, state, month, paths, limits, costs, fees, optimizer)
+    if flagged.any():
+        returns[flagged] = reference_returns(rules, state, month, paths[flagged], limits, costs, optimizer, fees)
+    return returns, flagged
+
+
+def _fast_returns(
+    rules: SolutionRules,
+    state: SolutionState,
+    month: SimulatedMonth,
+    paths: np.ndarray,
+    limits: RiskLimits,
+    costs: CostModel,
+    fees: FeeTerms,
+    optimizer: Optimizer,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every path stepped at once with no risk rule acting; the paths where one could have
+    (``risk_screen``) or an allocation failed are flagged and their returns are not the step's."""
+    b = _Book(rules, state, month, paths.shape[0], fees, optimizer)
+    screen = limits != inert_limits()
+    base_rows = _base_window(month, b.ids)
+    window = np.broadcast_to(base_rows, (paths.shape[0], *base_rows.shape))
     previous = state.day
     for k, day in enumerate(month.days):
         r = paths[:, k, b.columns]
         restart = previous is None or day.month != previous.month
+        units = b.fees.units
         held = _mark_to_market(b, r, day, previous)
         status, events = _manage(b, r, restart or k == 0)
+        if screen:
+            b.risk_peak = b.risk_peak * (b.fees.units / units)
+            window = np.concatenate([window, r[:, None, :]], axis=1)[:, -HISTORY_ROWS:, :]
+            b.flagged |= risk_screen(limits, window, held, b.fees.aum / b.risk_peak - 1.0)
         continuing = (status == ACTIVE) & b.known
         drift = np.where(continuing, np.abs(held - b.target), 0.0).max(axis=1, initial=0.0) > rules.drift_threshold
         launch = k == 0 and b.cold
         first = launch or (rules.monthly and restart)
         rebalance = first | drift | events
-        target = _targets(b, status, rebalance)
+        target = _targets(b, status, rebalance, held, paths, k)
         b.weight = _orders(b, status, held, target, rebalance, day, costs)
         b.target, b.status, previous = target, status, day
+        b.risk_peak = np.maximum(b.risk_peak, b.fees.aum)
         b.known[:] = True
-    return (b.fees.aum - state.aum - b.flows) / state.aum
+    return (b.fees.aum - state.aum - b.flows) / state.aum, b.flagged

@@ -1,0 +1,98 @@
+"""The vectorised evaluator's allocation stage, and the codes its arrays use.
+
+The status of a strategy on a path is an ``int8`` code (``CODES``), its tier an index
+into ``TIERS``. ``Allocations`` calls the step's own allocation stage (``_rebalance`` of
+``twin_model.solution``) so a rebalance on a path sets the targets the step would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from twin_model.conventions import StrategyStatus, Tier
+from twin_model.firm import FeeDay, FeeState
+from twin_model.optimize import Optimizer
+from twin_model.portfolio import allocation_policy
+from twin_model.solution import SolutionRules, StrategyState
+from twin_model.solution._book import Book
+from twin_model.solution._targets import _FAILED, _rebalance
+from twin_model.twin.search._month import SimulatedMonth
+
+OUT, ACTIVE, PAUSED, STOPPED = 0, 1, 2, 3
+CODES = {
+    StrategyStatus.OUT_OF_POOL: OUT,
+    StrategyStatus.ACTIVE: ACTIVE,
+    StrategyStatus.PAUSED: PAUSED,
+    StrategyStatus.STOPPED: STOPPED,
+}
+"""A strategy's status on a path."""
+TIERS = (Tier.NONE, Tier.CORE, Tier.INCUBATION)
+"""A strategy's tier on a path is its index here."""
+_STATUSES = {code: status for status, code in CODES.items()}
+
+_UNIT_BOOK = Book(
+    cold_start=False,
+    aum_start=1.0,
+    gav_start=1.0,
+    daily_return=0.0,
+    cash_interest=0.0,
+    costs=0.0,
+    assets=1.0,
+    aum=1.0,
+    held={},
+    returns={},
+    fees=FeeState.launch(1.0),
+    fee_day=FeeDay(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    unit_ratio=1.0,
+)
+"""A book holding nothing, for the allocation stage (which reads only the held weights)."""
+
+
+class Allocations:
+    """The step's own allocation stage (``_rebalance``) on a rebalance.
+
+    A policy that uses nothing but the moments (``AllocationPolicy.uses`` empty) gives
+    weights that depend only on which strategies hold a slot, the moments being held over
+    the month: ``cached`` computes ``a_i x size_i`` (ramp factor 1) once per distinct set.
+    Any other policy (the covariance, the optimiser, the held weights through a turnover
+    limit) allocates on the path's own day (``on_path``): the ``DayInputs`` of that day
+    along the path, the path's statuses, tiers, ramps and held weights. ``None`` when the
+    allocation fails (the step would retry it the next day: the path goes to the
+    reference).
+    """
+
+    def __init__(self, rules: SolutionRules, month: SimulatedMonth, ids: list[str], optimizer: Optimizer):
+        self.rules, self.month, self.ids, self.optimizer = rules, month, ids, optimizer
+        self.exposure = rules.target_exposure * (month.base.risk_scale if rules.use_market_regime else 1.0)
+        self.per_path = bool(allocation_policy(rules.policy_kind).uses)
+        self.cache: dict[bytes, np.ndarray] = {}
+
+    def cached(self, slots: np.ndarray, tiers: np.ndarray) -> np.ndarray:
+        key = slots.tobytes() + tiers.tobytes()
+        if key not in self.cache:
+            strategies = {
+                s: StrategyState(status=StrategyStatus.ACTIVE, tier=TIERS[t])
+                for s, slot, t in zip(self.ids, slots, tiers)
+                if slot
+            }
+            decision = _rebalance(self.rules, self.month.base, strategies, _UNIT_BOOK, self.exposure, ["search"], None)
+            self.cache[key] = np.array([decision.targets.get(s, 0.0) for s in self.ids])
+        return self.cache[key]
+
+    def on_path(
+        self, path: np.ndarray, k: int, status: np.ndarray, tiers: np.ndarray, ramp: np.ndarray, held: np.ndarray
+    ) -> np.ndarray | None:
+        """Targets ``[N]`` of one path's rebalance on the month's day ``k`` (ramps and
+        sizes applied, as the step sets them), or ``None`` when the allocation fails."""
+        strategies = {
+            s: StrategyState(status=_STATUSES[c], tier=TIERS[t], ramp_day=int(r))
+            for s, c, t, r in zip(self.ids, status, tiers, ramp)
+        }
+        book = replace(_UNIT_BOOK, held=dict(zip(self.ids, held.tolist())))
+        inputs = self.month.day_inputs(path, k)
+        decision = _rebalance(self.rules, inputs, strategies, book, self.exposure, ["search"], self.optimizer)
+        if decision.status in _FAILED:
+            return None
+        return np.array([decision.targets.get(s, 0.0) for s in self.ids])

@@ -1,0 +1,133 @@
+"""The risk screen of the vectorised evaluator: on which paths could a risk rule act today?
+
+The vectorised evaluator does not model the risk overlay (stage 3 of the solution step:
+pauses, reductions, the drawdown stop, violations). It steps every path as if no rule
+fired and asks this screen, each day, whether any rule of ``config/risk_limits.yaml``
+could breach on a path. A path the screen flags is stepped again by the reference
+evaluator; on the others no rule breached on any day, so the step's risk stage did
+nothing and the two evaluators follow the same trajectory (the differential test checks
+it to 1e-9).
+
+The measures are those of ``twin_model.portfolio.evaluate_risk`` over every path at once
+(``W`` the last ``HISTORY_ROWS`` rows of ``[base history ; simulated rows]``, ``h`` the
+held weights after the day's returns, ``X`` = the last 63 rows of ``W``; every row is
+complete because the evaluator requires the universe's base rows to be):
+
+* gross leverage ``sum_i |h_i|``; the portfolio's current drawdown ``AUM / peak - 1``;
+* volatility ``sqrt(252) sd(X h)`` (ddof 1); the largest correlation between two held,
+  non-constant strategies over ``X``; the diversification ratio
+  ``sum_i |h_i| s_i / sqrt(h' Sigma h)``;
+* historical VaR (numpy's linear quantile) and CVaR (the mean at or below it) of ``W h``
+  at 5% and 1%;
+* per held strategy: ``|h_i|``, the current drawdown of its column of ``W`` and
+  ``sqrt(252) sd`` of its last 63 returns.
+
+Only a breach whose action is not an alert changes the book: a low breach (less than
+``MEDIUM_EXCESS``, 10%, past its limit) opens a violation row and nothing else (no
+trigger, no reduction, no pause; ``blocks_new_risk`` needs a high one), while the
+drawdown stop liquidates at any excess. So a measure is flagged when it lies past
+``limit +- MEDIUM_EXCESS |limit|`` (the limit itself for the stop), less
+``SCREEN_MARGIN`` (relative, at least 1 in the limit's units) so that a value the step
+would grade medium only by rounding goes to the reference too: the screen may flag a path
+the step would not act on, never the reverse. Look-through positions are not simulated
+(``positions`` is ``None`` on a simulated day), so the per-ticker rule has nothing to
+check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin_model.portfolio import RiskLimits
+from twin_model.portfolio._measures import VOLATILITY_WINDOW
+from twin_model.portfolio._rules import MEDIUM_EXCESS
+
+SCREEN_MARGIN = 1e-8
+"""How close to a limit (relative, at least 1 in the limit's units) counts as a breach."""
+_YEAR = 252.0
+
+
+def _upper(value: np.ndarray, limit: float, excess: float = MEDIUM_EXCESS) -> np.ndarray:
+    """Could ``value`` be judged past the upper ``limit`` by ``excess`` (NaN never is)."""
+    with np.errstate(invalid="ignore"):
+        return value > limit + excess * abs(limit) - SCREEN_MARGIN * max(1.0, abs(limit))
+
+
+def _lower(value: np.ndarray, limit: float, excess: float = MEDIUM_EXCESS) -> np.ndarray:
+    """Could ``value`` be judged past the floor ``limit`` by ``excess`` (NaN never is)."""
+    with np.errstate(invalid="ignore"):
+        return value < limit - excess * abs(limit) + SCREEN_MARGIN * max(1.0, abs(limit))
+
+
+def _current_drawdown(window: np.ndarray) -> np.ndarray:
+    """``[P, N]``: ``W_T / max(1, W_1..W_T) - 1`` down each column of ``[P, T, N]`` (NaN
+    dropped: an unobserved day leaves the wealth where it was)."""
+    wealth = np.cumprod(1.0 + np.nan_to_num(window, nan=0.0), axis=1)
+    peak = np.maximum(1.0, wealth.max(axis=1))
+    return wealth[:, -1, :] / peak - 1.0
+
+
+def _tail(portfolio: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per path: historical VaR and CVaR of ``[P, T]`` portfolio returns at ``level``."""
+    var = np.quantile(portfolio, level, axis=1)
+    below = portfolio <= var[:, None]
+    cvar = (portfolio * below).sum(axis=1) / below.sum(axis=1)
+    return var, cvar
+
+
+def _portfolio_measures(window: np.ndarray, held: np.ndarray) -> dict[str, np.ndarray]:
+    """Volatility, the largest pairwise correlation and the diversification ratio over the
+    last 63 rows; VaR and CVaR over the window (``NaN`` where the step skips the rule)."""
+    recent = window[:, -VOLATILITY_WINDOW:, :]
+    is_held = held != 0
+    centred = recent - recent.mean(axis=1, keepdims=True)
+    cov = np.einsum("ptn,ptm->pnm", centred, centred) / (recent.shape[1] - 1)
+    variance = np.einsum("pn,pnm,pm->p", held, cov, held)
+    sd = np.sqrt(np.clip(np.einsum("pnn->pn", cov), 0.0, None))
+    several = is_held.sum(axis=1) >= 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.clip(cov / (sd[:, :, None] * sd[:, None, :]), -1.0, 1.0)
+        ratio = np.abs(held * sd).sum(axis=1) / np.sqrt(variance)
+    usable = is_held & (np.ptp(recent, axis=1) != 0)
+    pair = usable[:, :, None] & usable[:, None, :] & ~np.eye(held.shape[1], dtype=bool)
+    corr = np.where(pair, corr, -np.inf).max(axis=(1, 2), initial=-np.inf)
+    portfolio = np.einsum("ptn,pn->pt", window, held)
+    var95, cvar95 = _tail(portfolio, 0.05)
+    var99, cvar99 = _tail(portfolio, 0.01)
+    any_held = is_held.any(axis=1)
+    nan = np.full(held.shape[0], np.nan)
+    return {
+        "volatility": np.where(any_held, np.sqrt(np.clip(variance, 0.0, None) * _YEAR), nan),
+        "correlation": np.where(any_held & several & np.isfinite(corr), corr, nan),
+        "diversification": np.where(any_held & several & (variance > 0), ratio, nan),
+        "var_95": np.where(any_held, var95, nan),
+        "cvar_95": np.where(any_held, cvar95, nan),
+        "var_99": np.where(any_held, var99, nan),
+        "cvar_99": np.where(any_held, cvar99, nan),
+    }
+
+
+def risk_screen(limits: RiskLimits, window: np.ndarray, held: np.ndarray, drawdown: np.ndarray) -> np.ndarray:
+    """``[P]``: whether a rule of ``limits`` could act on each path today (a breach graded
+    medium or worse, or the drawdown stop).
+
+    ``window`` ``[P, T, N]`` the universe's returns over the step's history rows (no NaN
+    in the last 63), ``held`` ``[P, N]`` the held weights after the day's returns,
+    ``drawdown`` ``[P]`` the portfolio's current drawdown.
+    """
+    p, s = limits.portfolio, limits.strategy
+    is_held = held != 0
+    flagged = _upper(np.abs(held).sum(axis=1), p.max_gross_leverage) | _lower(drawdown, p.drawdown_stop, excess=0.0)
+    measured = _portfolio_measures(window, held)
+    flagged |= _upper(measured["volatility"], p.volatility_target)
+    flagged |= _upper(measured["correlation"], p.max_pairwise_correlation)
+    flagged |= _lower(measured["diversification"], p.min_diversification_ratio)
+    for name, limit in (("var_95", p.var_95), ("cvar_95", p.cvar_95), ("var_99", p.var_99), ("cvar_99", p.cvar_99)):
+        flagged |= _lower(measured[name], limit)
+    strategy_volatility = window[:, -VOLATILITY_WINDOW:, :].std(axis=1, ddof=1) * np.sqrt(_YEAR)
+    per_strategy = (
+        _upper(np.abs(held), s.max_weight)
+        | _lower(_current_drawdown(window), s.drawdown_stop)
+        | _upper(strategy_volatility, s.max_volatility)
+    )
+    return flagged | (per_strategy & is_held).any(axis=1)
