@@ -130,8 +130,9 @@ FIRM = load_config(DEFAULT_CONFIG_DIR).risk_limits
 
 
 def test_the_fast_path_refuses_what_it_does_not_model():
-    """A manual action in the month, and under risk limits a gap in the history rows the
-    risk screen reads; neither matters to a candidate without them."""
+    """A manual action in the month, and under risk limits a day in the history rows the
+    risk screen reads when one strategy reports and the others do not; neither matters to
+    a candidate without them (nor a holiday, when none reports)."""
     r = rules(policy_kind="inverse_volatility", manual=(ManualAction(dt.date(2024, 2, 5), "rebalance"),))
     state = SolutionState.launch(r)
     base = base_inputs(4)
@@ -139,9 +140,11 @@ def test_the_fast_path_refuses_what_it_does_not_model():
     gappy[-5, 2] = np.nan
     m = month(replace(base, history=gappy))
     reasons = vectorised_obstacles(r, state, m, FIRM)
-    assert any("manual" in x for x in reasons) and any("gap" in x for x in reasons)
+    assert any("manual" in x for x in reasons) and any("some strategies report" in x for x in reasons)
     assert vectorised_obstacles(rules(policy_kind="inverse_volatility"), state, m, inert_limits()) == []
     assert vectorised_obstacles(rules(policy_kind="inverse_volatility"), state, month(base), FIRM) == []
+    gappy[-5, :] = np.nan
+    assert vectorised_obstacles(rules(policy_kind="inverse_volatility"), state, m, FIRM) == []
     with pytest.raises(ValueError, match="vectorised evaluator"):
         vectorised_returns(r, state, m, _paths(2, 21, 4, 0), FIRM, COSTS)
 
@@ -207,7 +210,8 @@ def _breaches(r, state, m, path, limits) -> set[Severity]:
 
 
 def test_under_the_firms_limits_the_screen_sends_exactly_the_paths_a_rule_acts_on_to_the_reference():
-    """Under the bundled firm's risk limits, paths three times as volatile as the history:
+    """Under the bundled firm's risk limits (three holidays in the history), paths three
+    times as volatile as the history:
     on some no rule breaches, on some only low breaches (alerts, which change nothing in
     the book), on the rest a medium one (a reduction or a pause). The fast path flags
     exactly the paths where the step graded a breach medium or worse; the returns, the
@@ -215,7 +219,10 @@ def test_under_the_firms_limits_the_screen_sends_exactly_the_paths_a_rule_acts_o
     paths not flagged they equal the step's without any risk limit (no rule acted)."""
     r = rules(policy_kind="inverse_volatility", max_weight=0.4, pause_days=3, ramp_days=2)
     state = _january_state(r, 6)
-    m = month(base_inputs(6), horizon=21, valley=-0.05)
+    base = base_inputs(6)
+    holidays = np.array(base.history)
+    holidays[[-40, -22, -3], :] = np.nan  # days no strategy reports: the risk rules skip them
+    m = month(replace(base, history=holidays), horizon=21, valley=-0.05)
     paths = _paths(16, 21, 6, 11, sd=0.024)
     severities = [_breaches(r, state, m, path, FIRM) for path in paths]
     acted = np.array([bool(s - {Severity.LOW}) for s in severities])

@@ -9,9 +9,10 @@ nothing and the two evaluators follow the same trajectory (the differential test
 it to 1e-9).
 
 The measures are those of ``twin_model.portfolio.evaluate_risk`` over every path at once
-(``W`` the last ``HISTORY_ROWS`` rows of ``[base history ; simulated rows]``, ``h`` the
-held weights after the day's returns, ``X`` = the last 63 rows of ``W``; every row is
-complete because the evaluator requires the universe's base rows to be):
+(``W`` the complete rows among the last ``HISTORY_ROWS`` rows of ``[base history ;
+simulated rows]``, the same for any held set since the evaluator requires each base row
+observed for all of the universe or none; ``h`` the held weights after the day's returns;
+``X`` the last 63 rows of ``W``):
 
 * gross leverage ``sum_i |h_i|``; the portfolio's current drawdown ``AUM / peak - 1``;
 * volatility ``sqrt(252) sd(X h)`` (ddof 1); the largest correlation between two held,
@@ -111,8 +112,8 @@ def risk_screen(limits: RiskLimits, window: np.ndarray, held: np.ndarray, drawdo
     """``[P]``: whether a rule of ``limits`` could act on each path today (a breach graded
     medium or worse, or the drawdown stop).
 
-    ``window`` ``[P, T, N]`` the universe's returns over the step's history rows (no NaN
-    in the last 63), ``held`` ``[P, N]`` the held weights after the day's returns,
+    ``window`` ``[P, T, N]`` the universe's returns on the complete rows of the step's
+    history, ``held`` ``[P, N]`` the held weights after the day's returns,
     ``drawdown`` ``[P]`` the portfolio's current drawdown.
     """
     p, s = limits.portfolio, limits.strategy

@@ -24,8 +24,9 @@ It applies when ``vectorised_obstacles`` finds nothing in the way: no manual act
 the month's days, no cooldown or failed allocation pending at the start; the base day in
 an earlier month than the first simulated day (a month-end search), the solution launched
 by then, every strategy of its universe with a scenario column and at least
-``MIN_COVARIANCE_ROWS`` complete history rows, and under risk limits no gap in the
-universe's last ``HISTORY_ROWS`` rows (the screen reads complete rows).
+``MIN_COVARIANCE_ROWS`` complete history rows, and under risk limits each of the
+universe's last ``HISTORY_ROWS`` rows observed for all of it or none (a holiday), so the
+complete rows the risk rules read are the same whichever strategies are held.
 
 Per day k and path p, in the step's order (w held weights, T targets, r the day's returns):
 
@@ -124,15 +125,36 @@ def vectorised_obstacles(
         found.append(f"strategies without a scenario column: {missing[:5]}")
     elif ids and base.complete_rows(ids, MIN_COVARIANCE_ROWS).shape[0] < MIN_COVARIANCE_ROWS:
         found.append(f"fewer than {MIN_COVARIANCE_ROWS} complete history rows")
-    elif ids and limits != inert_limits() and np.isnan(_base_window(month, ids)).any():
-        found.append(f"a gap in the last {HISTORY_ROWS} history rows (the risk screen needs complete rows)")
+    elif ids and limits != inert_limits() and _partial_rows(_base_rows(month, ids)):
+        found.append(
+            f"a day in the last {HISTORY_ROWS} history rows where some strategies report and others do not"
+            " (the risk screen needs each day observed for all or none)"
+        )
     return found
 
 
-def _base_window(month: SimulatedMonth, ids: list[str]) -> np.ndarray:
+def _base_rows(month: SimulatedMonth, ids: list[str]) -> np.ndarray:
     """The universe's last ``HISTORY_ROWS`` rows of the base history ``[T, N]``."""
     columns = [month.base.strategy_ids.index(s) for s in ids]
     return month.base.history[-HISTORY_ROWS:, columns]
+
+
+def _partial_rows(rows: np.ndarray) -> bool:
+    """Whether a row is observed for some columns and not for others (a holiday, when no
+    strategy reports, is not)."""
+    missing = np.isnan(rows)
+    return bool((missing.any(axis=1) & ~missing.all(axis=1)).any())
+
+
+def _screen_window(base_rows: np.ndarray, simulated: np.ndarray, k: int) -> np.ndarray:
+    """``[P, T, N]``: what the step's risk stage reads on the month's day ``k``, the complete
+    rows of its history (the last ``HISTORY_ROWS`` rows of the base's and the path's first
+    ``k + 1``). With every base row observed for all or none of the universe, the complete
+    rows are the same for any set of held strategies."""
+    kept = base_rows[max(0, base_rows.shape[0] + k + 1 - HISTORY_ROWS) :]
+    kept = kept[~np.isnan(kept).any(axis=1)]
+    paths = simulated.shape[0]
+    return np.concatenate([np.broadcast_to(kept, (paths, *kept.shape)), simulated[:, : k + 1, :]], axis=1)
 
 
 def _tier_codes(rules: SolutionRules, base: DayInputs, ids: list[str], on_list: bool) -> np.ndarray:
@@ -357,8 +379,7 @@ def _fast_returns(
     (``risk_screen``) or an allocation failed are flagged and their returns are not the step's."""
     b = _Book(rules, state, month, paths.shape[0], fees, optimizer)
     screen = limits != inert_limits()
-    base_rows = _base_window(month, b.ids)
-    window = np.broadcast_to(base_rows, (paths.shape[0], *base_rows.shape))
+    base_rows, simulated = _base_rows(month, b.ids), paths[:, :, b.columns]
     previous = state.day
     for k, day in enumerate(month.days):
         r = paths[:, k, b.columns]
@@ -368,7 +389,7 @@ def _fast_returns(
         status, events = _manage(b, r, restart or k == 0)
         if screen:
             b.risk_peak = b.risk_peak * (b.fees.units / units)
-            window = np.concatenate([window, r[:, None, :]], axis=1)[:, -HISTORY_ROWS:, :]
+            window = _screen_window(base_rows, simulated, k)
             b.flagged |= risk_screen(limits, window, held, b.fees.aum / b.risk_peak - 1.0)
         continuing = (status == ACTIVE) & b.known
         drift = np.where(continuing, np.abs(held - b.target), 0.0).max(axis=1, initial=0.0) > rules.drift_threshold
