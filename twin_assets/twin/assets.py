@@ -131,29 +131,36 @@ def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
     """The month end of ``month_start``'s month, its validated rows (written) and the
     solutions searched."""
     t = month_end(warehouse, month_start)
+    inputs = month_end_inputs(warehouse, config, t)
+    table, _ = month_end_search(**inputs, optimizer=Optimizer())
+    frame = validate(table, EVALUATIONS) if table.height else EVALUATIONS.empty_frame()
+    warehouse.warehouse().replace_partitions(EVALUATIONS, frame, [t])
+    return t, frame, [rules for rules, _ in inputs["solutions"]]
+
+
+def month_end_inputs(warehouse: WarehouseResource, config, t: dt.date) -> dict:
+    """The keyword arguments of ``month_end_search`` at month end ``t`` but the optimiser:
+    the base day, the strategy model, the valleys in force over the next month, each
+    searched solution's rules and state at ``t``'s close, the settings, the firm's risk
+    limits, the cost model and each solution's fee terms."""
     settings = config.twin.policy_search
     managed = [s for s in config.solutions.solutions if is_managed(s.launch_date, s.retired, t)]
     rules = searched([s.rules() for s in managed], settings)
     holidays = solution_inputs.holidays(config.calendar, [t, *month_days(t, settings.horizon)])
-    fees = {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in managed}
     states = solution_inputs.previous_states(warehouse, rules, next_business_day(t))
-    base = solution_inputs.history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(t)
     forecasts = warehouse.read_history("models.strategy_forecasts", t - HOLIDAY_LOOKBACK, t)
-    valley = valleys_in_force(forecasts, _next_month(t))  # the forecast of t, the last before the month
-    table, _ = month_end_search(
-        base,
-        _model(warehouse, config.strategies, t),
-        valley,
-        [(r, states[r.solution_id]) for r in rules],
-        settings,
-        config.risk_limits,
-        config.solutions.execution,
-        Optimizer(),
-        fees,
-    )
-    frame = validate(table, EVALUATIONS) if table.height else EVALUATIONS.empty_frame()
-    warehouse.warehouse().replace_partitions(EVALUATIONS, frame, [t])
-    return t, frame, rules
+    return {
+        "base": solution_inputs.history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(
+            t
+        ),
+        "model": _model(warehouse, config.strategies, t),
+        "valley": valleys_in_force(forecasts, _next_month(t)),  # the forecast of t, the last before the month
+        "solutions": [(r, states[r.solution_id]) for r in rules],
+        "settings": settings,
+        "limits": config.risk_limits,
+        "costs": config.solutions.execution,
+        "fees": {s.solution_id: config.firm.fee_terms(s.fees, holidays) for s in managed},
+    }
 
 
 def _month_metadata(t: dt.date, frame: pl.DataFrame, settings) -> dict:

@@ -34,17 +34,27 @@ class PolicyInput(StrEnum):
 @dataclass(frozen=True)
 class AllocationPolicy:
     """One allocation policy: its kind, the rule computing its weights, the inputs it uses
-    and the config names of its parameters (``aliases``: config name -> rule parameter)."""
+    (``without_scenarios``: those it uses only when it is given no scenarios) and the
+    config names of its parameters (``aliases``: config name -> rule parameter)."""
 
     kind: PolicyKind
     rule: Callable[..., Allocation]
     uses: frozenset[PolicyInput] = frozenset()
+    without_scenarios: frozenset[PolicyInput] = frozenset()
     aliases: Mapping[str, str] = field(default_factory=dict)
     required: tuple[str, ...] = ()
 
     def needs(self, what: PolicyInput) -> bool:
         """Whether the policy uses ``what`` (the step prepares it only then)."""
-        return what in self.uses
+        return what in self.uses or what in self.without_scenarios
+
+    def reads_history(self, scenarios: bool) -> bool:
+        """Whether its weights depend on the returns history (through the covariance; the
+        optimiser also reads the previous weights), given scenarios or not: a policy
+        reading only the moments and scenarios gives the same weights for the same
+        strategies whatever the history."""
+        used = self.uses | (frozenset() if scenarios else self.without_scenarios)
+        return bool(used & {PolicyInput.COVARIANCE, PolicyInput.OPTIMIZER})
 
     def allocate(self, inputs: AllocationInputs, **params: Any) -> Allocation:
         """The policy's allocation; ``None`` parameters mean the rule's defaults."""
@@ -71,7 +81,10 @@ POLICIES: Mapping[str, AllocationPolicy] = {
         AllocationPolicy(PolicyKind.EQUAL_RISK_CONTRIBUTION, equal_risk_contribution, _OPTIMISED),
         AllocationPolicy(PolicyKind.PERFORMANCE, performance_based),
         AllocationPolicy(
-            PolicyKind.FRACTIONAL_KELLY, fractional_kelly, frozenset({PolicyInput.COVARIANCE, PolicyInput.SCENARIOS})
+            PolicyKind.FRACTIONAL_KELLY,
+            fractional_kelly,
+            frozenset({PolicyInput.SCENARIOS}),
+            without_scenarios=_COVARIANCE,  # the Gaussian fallback
         ),
         AllocationPolicy(PolicyKind.HIERARCHICAL_RISK_BUDGET, hierarchical_risk_budget, _OPTIMISED),
         AllocationPolicy(PolicyKind.OPTIMIZER, optimizer_policy, _OPTIMISED),

@@ -252,3 +252,25 @@ def test_flows_move_the_risk_peak_by_the_units_and_a_crash_liquidates_through_th
     got, by_reference = screened_returns(r, state, m, paths, FIRM, COSTS)
     np.testing.assert_array_equal(by_reference, [True] + [False] * 7)
     np.testing.assert_allclose(got, reference_returns(r, state, m, paths, FIRM, COSTS), rtol=0, atol=1e-9)
+
+
+def test_candidates_that_differ_only_in_pause_and_stop_rules_share_their_allocations():
+    """ERC candidates with different pause, stop and drift rules reach the same books on
+    the month's first day, so the second reuses the first's allocations there (one shared
+    dict over the same paths); a different ramp is a different allocation. Each equals its
+    own run of the step. (Counted: the shared allocations of the first day.)"""
+    m = month(base_inputs(6), horizon=21, valley=-0.015)
+    first = rules(policy_kind="equal_risk_contribution", max_weight=0.4, pause_days=3, ramp_days=2)
+    state = _january_state(first, 6)
+    paths = _paths(10, 21, 6, 17)
+    shared = {}
+    after = []
+    for r in (
+        first,
+        replace(first, pause_days=6, stop_valley_multiple=1.5, drift_threshold=0.1),
+        replace(first, ramp_days=4),
+    ):
+        got, _ = screened_returns(r, state, m, paths, inert_limits(), COSTS, shared=shared)
+        np.testing.assert_allclose(got, reference_returns(r, state, m, paths, inert_limits(), COSTS), atol=1e-9)
+        after.append(sum(1 for key in shared if key[2] == 0))  # (rules, path, day, state...)
+    assert after == [len(paths), len(paths), 2 * len(paths)]

@@ -31,6 +31,14 @@ CODES = {
 TIERS = (Tier.NONE, Tier.CORE, Tier.INCUBATION)
 """A strategy's tier on a path is its index here."""
 _STATUSES = {code: status for status, code in CODES.items()}
+_NOT_ALLOCATING = {
+    "pause_days": 0,
+    "stop_valley_multiple": 0.0,
+    "max_pauses": 0,
+    "cooldown_days": 0,
+    "drift_threshold": 0.0,
+}
+"""The rules the allocation stage does not read, set alike in a shared result's key."""
 
 _UNIT_BOOK = Book(
     cold_start=False,
@@ -53,23 +61,35 @@ _UNIT_BOOK = Book(
 class Allocations:
     """The step's own allocation stage (``_rebalance``) on a rebalance.
 
-    A policy that uses nothing but the moments (``AllocationPolicy.uses`` empty) gives
-    weights that depend only on which strategies hold a slot, the moments being held over
-    the month: ``cached`` computes ``a_i x size_i`` (ramp factor 1) once per distinct set.
-    Any other policy (the covariance, the optimiser, the held weights through a turnover
-    limit) allocates on the path's own day (``on_path``): the ``DayInputs`` of that day
-    along the path, the path's statuses, tiers, ramps and held weights. ``None`` when the
-    allocation fails (the step would retry it the next day: the path goes to the
+    A policy that does not read the returns history (``AllocationPolicy.reads_history``:
+    static and performance weights, fractional Kelly on the month end's scenarios) gives
+    weights that depend only on which strategies hold a slot, the moments and scenarios
+    being held over the month: ``cached`` computes ``a_i x size_i`` (ramp factor 1) once
+    per distinct set. Any other (the covariance, the optimiser and its turnover limit on
+    the held weights) allocates on the path's own day (``on_path``): the ``DayInputs`` of
+    that day along the path, the path's statuses, tiers, ramps and held weights. ``None``
+    when the allocation fails (the step would retry it the next day: the path goes to the
     reference).
     """
 
-    def __init__(self, rules: SolutionRules, month: SimulatedMonth, ids: list[str], optimizer: Optimizer):
+    def __init__(
+        self,
+        rules: SolutionRules,
+        month: SimulatedMonth,
+        ids: list[str],
+        optimizer: Optimizer,
+        shared: dict | None = None,
+    ):
         self.rules, self.month, self.ids, self.optimizer = rules, month, ids, optimizer
         self.exposure = rules.target_exposure * (month.base.risk_scale if rules.use_market_regime else 1.0)
-        self.per_path = bool(allocation_policy(rules.policy_kind).uses)
+        self.per_path = allocation_policy(rules.policy_kind).reads_history(month.base.scenarios is not None)
         self.cache: dict[bytes, np.ndarray] = {}
+        self.shared = {} if shared is None else shared
+        self.fingerprint = repr(replace(rules, **_NOT_ALLOCATING))
 
-    def cached(self, slots: np.ndarray, tiers: np.ndarray) -> np.ndarray:
+    def cached(self, slots: np.ndarray, tiers: np.ndarray) -> np.ndarray | None:
+        """Targets ``[N]`` at ramp factor 1 of the strategies with a slot, or ``None`` when
+        the allocation fails."""
         key = slots.tobytes() + tiers.tobytes()
         if key not in self.cache:
             strategies = {
@@ -77,15 +97,37 @@ class Allocations:
                 for s, slot, t in zip(self.ids, slots, tiers)
                 if slot
             }
-            decision = _rebalance(self.rules, self.month.base, strategies, _UNIT_BOOK, self.exposure, ["search"], None)
-            self.cache[key] = np.array([decision.targets.get(s, 0.0) for s in self.ids])
+            base = self.month.base
+            decision = _rebalance(self.rules, base, strategies, _UNIT_BOOK, self.exposure, ["search"], self.optimizer)
+            failed = decision.status in _FAILED
+            self.cache[key] = None if failed else np.array([decision.targets.get(s, 0.0) for s in self.ids])
         return self.cache[key]
 
     def on_path(
+        self,
+        p: int,
+        path: np.ndarray,
+        k: int,
+        status: np.ndarray,
+        tiers: np.ndarray,
+        ramp: np.ndarray,
+        held: np.ndarray,
+    ) -> np.ndarray | None:
+        """Targets ``[N]`` of path ``p``'s rebalance on the month's day ``k`` (ramps and
+        sizes applied, as the step sets them), or ``None`` when the allocation fails.
+
+        Candidates that differ only in what the allocation does not read (the pause and
+        stop rules, the drift threshold) reach the same books on the month's first day:
+        ``shared`` (one dict per set of paths, across candidates) keeps each result
+        under the rules' allocating part, the path, the day and the path's state."""
+        key = (self.fingerprint, p, k, *(a.tobytes() for a in (status, tiers, ramp, held)))
+        if key not in self.shared:
+            self.shared[key] = self._allocate(path, k, status, tiers, ramp, held)
+        return self.shared[key]
+
+    def _allocate(
         self, path: np.ndarray, k: int, status: np.ndarray, tiers: np.ndarray, ramp: np.ndarray, held: np.ndarray
     ) -> np.ndarray | None:
-        """Targets ``[N]`` of one path's rebalance on the month's day ``k`` (ramps and
-        sizes applied, as the step sets them), or ``None`` when the allocation fails."""
         strategies = {
             s: StrategyState(status=_STATUSES[c], tier=TIERS[t], ramp_day=int(r))
             for s, c, t, r in zip(self.ids, status, tiers, ramp)

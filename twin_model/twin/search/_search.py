@@ -60,12 +60,14 @@ def evaluate(
     costs: CostModel,
     optimizer: Optimizer | None = None,
     fees: FeeTerms = NO_FEES,
+    shared: dict | None = None,
 ) -> tuple[np.ndarray, Evaluator]:
     """``([P] net returns, evaluator used)``: vectorised when possible (the paths a risk
     rule could touch through the reference: ``mixed``), else the reference; the solution
-    charged ``fees``."""
+    charged ``fees``; ``shared`` keeps the vectorised allocations across the candidates
+    evaluated on the same ``paths``."""
     if not vectorised_obstacles(rules, state, month, limits):
-        returns, by_reference = screened_returns(rules, state, month, paths, limits, costs, fees, optimizer)
+        returns, by_reference = screened_returns(rules, state, month, paths, limits, costs, fees, optimizer, shared)
         return returns, Evaluator.MIXED if by_reference.any() else Evaluator.VECTORISED
     return reference_returns(rules, state, month, paths, limits, costs, optimizer, fees), Evaluator.REFERENCE
 
@@ -96,11 +98,15 @@ def search(
     candidate is charged the solution's ``fees``."""
     if not pool or pool[0].family != CandidateFamily.INCUMBENT:
         raise ValueError("search: the first candidate must be the incumbent")
-    measured = [evaluate(c.rules, state, month, paths, limits, costs, optimizer, fees) for c in pool]
+    on_paths, on_holdout = {}, {}
+    measured = [evaluate(c.rules, state, month, paths, limits, costs, optimizer, fees, on_paths) for c in pool]
     u = utilities(np.stack([r for r, _ in measured]), settings.score, settings.risk_aversion)
     scores = u.mean(axis=1)
     best = int(np.argmax(scores))
-    held = {k: evaluate(pool[k].rules, state, month, holdout, limits, costs, optimizer, fees)[0] for k in {0, best}}
+    held = {
+        k: evaluate(pool[k].rules, state, month, holdout, limits, costs, optimizer, fees, on_holdout)[0]
+        for k in {0, best}
+    }
     u_held = {k: utilities(r, settings.score, settings.risk_aversion) for k, r in held.items()}
     held_diff = mean_and_se(u_held[best] - u_held[0]) if best else (0.0, 0.0)
     chosen = best if best and held_diff[0] > 0 else 0

@@ -5,12 +5,13 @@ same five stages as ``twin_model.solution``'s step, and must give the same net r
 (``tests/unit/twin/test_vectorised_evaluator.py`` checks it against the reference to
 1e-9). What it does not model it hands to the reference, path by path:
 
-* the allocation: a policy that uses nothing but the moments (``static``,
-  ``performance``: ``AllocationPolicy.uses`` empty) has weights that depend only on which
-  strategies hold a slot (the moments are held over a simulated month), computed once
+* the allocation: a policy that does not read the returns history (``static``,
+  ``performance``, fractional Kelly on the month end's scenarios:
+  ``AllocationPolicy.reads_history``) has weights that depend only on which strategies
+  hold a slot (the moments and scenarios are held over a simulated month), computed once
   per distinct set by the step's own allocation stage and cached; any other (inverse
-  volatility, ERC, HRB, the optimiser, fractional Kelly) is allocated by the same stage on
-  the path's own day, from the path's history, statuses and held weights
+  volatility, ERC, HRB, the optimiser) is allocated by the same stage on the path's own
+  day, from the path's history, statuses and held weights
   (``twin_model.twin.search._allocations``); a path whose allocation fails (the step would
   retry it) is flagged;
 * the risk overlay (stage 3): under limits other than ``inert_limits()`` the risk screen
@@ -177,6 +178,7 @@ class _Book:
         n_paths: int,
         terms: FeeTerms,
         optimizer: Optimizer,
+        shared: dict | None = None,
     ):
         base, ids = month.base, universe(rules, state, month.base)
         self.rules, self.ids, self.month, self.terms = rules, ids, month, terms
@@ -203,7 +205,7 @@ class _Book:
             np.array([[rules.tier_scale(t) for t in TIERS]])
             * np.array([rules.bet_scale(base.p_profitable.get(s)) for s in ids])[:, None]
         )  # [N, tier]
-        self.allocations = Allocations(rules, month, ids, optimizer)
+        self.allocations = Allocations(rules, month, ids, optimizer, shared)
         self.columns = np.array([month.scenario_ids.index(s) for s in ids], dtype=int)
         self.risk_peak = np.full(n_paths, state.risk_peak)
         self.flagged = np.zeros(n_paths, dtype=bool)
@@ -293,15 +295,17 @@ def _targets(
     out = np.where(active, b.target, 0.0)
     if b.allocations.per_path:
         for p in np.flatnonzero(rebalance & ~b.flagged):
-            targets = b.allocations.on_path(paths[p], k, status[p], b.tier[p], b.ramp[p], held[p])
+            targets = b.allocations.on_path(p, paths[p], k, status[p], b.tier[p], b.ramp[p], held[p])
             b.flagged[p] |= targets is None
             out[p] = out[p] if targets is None else targets
         return out
     slots = (active | (status == PAUSED)) & (b.tier != 0) & b.has_moments
     ramp_days = b.rules.ramp_days
     factor = np.where(active, np.where((b.ramp > 0) & (ramp_days > 0), b.ramp / max(ramp_days, 1), 1.0), 0.0)
-    for p in np.flatnonzero(rebalance):
-        out[p] = b.allocations.cached(slots[p], b.tier[p]) * factor[p]
+    for p in np.flatnonzero(rebalance & ~b.flagged):
+        targets = b.allocations.cached(slots[p], b.tier[p])
+        b.flagged[p] |= targets is None
+        out[p] = out[p] if targets is None else targets * factor[p]
     return out
 
 
@@ -349,17 +353,19 @@ def screened_returns(
     costs: CostModel,
     fees: FeeTerms = NO_FEES,
     optimizer: Optimizer | None = None,
+    shared: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``([P] net returns, [P] stepped by the reference)``: every path at once, then the
     paths the risk screen or a failed allocation flagged once more through the reference.
     Raises ValueError naming the obstacles when the candidate is outside the fast path's
-    scope (``vectorised_obstacles``)."""
+    scope (``vectorised_obstacles``). ``shared`` keeps allocations across the candidates
+    evaluated on the same ``paths`` (``Allocations.on_path``)."""
     obstacles = vectorised_obstacles(rules, state, month, limits)
     if obstacles:
         raise ValueError(f"vectorised evaluator: {rules.solution_id}: " + "; ".join(obstacles))
     paths = np.asarray(paths, dtype=float)
     optimizer = optimizer or Optimizer()
-    returns, flagged = _fast_returns(rules, state, month, paths, limits, costs, fees, optimizer)
+    returns, flagged = _fast_returns(rules, state, month, paths, limits, costs, fees, optimizer, shared)
     if flagged.any():
         returns[flagged] = reference_returns(rules, state, month, paths[flagged], limits, costs, optimizer, fees)
     return returns, flagged
@@ -374,10 +380,11 @@ def _fast_returns(
     costs: CostModel,
     fees: FeeTerms,
     optimizer: Optimizer,
+    shared: dict | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every path stepped at once with no risk rule acting; the paths where one could have
     (``risk_screen``) or an allocation failed are flagged and their returns are not the step's."""
-    b = _Book(rules, state, month, paths.shape[0], fees, optimizer)
+    b = _Book(rules, state, month, paths.shape[0], fees, optimizer, shared)
     screen = limits != inert_limits()
     base_rows, simulated = _base_rows(month, b.ids), paths[:, :, b.columns]
     previous = state.day
