@@ -2,7 +2,9 @@
 
 A synthetic firm of 100 strategies (a posterior of 200 draws per strategy with alpha,
 two factor betas and residual sigma spread across draws, over 504 days of history) and
-one solution allocating by ``performance`` over all of them. Times:
+one solution allocating by ``performance`` (or, ``--kind inverse_volatility``, by inverse
+volatility: the covariance of each path's own history, allocated path by path) over all
+of them. Times:
 
 * drawing the 500 search and 500 hold-out paths (one seeded stream per path, the
   strategy models' forecast machinery) and the month's valleys from them;
@@ -14,7 +16,7 @@ one solution allocating by ``performance`` over all of them. Times:
 
 Aim (issue 12): the search in under 2 minutes.
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/policy_search.py [--paths 500] [--strategies 100]
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/policy_search.py [--paths 500] [--strategies 100] [--kind K]
 """
 
 import argparse
@@ -63,6 +65,13 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=500)
     parser.add_argument("--strategies", type=int, default=100)
     parser.add_argument("--reference-paths", type=int, default=4)
+    parser.add_argument(
+        "--kind",
+        choices=["performance", "inverse_volatility"],
+        default="performance",
+        help="the allocation policy of the incumbent and the CFA grid (inverse volatility reads the covariance: "
+        "allocated path by path on each rebalance day)",
+    )
     args = parser.parse_args()
 
     from twin_model.calendar import business_days
@@ -112,23 +121,26 @@ def main() -> None:
         valley={},
     )
     month = SimulatedMonth(base, month_days(day, 21), tuple(ids), valley)
+    kind = PolicyKind(args.kind)
     rules = SolutionRules(
         "bench",
         dt.date(2020, 1, 2),
         1e8,
-        policy_kind=PolicyKind.PERFORMANCE,
+        policy_kind=kind,
         max_weight=0.05,
-        policy_params={"floor": 0.005},
+        policy_params={"floor": 0.005} if kind == PolicyKind.PERFORMANCE else {},
     )
+    cfa = (
+        CfaPolicy(PolicyKind.PERFORMANCE, {"floor": [0.0, 0.002]})
+        if kind == PolicyKind.PERFORMANCE
+        else CfaPolicy(PolicyKind.INVERSE_VOLATILITY, {})
+    )
+    exposures = (0.5, 1.0) if kind == PolicyKind.PERFORMANCE else (0.5, 0.75, 0.9, 1.0)
     settings = PolicySearchSettings(
         n_paths=p,
         holdout_paths=p,
         pfa=PfaGrid(pause_days=(5, 10, 20), valley_multiple=(1.5, 2.0, 3.0), ramp_days=(0, 5)),
-        cfa=CfaGrid(
-            policies=(CfaPolicy(PolicyKind.PERFORMANCE, {"floor": [0.0, 0.002]}),),
-            exposure=(0.5, 1.0),
-            turnover_limit=(),
-        ),
+        cfa=CfaGrid(policies=(cfa,), exposure=exposures, turnover_limit=()),
     )
     pool = candidates(rules, settings)[:20]
     costs = CostModel()

@@ -181,7 +181,7 @@ class _Book:
         shared: dict | None = None,
     ):
         base, ids = month.base, universe(rules, state, month.base)
-        self.rules, self.ids, self.month, self.terms = rules, ids, month, terms
+        self.rules, self.ids, self.terms = rules, ids, terms
         shape = (n_paths, len(ids))
         self.cold = state.day is None
         self.fees = state.fees.on_paths(n_paths)
@@ -201,10 +201,6 @@ class _Book:
         self.tier_on, self.tier_off = _tier_codes(rules, base, ids, True), _tier_codes(rules, base, ids, False)
         self.valley = np.array([_valley(month.valley.get(s)) for s in ids])
         self.has_moments = np.array([s in base.expected_return and base.column(s) is not None for s in ids])
-        self.size = (
-            np.array([[rules.tier_scale(t) for t in TIERS]])
-            * np.array([rules.bet_scale(base.p_profitable.get(s)) for s in ids])[:, None]
-        )  # [N, tier]
         self.allocations = Allocations(rules, month, ids, optimizer, shared)
         self.columns = np.array([month.scenario_ids.index(s) for s in ids], dtype=int)
         self.risk_peak = np.full(n_paths, state.risk_peak)
