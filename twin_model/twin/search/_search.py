@@ -13,7 +13,8 @@ sqrt(P)`` (sd with ddof 1). The winner is the best score; being the maximum of K
 estimates it overstates its value (by about E[max of K standard normals] x SE when the
 candidates are equally good), so the winner and the incumbent are re-measured on
 independent hold-out paths, and the winner is *chosen* only when its hold-out paired
-difference vs the incumbent is positive; otherwise the incumbent stays.
+difference vs the incumbent is positive beyond rounding (``ROUNDING``); otherwise the
+incumbent stays.
 
 A candidate is stepped by the vectorised evaluator when it can be, else by the reference
 (the solution step through the runner); the row says which.
@@ -43,6 +44,17 @@ def utilities(returns: np.ndarray, score: ScoreKind, risk_aversion: float) -> np
     if ScoreKind(score) == ScoreKind.LOG_GROWTH:
         return np.log1p(r)
     return r - risk_aversion * (r - r.mean(axis=-1, keepdims=True)) ** 2
+
+
+ROUNDING = 1e-12
+"""A hold-out difference in utility (net monthly return units) this small is rounding: two
+candidates that hold the same book (both at their bounds, say) differ by about 1e-15."""
+
+
+def beats_incumbent(holdout_difference: float) -> bool:
+    """Whether the in-sample best is chosen: its hold-out paired difference against the
+    incumbent is positive beyond ``ROUNDING`` (a tie keeps the incumbent)."""
+    return holdout_difference > ROUNDING
 
 
 def mean_and_se(values: np.ndarray) -> tuple[float, float]:
@@ -109,7 +121,7 @@ def search(
     }
     u_held = {k: utilities(r, settings.score, settings.risk_aversion) for k, r in held.items()}
     held_diff = mean_and_se(u_held[best] - u_held[0]) if best else (0.0, 0.0)
-    chosen = best if best and held_diff[0] > 0 else 0
+    chosen = best if best and beats_incumbent(held_diff[0]) else 0
     rows = []
     for k, (candidate, (returns, evaluator)) in enumerate(zip(pool, measured)):
         mean, se = mean_and_se(returns)
