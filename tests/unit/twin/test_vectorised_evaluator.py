@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.helpers.policy_search import base_inputs, month, rules
+from tests.helpers.policy_search import BASE_DAY, base_inputs, month, rules
 from twin_model.conventions import CrystallisationFrequency, HurdleKind, Severity, StrategyStatus
 from twin_model.firm import CashRate, FeeTerms
 from twin_model.portfolio import CostModel
@@ -274,3 +274,26 @@ def test_candidates_that_differ_only_in_pause_and_stop_rules_share_their_allocat
         np.testing.assert_allclose(got, reference_returns(r, state, m, paths, inert_limits(), COSTS), atol=1e-9)
         after.append(sum(1 for key in shared if key[2] == 0))  # (rules, path, day, state...)
     assert after == [len(paths), len(paths), 2 * len(paths)]
+
+
+@pytest.mark.parametrize("kind", ["static", "equal_risk_contribution"])
+def test_a_solution_with_nothing_to_hold_earns_the_cash_rate_as_the_step(kind):
+    """No pool rows and nothing held (a firm's first month end): the universe is empty,
+    every path earns the cash rate less the fees, as the step's does."""
+
+    def empty(day: dt.date):
+        return replace(base_inputs(4, day=day), in_pool={})
+
+    params = {"weights": {"s00": 1.0}} if kind == "static" else {}
+    r = rules(policy_kind=kind, policy_params=params)
+    fees = FeeTerms(management_fee=0.02, cash_rate=CashRate.of([(dt.date(2020, 1, 1), 0.04)]))
+    december = month(empty(dt.date(2023, 12, 29)), horizon=21)
+    state = run(
+        solution_level(r, FIRM, COSTS, fees=fees), SolutionState.launch(r), december.exogenous(_paths(1, 21, 4, 9)[0])
+    ).final
+    m = month(empty(BASE_DAY), horizon=21, valley=-0.02)
+    paths = _paths(5, 21, 4, 19)
+    got, by_reference = screened_returns(r, state, m, paths, FIRM, COSTS, fees)
+    assert not by_reference.any()
+    np.testing.assert_allclose(got, reference_returns(r, state, m, paths, FIRM, COSTS, fees=fees), atol=1e-12)
+    assert np.ptp(got) == 0 and 0 < got[0] < 0.04 * 31 / 365
