@@ -78,16 +78,19 @@ class SimulatedMonth:
 
     def day_inputs(self, path: np.ndarray, k: int) -> DayInputs:
         """W_k along ``path``: the ``DayInputs`` of the month's day ``k`` (0-based)."""
-        return self._day(np.vstack([self.base.history, self.full_returns(path)]), k)
+        return self._day(*self._rows(path), k)
 
     def exogenous(self, path: np.ndarray) -> list[Exogenous[DayInputs]]:
         """W_1 .. W_H along ``path`` (``[H, len(scenario_ids)]`` daily simple returns)."""
-        history = np.vstack([self.base.history, self.full_returns(path)])
-        return [Exogenous(day, self._day(history, k)) for k, day in enumerate(self.days)]
+        history, dates = self._rows(path)
+        return [Exogenous(day, self._day(history, dates, k)) for k, day in enumerate(self.days)]
 
-    def _day(self, history: np.ndarray, k: int) -> DayInputs:
-        """Day ``k`` of the month from ``history`` = [base history ; the path's rows]."""
-        dates = (*self.base.history_dates, *self.days)
+    def _rows(self, path: np.ndarray) -> tuple[np.ndarray, tuple[dt.date, ...]]:
+        """[base history ; the path's rows] and their dates."""
+        return np.vstack([self.base.history, self.full_returns(path)]), (*self.base.history_dates, *self.days)
+
+    def _day(self, history: np.ndarray, dates: tuple[dt.date, ...], k: int) -> DayInputs:
+        """Day ``k`` of the month from the rows and dates of ``_rows``."""
         end = len(self.base.history_dates) + k + 1
         start = max(0, end - HISTORY_ROWS)
         return replace(

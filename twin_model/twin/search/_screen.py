@@ -76,9 +76,11 @@ def _tail(portfolio: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     return var, cvar
 
 
-def _portfolio_measures(window: np.ndarray, held: np.ndarray) -> dict[str, np.ndarray]:
-    """Volatility, the largest pairwise correlation and the diversification ratio over the
-    last 63 rows; VaR and CVaR over the window (``NaN`` where the step skips the rule)."""
+def _measures(window: np.ndarray, held: np.ndarray) -> dict[str, np.ndarray]:
+    """Per path: the portfolio's volatility, largest pairwise correlation and
+    diversification ratio over the last 63 rows, its VaR and CVaR over the window
+    (``NaN`` where the step skips the rule); per strategy ``[P, N]`` its volatility over
+    the same 63 rows."""
     recent = window[:, -VOLATILITY_WINDOW:, :]
     is_held = held != 0
     centred = recent - recent.mean(axis=1, keepdims=True)
@@ -105,6 +107,7 @@ def _portfolio_measures(window: np.ndarray, held: np.ndarray) -> dict[str, np.nd
         "cvar_95": np.where(any_held, cvar95, nan),
         "var_99": np.where(any_held, var99, nan),
         "cvar_99": np.where(any_held, cvar99, nan),
+        "strategy_volatility": sd * np.sqrt(_YEAR),
     }
 
 
@@ -119,16 +122,15 @@ def risk_screen(limits: RiskLimits, window: np.ndarray, held: np.ndarray, drawdo
     p, s = limits.portfolio, limits.strategy
     is_held = held != 0
     flagged = _upper(np.abs(held).sum(axis=1), p.max_gross_leverage) | _lower(drawdown, p.drawdown_stop, excess=0.0)
-    measured = _portfolio_measures(window, held)
+    measured = _measures(window, held)
     flagged |= _upper(measured["volatility"], p.volatility_target)
     flagged |= _upper(measured["correlation"], p.max_pairwise_correlation)
     flagged |= _lower(measured["diversification"], p.min_diversification_ratio)
     for name, limit in (("var_95", p.var_95), ("cvar_95", p.cvar_95), ("var_99", p.var_99), ("cvar_99", p.cvar_99)):
         flagged |= _lower(measured[name], limit)
-    strategy_volatility = window[:, -VOLATILITY_WINDOW:, :].std(axis=1, ddof=1) * np.sqrt(_YEAR)
     per_strategy = (
         _upper(np.abs(held), s.max_weight)
         | _lower(_current_drawdown(window), s.drawdown_stop)
-        | _upper(strategy_volatility, s.max_volatility)
+        | _upper(measured["strategy_volatility"], s.max_volatility)
     )
     return flagged | (per_strategy & is_held).any(axis=1)
