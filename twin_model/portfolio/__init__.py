@@ -38,9 +38,10 @@ from twin_model.portfolio._policies import (
     allocate,
     allocation_policy,
 )
-from twin_model.portfolio._rules import RULES, Breach, RiskRule, classify
+from twin_model.portfolio._rules import MEDIUM_EXCESS, RULES, Breach, RiskRule, classify
 
 __all__ = [
+    "MEDIUM_EXCESS",
     "POLICIES",
     "POLICY_KINDS",
     "RULES",

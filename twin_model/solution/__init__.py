@@ -18,6 +18,7 @@ solution through ``twin_model.twin.run``. Also:
 - ``_tables``: the records as frames, and a state rebuilt from stored rows.
 """
 
+from twin_model.solution._book import Book
 from twin_model.solution._inputs import (
     HISTORY_ROWS,
     DayInputs,
@@ -26,6 +27,7 @@ from twin_model.solution._inputs import (
     history_start,
     valleys_in_force,
 )
+from twin_model.solution._orders import MIN_TRADE
 from twin_model.solution._record import DayRecord
 from twin_model.solution._rules import MANUAL_ACTIONS, ManualAction, SolutionRules
 from twin_model.solution._state import SolutionState, StrategyState, Violation
@@ -49,6 +51,7 @@ from twin_model.solution._tables import (
     records_to_frames,
     state_from_tables,
 )
+from twin_model.solution._targets import ALLOCATION_FAILED, MIN_COVARIANCE_ROWS, allocate_targets
 
 __all__ = [
     # rules and state
@@ -75,6 +78,12 @@ __all__ = [
     "SolutionsState",
     "SolutionsPolicy",
     "solutions_level",
+    # the allocation stage on its own (the month-end search's fast path)
+    "Book",
+    "allocate_targets",
+    "ALLOCATION_FAILED",
+    "MIN_COVARIANCE_ROWS",
+    "MIN_TRADE",
     # records and stored state
     "DayRecord",
     "PORTFOLIO_TABLES",

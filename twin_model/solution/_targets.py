@@ -123,7 +123,7 @@ def decide_targets(
         )
     if not triggers:
         return _hold(state, strategies)
-    decision = _rebalance(rules, inputs, strategies, book, exposure, triggers, optimizer)
+    decision = allocate_targets(rules, inputs, strategies, book, exposure, triggers, optimizer)
     return _apply_risk(decision, breaches, book, inputs)
 
 
@@ -170,7 +170,7 @@ def _all_cash(
     return TargetDecision(True, triggers, zero, dict(zero), cash, exposure, status, message, moments=moments)
 
 
-def _rebalance(
+def allocate_targets(
     rules: SolutionRules,
     inputs: DayInputs,
     strategies: Mapping[str, StrategyState],
@@ -179,6 +179,11 @@ def _rebalance(
     triggers: list[str],
     optimizer: Optimizer | None,
 ) -> TargetDecision:
+    """The targets of a rebalance (stage 4 before the risk overlay): select from the alpha
+    pool, estimate the covariance of the last ``COVARIANCE_WINDOW`` complete rows, allocate
+    ``min(exposure, capacity, leverage limit)`` by the rules' policy, then scale each
+    active strategy by its ramp, tier and bet size. The month-end search's fast path calls
+    this on a simulated path's day so its books are the step's."""
     ids = _selection(rules, strategies, inputs)
     if not ids:
         why = "no strategy selected from the alpha pool: all cash"
@@ -296,11 +301,11 @@ def _apply_risk(decision: TargetDecision, breaches: list[Breach], book: Book, in
     return replace(decision, targets=targets, scale=scale, cash=cash)
 
 
-_FAILED = (AllocationStatus.INSUFFICIENT_HISTORY, AllocationStatus.INFEASIBLE)
+ALLOCATION_FAILED = (AllocationStatus.INSUFFICIENT_HISTORY, AllocationStatus.INFEASIBLE)
 
 
 def still_awaiting(decision: TargetDecision, state: SolutionState) -> bool:
     """Whether the book waits for an allocation that failed (retried every day until it works)."""
-    if decision.status in _FAILED:
+    if decision.status in ALLOCATION_FAILED:
         return True
     return state.awaiting_allocation and not decision.rebalanced

@@ -1,7 +1,7 @@
 """The vectorised evaluator's allocation stage, and the codes its arrays use.
 
 The status of a strategy on a path is an ``int8`` code (``CODES``), its tier an index
-into ``TIERS``. ``Allocations`` calls the step's own allocation stage (``_rebalance`` of
+into ``TIERS``. ``Allocations`` calls the step's own allocation stage (``allocate_targets`` of
 ``twin_model.solution``) so a rebalance on a path sets the targets the step would.
 """
 
@@ -15,9 +15,7 @@ from twin_model.conventions import StrategyStatus, Tier
 from twin_model.firm import FeeDay, FeeState
 from twin_model.optimize import Optimizer
 from twin_model.portfolio import allocation_policy
-from twin_model.solution import SolutionRules, StrategyState
-from twin_model.solution._book import Book
-from twin_model.solution._targets import _FAILED, _rebalance
+from twin_model.solution import ALLOCATION_FAILED, Book, SolutionRules, StrategyState, allocate_targets
 from twin_model.twin.search._month import SimulatedMonth
 
 OUT, ACTIVE, PAUSED, STOPPED = 0, 1, 2, 3
@@ -59,7 +57,7 @@ _UNIT_BOOK = Book(
 
 
 class Allocations:
-    """The step's own allocation stage (``_rebalance``) on a rebalance.
+    """The step's own allocation stage (``allocate_targets``) on a rebalance.
 
     A policy that does not read the returns history (``AllocationPolicy.reads_history``:
     static and performance weights, fractional Kelly on the month end's scenarios) gives
@@ -98,8 +96,10 @@ class Allocations:
                 if slot
             }
             base = self.month.base
-            decision = _rebalance(self.rules, base, strategies, _UNIT_BOOK, self.exposure, ["search"], self.optimizer)
-            failed = decision.status in _FAILED
+            decision = allocate_targets(
+                self.rules, base, strategies, _UNIT_BOOK, self.exposure, ["search"], self.optimizer
+            )
+            failed = decision.status in ALLOCATION_FAILED
             self.cache[key] = None if failed else np.array([decision.targets.get(s, 0.0) for s in self.ids])
         return self.cache[key]
 
@@ -134,7 +134,7 @@ class Allocations:
         }
         book = replace(_UNIT_BOOK, held=dict(zip(self.ids, held.tolist())))
         inputs = self.month.day_inputs(path, k)
-        decision = _rebalance(self.rules, inputs, strategies, book, self.exposure, ["search"], self.optimizer)
-        if decision.status in _FAILED:
+        decision = allocate_targets(self.rules, inputs, strategies, book, self.exposure, ["search"], self.optimizer)
+        if decision.status in ALLOCATION_FAILED:
             return None
         return np.array([decision.targets.get(s, 0.0) for s in self.ids])

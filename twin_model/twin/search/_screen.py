@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin_model.portfolio import RiskLimits
-from twin_model.portfolio._measures import VOLATILITY_WINDOW
-from twin_model.portfolio._rules import MEDIUM_EXCESS
+from twin_model.portfolio import MEDIUM_EXCESS, VOLATILITY_WINDOW, RiskLimits
 
 SCREEN_MARGIN = 1e-8
 """How close to a limit (relative, at least 1 in the limit's units) counts as a breach."""

@@ -67,9 +67,15 @@ from twin_model.portfolio import (
     RiskLimits,
     StrategyLimits,
 )
-from twin_model.solution import HISTORY_ROWS, DayInputs, SolutionRules, SolutionState, StrategyState
-from twin_model.solution._orders import MIN_TRADE
-from twin_model.solution._targets import MIN_COVARIANCE_ROWS
+from twin_model.solution import (
+    HISTORY_ROWS,
+    MIN_COVARIANCE_ROWS,
+    MIN_TRADE,
+    DayInputs,
+    SolutionRules,
+    SolutionState,
+    StrategyState,
+)
 from twin_model.twin.search._allocations import ACTIVE, CODES, OUT, PAUSED, STOPPED, TIERS, Allocations
 from twin_model.twin.search._month import SimulatedMonth
 from twin_model.twin.search._reference import reference_returns
