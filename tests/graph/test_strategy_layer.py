@@ -34,11 +34,11 @@ def _small_synthetic_firm(config_dir):
         ("kind: bundled", "kind: synthetic"),
         ("n_strategies: 20", "n_strategies: 6"),
         ("window_days: 504", "window_days: 250"),
-        ("draws: 300", "draws: 200"),
-        ("tune: 300", "tune: 200"),
+        ("draws: 500", "draws: 200"),
         ("n_paths: 2000", "n_paths: 400"),
         ("min_history: 126", "min_history: 60"),
     ]:
+        assert old in text, old  # a setting renamed in config must not leave the test on the default
         text = text.replace(old, new)
     (config_dir / "strategies.yaml").write_text(text)
     return config_dir
