@@ -14,8 +14,8 @@ share of days refitted and why; k-hat and ESS of the reweighted days; seconds pe
 in each mode (compile excluded, reported apart); peak RSS. Asserts nothing.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/rolling.py [--days 60]
-        [--scenario bundled|synthetic] [--strategies 100] [--draws 500] [--tune 300]
-        [--refit-every 21|21,63] [--min-ess 100] [--reweight block|strategy|block,strategy] [--rolling-only]
+        [--scenario bundled|synthetic] [--strategies 100] [--draws 500] [--tune 150]
+        [--refit-every 21|21,63] [--min-ess 100] [--reweight strategy|block|block,strategy] [--rolling-only]
 
 The whole bundled calendar (2,012 observed days, 2015-01-02 to 2022-12-28) with rolling
 updates only: ``--days 2012 --rolling-only``.
@@ -112,12 +112,12 @@ def main() -> None:
     parser.add_argument("--scenario", choices=("bundled", "synthetic"), default="bundled")
     parser.add_argument("--strategies", type=int, default=100)
     parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=300)
+    parser.add_argument("--tune", type=int, default=150)  # config/strategies.yaml's
     parser.add_argument("--refit-every", default="21", help="observed days, or several as 21,63: one rolling pass each")
     parser.add_argument("--min-ess", type=float, default=100.0)
     parser.add_argument(
         "--reweight",
-        default="block",
+        default="strategy",  # config/strategies.yaml's
         help="block, strategy, or both as block,strategy: one rolling pass each (for each --refit-every), "
         "against the same refits",
     )
