@@ -15,7 +15,7 @@ in each mode (compile excluded, reported apart); peak RSS. Asserts nothing.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/rolling.py [--days 60]
         [--scenario bundled|synthetic] [--strategies 100] [--draws 500] [--tune 150]
-        [--refit-every 21|21,63] [--min-ess 100] [--reweight strategy|block|block,strategy] [--rolling-only]
+        [--last-day 2022-12-28] [--refit-every 21|21,63] [--min-ess 100] [--reweight strategy|block|block,strategy] [--rolling-only]
 
 The whole bundled calendar (2,012 observed days, 2015-01-02 to 2022-12-28) with rolling
 updates only: ``--days 2012 --rolling-only``.
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import datetime as dt
 import itertools
 import resource
 import sys
@@ -109,6 +110,9 @@ def _agreement(refit_rows, rolling_rows) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=60)
+    parser.add_argument(
+        "--last-day", type=dt.date.fromisoformat, default=None, help="the span's last day (default: the data's last)"
+    )
     parser.add_argument("--scenario", choices=("bundled", "synthetic"), default="bundled")
     parser.add_argument("--strategies", type=int, default=100)
     parser.add_argument("--draws", type=int, default=500)
@@ -132,7 +136,7 @@ def main() -> None:
     from twin_model.conventions import ModelUpdate
     from twin_model.strategy import FitSettings, StrategyModelFitter, return_window
 
-    returns, factors, sectors, ends = _universe(args.scenario, args.strategies, args.days)
+    returns, factors, sectors, ends = _universe(args.scenario, args.strategies, args.days, args.last_day)
     started = time.perf_counter()
     windows = [(end, return_window(returns, factors, end, WINDOW, sectors=sectors)) for end in ends]
     window_seconds = time.perf_counter() - started

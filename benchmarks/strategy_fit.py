@@ -59,9 +59,9 @@ def _cpu_seconds() -> float:
     return total
 
 
-def _universe(scenario: str, strategies: int, backfill: int):
+def _universe(scenario: str, strategies: int, backfill: int, last_end: dt.date | None = None):
     """(returns long frame, factors frame, sectors by strategy id, the back-fill's end
-    dates). Bundled: the S&P 500 total return and the five factor ETFs, as raw.factor_returns
+    dates: the last ``backfill`` observed days, up to ``last_end`` when given). Bundled: the S&P 500 total return and the five factor ETFs, as raw.factor_returns
     holds them; synthetic: the generator's market. Bundled sectors from config/strategies.yaml, synthetic ones from
     the generator's truth (sector blocks of the residual model)."""
     import numpy as np
@@ -93,6 +93,8 @@ def _universe(scenario: str, strategies: int, backfill: int):
         factors = benchmark_factors(bench.select("date", pl.col("market_return").alias("ret")))
         sectors = dict(zip(truth["strategy_id"], truth["sector"]))
     observed_dates = returns.filter(pl.col("available") & pl.col("ret").is_not_null())["date"].unique().sort()
+    if last_end is not None:
+        observed_dates = observed_dates.filter(observed_dates <= last_end)
     return returns, factors, sectors, observed_dates.tail(backfill).to_list()
 
 
