@@ -15,7 +15,7 @@ in each mode (compile excluded, reported apart); peak RSS. Asserts nothing.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/rolling.py [--days 60]
         [--scenario bundled|synthetic] [--strategies 100] [--draws 500] [--tune 150]
-        [--last-day 2022-12-28] [--refit-every 21|21,63] [--min-ess 100] [--reweight strategy|block|block,strategy] [--rolling-only]
+        [--last-day 2022-12-28] [--refit-every 21|21,63] [--min-ess 100] [--reweight block|strategy|block,strategy] [--rolling-only]
 
 The whole bundled calendar (2,012 observed days, 2015-01-02 to 2022-12-28) with rolling
 updates only: ``--days 2012 --rolling-only``.
@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--min-ess", type=float, default=100.0)
     parser.add_argument(
         "--reweight",
-        default="strategy",  # config/strategies.yaml's
+        default="block",  # config/strategies.yaml's
         help="block, strategy, or both as block,strategy: one rolling pass each (for each --refit-every), "
         "against the same refits",
     )

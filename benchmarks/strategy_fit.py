@@ -73,7 +73,7 @@ def _universe(scenario: str, strategies: int, backfill: int, last_end: dt.date |
         from twin_resources.sources import BundledSource
 
         source = BundledSource()
-        last = dt.date(2022, 12, 31)
+        last = last_end or dt.date(2022, 12, 31)
         start = last - dt.timedelta(days=5 * 365) if backfill < 1000 else dt.date(2012, 1, 1)
         returns = source.strategy_returns(start, last)
         factors = source.factor_returns(start, last)  # the S&P 500 total return and the five ETFs
