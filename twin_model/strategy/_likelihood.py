@@ -92,16 +92,18 @@ def block_loglik(
 
     ``params``: ``alpha``, ``sigma``, ``loading`` (``c``) and ``nu`` each ``[S, N]`` (``nu``
     equal across a block's members), ``beta`` ``[S, N, K]``. ``returns`` ``[T, N]`` with
-    NaN for a masked cell; ``factors`` ``[T, K]``, NaN on a day a factor is missing, which
-    masks that day for every strategy (as ``ReturnWindow.mask`` does: a window's
-    ``returns``, ``factors`` and ``blocks`` go in as they are). ``blocks``: each
+    NaN for a masked cell (``T`` may be 0); ``factors`` ``[T, K]``, NaN on a day a factor
+    is missing, which masks that day for every strategy (as ``ReturnWindow.mask`` does: a
+    window's ``returns``, ``factors`` and ``blocks`` go in as they are). ``blocks``: each
     strategy's block number. See the module docstring for the density.
     """
     ret = np.asarray(returns, dtype=float)
-    x = np.asarray(factors, dtype=float).reshape(ret.shape[0], -1)
+    x = np.asarray(factors, dtype=float)
+    by_block = BlockSums(blocks)
+    if ret.shape[0] == 0:  # no day (a window that grew, none leaving): nothing to sum
+        return np.zeros((params["alpha"].shape[0], 0, by_block.n_blocks))
     factor_days = np.isfinite(x).all(axis=1)
     x = np.where(factor_days[:, None], x, 0.0)
-    by_block = BlockSums(blocks)
     observed = np.isfinite(ret) & factor_days[:, None]
     mask = observed.astype(float)
     filled = np.where(observed, ret, 0.0)

@@ -3,7 +3,9 @@ are the univariate Student-t densities scipy computes, and on a block of correla
 strategies with a known covariance (Gaussian seemingly unrelated regressions with one
 regressor, the intercept, shared by every member) both the block's joint weights and the
 marginal weights reproduce the shifted window's exact posterior means, the marginal ones
-with a far larger effective sample size."""
+with a far larger effective sample size. While the window still grows (a history shorter
+than the window: the bundled firm's first two years) no day leaves, and the log-weights
+are the entered days' densities alone, each way."""
 
 import datetime as dt
 
@@ -73,6 +75,34 @@ def test_marginal_log_weights_are_scipys_univariate_t_densities_of_the_days_that
         left[None, :, :], 5.0, alpha[:, None, :], scale
     ).sum(axis=1)
     np.testing.assert_allclose(log_w, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_a_window_that_only_grew_weighs_by_the_entered_days_alone():
+    rng = np.random.default_rng(5)
+    nu = 6.0
+    window = _block_window(weekdays(30), rng.multivariate_normal(np.zeros(3), _covariance(3), 30))
+    anchor = _anchor(window, total=40, seed=6, nu=nu)
+    entered = rng.multivariate_normal(np.zeros(3), _covariance(3), 2)
+    later = weekdays(2, window.dates[-1] + dt.timedelta(days=1))
+    today = _block_window(window.dates + later, np.vstack([window.returns, entered]))  # none left
+
+    # by block: the multivariate t of covariance Sigma, shape Sigma (nu - 2) / nu
+    shape = _covariance(3) * (nu - 2.0) / nu
+    alpha = anchor.draws["alpha"]
+    expected = [stats.multivariate_t.logpdf(entered, a, shape, df=nu).sum() for a in alpha]
+    log_w, columns = log_weights(anchor.window, anchor.draws, today, ReweightBy.BLOCK)
+    assert columns == [0, 0, 0]
+    np.testing.assert_allclose(log_w[:, 0], expected, rtol=1e-10)
+
+    # by strategy: each member's univariate t of sd sigma
+    scale = SIGMA * np.sqrt((nu - 2.0) / nu)
+    log_w, _ = log_weights(anchor.window, anchor.draws, today, ReweightBy.STRATEGY)
+    marginal = stats.t.logpdf(entered[None, :, :], nu, alpha[:, None, :], scale).sum(axis=1)
+    np.testing.assert_allclose(log_w, marginal, rtol=1e-10)
+
+    for by in ReweightBy:
+        weights = reweigh(anchor, today, by).weights
+        np.testing.assert_allclose(weights.sum(axis=0), 1.0)
 
 
 def test_on_a_correlated_block_both_weightings_give_the_exact_means_and_the_marginal_keeps_more_draws():
