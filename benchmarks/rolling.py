@@ -15,7 +15,7 @@ in each mode (compile excluded, reported apart); peak RSS. Asserts nothing.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/rolling.py [--days 60]
         [--scenario bundled|synthetic] [--strategies 100] [--draws 500] [--tune 150]
-        [--last-day 2022-12-28] [--refit-every 21|21,63] [--min-ess 100] [--reweight block|strategy|block,strategy] [--rolling-only]
+        [--last-day 2022-12-28] [--mass-matrix low_rank|diagonal] [--target-accept 0.9] [--refit-every 21|21,63] [--min-ess 100] [--reweight block|strategy|block,strategy] [--rolling-only]
 
 The whole bundled calendar (2,012 observed days, 2015-01-02 to 2022-12-28) with rolling
 updates only: ``--days 2012 --rolling-only``.
@@ -117,6 +117,8 @@ def main() -> None:
     parser.add_argument("--strategies", type=int, default=100)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=150)  # config/strategies.yaml's
+    parser.add_argument("--mass-matrix", choices=("diagonal", "low_rank"), default="low_rank")  # config's
+    parser.add_argument("--target-accept", type=float, default=0.9)  # config/strategies.yaml's
     parser.add_argument("--refit-every", default="21", help="observed days, or several as 21,63: one rolling pass each")
     parser.add_argument("--min-ess", type=float, default=100.0)
     parser.add_argument(
@@ -140,7 +142,14 @@ def main() -> None:
     started = time.perf_counter()
     windows = [(end, return_window(returns, factors, end, WINDOW, sectors=sectors)) for end in ends]
     window_seconds = time.perf_counter() - started
-    settings = FitSettings(window_days=WINDOW, draws=args.draws, tune=args.tune, min_ess=args.min_ess)
+    settings = FitSettings(
+        window_days=WINDOW,
+        draws=args.draws,
+        tune=args.tune,
+        min_ess=args.min_ess,
+        mass_matrix=args.mass_matrix,
+        target_accept=args.target_accept,
+    )
     refit = StrategyModelFitter(dataclasses.replace(settings, update=ModelUpdate.REFIT))
     t0 = time.perf_counter()
     refit_rows, refit_seconds = ([], []) if args.rolling_only else _step_refit(refit, windows, settings.seed)
@@ -177,6 +186,7 @@ def _rolling_figures(args, fitter, windows, ends, window_seconds, refit_rows, re
         "first_day": str(ends[0]),
         "last_day": str(ends[-1]),
         "draws": f"{settings.chains} x {settings.draws} (tune {settings.tune})",
+        "mass_matrix": f"{settings.mass_matrix} (target_accept {settings.target_accept})",
         "refit_every": settings.refit_every,
         "min_ess": settings.min_ess,
         "reweight": str(settings.reweight),

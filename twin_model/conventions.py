@@ -68,6 +68,16 @@ class ReweightBy(StrEnum):
     STRATEGY = "strategy"
 
 
+class MassMatrix(StrEnum):
+    """NUTS's mass matrix (``strategies.yaml`` ``model.mass_matrix``): ``diagonal`` adapts
+    one scale per parameter; ``low_rank`` adds nutpie's low-rank correction along the
+    directions where the draws and gradients disagree most with a diagonal (the
+    posterior's correlated directions), so a draw takes fewer leapfrog steps."""
+
+    DIAGONAL = "diagonal"
+    LOW_RANK = "low_rank"
+
+
 class RefitRule(StrEnum):
     """Why a rolling update refitted with NUTS instead of reweighting (the first word of
     ``models.strategy_posteriors.refit_reason``)."""

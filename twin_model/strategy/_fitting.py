@@ -49,7 +49,7 @@ import numpy as np
 import polars as pl
 
 from twin_model.contracts import beta_column, encode_draws
-from twin_model.conventions import FitMethod
+from twin_model.conventions import FitMethod, MassMatrix
 from twin_model.strategy._conjugate import _CONJUGATE_SAMPLER, _conjugate_strategy, conjugate_fit, replica_fit
 from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
 from twin_model.strategy._replication import split_replicas
@@ -154,55 +154,80 @@ class StrategyModelFitter:
         return combine_fits(window, parts, time.perf_counter() - started)
 
     def _nuts(self, window: ReturnWindow, seed: int, masked_fill: float) -> FitResult:
-        """Every strategy of ``window`` sampled by NUTS, the non-converged replaced by the exact fit."""
+        """Every strategy of ``window`` sampled by NUTS, the non-converged replaced by the exact
+        fit. A low-rank metric that fails any strategy's checks is retried once with the
+        diagonal one (same seed) before anything falls back."""
         import nutpie
 
         settings = self.settings
         t, n = window.returns.shape
         shape = padded_shape(n, t, settings.window_days)
         data = padded_arrays(window, *shape, masked_fill=masked_fill)
-        compiled = self._cache.get((*shape, len(window.factor_ids), window.n_spreads))
+        compiled = self._cache.get((*shape, len(window.factor_ids), window.n_spreads)).with_data(**data)
 
         started = time.perf_counter()
-        trace = nutpie.sample(
-            compiled.with_data(**data),
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            maxdepth=settings.max_treedepth,
-            seed=seed,
-            save_warmup=False,
-            progress_bar=False,
-        )
-        arrays = _strategy_arrays(trace.posterior, window)
-        divergences = int(trace.sample_stats["diverging"].values.sum())
-        rhat, ess = _diagnostics({name: arrays[name] for name in _diagnosed(window)})
+        sampled = _sample(compiled, window, settings, seed)
+        sampler = f"nutpie {nutpie.__version__} {settings.mass_matrix}"
+        if any(sampled.reasons) and settings.mass_matrix == MassMatrix.LOW_RANK:
+            sampled = _sample(compiled, window, dataclasses.replace(settings, mass_matrix=MassMatrix.DIAGONAL), seed)
+            sampler = f"nutpie {nutpie.__version__} diagonal (low_rank failed its checks)"
+        reasons = sampled.reasons
         total = settings.chains * settings.draws
-        reasons = _failed_checks(rhat, ess, divergences, total, settings)
-
-        flat = {name: values.reshape(total, n) for name, values in arrays.items()}
+        flat = {name: values.reshape(total, n) for name, values in sampled.arrays.items()}
         summary_cols = _summarise_draws(flat, settings.hurdle_sharpe, window.factor_ids)
-        hyper = _hyper_summary(trace.posterior, window.factor_ids)
         _fall_back(window, flat, summary_cols, reasons, settings, seed)
-        fit_seconds = time.perf_counter() - started
-
-        version = f"nutpie {nutpie.__version__}"
         summary = _summary_frame(
             window,
             summary_cols,
             settings,
             seed,
-            rhat_max=[float(v) for v in rhat],
-            ess_bulk_min=[float(v) for v in ess],
-            divergences=[divergences] * n,
+            rhat_max=[float(v) for v in sampled.rhat],
+            ess_bulk_min=[float(v) for v in sampled.ess],
+            divergences=[sampled.divergences] * n,
             converged=[True] * n,
             method=[(FitMethod.CONJUGATE if reasons[i] else FitMethod.NUTS).value for i in range(n)],
             fallback_reason=[reasons[i] or None for i in range(n)],
-            sampler=[_CONJUGATE_SAMPLER if reasons[i] else version for i in range(n)],
-            fit_seconds=fit_seconds,
+            sampler=[_CONJUGATE_SAMPLER if reasons[i] else sampler for i in range(n)],
+            fit_seconds=time.perf_counter() - started,
         )
         draws = encode_draws(window.strategy_ids, flat, window.factor_ids)
-        return FitResult(summary=summary, draws=draws, hyper=hyper)
+        return FitResult(summary=summary, draws=draws, hyper=sampled.hyper)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sampled:
+    """One NUTS run's strategy draws ``[chains, draws, N]`` by column, its diagnostics per
+    strategy, the failed checks per strategy ("" when converged) and the hyper-parameters."""
+
+    arrays: dict[str, np.ndarray]
+    rhat: np.ndarray
+    ess: np.ndarray
+    divergences: int
+    reasons: list[str]
+    hyper: pl.DataFrame
+
+
+def _sample(compiled, window: ReturnWindow, settings: FitSettings, seed: int) -> _Sampled:
+    """Sample ``compiled`` (its data already ``window``'s) with ``settings``, and diagnose."""
+    import nutpie
+
+    trace = nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        maxdepth=settings.max_treedepth,
+        low_rank_modified_mass_matrix=settings.mass_matrix == MassMatrix.LOW_RANK,
+        target_accept=settings.target_accept,
+        seed=seed,
+        save_warmup=False,
+        progress_bar=False,
+    )
+    arrays = _strategy_arrays(trace.posterior, window)
+    divergences = int(trace.sample_stats["diverging"].values.sum())
+    rhat, ess = _diagnostics({name: arrays[name] for name in _diagnosed(window)})
+    reasons = _failed_checks(rhat, ess, divergences, settings.chains * settings.draws, settings)
+    return _Sampled(arrays, rhat, ess, divergences, reasons, _hyper_summary(trace.posterior, window.factor_ids))
 
 
 def _strategy_arrays(posterior, window: ReturnWindow) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, field_validator
 from pydantic import dataclasses as validated
 
 from twin_model.contracts import TABLES, beta_column
-from twin_model.conventions import PERIODS_PER_YEAR, FitMethod, ModelUpdate, ReweightBy
+from twin_model.conventions import PERIODS_PER_YEAR, FitMethod, MassMatrix, ModelUpdate, ReweightBy
 from twin_model.strategy._window import ReturnWindow
 
 ROLLING_COLUMNS = ("pareto_k", "ess_weighted", "anchor_date", "days_since_anchor", "refit_reason")
@@ -61,6 +61,12 @@ class FitSettings:
     (5 July 2022: nine minutes at nutpie's default depth 10) the cap bounds the fit's cost
     at a quarter of that, and such a fit fails R-hat or ESS and falls back, flagged.
 
+    ``mass_matrix`` (a ``MassMatrix``) and ``target_accept``: the sampler's metric and its
+    step-size adaptation target (nutpie's defaults: diagonal, 0.8). On six bundled windows
+    2017-2022 the low-rank correction cut a draw from 52-70 leapfrog steps to 36-40 and a
+    fit from 5.5 to 3.8 s on average; at 0.8 it diverged (3-22 in 1,000 draws, one window
+    falling back whole), at 0.9 0-1 (benchmarks/RESULTS.md).
+
     ``retry_after_failure``: when NUTS failed for every strategy (all fell back to the
     conjugate model, as on every window of H2 2021 and on 5 July 2022: R-hat 2-3 with the
     bundled factor sleeves), the next days take the exact conjugate fit of their own window
@@ -86,6 +92,8 @@ class FitSettings:
     tune: int = Field(default=300, ge=0)
     chains: int = Field(default=2, ge=1)
     max_treedepth: int = Field(default=8, ge=1, le=12)
+    mass_matrix: MassMatrix = MassMatrix.DIAGONAL
+    target_accept: float = Field(default=0.8, gt=0, lt=1)
     seed: int = Field(default=20260101, ge=0)
     hurdle_sharpe: float = 0.0
     max_rhat: float = 1.05
