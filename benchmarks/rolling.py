@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--strategies", type=int, default=100)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=150)  # config/strategies.yaml's
-    parser.add_argument("--mass-matrix", choices=("diagonal", "low_rank"), default="low_rank")  # config's
+    parser.add_argument("--mass-matrix", choices=("diagonal", "low_rank"), default="low_rank")  # the config's
     parser.add_argument("--target-accept", type=float, default=0.9)  # config/strategies.yaml's
     parser.add_argument("--refit-every", default="21", help="observed days, or several as 21,63: one rolling pass each")
     parser.add_argument("--min-ess", type=float, default=100.0)

@@ -377,24 +377,32 @@ def test_a_strategy_the_benchmark_replicates_is_fitted_exactly_and_the_rest_as_w
     assert result.hyper.equals(alone.hyper)
 
 
+def _record_nutpie_calls(monkeypatch, adjust=lambda kwargs: kwargs) -> list[tuple[dict, object]]:
+    """Wrap ``nutpie.sample`` for the test: each call's keyword arguments as the fitter passed
+    them and its trace, in call order; ``adjust`` may change the arguments the real sampler
+    then receives."""
+    import nutpie
+
+    calls = []
+    real_sample = nutpie.sample
+
+    def recording_sample(*args, **kwargs):
+        trace = real_sample(*args, **adjust(kwargs))
+        calls.append((kwargs, trace))
+        return trace
+
+    monkeypatch.setattr(nutpie, "sample", recording_sample)
+    return calls
+
+
 def test_tree_depth_cap_bounds_every_draw(fitter, window, monkeypatch):
     """NUTS with a tree depth cap of d takes at most 2^d - 1 leapfrog steps a draw (the
     trajectory doubles d times from one point): with d = 2 no draw may take more than 3,
     and a 40-strategy posterior needs longer trajectories, so the cap must be reached."""
-    import nutpie
-
-    traces = []
-    real_sample = nutpie.sample
-
-    def recording_sample(*args, **kwargs):
-        trace = real_sample(*args, **kwargs)
-        traces.append(trace)
-        return trace
-
-    monkeypatch.setattr(nutpie, "sample", recording_sample)
+    calls = _record_nutpie_calls(monkeypatch)
     shallow = fitter.with_settings(max_treedepth=2, draws=50, tune=50)
     result = shallow.fit(window, seed=11)
-    (trace,) = traces
+    ((_, trace),) = calls
     stats_ = trace.sample_stats
     assert int(stats_["depth"].max()) <= 2
     assert int(stats_["n_steps"].max()) <= 2**2 - 1
@@ -410,19 +418,10 @@ def test_a_low_rank_mass_matrix_samples_the_same_posterior(fitter, window, fit, 
     fit's. Two independent fits of bulk ESS >= 100 each differ by at most
     sd * sqrt(2/100) = 0.14 sd in Monte Carlo sd, so 0.3 sd is over two of those for
     every one of the 40; a sampler that ignored the data or the mask would miss by far more."""
-    import nutpie
-
-    seen = []
-    real_sample = nutpie.sample
-
-    def recording_sample(*args, **kwargs):
-        seen.append(kwargs)
-        return real_sample(*args, **kwargs)
-
-    monkeypatch.setattr(nutpie, "sample", recording_sample)
+    calls = _record_nutpie_calls(monkeypatch)
     low_rank = fitter.with_settings(mass_matrix="low_rank", target_accept=0.9)
     result = low_rank.fit(window)
-    (kwargs,) = seen
+    ((kwargs, _),) = calls
     assert kwargs["low_rank_modified_mass_matrix"] is True and kwargs["target_accept"] == 0.9
     assert result.summary["method"].to_list() == ["nuts"] * N_STRATEGIES
     diagonal = fit.summary.sort("strategy_id")
@@ -437,19 +436,14 @@ def test_a_low_rank_fit_that_fails_its_checks_is_retried_with_the_diagonal_metri
     NUTS and say so in ``sampler`` -- not fall back to the conjugate model."""
     import nutpie
 
-    calls = []
-    real_sample = nutpie.sample
+    def sabotage_low_rank(kwargs: dict) -> dict:
+        return {**kwargs, "maxdepth": 1} if kwargs["low_rank_modified_mass_matrix"] else kwargs
 
-    def sabotaged_sample(*args, **kwargs):
-        calls.append(kwargs)
-        if kwargs["low_rank_modified_mass_matrix"]:
-            kwargs = {**kwargs, "maxdepth": 1}
-        return real_sample(*args, **kwargs)
-
-    monkeypatch.setattr(nutpie, "sample", sabotaged_sample)
+    calls = _record_nutpie_calls(monkeypatch, sabotage_low_rank)
     result = fitter.with_settings(mass_matrix="low_rank").fit(window)
-    assert [c["low_rank_modified_mass_matrix"] for c in calls] == [True, False]
-    assert calls[0]["seed"] == calls[1]["seed"]
+    passed = [kwargs for kwargs, _ in calls]
+    assert [c["low_rank_modified_mass_matrix"] for c in passed] == [True, False]
+    assert passed[0]["seed"] == passed[1]["seed"]
     assert result.summary["method"].to_list() == ["nuts"] * N_STRATEGIES
     assert set(result.summary["sampler"]) == {f"nutpie {nutpie.__version__} diagonal (low_rank failed its checks)"}
     assert result.draws.equals(fit.draws)  # the diagonal run with the same seed is the default fit
