@@ -14,7 +14,7 @@ import polars as pl
 
 from twin_model.portfolio._limits import RiskLimits
 from twin_model.portfolio._measures import TAIL_WINDOW, VOLATILITY_WINDOW, complete_rows
-from twin_model.statistics import annual_volatility
+from twin_model.statistics import annual_volatilities, annual_volatility, historical_tail
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,27 @@ class RiskBook:
     def tail_returns(self) -> np.ndarray:
         """The portfolio's returns ``w' r_t`` over ``tail_rows``."""
         return self.tail_rows @ self.held_weights
+
+    def tail(self, level: float) -> tuple[float, float]:
+        """Historical ``(VaR, CVaR)`` of ``tail_returns`` at ``level`` (one sort a level)."""
+        if level not in self._tails:
+            self._tails[level] = historical_tail(self.tail_returns, level=level)
+        return self._tails[level]
+
+    @cached_property
+    def _tails(self) -> dict[float, tuple[float, float]]:
+        return {}
+
+    @cached_property
+    def strategy_volatility(self) -> dict[str, tuple[float, int]]:
+        """Each held strategy's ``annual_volatility`` of its last 63 observed returns and
+        their count (at least 2; fewer leave it out), all held strategies at once."""
+        tails = [self.observed(s)[-VOLATILITY_WINDOW:] for s in self.held_ids]
+        rows = np.full((len(tails), VOLATILITY_WINDOW), np.nan)
+        for row, tail in zip(rows, tails):
+            row[VOLATILITY_WINDOW - tail.size :] = tail
+        vols = annual_volatilities(rows) if tails else np.empty(0)
+        return {s: (float(v), t.size) for s, v, t in zip(self.held_ids, vols, tails) if t.size >= 2}
 
     def observed(self, strategy_id: str) -> np.ndarray:
         """The strategy's observed returns (NaN dropped)."""

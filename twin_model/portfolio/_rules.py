@@ -12,8 +12,7 @@ import numpy as np
 from twin_model.conventions import RiskAction, RiskRuleName, Severity, ViolationLevel
 from twin_model.portfolio._book import RiskBook
 from twin_model.portfolio._limits import RiskLimits
-from twin_model.portfolio._measures import TOLERANCE, VOLATILITY_WINDOW, current_drawdown, diversification_ratio
-from twin_model.statistics import annual_volatility, conditional_value_at_risk, value_at_risk
+from twin_model.portfolio._measures import TOLERANCE, current_drawdown, diversification_ratio
 
 HIGH_EXCESS = 0.5
 MEDIUM_EXCESS = 0.1
@@ -113,21 +112,21 @@ def _volatility(book: RiskBook, _: str) -> tuple[float, str] | None:
 
 
 def _max_correlation(book: RiskBook, _: str) -> tuple[float, str] | None:
-    """The largest correlation between two held, non-constant strategies, naming the pair."""
+    """The largest correlation between two held, non-constant strategies, naming the pair
+    (the first in row order on a tie)."""
     if not book.held.any() or book.recent_rows.shape[0] < 2 or book.held_weights.size < 2:
         return None
     X, sigma, names = book.recent_rows, book.covariance, book.held_ids
     s = np.sqrt(np.clip(np.diag(sigma), 0.0, None))
-    const = np.array([np.ptp(X[:, i]) == 0 for i in range(X.shape[1])])
-    best, pair = -np.inf, None
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            if const[i] or const[j]:
-                continue
-            rho = float(np.clip(sigma[i, j] / (s[i] * s[j]), -1.0, 1.0))
-            if rho > best:
-                best, pair = rho, (names[i], names[j])
-    return None if pair is None else (best, f"{pair[0]} vs {pair[1]}")
+    varies = np.ptp(X, axis=0) != 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.clip(sigma / np.outer(s, s), -1.0, 1.0)
+    pairs = np.triu(np.outer(varies, varies), k=1)
+    if not pairs.any():
+        return None
+    rho = np.where(pairs, rho, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(rho)), rho.shape)
+    return float(rho[i, j]), f"{names[i]} vs {names[j]}"
 
 
 def _diversification(book: RiskBook, _: str) -> tuple[float, str] | None:
@@ -138,13 +137,13 @@ def _diversification(book: RiskBook, _: str) -> tuple[float, str] | None:
     return diversification_ratio(book.held_weights, book.covariance), "sum |w_i| s_i / s_p"
 
 
-def _tail(fn: Callable[..., float], level: float) -> Measure:
-    """Historical VaR or CVaR of ``w' r_t`` at ``level`` over the tail rows."""
+def _tail(which: int, level: float) -> Measure:
+    """Historical VaR (``which`` 0) or CVaR (1) of ``w' r_t`` at ``level`` over the tail rows."""
 
     def measure(book: RiskBook, _: str) -> tuple[float, str] | None:
         if not book.held.any() or book.tail_rows.shape[0] < 1:
             return None
-        return fn(book.tail_returns, level=level), f"historical, {book.tail_rows.shape[0]} days of w' r_t"
+        return book.tail(level)[which], f"historical, {book.tail_rows.shape[0]} days of w' r_t"
 
     return measure
 
@@ -170,10 +169,10 @@ def _strategy_drawdown(book: RiskBook, s: str) -> tuple[float, str]:
 
 
 def _strategy_volatility(book: RiskBook, s: str) -> tuple[float, str] | None:
-    tail = book.observed(s)[-VOLATILITY_WINDOW:]
-    if tail.size < 2:
+    if s not in book.strategy_volatility:
         return None
-    return annual_volatility(tail), f"last {tail.size} returns"
+    volatility, count = book.strategy_volatility[s]
+    return volatility, f"last {count} returns"
 
 
 def _tickers(book: RiskBook) -> list[str]:
@@ -206,10 +205,10 @@ RULES: tuple[RiskRule, ...] = (
         lambda L: L.portfolio.min_diversification_ratio,
         _below,
     ),
-    _portfolio(RiskRuleName.VAR_95, _tail(value_at_risk, 0.05), lambda L: L.portfolio.var_95, _below),
-    _portfolio(RiskRuleName.CVAR_95, _tail(conditional_value_at_risk, 0.05), lambda L: L.portfolio.cvar_95, _below),
-    _portfolio(RiskRuleName.VAR_99, _tail(value_at_risk, 0.01), lambda L: L.portfolio.var_99, _below),
-    _portfolio(RiskRuleName.CVAR_99, _tail(conditional_value_at_risk, 0.01), lambda L: L.portfolio.cvar_99, _below),
+    _portfolio(RiskRuleName.VAR_95, _tail(0, 0.05), lambda L: L.portfolio.var_95, _below),
+    _portfolio(RiskRuleName.CVAR_95, _tail(1, 0.05), lambda L: L.portfolio.cvar_95, _below),
+    _portfolio(RiskRuleName.VAR_99, _tail(0, 0.01), lambda L: L.portfolio.var_99, _below),
+    _portfolio(RiskRuleName.CVAR_99, _tail(1, 0.01), lambda L: L.portfolio.cvar_99, _below),
     RiskRule(
         RiskRuleName.STRATEGY_WEIGHT,
         ViolationLevel.STRATEGY,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -49,8 +50,8 @@ from twin_model.twin import Exogenous, exogenous_path
 class DayInputs:
     """The exogenous information W_t of one business day, shared by every solution.
 
-    ``history`` is ``[T, N]`` daily returns (NaN = not observed) over ``history_dates``,
-    columns in ``strategy_ids`` order, ending with ``day`` when it has returns. Moments
+    ``history`` is ``[T, N]`` daily returns (NaN = not observed) over ``history_dates``
+    (ascending), columns in ``strategy_ids`` order, ending with ``day`` when it has returns. Moments
     are annual (posterior mean of the daily mean x 252 and its sd); ``valley`` is the
     monthly valley in force (<= 0). ``scenarios(ids)`` returns posterior-predictive daily
     returns ``[paths, horizon, len(ids)]`` or None.
@@ -92,10 +93,6 @@ class DayInputs:
         return self._columns.get(strategy_id)
 
     @cached_property
-    def _dates(self) -> np.ndarray:
-        return np.array(self.history_dates, dtype="datetime64[D]")
-
-    @cached_property
     def _columns(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.strategy_ids)}
 
@@ -111,7 +108,7 @@ class DayInputs:
         i = self.column(strategy_id)
         if i is None:
             return 0.0
-        r = self.history[self._dates >= np.datetime64(start, "D"), i]
+        r = self.history[bisect_left(self.history_dates, start) :, i]  # the dates ascend
         r = r[~np.isnan(r)]
         return float(np.prod(1.0 + r) - 1.0)
 

@@ -51,6 +51,7 @@ from twin_model.statistics._drawdowns import (
 from twin_model.statistics._ratios import (
     alpha_beta,
     annual_return,
+    annual_volatilities,
     annual_volatility,
     calmar_ratio,
     hit_rate,
@@ -71,6 +72,7 @@ from twin_model.statistics._tail_risk import (
     cornish_fisher_cvar,
     cornish_fisher_quantile,
     cornish_fisher_var,
+    historical_tail,
     value_at_risk,
 )
 
@@ -79,6 +81,7 @@ __all__ = [
     "STATISTICS_SCHEMA",
     "annual_return",
     "annual_volatility",
+    "annual_volatilities",
     "sharpe_ratio",
     "sortino_ratio",
     "max_drawdown",
@@ -89,6 +92,7 @@ __all__ = [
     "kurtosis",
     "value_at_risk",
     "conditional_value_at_risk",
+    "historical_tail",
     "cornish_fisher_quantile",
     "cornish_fisher_var",
     "cornish_fisher_cvar",

@@ -60,6 +60,11 @@ def annual_volatility(returns: ReturnsLike, *, periods_per_year: float = PERIODS
     return float(_one(_moments(_clean(returns)[None, :]).std) * np.sqrt(periods_per_year))
 
 
+def annual_volatilities(rows: np.ndarray, *, periods_per_year: float = PERIODS_PER_YEAR) -> np.ndarray:
+    """``annual_volatility`` of each row of ``rows [M, T]`` (NaN = not observed) at once."""
+    return _moments(np.asarray(rows, dtype=float)).std * np.sqrt(periods_per_year)
+
+
 def sharpe_ratio(returns: ReturnsLike, *, risk_free: float = 0.0, periods_per_year: float = PERIODS_PER_YEAR) -> float:
     """Annualised Sharpe: ``mean(e) / std(e, ddof=1) * sqrt(periods_per_year)``, ``e = r - risk_free``.
 

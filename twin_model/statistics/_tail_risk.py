@@ -38,16 +38,21 @@ def _cf_tail_mean(level: float, skew: np.ndarray, excess_kurtosis: np.ndarray) -
     return -phi / level * (1.0 + q * S / 6.0 + (q * q - 1.0) * K / 24.0 + (1.0 - 2.0 * q * q) * S * S / 36.0)
 
 
+def historical_tail(returns: ReturnsLike, *, level: float = 0.05) -> tuple[float, float]:
+    """``(value_at_risk, conditional_value_at_risk)`` of ``returns`` at ``level`` from one sort."""
+    _check_level(level)
+    var, cvar = _var_cvar(_clean(returns)[None, :], level)
+    return _one(var), _one(cvar)
+
+
 def value_at_risk(returns: ReturnsLike, *, level: float = 0.05) -> float:
     """``numpy.quantile(r, level)`` (linear interpolation): negative for a loss."""
-    _check_level(level)
-    return _one(_var_cvar(_clean(returns)[None, :], level)[0])
+    return historical_tail(returns, level=level)[0]
 
 
 def conditional_value_at_risk(returns: ReturnsLike, *, level: float = 0.05) -> float:
     """Mean of the returns at or below ``value_at_risk(r, level=level)``."""
-    _check_level(level)
-    return _one(_var_cvar(_clean(returns)[None, :], level)[1])
+    return historical_tail(returns, level=level)[1]
 
 
 def cornish_fisher_quantile(level: float, *, skew=0.0, excess_kurtosis=0.0):

@@ -493,6 +493,27 @@ def test_built_problems_are_dpp():
 # --------------------------------------------------------------------------- returns
 
 
+@pytest.mark.parametrize(
+    ("rows", "columns", "common"),
+    [(300, 4, 0.005), (40, 60, 0.0), (504, 13, 0.01), (200, 1, 0.0), (63, 5, 0.02)],
+    ids=["4 strategies", "more strategies than days", "bundled size", "one strategy", "strongly correlated"],
+)
+def test_ledoit_wolf_equals_scikit_learn(rows, columns, common):
+    """The numpy Ledoit-Wolf estimate is scikit-learn's, including more columns than rows
+    (shrinkage near 1) and one column (the sample variance)."""
+    rng = np.random.default_rng(rows + columns)
+    r = rng.normal(0.0004, 0.01, size=(rows, columns)) + rng.normal(0, common, size=(rows, 1))
+    np.testing.assert_allclose(ledoit_wolf_covariance(r), LedoitWolf().fit(r).covariance_ * 252, rtol=1e-12)
+
+
+def test_ledoit_wolf_of_a_scaled_identity_sample_does_not_shrink():
+    """Columns of equal variance and no co-movement (S = m I exactly): nothing to shrink
+    towards, the estimate is S, as scikit-learn's is."""
+    r = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) * 0.01
+    np.testing.assert_allclose(ledoit_wolf_covariance(r), np.eye(2) * 0.01**2 / 2 * 252, rtol=1e-12)
+    np.testing.assert_allclose(LedoitWolf().fit(r).covariance_ * 252, np.eye(2) * 0.01**2 / 2 * 252, rtol=1e-12)
+
+
 def test_returns_input_uses_ledoit_wolf():
     rng = np.random.default_rng(3)
     r = rng.normal(0.0004, 0.01, size=(300, 4)) + rng.normal(0, 0.005, size=(300, 1))

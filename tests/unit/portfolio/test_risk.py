@@ -190,6 +190,36 @@ def test_max_pairwise_correlation_perfectly_correlated():
     assert run({"A": 0.3, "B": 0.0, "C": 0.3}, R, ["A", "B", "C"], limits) == []
 
 
+def test_max_pairwise_correlation_names_the_most_correlated_varying_pair():
+    """Walsh functions: b shares half of a's sign pattern (rho 0.5, same sd), c = a + b/2:
+    over whole periods rho(a, c) = 1.25 / sqrt(1.75) = 0.945, rho(b, c) = 1 / sqrt(1.75) =
+    0.756, so (A, C) is named, at numpy's correlation over the 63-row window; a constant
+    strategy D (in cash) is left out whatever its weight."""
+    a = walsh(0.01, 64, 4)
+    b = 0.5 * a + 0.5 * walsh(0.01, 64, 8) * math.sqrt(3)
+    c = a + b / 2
+    R = np.column_stack([a, b, c, np.zeros(64)])
+    breach = only(
+        run({"A": 0.2, "B": 0.2, "C": 0.2, "D": 0.4}, R, list("ABCD"), with_portfolio(max_pairwise_correlation=0.6)),
+        "max_pairwise_correlation",
+    )
+    rho = np.corrcoef(R[-63:, :3], rowvar=False)
+    assert breach.value == pytest.approx(rho[0, 2], rel=1e-12)
+    assert rho[0, 2] == pytest.approx(1.25 / math.sqrt(1.75), abs=2e-3) and rho[0, 2] > max(rho[0, 1], rho[1, 2])
+    assert "A vs C" in breach.message
+
+
+def test_strategy_volatility_of_a_short_history_uses_what_it_has():
+    """Ten observed returns alternating +-0.02 (ddof 1: sd = 0.02 sqrt(10 / 9)) beside a
+    strategy with a full window: each measured on its own observed returns."""
+    short = np.full(80, np.nan)
+    short[-10:] = alternating(0.02, 10)
+    R = np.column_stack([short, alternating(0.001, 80)])
+    b = only(run({"A": 0.3, "B": 0.3}, R, ["A", "B"], with_strategy(max_volatility=0.2)), "strategy_volatility")
+    assert b.subject == "A" and b.value == pytest.approx(0.02 * math.sqrt(10 / 9) * math.sqrt(252))
+    assert "last 10 returns" in b.message
+
+
 def test_diversification_ratio_two_uncorrelated_equal_vol_is_sqrt2():
     # s_A = s_B = s, rho = 0, w = 1/2 each: sum w s = s ; w' Sigma w = s^2 / 2 -> DR = sqrt(2)
     R = np.column_stack([walsh(0.01, 60, 2), walsh(0.01, 60, 4)])

@@ -584,3 +584,27 @@ def test_table_at_scale_1000_strategies_600_days():
     as_of = days[-1].astype(dt.date)
     table = S.strategy_statistics_table(frame, bench, as_of)
     assert table.height == 4 * n_strategies
+
+
+def test_annual_volatilities_per_row_with_unobserved_cells():
+    """Each row's ddof-1 sd (numpy, NaN dropped) x sqrt(252); NaN below two observations, 0
+    for a constant row: what ``annual_volatility`` gives for that row alone."""
+    rng = np.random.default_rng(11)
+    rows = rng.normal(0.0, 0.01, size=(4, 63))
+    rows[1, :50] = np.nan
+    rows[2, :62] = np.nan
+    rows[3] = 0.004
+    got = S.annual_volatilities(rows)
+    assert got[0] == pytest.approx(np.std(rows[0], ddof=1) * math.sqrt(252), rel=1e-12)
+    assert got[1] == pytest.approx(np.std(rows[1, 50:], ddof=1) * math.sqrt(252), rel=1e-12)
+    assert math.isnan(got[2]) and got[3] == 0.0
+
+
+def test_historical_tail_is_numpy_quantile_and_the_mean_below_it():
+    rng = np.random.default_rng(12)
+    r = rng.standard_t(4, size=252) * 0.01
+    for level in (0.05, 0.01):
+        var, cvar = S.historical_tail(r, level=level)
+        assert var == pytest.approx(np.quantile(r, level), rel=1e-12)
+        assert cvar == pytest.approx(r[r <= np.quantile(r, level)].mean(), rel=1e-12)
+        assert (var, cvar) == (S.value_at_risk(r, level=level), S.conditional_value_at_risk(r, level=level))

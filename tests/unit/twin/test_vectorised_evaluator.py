@@ -236,6 +236,28 @@ def test_under_the_firms_limits_the_screen_sends_exactly_the_paths_a_rule_acts_o
     np.testing.assert_allclose(got[~acted], calm, rtol=0, atol=1e-9)
 
 
+def test_candidates_on_the_same_paths_share_each_days_screen_window():
+    """Under the firm's limits, a second candidate (other weights, pauses and exposure)
+    screened with the first's ``shared`` dict measures no window again (one per day of
+    the month) and flags and returns exactly what it does alone; both equal the step."""
+    r = rules(policy_kind="inverse_volatility", max_weight=0.4, pause_days=3, ramp_days=2)
+    other = replace(r, max_weight=0.3, pause_days=5, target_exposure=0.8)
+    state = _january_state(r, 6)
+    m = month(base_inputs(6), horizon=21, valley=-0.05)
+    paths = _paths(16, 21, 6, 11, sd=0.024)
+    shared = {}
+    screened_returns(r, state, m, paths, FIRM, COSTS, shared=shared)
+    windows = [key for key in shared if key[0] == "screen window"]
+    assert len(windows) == 21
+    got, flagged = screened_returns(other, state, m, paths, FIRM, COSTS, shared=shared)
+    assert [key for key in shared if key[0] == "screen window"] == windows
+    alone, flagged_alone = screened_returns(other, state, m, paths, FIRM, COSTS)
+    np.testing.assert_array_equal(flagged, flagged_alone)
+    np.testing.assert_array_equal(got, alone)
+    assert 0 < flagged.sum() < len(paths)
+    np.testing.assert_allclose(got, reference_returns(other, state, m, paths, FIRM, COSTS), rtol=0, atol=1e-9)
+
+
 def test_flows_move_the_risk_peak_by_the_units_and_a_crash_liquidates_through_the_reference():
     """Under the firm's limits, a redemption of a fifth of the book on the month's fifth
     day is not a drawdown (the risk peak follows the units, as the step's does; without
@@ -272,7 +294,7 @@ def test_candidates_that_differ_only_in_pause_and_stop_rules_share_their_allocat
     ):
         got, _ = screened_returns(r, state, m, paths, inert_limits(), COSTS, shared=shared)
         np.testing.assert_allclose(got, reference_returns(r, state, m, paths, inert_limits(), COSTS), atol=1e-9)
-        after.append(sum(1 for key in shared if key[2] == 0))  # (rules, path, day, state...)
+        after.append(sum(1 for key in shared if key[0] != "screen window" and key[2] == 0))  # (rules, path, day, ...)
     assert after == [len(paths), len(paths), 2 * len(paths)]
 
 

@@ -37,6 +37,8 @@ check.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from twin_model.portfolio import MEDIUM_EXCESS, VOLATILITY_WINDOW, RiskLimits
@@ -74,25 +76,50 @@ def _tail(portfolio: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     return var, cvar
 
 
-def _measures(window: np.ndarray, held: np.ndarray) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class ScreenWindow:
+    """One day's window ``[P, T, N]`` and what the screen reads of it whatever is held: the
+    covariance ``[P, N, N]`` (ddof 1), sds and correlations of its last 63 rows, which
+    columns vary over them, and each strategy's current drawdown and annual volatility
+    ``[P, N]``. Every candidate of a search steps the same paths, so the month-end search
+    measures a day's window once (``of``) and screens each candidate's book against it."""
+
+    window: np.ndarray
+    cov: np.ndarray
+    corr: np.ndarray
+    sd: np.ndarray
+    varies: np.ndarray
+    strategy_drawdown: np.ndarray
+
+    @classmethod
+    def of(cls, window: np.ndarray) -> ScreenWindow:
+        recent = window[:, -VOLATILITY_WINDOW:, :]
+        centred = recent - recent.mean(axis=1, keepdims=True)
+        cov = np.einsum("ptn,ptm->pnm", centred, centred) / (recent.shape[1] - 1)
+        sd = np.sqrt(np.clip(np.einsum("pnn->pn", cov), 0.0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.clip(cov / (sd[:, :, None] * sd[:, None, :]), -1.0, 1.0)
+        varies = np.ptp(recent, axis=1) != 0
+        return cls(window, cov, corr, sd, varies, _current_drawdown(window))
+
+    @property
+    def strategy_volatility(self) -> np.ndarray:
+        return self.sd * np.sqrt(_YEAR)
+
+
+def _measures(measured: ScreenWindow, held: np.ndarray) -> dict[str, np.ndarray]:
     """Per path: the portfolio's volatility, largest pairwise correlation and
     diversification ratio over the last 63 rows, its VaR and CVaR over the window
-    (``NaN`` where the step skips the rule); per strategy ``[P, N]`` its volatility over
-    the same 63 rows."""
-    recent = window[:, -VOLATILITY_WINDOW:, :]
+    (``NaN`` where the step skips the rule)."""
     is_held = held != 0
-    centred = recent - recent.mean(axis=1, keepdims=True)
-    cov = np.einsum("ptn,ptm->pnm", centred, centred) / (recent.shape[1] - 1)
-    variance = np.einsum("pn,pnm,pm->p", held, cov, held)
-    sd = np.sqrt(np.clip(np.einsum("pnn->pn", cov), 0.0, None))
+    variance = np.einsum("pn,pnm,pm->p", held, measured.cov, held)
     several = is_held.sum(axis=1) >= 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.clip(cov / (sd[:, :, None] * sd[:, None, :]), -1.0, 1.0)
-        ratio = np.abs(held * sd).sum(axis=1) / np.sqrt(variance)
-    usable = is_held & (np.ptp(recent, axis=1) != 0)
+        ratio = np.abs(held * measured.sd).sum(axis=1) / np.sqrt(variance)
+    usable = is_held & measured.varies
     pair = usable[:, :, None] & usable[:, None, :] & ~np.eye(held.shape[1], dtype=bool)
-    corr = np.where(pair, corr, -np.inf).max(axis=(1, 2), initial=-np.inf)
-    portfolio = np.einsum("ptn,pn->pt", window, held)
+    corr = np.where(pair, measured.corr, -np.inf).max(axis=(1, 2), initial=-np.inf)
+    portfolio = np.einsum("ptn,pn->pt", measured.window, held)
     var95, cvar95 = _tail(portfolio, 0.05)
     var99, cvar99 = _tail(portfolio, 0.01)
     any_held = is_held.any(axis=1)
@@ -105,30 +132,32 @@ def _measures(window: np.ndarray, held: np.ndarray) -> dict[str, np.ndarray]:
         "cvar_95": np.where(any_held, cvar95, nan),
         "var_99": np.where(any_held, var99, nan),
         "cvar_99": np.where(any_held, cvar99, nan),
-        "strategy_volatility": sd * np.sqrt(_YEAR),
     }
 
 
-def risk_screen(limits: RiskLimits, window: np.ndarray, held: np.ndarray, drawdown: np.ndarray) -> np.ndarray:
+def risk_screen(
+    limits: RiskLimits, window: np.ndarray | ScreenWindow, held: np.ndarray, drawdown: np.ndarray
+) -> np.ndarray:
     """``[P]``: whether a rule of ``limits`` could act on each path today (a breach graded
     medium or worse, or the drawdown stop).
 
     ``window`` ``[P, T, N]`` the universe's returns on the complete rows of the step's
-    history, ``held`` ``[P, N]`` the held weights after the day's returns,
-    ``drawdown`` ``[P]`` the portfolio's current drawdown.
+    history (or its ``ScreenWindow``), ``held`` ``[P, N]`` the held weights after the
+    day's returns, ``drawdown`` ``[P]`` the portfolio's current drawdown.
     """
+    measured = window if isinstance(window, ScreenWindow) else ScreenWindow.of(window)
     p, s = limits.portfolio, limits.strategy
     is_held = held != 0
     flagged = _upper(np.abs(held).sum(axis=1), p.max_gross_leverage) | _lower(drawdown, p.drawdown_stop, excess=0.0)
-    measured = _measures(window, held)
-    flagged |= _upper(measured["volatility"], p.volatility_target)
-    flagged |= _upper(measured["correlation"], p.max_pairwise_correlation)
-    flagged |= _lower(measured["diversification"], p.min_diversification_ratio)
+    measures = _measures(measured, held)
+    flagged |= _upper(measures["volatility"], p.volatility_target)
+    flagged |= _upper(measures["correlation"], p.max_pairwise_correlation)
+    flagged |= _lower(measures["diversification"], p.min_diversification_ratio)
     for name, limit in (("var_95", p.var_95), ("cvar_95", p.cvar_95), ("var_99", p.var_99), ("cvar_99", p.cvar_99)):
-        flagged |= _lower(measured[name], limit)
+        flagged |= _lower(measures[name], limit)
     per_strategy = (
         _upper(np.abs(held), s.max_weight)
-        | _lower(_current_drawdown(window), s.drawdown_stop)
-        | _upper(measured["strategy_volatility"], s.max_volatility)
+        | _lower(measured.strategy_drawdown, s.drawdown_stop)
+        | _upper(measured.strategy_volatility, s.max_volatility)
     )
     return flagged | (per_strategy & is_held).any(axis=1)

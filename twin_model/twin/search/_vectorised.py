@@ -79,7 +79,7 @@ from twin_model.solution import (
 from twin_model.twin.search._allocations import ACTIVE, CODES, OUT, PAUSED, STOPPED, TIERS, Allocations
 from twin_model.twin.search._month import SimulatedMonth
 from twin_model.twin.search._reference import reference_returns
-from twin_model.twin.search._screen import risk_screen
+from twin_model.twin.search._screen import ScreenWindow, risk_screen
 
 _FAR = 1e9
 _DEEP = -0.999999
@@ -385,7 +385,10 @@ def _fast_returns(
     shared: dict | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every path stepped at once with no risk rule acting; the paths where one could have
-    (``risk_screen``) or an allocation failed are flagged and their returns are not the step's."""
+    (``risk_screen``) or an allocation failed are flagged and their returns are not the step's.
+    ``shared`` also keeps each day's ``ScreenWindow`` of the universe: the window is the
+    paths' and the base's, whatever the candidate holds."""
+    shared = {} if shared is None else shared
     b = _Book(rules, state, month, paths.shape[0], fees, optimizer, shared)
     screen = limits != inert_limits()
     base_rows, simulated = _base_rows(month, b.ids), paths[:, :, b.columns]
@@ -398,8 +401,10 @@ def _fast_returns(
         status, events = _manage(b, r, restart or k == 0)
         if screen:
             b.risk_peak = b.risk_peak * (b.fees.units / units)
-            window = _screen_window(base_rows, simulated, k)
-            b.flagged |= risk_screen(limits, window, held, b.fees.aum / b.risk_peak - 1.0)
+            key = ("screen window", tuple(b.ids), k)
+            if key not in shared:
+                shared[key] = ScreenWindow.of(_screen_window(base_rows, simulated, k))
+            b.flagged |= risk_screen(limits, shared[key], held, b.fees.aum / b.risk_peak - 1.0)
         continuing = (status == ACTIVE) & b.known
         drift = np.where(continuing, np.abs(held - b.target), 0.0).max(axis=1, initial=0.0) > rules.drift_threshold
         launch = k == 0 and b.cold
