@@ -159,7 +159,7 @@ def child_naive(scenario: str, strategies: int, backfill: int, naive_days: int) 
     import pymc as pm
     import pytensor
 
-    from twin_model.strategy import build_model, padded_arrays, return_window
+    from twin_model.strategy import block_slots, build_model, padded_arrays, return_window
 
     returns, factors, sectors, ends = _universe(scenario, strategies, backfill)
     days = []
@@ -170,7 +170,7 @@ def child_naive(scenario: str, strategies: int, backfill: int, naive_days: int) 
         window = return_window(returns, factors, end, WINDOW, sectors=sectors)
         t, n = window.returns.shape
         # The naive way: a fresh model of the exact (unpadded) shape, default pm.sample().
-        model = build_model(n, t, len(window.factor_ids))
+        model = build_model(n, t, len(window.factor_ids), n_blocks=block_slots(window, n))
         with model:
             pm.set_data(padded_arrays(window, n, t))
             trace = pm.sample(progressbar=False, random_seed=1, compute_convergence_checks=False)

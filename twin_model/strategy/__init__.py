@@ -64,7 +64,7 @@ from twin_model.strategy._forecast import (
     simulate_predictive,
 )
 from twin_model.strategy._likelihood import block_loglik
-from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
+from twin_model.strategy._model import block_slots, build_model, padded_arrays, padded_shape, stored_variables
 from twin_model.strategy._parameter_sets import (
     ParameterSet,
     fitted_parameter_set,
@@ -105,6 +105,7 @@ __all__ = [
     "REPLICATED",
     "build_model",
     "padded_shape",
+    "block_slots",
     "padded_arrays",
     "stored_variables",
     "SUMMARY_SCHEMA",

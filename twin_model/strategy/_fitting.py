@@ -5,8 +5,8 @@ Compiling once
 --------------
 ``StrategyModelFitter`` builds the model for a padded shape with ``pm.Data``, compiles it
 with ``nutpie.compile_pymc_model`` (numba backend) on first use, keeps it in a
-per-fitter cache keyed by ``(N_max, T_max, K, K_s)`` (``K`` the number of regressors, ``K_s``
-how many of them are spreads over the benchmark) and, for every later window
+per-fitter cache keyed by ``(N_max, T_max, K, K_s, B_max)`` (``K`` the number of regressors, ``K_s``
+how many of them are spreads over the benchmark, ``B_max`` the block slots, ``block_slots``) and, for every later window
 of that shape, swaps the data in with nutpie's ``CompiledPyMCModel.with_data(name=array,
 ...)`` (read in nutpie 0.16.8's source: it returns a copy of the compiled model whose
 user data point at read-only copies of the new arrays; only the rank is checked, so the
@@ -51,7 +51,7 @@ import polars as pl
 from twin_model.contracts import beta_column, encode_draws
 from twin_model.conventions import FitMethod, MassMatrix
 from twin_model.strategy._conjugate import _CONJUGATE_SAMPLER, _conjugate_strategy, conjugate_fit, replica_fit
-from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
+from twin_model.strategy._model import block_slots, build_model, padded_arrays, padded_shape, stored_variables
 from twin_model.strategy._replication import split_replicas
 from twin_model.strategy._results import (
     HYPER_PARAMETERS,
@@ -84,21 +84,21 @@ def _quiet_known_warnings() -> None:
 
 
 class _CompileCache:
-    """Compiled nutpie models by ``(N_max, T_max, K, K_s)``, and the seconds spent compiling them."""
+    """Compiled nutpie models by ``(N_max, T_max, K, K_s, B_max)``, and the seconds spent compiling them."""
 
     def __init__(self) -> None:
-        self.models: dict[tuple[int, int, int, int], Any] = {}
+        self.models: dict[tuple[int, int, int, int, int], Any] = {}
         self.seconds = 0.0
 
-    def get(self, key: tuple[int, int, int, int]):
+    def get(self, key: tuple[int, int, int, int, int]):
         compiled = self.models.get(key)
         if compiled is None:
             _quiet_known_warnings()
             import nutpie
 
             started = time.perf_counter()
-            n_max, t_max, n_factors, n_spreads = key
-            model = build_model(n_max, t_max, n_factors, n_spreads=n_spreads)
+            n_max, t_max, n_factors, n_spreads, n_blocks = key
+            model = build_model(n_max, t_max, n_factors, n_blocks=n_blocks, n_spreads=n_spreads)
             compiled = nutpie.compile_pymc_model(model, var_names=stored_variables(n_factors))
             self.seconds += time.perf_counter() - started
             self.models[key] = compiled
@@ -123,8 +123,8 @@ class StrategyModelFitter:
         return self._cache.seconds
 
     @property
-    def compiled_shapes(self) -> tuple[tuple[int, int, int, int], ...]:
-        """The ``(N_max, T_max, K, K_s)`` models compiled so far."""
+    def compiled_shapes(self) -> tuple[tuple[int, int, int, int, int], ...]:
+        """The ``(N_max, T_max, K, K_s, B_max)`` models compiled so far."""
         return tuple(self._cache.models)
 
     def with_settings(self, **changes) -> StrategyModelFitter:
@@ -163,7 +163,8 @@ class StrategyModelFitter:
         t, n = window.returns.shape
         shape = padded_shape(n, t, settings.window_days)
         data = padded_arrays(window, *shape, masked_fill=masked_fill)
-        compiled = self._cache.get((*shape, len(window.factor_ids), window.n_spreads)).with_data(**data)
+        key = (*shape, len(window.factor_ids), window.n_spreads, block_slots(window, shape[0]))
+        compiled = self._cache.get(key).with_data(**data)
 
         started = time.perf_counter()
         sampled = _sample(compiled, window, settings, seed)

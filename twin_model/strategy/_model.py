@@ -123,9 +123,13 @@ rest is summed where it is cheapest: ``sum_t sum_i m_it log d_i = sum_i n_i log 
 (``n_i`` observed days, data), and the normalising constant depends on a block-day only
 through its count ``k`` of observed members, so it is summed once per distinct
 ``(block, k)`` pair weighted by the number of days it occurs (data; at most ``N_max``
-pairs) -- ``O(N)`` Gamma functions instead of ``O(T N)``. ``B_max = N_max``: every block has a slot;
-unused slots sum nothing and contribute exactly 0 (``k = 0``), their ``nu`` samples its
-prior. The model has fixed shapes: ``N_max`` strategies (``N`` rounded up to a multiple of
+pairs) -- ``O(N)`` Gamma functions instead of ``O(T N)``. ``B_max`` (``block_slots``) is the
+window's number of blocks, plus one slot that every padding column shares when ``N <
+N_max`` (above 8, rounded up to a multiple of 8): an unused slot sums nothing and
+contributes exactly 0 (``k = 0``), its ``nu`` samples its prior. (The first design gave every column a slot, ``B_max = N_max``: on the bundled firm's
+eight modelled strategies in five blocks three idle ``[T]`` rows and three prior-only
+``nu`` in every gradient, measured 110 against 148-189 us a log density and gradient; at 100
+strategies in four blocks, a hundred.) ``B_max`` is part of the compile key. The model has fixed shapes: ``N_max`` strategies (``N`` rounded up to a multiple of
 ``STRATEGY_BUCKET`` = 8) by ``T_max`` days (``window_days``; a longer window is rounded
 up to a multiple of 64), ``K`` factors of which ``K_s`` spreads (both part of the compile
 key; padding a factor would put an unidentified hierarchy in the model). Returns, factors, the 0/1 mask and
@@ -133,7 +137,7 @@ the block structure (``block`` number, ``member`` flag, ``lead_index``) are ``pm
 a new day with other blocks re-uses the compiled model. Masked cells hold a finite fill
 value (0) and are multiplied by ``m_it = 0`` before any sum, so they contribute exactly
 nothing to the log density or its gradient. Days before the window's first date are
-fully masked rows; strategies beyond ``N`` are fully masked columns, each its own block,
+fully masked rows; strategies beyond ``N`` are fully masked columns in the one padding block,
 dropped from every output (their parameters sample the prior: at most 7 idle columns).
 """
 
@@ -176,7 +180,8 @@ def padded_arrays(window: ReturnWindow, n_max: int, t_max: int, masked_fill: flo
     ``factors`` ``[t_max, K]`` (0 on a day with a factor missing, which the mask excludes
     for every strategy), per strategy ``block`` (its block number; padding columns each a block
     of their own), ``member`` (1 in a shared block of two or more, else 0) and
-    ``lead_index`` (its block lead's column, ``block_leads``; itself alone). The window's days fill the last rows (earlier
+    ``lead_index`` (its block lead's column, ``block_leads``; itself alone); padding columns
+    share the block after the window's last. The window's days fill the last rows (earlier
     rows are padding), its strategies the first columns. Every masked cell of ``ret``
     holds ``masked_fill`` (finite; it is multiplied by a zero mask, so any value gives the
     same log density -- the tests use that to prove masked cells are excluded)."""
@@ -196,7 +201,7 @@ def padded_arrays(window: ReturnWindow, n_max: int, t_max: int, masked_fill: flo
         factors["factors"] = np.zeros((t_max, len(window.factor_ids)))
         factors["factors"][t_max - t :] = np.nan_to_num(window.factors, nan=0.0)
     n_blocks = int(window.blocks.max()) + 1 if n else 0
-    block = np.concatenate([window.blocks, n_blocks + np.arange(n_max - n)]).astype(np.int64)
+    block = np.concatenate([window.blocks, np.full(n_max - n, n_blocks)]).astype(np.int64)
     shared = np.concatenate([window.block_sizes >= 2, np.zeros(n_max - n, dtype=bool)])
     lead_index = np.arange(n_max)
     leads = np.nonzero(block_leads(window))[0]
@@ -209,8 +214,21 @@ def padded_arrays(window: ReturnWindow, n_max: int, t_max: int, masked_fill: flo
         "block": block,
         "member": shared.astype(float),
         "lead_index": lead_index.astype(np.int64),
-        **_block_counts(mask, block),
+        **_block_counts(mask, block, block_slots(window, n_max)),
     }
+
+
+def block_slots(window: ReturnWindow, n_max: int) -> int:
+    """``B_max``: the window's blocks, plus one shared by the padding columns when it has
+    fewer than ``n_max`` strategies; up to ``STRATEGY_BUCKET`` exactly (an idle slot is a
+    large share of a small model's work), beyond it rounded up to a multiple of it, at
+    most ``n_max`` (so a universe of one-strategy blocks that shrinks inside its bucket
+    re-uses the compiled model, as the strategies' padding does)."""
+    n = len(window.strategy_ids)
+    needed = (int(window.blocks.max()) + 1 if n else 0) + (1 if n < n_max else 0)
+    if needed <= STRATEGY_BUCKET:
+        return needed
+    return min(n_max, -(-needed // STRATEGY_BUCKET) * STRATEGY_BUCKET)
 
 
 def block_leads(window: ReturnWindow) -> np.ndarray:
@@ -248,9 +266,12 @@ def _pair_correlation(u: np.ndarray, v: np.ndarray) -> float:
     return float(a @ b) / den if den > 0 else 0.0
 
 
-def build_model(n_max: int, t_max: int, n_factors: int, *, n_spreads: int = 0, centred_beta: bool = True):
-    """The PyMC model (see the module docstring) with zero data of shape ``[t_max, n_max]``
-    and ``n_factors`` regressors, the last ``n_spreads`` of them spreads over the benchmark
+def build_model(
+    n_max: int, t_max: int, n_factors: int, *, n_blocks: int, n_spreads: int = 0, centred_beta: bool = True
+):
+    """The PyMC model (see the module docstring) with zero data of shape ``[t_max, n_max]``,
+    ``n_blocks`` block slots (``block_slots``) and ``n_factors`` regressors, the last
+    ``n_spreads`` of them spreads over the benchmark
     (whose betas are non-centred; see "The benchmark's beta hierarchy" in the module
     docstring).
 
@@ -276,7 +297,7 @@ def build_model(n_max: int, t_max: int, n_factors: int, *, n_spreads: int = 0, c
         z = pm.Normal("z", 0.0, 1.0, shape=n_max)
         idio = pm.LogNormal("sigma_idio", mu=PRIOR_SIGMA_LOG_MEDIAN, sigma=PRIOR_SIGMA_LOG_SD, shape=n_max)
         z_loading = pm.Normal("loading_z", 0.0, PRIOR_LOADING_Z_SD, shape=n_max) * member
-        nu_excess = pm.Gamma("nu_excess", alpha=PRIOR_NU_SHAPE, beta=PRIOR_NU_RATE, shape=n_max)
+        nu_excess = pm.Gamma("nu_excess", alpha=PRIOR_NU_SHAPE, beta=PRIOR_NU_RATE, shape=n_blocks)
         nu_block = NU_FLOOR + nu_excess
         nu = pm.Deterministic("nu", nu_block[block])
         spread = pt.sqrt(1.0 + pt.sqr(z_loading))
@@ -290,7 +311,7 @@ def build_model(n_max: int, t_max: int, n_factors: int, *, n_spreads: int = 0, c
             mean = mean + pt.dot(x, _betas(n_max, n_factors, n_spreads if centred_beta else n_factors).T)
 
         resid = (ret - mean) * mask
-        structure = {name: pm.Data(name, value) for name, value in _empty_structure(n_max, t_max).items()}
+        structure = {name: pm.Data(name, value) for name, value in _empty_structure(n_max, t_max, n_blocks).items()}
         pm.Potential("loglik", _block_logp(resid, mask, idio, z_loading, nu_block, {"block": block, **structure}))
     return model
 
@@ -323,11 +344,11 @@ def _block_logp(resid, mask, idio, z_loading, nu_block, data: dict):
     log(1 + C)``."""
     import pytensor.tensor as pt
 
-    n_max, t_max = data["block"].shape[0], data["count"].shape[0]
+    t_max, b_max = data["count"].shape
     e = resid.T / idio[:, None]  # [N, T], 0 where masked
 
     def segment(values):
-        return pt.inc_subtensor(pt.zeros((n_max, t_max))[data["block"]], values)
+        return pt.inc_subtensor(pt.zeros((b_max, t_max))[data["block"]], values)
 
     a = segment(pt.sqr(e))
     b = segment(z_loading[:, None] * e)
@@ -342,10 +363,10 @@ def _block_logp(resid, mask, idio, z_loading, nu_block, data: dict):
     return per_day + log_det + pt.sum(data["pair_days"] * constant)
 
 
-def _empty_structure(n_max: int, t_max: int) -> dict[str, np.ndarray]:
+def _empty_structure(n_max: int, t_max: int, n_blocks: int) -> dict[str, np.ndarray]:
     """Zero-data placeholders of the block-count containers (see ``_block_counts``)."""
     return {
-        "count": np.zeros((t_max, n_max)),
+        "count": np.zeros((t_max, n_blocks)),
         "n_obs": np.zeros(n_max),
         "pair_block": np.zeros(n_max, dtype=np.int64),
         "pair_k": np.zeros(n_max),
@@ -353,7 +374,7 @@ def _empty_structure(n_max: int, t_max: int) -> dict[str, np.ndarray]:
     }
 
 
-def _block_counts(mask: np.ndarray, block: np.ndarray) -> dict[str, np.ndarray]:
+def _block_counts(mask: np.ndarray, block: np.ndarray, n_blocks: int) -> dict[str, np.ndarray]:
     """The data-only sums of the density: ``count [t_max, B_max]`` observed members of each
     block per day, ``n_obs [N_max]`` observed days per strategy, and the distinct
     ``(block, k)`` pairs with ``k >= 1`` observed members (``pair_block``, ``pair_k``) with
@@ -361,9 +382,9 @@ def _block_counts(mask: np.ndarray, block: np.ndarray) -> dict[str, np.ndarray]:
     of ``m`` members has at most ``m`` distinct ``k``, so ``N_max`` always suffices) -- the
     normalising constant depends on the day only through ``k``."""
     t_max, n_max = mask.shape
-    count = np.zeros((t_max, n_max))
+    count = np.zeros((t_max, n_blocks))
     np.add.at(count.T, block, mask.T)
-    pairs = [(b, k, int((count[:, b] == k).sum())) for b in range(n_max) for k in np.unique(count[:, b]) if k >= 1]
+    pairs = [(b, k, int((count[:, b] == k).sum())) for b in range(n_blocks) for k in np.unique(count[:, b]) if k >= 1]
     out = {"count": count, "n_obs": mask.sum(axis=0)}
     out["pair_block"] = np.zeros(n_max, dtype=np.int64)
     out["pair_k"], out["pair_days"] = np.zeros(n_max), np.zeros(n_max)

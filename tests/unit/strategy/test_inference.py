@@ -456,7 +456,7 @@ def test_no_benchmark_nuts_fit_has_zero_beta(universe):
     returns = universe["returns"].filter(pl.col("strategy_id").is_in(ids))
     window = return_window(returns, None, universe["dates"][300], 126)
     result = small.fit(window)
-    assert small.compiled_shapes == ((8, 126, 0, 0),)
+    assert small.compiled_shapes == ((8, 126, 0, 0, 7),)  # six one-strategy blocks and the padding's
     assert (result.draws["beta"] == 0.0).all()
     assert result.summary["beta_mean"].to_list() == [0.0] * 6
     np.testing.assert_allclose(result.draws["vol"].to_numpy(), result.draws["sigma"].to_numpy(), rtol=1e-12)
