@@ -116,4 +116,3 @@ def test_block_slots_are_exact_for_a_few_blocks_and_bucketed_beyond():
     assert block_slots(window([0, 0, 1, 2, 3, 4]), 8) == 6
     assert block_slots(window(list(range(33))), 40) == block_slots(window(list(range(40))), 40) == 40
     assert block_slots(window(list(range(9))), 16) == 16
-
