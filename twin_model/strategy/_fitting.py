@@ -51,7 +51,7 @@ import polars as pl
 from twin_model.contracts import beta_column, encode_draws
 from twin_model.conventions import FitMethod, MassMatrix
 from twin_model.strategy._conjugate import _CONJUGATE_SAMPLER, _conjugate_strategy, conjugate_fit, replica_fit
-from twin_model.strategy._model import block_slots, build_model, padded_arrays, padded_shape, stored_variables
+from twin_model.strategy._model import build_model, padded_arrays, padded_shape, stored_variables
 from twin_model.strategy._replication import split_replicas
 from twin_model.strategy._results import (
     HYPER_PARAMETERS,
@@ -163,7 +163,7 @@ class StrategyModelFitter:
         t, n = window.returns.shape
         shape = padded_shape(n, t, settings.window_days)
         data = padded_arrays(window, *shape, masked_fill=masked_fill)
-        key = (*shape, len(window.factor_ids), window.n_spreads, block_slots(window, shape[0]))
+        key = (*shape, len(window.factor_ids), window.n_spreads, data["count"].shape[1])  # B_max: block_slots
         compiled = self._cache.get(key).with_data(**data)
 
         started = time.perf_counter()

@@ -123,13 +123,15 @@ rest is summed where it is cheapest: ``sum_t sum_i m_it log d_i = sum_i n_i log 
 (``n_i`` observed days, data), and the normalising constant depends on a block-day only
 through its count ``k`` of observed members, so it is summed once per distinct
 ``(block, k)`` pair weighted by the number of days it occurs (data; at most ``N_max``
-pairs) -- ``O(N)`` Gamma functions instead of ``O(T N)``. ``B_max`` (``block_slots``) is the
-window's number of blocks, plus one slot that every padding column shares when ``N <
-N_max`` (above 8, rounded up to a multiple of 8): an unused slot sums nothing and
-contributes exactly 0 (``k = 0``), its ``nu`` samples its prior. (The first design gave every column a slot, ``B_max = N_max``: on the bundled firm's
-eight modelled strategies in five blocks three idle ``[T]`` rows and three prior-only
-``nu`` in every gradient, measured 110 against 148-189 us a log density and gradient; at 100
-strategies in four blocks, a hundred.) ``B_max`` is part of the compile key. The model has fixed shapes: ``N_max`` strategies (``N`` rounded up to a multiple of
+pairs) -- ``O(N)`` Gamma functions instead of ``O(T N)``. ``B_max`` (``block_slots``)
+is the window's number of blocks, plus one slot that every padding column shares when
+``N < N_max`` (above 8, rounded up to a multiple of 8): an unused slot sums nothing and
+contributes exactly 0 (``k = 0``), its ``nu`` samples its prior. (The first design gave
+every column a slot, ``B_max = N_max``: on the bundled firm's eight modelled strategies
+in five blocks three idle ``[T]`` rows and three prior-only ``nu`` in every gradient,
+measured 110 against 148-189 us a log density and gradient; at 100 strategies in four
+blocks, a hundred.) ``B_max`` is part of the compile key. The model has fixed shapes:
+``N_max`` strategies (``N`` rounded up to a multiple of
 ``STRATEGY_BUCKET`` = 8) by ``T_max`` days (``window_days``; a longer window is rounded
 up to a multiple of 64), ``K`` factors of which ``K_s`` spreads (both part of the compile
 key; padding a factor would put an unidentified hierarchy in the model). Returns, factors, the 0/1 mask and
@@ -178,8 +180,7 @@ def padded_shape(n_strategies: int, n_days: int, window_days: int) -> tuple[int,
 def padded_arrays(window: ReturnWindow, n_max: int, t_max: int, masked_fill: float = 0.0) -> dict[str, np.ndarray]:
     """The model's data for ``window``: ``ret`` and ``mask`` ``[t_max, n_max]``, with factors
     ``factors`` ``[t_max, K]`` (0 on a day with a factor missing, which the mask excludes
-    for every strategy), per strategy ``block`` (its block number; padding columns each a block
-    of their own), ``member`` (1 in a shared block of two or more, else 0) and
+    for every strategy), per strategy ``block`` (its block number), ``member`` (1 in a shared block of two or more, else 0) and
     ``lead_index`` (its block lead's column, ``block_leads``; itself alone); padding columns
     share the block after the window's last. The window's days fill the last rows (earlier
     rows are padding), its strategies the first columns. Every masked cell of ``ret``
@@ -200,8 +201,7 @@ def padded_arrays(window: ReturnWindow, n_max: int, t_max: int, masked_fill: flo
     if window.factor_ids:
         factors["factors"] = np.zeros((t_max, len(window.factor_ids)))
         factors["factors"][t_max - t :] = np.nan_to_num(window.factors, nan=0.0)
-    n_blocks = int(window.blocks.max()) + 1 if n else 0
-    block = np.concatenate([window.blocks, np.full(n_max - n, n_blocks)]).astype(np.int64)
+    block = np.concatenate([window.blocks, np.full(n_max - n, len(window.block_names))]).astype(np.int64)
     shared = np.concatenate([window.block_sizes >= 2, np.zeros(n_max - n, dtype=bool)])
     lead_index = np.arange(n_max)
     leads = np.nonzero(block_leads(window))[0]
@@ -224,8 +224,7 @@ def block_slots(window: ReturnWindow, n_max: int) -> int:
     large share of a small model's work), beyond it rounded up to a multiple of it, at
     most ``n_max`` (so a universe of one-strategy blocks that shrinks inside its bucket
     re-uses the compiled model, as the strategies' padding does)."""
-    n = len(window.strategy_ids)
-    needed = (int(window.blocks.max()) + 1 if n else 0) + (1 if n < n_max else 0)
+    needed = len(window.block_names) + (1 if len(window.strategy_ids) < n_max else 0)
     if needed <= STRATEGY_BUCKET:
         return needed
     return min(n_max, -(-needed // STRATEGY_BUCKET) * STRATEGY_BUCKET)
