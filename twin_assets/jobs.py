@@ -10,7 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
-from twin_assets.reports import SNAPSHOT_KEY
+from twin_assets.reports import DASHBOARD_KEY, SNAPSHOT_KEY
 from twin_assets.shared.partitions import CADENCE_TAG, MONTH_END_CADENCE, ON_DEMAND_CADENCE, firm_calendar
 from twin_model.calendar import previous_business_day
 
@@ -24,6 +24,7 @@ and initiate-solution decision; a job cannot mix them with the daily ones."""
 EVENTS_JOB = "events_job"
 STRATEGY_JOB = "strategy_job"
 SOLUTION_JOB = "solution_job"
+DASHBOARD_JOB = "dashboard_job"
 BACKTEST_JOB = "backtest_job"
 ON_DEMAND = dg.AssetSelection.tag(CADENCE_TAG, ON_DEMAND_CADENCE)
 """The back-test: unpartitioned, run only by its own job with its span as run config."""
@@ -73,9 +74,18 @@ solution_job = dg.define_asset_job(
     - STRATEGY_LAYERS
     - MONTH_END
     - EVENTS
-    - ON_DEMAND,
+    - ON_DEMAND
+    - dg.AssetSelection.assets(DASHBOARD_KEY),
     description="The solution level and the firm's daily P&L for a range of days (the walk-forward runs it a month "
-    "at a time, so each month runs the policy its previous month end chose).",
+    "at a time, so each month runs the policy its previous month end chose), then the read snapshot; the "
+    "walk-forward draws the dashboard once, at its end (dashboard_job).",
+)
+
+dashboard_job = dg.define_asset_job(
+    name=DASHBOARD_JOB,
+    selection=dg.AssetSelection.assets(DASHBOARD_KEY, SNAPSHOT_KEY),
+    description="The dashboard of a range's last day (every partition of the range recorded by the one drawing), "
+    "then the read snapshot: what ends a walk-forward, after its last month end.",
 )
 
 backtest_job = dg.define_asset_job(

@@ -124,11 +124,13 @@ def test_the_span_is_chosen_by_comparing_dates_and_run_walk_forward(monkeypatch,
     assert cli.main([*span, "--strategy-days", "7"]) == 0
     # 2021-01-02 is a Saturday: the span starts on Monday the 4th (22 weekdays). The strategy
     # layers run over the last seven; the last five cross January's month end (Friday the
-    # 29th): its search runs before February's days.
+    # 29th): its search runs before February's days. The dashboard is drawn once, at the end,
+    # over the modelled days.
     solutions = [
         ("solution_job", "2021-01-27", "2021-01-29", 3),
         ("month_end_job", "2021-01-01", "2021-01-01", 1),
         ("solution_job", "2021-02-01", "2021-02-02", 2),
+        ("dashboard_job", "2021-01-27", "2021-02-02", 5),
     ]
     assert executed == [
         ("raw_history_job", "2021-01-04", "2021-02-02", 22),
@@ -410,8 +412,8 @@ def _small_synthetic_firm(config_dir: Path) -> None:
 def test_twin_run_over_a_month_end_runs_its_policy_search_and_prints_the_choice(tmp_path):
     """Modelled days 30 Jan - 1 Feb 2017 hold January's month end (Tue 31 Jan): walking
     forward, the strategy layers run once, then January's days, January's search, then
-    February's day (which reads the choice), and the summary prints the firm's P&L of 1 Feb
-    and the choice."""
+    February's day (which reads the choice), then the dashboard once over the three days; the
+    summary prints the firm's P&L of 1 Feb and the choice."""
     config_dir = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config_dir)
     _small_synthetic_firm(config_dir)
@@ -433,7 +435,11 @@ def test_twin_run_over_a_month_end_runs_its_policy_search_and_prints_the_choice(
     assert re.search(r"month_end_job \[#+\] 100%\s+1/1 months .* SUCCESS", out.stdout)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         jobs = [run.job_name for run in reversed(instance.get_runs())]
-    assert jobs == ["raw_history_job", "strategy_job", "solution_job", "month_end_job", "solution_job"]
+        drawn = instance.get_materialized_partitions(dg.AssetKey(["reports", "dashboard"]))
+    walked = ["solution_job", "month_end_job", "solution_job", "dashboard_job"]
+    assert jobs == ["raw_history_job", "strategy_job", *walked]
+    assert drawn == {"2017-01-30", "2017-01-31", "2017-02-01"}  # drawn once, recorded for every day
+    assert (tmp_path / "twin.dashboard.html").exists()
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         searched = connection.execute(
             "SELECT DISTINCT date, solution_id FROM twin.twin.policy_evaluations WHERE chosen ORDER BY 2"

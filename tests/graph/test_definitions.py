@@ -246,16 +246,18 @@ def test_the_firm_month_end_assets_run_in_the_month_end_job_only():
 
 
 def test_the_walk_forward_jobs_split_the_layers_above_raw_and_the_backtest_runs_alone():
-    """strategy_job and solution_job together are the modelling job (the walk-forward runs
-    the one once over a span, the other month by month); the back-test is in its own job only."""
+    """strategy_job, solution_job and dashboard_job together are the modelling job (the
+    walk-forward runs the first once over a span, the second month by month, the last once at
+    its end); the back-test is in its own job only."""
     repository = defs.get_repository_def()
 
     def keys(job):
         return {k.to_user_string() for k in repository.get_job(job).asset_layer.executable_asset_keys}
 
-    strategy, solution = keys("strategy_job"), keys("solution_job")
-    assert strategy & solution == {SNAPSHOT_KEY.to_user_string()}
-    assert strategy | solution == keys(MODELLING_JOB)
+    strategy, solution, dashboard = keys("strategy_job"), keys("solution_job"), keys("dashboard_job")
+    assert strategy & solution == solution & dashboard == {SNAPSHOT_KEY.to_user_string()}
+    assert dashboard == {DASHBOARD_KEY.to_user_string(), SNAPSHOT_KEY.to_user_string()}
+    assert strategy | solution | dashboard == keys(MODELLING_JOB)
     assert {"alpha/alpha_pool", "models/strategy_posteriors"} <= strategy
     assert {"portfolio/solution_performance", "firm/firm_pnl"} <= solution
     named = [job.name for job in repository.get_all_jobs() if not job.name.startswith("__")]  # not the implicit job
@@ -263,17 +265,17 @@ def test_the_walk_forward_jobs_split_the_layers_above_raw_and_the_backtest_runs_
 
 
 def test_the_dashboard_is_drawn_by_the_daily_jobs_and_not_by_the_raw_history_job():
-    """The business-day, modelling and walk-forward solution jobs draw it (before the
-    snapshot, which waits for it); the raw history, strategy, month-end, back-test and
-    events jobs do not."""
+    """The business-day, modelling and dashboard jobs draw it (before the snapshot, which
+    waits for it); the raw history, strategy, walk-forward solution (a month's drawing would
+    be overwritten by the next month's), month-end, back-test and events jobs do not."""
     repository = defs.get_repository_def()
 
     def keys(job):
         return set(repository.get_job(job).asset_layer.executable_asset_keys)
 
-    for daily in (BUSINESS_DAY_JOB, MODELLING_JOB, "solution_job"):
+    for daily in (BUSINESS_DAY_JOB, MODELLING_JOB, "dashboard_job"):
         assert DASHBOARD_KEY in keys(daily), daily
-    for other in (RAW_HISTORY_JOB, "strategy_job", "month_end_job", "backtest_job", "events_job"):
+    for other in (RAW_HISTORY_JOB, "strategy_job", "solution_job", "month_end_job", "backtest_job", "events_job"):
         assert DASHBOARD_KEY not in keys(other), other
     spec = defs.resolve_asset_graph().get(DASHBOARD_KEY)
     assert (

@@ -5,8 +5,10 @@ The strategy layers (models, statistics, alpha pool) do not depend on the soluti
 so they run once over the span (``strategy_job``). Then, month by month: the solution
 level and the firm's daily P&L over the month's days (``solution_job``) and, when the
 month is complete, its month-end search, projection and decision (``month_end_job``),
-whose choice the next month's solution level reads. ``twin backtest`` then measures the
-span against its baselines (``backtest_job`` -> ``twin.backtest_results``) and prints it.
+whose choice the next month's solution level reads. Last, the dashboard of the span's last
+day, once (``dashboard_job`` over the span: drawing it each month cost 2.3 s a month for a
+file the next month overwrote). ``twin backtest`` then measures the span against its
+baselines (``backtest_job`` -> ``twin.backtest_results``) and prints it.
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ def walk_forward(
     strategy_days: Sequence[str] | None = None,
 ) -> bool:
     """The strategy layers over ``strategy_days`` (default: all of ``days``; empty: already
-    stored), then each month's solution level and, for a complete month, its month end."""
-    from twin_assets.jobs import MONTH_END_JOB, SOLUTION_JOB, STRATEGY_JOB
+    stored), then each month's solution level and, for a complete month, its month end,
+    then the dashboard of the last day."""
+    from twin_assets.jobs import DASHBOARD_JOB, MONTH_END_JOB, SOLUTION_JOB, STRATEGY_JOB
 
     modelled = days if strategy_days is None else strategy_days
     if modelled and not execute(session, STRATEGY_JOB, modelled[0], modelled[-1], len(modelled)):
@@ -66,7 +69,7 @@ def walk_forward(
             return False
         if month is not None and not execute(session, MONTH_END_JOB, month, month, 1):
             return False
-    return True
+    return execute(session, DASHBOARD_JOB, days[0], days[-1], len(days))
 
 
 def backtest(start: dt.date, end: dt.date, verbose: bool = False) -> int:
