@@ -101,6 +101,24 @@ def test_a_failing_run_exits_non_zero_and_says_why(tmp_path):
     assert "FAILED" in out.stderr and "missing.csv" in out.stderr
 
 
+def test_a_dagster_home_without_settings_gets_the_projects_and_an_existing_one_is_kept(tmp_path, capsys):
+    """Without them the DuckDB pool has no one-step limit and Dagster warns on every
+    instance the command opens."""
+    home = tmp_path / "new_home"
+    cli.home_settings(home)
+    written = (home / "dagster.yaml").read_text()
+    assert written == (PROJECT_ROOT / ".dagster" / "dagster.yaml").read_text()
+    assert yaml.safe_load(written)["concurrency"]["pools"]["default_limit"] == 1
+    assert f"DAGSTER_HOME {home} had no dagster.yaml" in capsys.readouterr().out
+    cli.home_settings(home)  # said once
+    assert capsys.readouterr().out == ""
+    own = tmp_path / "own_home"
+    own.mkdir()
+    (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
+    cli.home_settings(own)
+    assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
 def test_a_date_that_is_not_iso_is_refused_with_a_message(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["run", "--end", "2021-1-8"])

@@ -48,12 +48,27 @@ def iso_date(text: str) -> dt.date:
     raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD (e.g. 2021-01-08)")
 
 
+PROJECT_INSTANCE_YAML = PROJECT_ROOT / ".dagster" / "dagster.yaml"
+
+
 def _instance():
     import dagster as dg
 
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    home_settings(Path(os.environ["DAGSTER_HOME"]))
     return dg.DagsterInstance.get()
+
+
+def home_settings(home: Path) -> None:
+    """Give a ``DAGSTER_HOME`` without a ``dagster.yaml`` the project's (the DuckDB pool's
+    one-step limit, telemetry off), saying so once; an existing one is never touched.
+    Without it Dagster runs on defaults (no pool limit) and warns on every instance."""
+    settings = home / "dagster.yaml"
+    if settings.exists():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    settings.write_text(PROJECT_INSTANCE_YAML.read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"DAGSTER_HOME {home} had no dagster.yaml: wrote the project's ({PROJECT_INSTANCE_YAML}).", flush=True)
 
 
 def clean_up_dead_runs() -> None:

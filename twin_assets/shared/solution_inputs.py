@@ -130,10 +130,13 @@ def step_solutions(
     configured_only: bool = False,
     pool: pl.DataFrame | None = None,
     start: SolutionsState | None = None,
+    choices: pl.DataFrame | None = None,
 ) -> SteppedSolutions:
     """Every solution of config managed on any of ``days``, stepped through them with the
     policy in force (online mode: the month-end search's choice,
-    ``policies.segments_in_force``) or, ``configured_only``, its configured policy.
+    ``policies.segments_in_force``; ``choices``, ``twin.policy_evaluations`` rows with
+    ``policies.IN_FORCE_COLUMNS``, in place of the stored searches: batch mode) or,
+    ``configured_only``, its configured policy.
 
     It starts from each solution's stored state at the close before ``days[0]``, or from
     ``start`` for the solutions it holds, and reads the stored alpha pool unless ``pool``
@@ -143,11 +146,12 @@ def step_solutions(
     stepped = [s for s in solutions.solutions if any(is_managed(s.launch_date, s.retired, day) for day in days)]
     rules = [s.rules() for s in stepped]
     states = {**previous_states(warehouse, rules, days[0]), **(start.solutions if start else {})}
-    no_choice = TABLES[policies.EVALUATIONS].empty_frame().select(policies.IN_FORCE_COLUMNS)
+    if configured_only:
+        choices = TABLES[policies.EVALUATIONS].empty_frame().select(policies.IN_FORCE_COLUMNS)
     in_force = (
-        policies_in_force(no_choice, rules, days)
-        if configured_only
-        else policies.segments_in_force(warehouse, rules, days)
+        policies.segments_in_force(warehouse, rules, days)
+        if choices is None
+        else policies_in_force(choices, rules, days)
     )
     days_off = holidays(config.calendar, days)
     fees = {s.solution_id: config.firm.fee_terms(s.fees, days_off) for s in stepped}

@@ -13,6 +13,7 @@ back (``twin_assets.shared.policies``); it is not a Dagster dependency of it.
 """
 
 import datetime as dt
+from collections.abc import Mapping
 
 import dagster as dg
 import polars as pl
@@ -30,7 +31,7 @@ from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
 from twin_model.calendar import business_days, next_business_day
 from twin_model.contracts import TABLES, validate
 from twin_model.optimize import Optimizer
-from twin_model.solution import is_managed, valleys_in_force
+from twin_model.solution import SolutionState, is_managed, valleys_in_force
 from twin_model.strategy import SimulationSettings, predictive_model, return_window
 from twin_model.twin.search import month_days, month_end_search, searched
 from twin_resources.io_manager import column_schema
@@ -138,16 +139,20 @@ def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
     return t, frame, [rules for rules, _ in inputs["solutions"]]
 
 
-def month_end_inputs(warehouse: WarehouseResource, config, t: dt.date) -> dict:
+def month_end_inputs(
+    warehouse: WarehouseResource, config, t: dt.date, states: Mapping[str, SolutionState] | None = None
+) -> dict:
     """The keyword arguments of ``month_end_search`` at month end ``t`` but the optimiser:
     the base day, the strategy model, the valleys in force over the next month, each
-    searched solution's rules and state at ``t``'s close, the settings, the firm's risk
-    limits, the cost model and each solution's fee terms."""
+    searched solution's rules and state at ``t``'s close (stored, or from ``states`` by
+    solution id: batch mode), the settings, the firm's risk limits, the cost model and
+    each solution's fee terms."""
     settings = config.twin.policy_search
     managed = [s for s in config.solutions.solutions if is_managed(s.launch_date, s.retired, t)]
     rules = searched([s.rules() for s in managed], settings)
     holidays = solution_inputs.holidays(config.calendar, [t, *month_days(t, settings.horizon)])
-    states = solution_inputs.previous_states(warehouse, rules, next_business_day(t))
+    if states is None:
+        states = solution_inputs.previous_states(warehouse, rules, next_business_day(t))
     forecasts = warehouse.read_history("models.strategy_forecasts", t - HOLIDAY_LOOKBACK, t)
     return {
         "base": solution_inputs.history(warehouse, config.strategies, [t], any(r.metalabel_sizing for r in rules)).day(
