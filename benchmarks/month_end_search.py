@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--asset-only", action="store_true", help="time the search as the asset runs it, only")
     args = parser.parse_args()
 
-    from twin_assets.twin.assets import month_end_inputs
+    from twin_assets.shared.month_end import month_end_inputs
     from twin_model.optimize import Optimizer
     from twin_model.twin.search import _search, month_end_search
     from twin_resources.config import load_config

@@ -91,8 +91,8 @@ dashboard_job = dg.define_asset_job(
 backtest_job = dg.define_asset_job(
     name=BACKTEST_JOB,
     selection=ON_DEMAND | dg.AssetSelection.assets(SNAPSHOT_KEY),
-    description="Measure a walk-forward back-test already materialised (run config: start, end) against its "
-    "baselines into twin.backtest_results, then the read snapshot.",
+    description="Walk a span in memory over its stored strategy layers (batch mode; run config: start, end) and "
+    "measure it against its baselines into twin.backtest_results, then the read snapshot.",
 )
 
 events_job = dg.define_asset_job(

@@ -21,8 +21,8 @@ import yaml
 
 from twin_assets.cli import commands as cli
 from twin_assets.cli import progress, summary
-from twin_assets.cli.walk_forward import month_steps
 from twin_assets.cli.webserver import CODE_LOCATION, Webserver
+from twin_assets.shared.partitions import month_steps
 from twin_model.calendar import business_days
 from twin_resources.config import PROJECT_ROOT
 

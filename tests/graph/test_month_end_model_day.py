@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from twin_assets.twin.assets import POSTERIORS, modelled_day
+from twin_assets.shared.month_end import POSTERIORS, modelled_day
 
 D = dt.date
 

@@ -8,6 +8,9 @@ February valley on Thu 2 Feb and is paused. A search dated Tue 31 Jan that chose
 re-enters on Mon 6 Feb at ramp 1/2, where the configured policy keeps it paused until
 9 Feb. The 31 January partition itself still runs the configured policy (the search read
 that day's close).
+
+Batch mode: the back-test walks the same span in memory (``twin_assets.twin.batch``) and
+computes exactly what the Dagster walk stores; it measures that walk.
 """
 
 import datetime as dt
@@ -18,8 +21,10 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+from polars.testing import assert_frame_equal
 
 from tests.graph.test_solution_layer import (  # noqa: F401
+    DAYS,
     FIRST,
     LAST,
     SOLUTION,
@@ -30,8 +35,9 @@ from tests.graph.test_solution_layer import (  # noqa: F401
 )
 from tests.helpers.day_metadata import day_events
 from tests.helpers.graph import day, materialize_days, resources
+from twin_assets.firm import firm_decisions
 from twin_assets.portfolio import solution_level
-from twin_assets.twin import backtest_results, policy_evaluations
+from twin_assets.twin import backtest_results, batch, policy_evaluations
 from twin_model.contracts import DRAW_COLUMNS, TABLES, beta_column, encode_draws
 from twin_model.conventions import StrategyStatus
 from twin_model.strategy import return_window
@@ -126,6 +132,32 @@ def _seed_draws(warehouse, config_dir, t: dt.date) -> None:
     warehouse.warehouse().replace_partitions(TABLES["models.strategy_posteriors"], posteriors, [t])
 
 
+PFA_GRID = {"pause_days": [2, 5], "valley_multiple": [2.0], "ramp_days": [2, 4]}
+INCUMBENT_ONLY = {
+    "pause_days": [SOLUTION["pause"]["period_days"]],
+    "valley_multiple": [SOLUTION["stop"]["valley_multiple"]],
+    "ramp_days": [SOLUTION["pause"]["ramp_days"]],
+}
+"""The PFA grid of the configured rules alone: a candidate equal to the incumbent is the incumbent."""
+
+
+def _small_search(config_dir, target, pfa: dict = PFA_GRID, new_solution: dict | None = None):
+    """A copy of ``config_dir`` at ``target`` whose search is small (12 + 12 paths, the
+    incumbent and the ``pfa`` grid), ``new_solution`` updated."""
+    shutil.copytree(config_dir, target)
+    settings = yaml.safe_load((target / "twin.yaml").read_text())
+    settings["policy_search"].update(n_paths=12, holdout_paths=12, seed=5)
+    settings["policy_search"]["pfa"] = pfa
+    settings["policy_search"]["cfa"] = {"policies": [], "exposure": []}
+    settings["policy_search"]["dla"] = {"fraction": []}
+    (target / "twin.yaml").write_text(yaml.safe_dump(settings))
+    if new_solution:
+        firm = yaml.safe_load((target / "firm.yaml").read_text())
+        firm["new_solution"].update(new_solution)
+        (target / "firm.yaml").write_text(yaml.safe_dump(firm))
+    return target
+
+
 @pytest.mark.slow
 def test_the_month_end_search_writes_its_choice_and_the_next_month_runs_it(stress_history, tmp_path):  # noqa: F811
     """February's search from 28 Feb (small: 12 + 12 paths, the incumbent and two PFA
@@ -135,14 +167,7 @@ def test_the_month_end_search_writes_its_choice_and_the_next_month_runs_it(stres
     the choice; and 1 March's solution row names the same choice as its policy in force."""
     _, config_dir = stress_history
     warehouse = _copy(stress_history, "month_end")
-    twin_yaml = config_dir.parent / "twin_small" / "config"
-    shutil.copytree(config_dir, twin_yaml)
-    settings = yaml.safe_load((twin_yaml / "twin.yaml").read_text())
-    settings["policy_search"].update(n_paths=12, holdout_paths=12, seed=5)
-    settings["policy_search"]["pfa"] = {"pause_days": [2, 5], "valley_multiple": [2.0], "ramp_days": [2, 4]}
-    settings["policy_search"]["cfa"] = {"policies": [], "exposure": []}
-    settings["policy_search"]["dla"] = {"fraction": []}
-    (twin_yaml / "twin.yaml").write_text(yaml.safe_dump(settings))
+    twin_yaml = _small_search(config_dir, tmp_path / "config")
     res = resources(warehouse, twin_yaml)
     assert materialize_days([solution_level], res, FIRST, "2017-02-28").success
     _seed_draws(warehouse, twin_yaml, dt.date(2017, 2, 28))
@@ -188,64 +213,99 @@ def _row(rows: pl.DataFrame, kind: str, portfolio: str) -> dict:
 MEASURES = ["days", "total_return", "annual_volatility", "max_drawdown", "turnover", "trading_costs", "fees"]
 
 
+def _month_ends_modelled(warehouse, config_dir) -> None:
+    """Posterior draws for the span's two month ends (the searches and decisions draw paths)."""
+    for t in (dt.date(2017, 1, 31), dt.date(2017, 2, 28)):
+        _seed_draws(warehouse, config_dir, t)
+
+
+def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    return frame.sort(list(TABLES[table].keys))
+
+
 @pytest.mark.slow
-def test_the_backtest_static_baseline_is_the_daily_step_without_the_search(stress_history):  # noqa: F811
-    """Without a month-end choice the twin ran its configured policy: the static baseline,
-    stepped in memory from the same state and stored inputs, measures exactly the same; with
-    the two-day pause chosen the twin's row differs from it. Equal weight covers every day;
-    a second back-test of the span replaces its rows."""
+def test_the_backtest_walk_in_memory_is_the_dagster_walk_forward(stress_history, tmp_path):  # noqa: F811
+    """Batch mode against online mode on the same span: the Dagster walk (January 31's
+    solution level, its search, February's days reading its choice, February's search,
+    March's days) stores what ``batch.walk`` computes in memory, every ``portfolio.*``
+    and decision row and every search row exactly; and the back-test's ``twin`` row
+    measures those rows."""
     _, config_dir = stress_history
+    small = _small_search(config_dir, tmp_path / "config")
+    warehouse = _copy(stress_history, "walk_dagster")
+    _month_ends_modelled(warehouse, small)
+    res = resources(warehouse, small)
+    for first, last, month in (
+        (FIRST, FIRST, "2017-01-01"),
+        ("2017-02-01", "2017-02-28", "2017-02-01"),
+        ("2017-03-01", LAST, None),
+    ):
+        assert materialize_days([solution_level], res, first, last).success
+        if month is not None:
+            assert materialize_days([policy_evaluations, firm_decisions], res, month).success
+
+    walked = batch.walk(warehouse, load_config(small), [day(d) for d in DAYS])
+    for table, frame in {**walked.frames, "firm.firm_decisions": walked.decisions}.items():
+        stored = warehouse.read_history(table, day(FIRST), day(LAST)).select(frame.columns)
+        assert_frame_equal(_sorted(frame, table), _sorted(stored, table), check_dtypes=False, check_exact=True)
+    searched = warehouse.read_history("twin.policy_evaluations", None, None).select(walked.searches.columns)
+    table = "twin.policy_evaluations"
+    assert_frame_equal(_sorted(walked.searches, table), _sorted(searched, table), check_dtypes=False)
+    assert walked.searches.get_column("date").unique().sort().to_list() == [dt.date(2017, 1, 31), dt.date(2017, 2, 28)]
+
+    rows = _backtest(warehouse, small)
+    performance = walked.frames["portfolio.solution_performance"]
+    expected = float((1 + performance.get_column("net_return")).product() - 1)
+    assert _row(rows, "twin", "stress")["total_return"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_with_the_incumbent_alone_searched_the_twin_is_the_static_baseline(stress_history, tmp_path):  # noqa: F811
+    """Every month end can only keep the configured policy: the twin walked in memory
+    and the static baseline, stepped from the same state and stored inputs, measure
+    exactly the same. Equal weight covers every day; a second back-test of the span
+    replaces its rows; the tuned pool's first month runs the configured bar."""
+    _, config_dir = stress_history
+    alone = _small_search(config_dir, tmp_path / "config", pfa=INCUMBENT_ONLY)
     plain = _copy(stress_history, "backtest_plain")
-    assert materialize_days([solution_level], resources(plain, config_dir), FIRST, LAST).success
-    rows = _backtest(plain, config_dir)
+    _month_ends_modelled(plain, alone)
+    rows = _backtest(plain, alone)
     twin, static = _row(rows, "twin", "stress"), _row(rows, "static", "stress")
     assert [twin[m] for m in MEASURES] == pytest.approx([static[m] for m in MEASURES], rel=1e-12, abs=1e-15)
-    stored = plain.read_history("portfolio.solution_performance", day(FIRST), day(LAST))
-    assert twin["total_return"] == pytest.approx(float((1 + stored.get_column("net_return")).product() - 1))
-    assert _row(rows, "equal_weight", "equal_weight")["days"] == stored.height
-    assert _backtest(plain, config_dir).height == rows.height  # replaced, not appended
+    assert _row(rows, "equal_weight", "equal_weight")["days"] == len(DAYS)
+    assert twin["days"] == len(DAYS)
+    assert _backtest(plain, alone).height == rows.height  # replaced, not appended
     # the pool replayed in memory at the configured bar is the stored pool: where every
     # month ran the configured bar, the tuned row is the static one
     tuned = _row(rows, "pool_tuned", "stress")
     bars = _bars(plain)
-    configured = load_config(config_dir).strategies.pool_policy.enter_probability
+    configured = load_config(alone).strategies.pool_policy.enter_probability
     assert bars[0] == configured  # the first month runs the configured bar, nothing realised yet
     if all(bar == configured for bar in bars):
         assert [tuned[m] for m in MEASURES] == pytest.approx([static[m] for m in MEASURES], rel=1e-12, abs=1e-15)
     assert len(bars) == 3  # January (one day), February, March
 
-    chosen = _copy(stress_history, "backtest_chosen")
-    _choose_two_day_pauses(chosen, config_dir)
-    assert materialize_days([solution_level], resources(chosen, config_dir), FIRST, LAST).success
-    searched = _backtest(chosen, config_dir)
-    assert _row(searched, "static", "stress")["total_return"] == pytest.approx(static["total_return"], rel=1e-12)
-    assert _row(searched, "twin", "stress")["total_return"] != pytest.approx(static["total_return"], rel=1e-9)
-
-
-def _decide(warehouse, decisions: dict[str, str], template: str = "stress") -> None:
-    """Store ``firm.firm_decisions`` rows: decision by month end, of ``template``."""
-    rows = pl.DataFrame({"date": [day(t) for t in decisions], "decision": list(decisions.values())})
-    frame = _filled(DECISIONS, rows.with_columns(template=pl.lit(template), projected_profit_p50=pl.lit(None)))
-    warehouse.warehouse().replace_partitions(DECISIONS, frame, [day(t) for t in decisions])
-
 
 @pytest.mark.slow
 def test_a_launch_decision_starts_a_copy_of_its_template_in_the_backtest(stress_history, tmp_path):  # noqa: F811
-    """The back-test acts on the span's first launch (31 January holds, 28 February
-    launches): a copy of ``stress`` managed from 1 March with ``launch_aum``. It measures
-    what the daily graph stores when the same copy is written into solutions.yaml by hand."""
+    """A policy that launches whatever the pool and the outlook (at least 0 unused
+    strategies, no positive profit required) launches at the walk's first month end, 31
+    January: the back-test manages a copy of ``stress`` from 1 February with
+    ``launch_aum``, and measures what the daily graph stores when the same copy is
+    written into solutions.yaml by hand."""
     _, config_dir = stress_history
-    launch_aum = load_config(config_dir).firm.new_solution.launch_aum
+    eager = {"min_unused_pool_strategies": 0, "require_positive_profit": False}
+    launching = _small_search(config_dir, tmp_path / "config", pfa=INCUMBENT_ONLY, new_solution=eager)
+    launch_aum = load_config(launching).firm.new_solution.launch_aum
     warehouse = _copy(stress_history, "backtest_launch")
-    assert materialize_days([solution_level], resources(warehouse, config_dir), FIRST, LAST).success
-    _decide(warehouse, {"2017-01-31": "hold", "2017-02-28": "launch"})
-    rows = _backtest(warehouse, config_dir)
-    launched = _row(rows, "launched", "stress_launch_2017-02-28")
+    _month_ends_modelled(warehouse, launching)
+    rows = _backtest(warehouse, launching)
+    launched = _row(rows, "launched", "stress_launch_2017-01-31")
     assert rows.filter(pl.col("kind") == "launched").height == 1
 
     by_hand = tmp_path / "by_hand"
-    shutil.copytree(config_dir, by_hand)
-    copy = {**SOLUTION, "solution_id": "stress_launch_2017-02-28", "launch_date": "2017-03-01"}
+    shutil.copytree(launching, by_hand)
+    copy = {**SOLUTION, "solution_id": "stress_launch_2017-01-31", "launch_date": "2017-02-01"}
     copy["initial_aum"] = launch_aum
     (by_hand / "solutions.yaml").write_text(yaml.safe_dump({"solutions": [SOLUTION, copy]}))
     stored_copy = _copy(stress_history, "launch_by_hand")
@@ -253,27 +313,30 @@ def test_a_launch_decision_starts_a_copy_of_its_template_in_the_backtest(stress_
     performance = stored_copy.read_history("portfolio.solution_performance", None, None).filter(
         pl.col("solution_id") == copy["solution_id"]
     )
-    assert performance.get_column("date").min() == dt.date(2017, 3, 1)
+    assert performance.get_column("date").min() == dt.date(2017, 2, 1)
     assert performance.row(0, named=True)["aum_start"] == launch_aum
-    assert launched["days"] == performance.height == 18  # 1-24 March 2017: 18 business days
+    assert launched["days"] == performance.height == len(DAYS) - 1  # 1 February - 24 March
     expected = float((1 + performance.get_column("net_return")).product() - 1)
     assert launched["total_return"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 @pytest.mark.slow
-def test_a_launch_of_a_template_no_longer_configured_fails_naming_it_and_keeps_the_rows(stress_history):  # noqa: F811
-    """A stored launch whose template has since left solutions.yaml: the back-test fails
-    naming the decision day and the template, and the last back-test's rows stay."""
+def test_the_backtest_names_the_strategy_layers_it_lacks_and_keeps_the_rows(stress_history, tmp_path):  # noqa: F811
+    """A span reaching past the stored alpha pool fails naming the first day without it
+    and what to run; the last back-test's rows stay."""
     _, config_dir = stress_history
-    warehouse = _copy(stress_history, "backtest_gone_template")
-    assert materialize_days([solution_level], resources(warehouse, config_dir), FIRST, LAST).success
-    before = _backtest(warehouse, config_dir)
-    _decide(warehouse, {"2017-02-28": "launch"}, template="gone")
+    alone = _small_search(config_dir, tmp_path / "config", pfa=INCUMBENT_ONLY)
+    warehouse = _copy(stress_history, "backtest_short")
+    _month_ends_modelled(warehouse, alone)
+    before = _backtest(warehouse, alone)
+    warehouse.warehouse().replace_partitions(
+        TABLES["alpha.alpha_pool"], TABLES["alpha.alpha_pool"].empty_frame(), [day("2017-03-01")]
+    )
     run_config = {"ops": {"twin__backtest_results": {"config": {"start": FIRST, "end": LAST}}}}
     result = dg.materialize(
-        [backtest_results], resources=resources(warehouse, config_dir), run_config=run_config, raise_on_error=False
+        [backtest_results], resources=resources(warehouse, alone), run_config=run_config, raise_on_error=False
     )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
-    assert "firm.firm_decisions 2017-02-28" in failure and "'gone'" in failure
+    assert "no alpha.alpha_pool rows on 2017-03-01" in failure and f"twin backtest --start {FIRST}" in failure
     assert warehouse.read_history("twin.backtest_results", day(LAST), day(LAST)).equals(before)

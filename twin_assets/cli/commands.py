@@ -7,7 +7,8 @@ month by month the solution level and, for a complete month, its month-end polic
 search, projection and decision, so each month runs the policy the month end before it
 chose), all in the project's Dagster instance (so they show in the UI); then it prints
 where the results are, the firm's P&L, the chosen policies and the projection. ``twin
-backtest --start --end`` runs a span the same way and measures it against baselines. ``twin status``
+backtest --start --end`` materialises the strategy layers of a span, then walks it in memory
+(batch mode, inside ``backtest_job``) and measures it against baselines. ``twin status``
 prints what the warehouse holds. When ``dagster dev`` serves the instance, ``twin run``
 submits its runs through it (twin_assets/cli/webserver.py); else it runs them in this
 process (twin_assets/cli/launch.py). Either way each run shows one progress line (days
@@ -371,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     replay_parser.add_argument("--verbose", action="store_true", help="print Dagster's event stream too")
     backtest_parser = commands.add_parser(
-        "backtest", help="walk-forward back-test of the twin's decisions over a span, against baselines"
+        "backtest",
+        help="walk-forward back-test of the twin's decisions over a span (walked in memory), against baselines",
     )
     backtest_parser.add_argument("--start", required=True, type=iso_date, help="first business day, YYYY-MM-DD")
     backtest_parser.add_argument("--end", required=True, type=iso_date, help="last business day, YYYY-MM-DD")

@@ -1,14 +1,19 @@
-"""The walk-forward: how `twin run` and `twin backtest` materialise days above raw so that
-each month runs the policy its previous month end chose (online mode).
+"""The walk-forward of `twin run`, and `twin backtest`.
 
-The strategy layers (models, statistics, alpha pool) do not depend on the solution policy,
-so they run once over the span (``strategy_job``). Then, month by month: the solution
-level and the firm's daily P&L over the month's days (``solution_job``) and, when the
-month is complete, its month-end search, projection and decision (``month_end_job``),
-whose choice the next month's solution level reads. Last, the dashboard of the span's last
-day, once (``dashboard_job`` over the span: drawing it each month cost 2.3 s a month for a
-file the next month overwrote). ``twin backtest`` then measures the span against its
-baselines (``backtest_job`` -> ``twin.backtest_results``) and prints it.
+`twin run` materialises the days above raw so that each month runs the policy its
+previous month end chose (online mode). The strategy layers (models, statistics, alpha
+pool) do not depend on the solution policy, so they run once over the span
+(``strategy_job``). Then, month by month: the solution level and the firm's daily P&L
+over the month's days (``solution_job``) and, when the month is complete, its month-end
+search, projection and decision (``month_end_job``), whose choice the next month's
+solution level reads through the warehouse. Last, the dashboard of the span's last day,
+once (``dashboard_job`` over the span: drawing it each month cost 2.3 s a month for a file
+the next month overwrote).
+
+`twin backtest` materialises the same strategy layers over its span, then walks the span
+in memory in batch mode inside ``backtest_job`` (twin_assets/twin/batch.py: the same
+step, search and decision, with no Dagster run a month) and measures it against its
+baselines (``twin.backtest_results``); it prints the table.
 """
 
 from __future__ import annotations
@@ -16,37 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
-from itertools import groupby
 
-from twin_model.calendar import business_days
+from twin_assets.shared.partitions import month_steps
 
 Execute = Callable[..., bool]
 """``execute(session, job, first, last, days, ...)`` of twin_assets.cli.commands."""
-
-
-def month_key(day: str) -> str:
-    """The month partition key (the month's first day) of the ISO ``day``."""
-    return day[:8] + "01"
-
-
-def month_steps(days: Sequence[str], calendar: Sequence[str]) -> list[tuple[list[str], str | None]]:
-    """``days`` (ISO, in order) cut into calendar months, each with its month partition key
-    when the month is complete in them (its month end is then searched), else None.
-
-    A month is complete when its last day in ``days`` is the calendar's last business day
-    of that month and either the calendar goes on past it or it is the month's last weekday
-    (a calendar that stops mid-month leaves that month open)."""
-    steps = []
-    for month, chunk in groupby(days, key=month_key):
-        chunk = list(chunk)
-        in_calendar = [d for d in calendar if month_key(d) == month]
-        first = dt.date.fromisoformat(month)
-        month_last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        weekday_end = business_days(first, month_last)[-1].isoformat()
-        goes_on = calendar[-1] > chunk[-1]
-        complete = bool(in_calendar) and chunk[-1] == in_calendar[-1] and (goes_on or chunk[-1] >= weekday_end)
-        steps.append((chunk, month if complete else None))
-    return steps
 
 
 def walk_forward(
@@ -75,11 +54,11 @@ def walk_forward(
 def backtest(start: dt.date, end: dt.date, verbose: bool = False) -> int:
     """`twin backtest`: raw history up to ``end`` (when the snapshot lacks it), the
     strategy layers over the span's days not yet stored (all of them when a restatement
-    leaves them stale), the walk-forward month by month, then ``twin.backtest_results``;
-    prints the table."""
+    leaves them stale), then ``twin.backtest_results`` (the walk in memory and its
+    baselines); prints the table."""
     from twin_assets.cli import commands
     from twin_assets.cli.launch import Stopped
-    from twin_assets.jobs import BACKTEST_JOB, RAW_HISTORY_JOB
+    from twin_assets.jobs import BACKTEST_JOB, RAW_HISTORY_JOB, STRATEGY_JOB
     from twin_assets.shared.partitions import daily_partitions
 
     commands.clean_up_dead_runs()
@@ -94,7 +73,10 @@ def backtest(start: dt.date, end: dt.date, verbose: bool = False) -> int:
         ok = not raw_needed or commands.execute(
             session, RAW_HISTORY_JOB, calendar[0], span[-1], calendar.index(span[-1]) + 1
         )
-        ok = ok and walk_forward(commands.execute, session, span, calendar, strategy_days)
+        ok = ok and (
+            not strategy_days
+            or commands.execute(session, STRATEGY_JOB, strategy_days[0], strategy_days[-1], len(strategy_days))
+        )
         config = {"ops": {"twin__backtest_results": {"config": {"start": span[0], "end": span[-1]}}}}
         ok = ok and commands.execute(session, BACKTEST_JOB, span[0], span[-1], 1, run_config=config)
     except Stopped as stop:

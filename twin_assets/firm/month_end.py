@@ -20,8 +20,8 @@ import polars as pl
 
 from twin_assets.shared import solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_written, layer_code_version, provenance
+from twin_assets.shared.month_end import modelled_day, month_end, strategy_model
 from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
-from twin_assets.twin.assets import _model, modelled_day, month_end
 from twin_model.calendar import business_days, next_business_day
 from twin_model.contracts import TABLES, projection_cost_problems, validate
 from twin_model.conventions import FIRM_TOTAL
@@ -126,7 +126,7 @@ def _project_month(warehouse: WarehouseResource, config, t: dt.date):
     in_use = weights.filter(pl.col("weight_close") != 0).get_column("strategy_id").n_unique()
     settings, costs = config.firm.projection, config.firm.costs()
     projection = project_from_model(
-        _model(warehouse, config.strategies, t),
+        strategy_model(warehouse, config.strategies, t),
         settings.scenarios,
         settings.seed,
         days,
@@ -182,7 +182,7 @@ def firm_decisions(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     month_ends = []
     for key in context.partition_keys:
         t = month_end(warehouse, dt.date.fromisoformat(key))
-        frame = _decide_month(warehouse, config, t)
+        frame = decide_month(warehouse, config, t)
         warehouse.warehouse().replace_partitions(DECISIONS, frame, [t])
         month_ends.append(t)
         row = frame.row(0, named=True)
@@ -202,11 +202,12 @@ def firm_decisions(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     )
 
 
-def _decide_month(warehouse: WarehouseResource, config, t: dt.date) -> pl.DataFrame:
-    """The validated decision row of ``t``."""
+def decide_month(warehouse: WarehouseResource, config, t: dt.date, weights: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The validated decision row of ``t``, from the solutions' stored weights of ``t`` or
+    ``weights`` (``portfolio.solution_weights`` rows of ``t``: batch mode)."""
     settings = config.firm.new_solution
     policy = NewSolutionPolicy(settings.template, settings.min_unused_pool_strategies, settings.require_positive_profit)
-    weights = _weights(warehouse, t)
+    weights = _weights(warehouse, t) if weights is None else weights
     held = set(weights.filter(pl.col("weight_close") != 0).get_column("strategy_id"))
     day = modelled_day(warehouse, t)  # the pool of the model the launch outlook draws from
     pool = warehouse.read_history(POOL.qualified_name, day, day, ["strategy_id", "in_pool"]).filter(pl.col("in_pool"))
@@ -240,7 +241,7 @@ def _launch_profit(warehouse: WarehouseResource, config, t: dt.date, targets: di
     settings = config.firm.projection
     added = len(set(targets) - held)
     projection = project_from_model(
-        _model(warehouse, config.strategies, t),
+        strategy_model(warehouse, config.strategies, t),
         settings.scenarios,
         settings.seed,
         days,

@@ -9,10 +9,12 @@ definition asks for them (an asset's decorator, the schedule), once per process.
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
+from itertools import groupby
 
 import dagster as dg
 
-from twin_model.calendar import next_business_day
+from twin_model.calendar import business_days, next_business_day
 from twin_resources.config import CalendarConfig, load_calendar
 
 PARTITION_FORMAT = "%Y-%m-%d"
@@ -83,3 +85,28 @@ def daily_partitions() -> dg.TimeWindowPartitionsDefinition:
 def monthly_partitions() -> dg.MonthlyPartitionsDefinition:
     """The month partitions of the firm's calendar, built on first use."""
     return month_end_partitions(firm_calendar())
+
+
+def month_key(day: str) -> str:
+    """The month partition key (the month's first day) of the ISO ``day``."""
+    return day[:8] + "01"
+
+
+def month_steps(days: Sequence[str], calendar: Sequence[str]) -> list[tuple[list[str], str | None]]:
+    """``days`` (ISO, in order) cut into calendar months, each with its month partition key
+    when the month is complete in them (its month end is then searched), else None.
+
+    A month is complete when its last day in ``days`` is the calendar's last business day
+    of that month and either the calendar goes on past it or it is the month's last weekday
+    (a calendar that stops mid-month leaves that month open)."""
+    steps = []
+    for month, chunk in groupby(days, key=month_key):
+        chunk = list(chunk)
+        in_calendar = [d for d in calendar if month_key(d) == month]
+        first = dt.date.fromisoformat(month)
+        month_last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        weekday_end = business_days(first, month_last)[-1].isoformat()
+        goes_on = calendar[-1] > chunk[-1]
+        complete = bool(in_calendar) and chunk[-1] == in_calendar[-1] and (goes_on or chunk[-1] >= weekday_end)
+        steps.append((chunk, month if complete else None))
+    return steps

@@ -1,20 +1,21 @@
 """The walk-forward back-test: ``twin.backtest_results``, what the twin's own decisions
 earned over a span, next to baselines on the same days.
 
-`twin backtest --start --end` first materialises the span walk-forward (the strategy
-layers, then month by month the solution level with the month-end search in online mode:
-each month runs the policy the previous month end chose, on realised returns); this asset
-then measures it. Per solution: the twin as stored (``portfolio.*`` over the span) and
-the same solution on its configured policy with no search, stepped in memory by the same
-daily step from the same state at the close before ``start`` and the same stored inputs
-(``solution_inputs.step_solutions(configured_only=True)``); the same configured
-policies with the alpha pool's entry bar tuned walk-forward on realised returns
-(``pool_tuned``, twin_assets/twin/pool_tuning.py); the solution the firm's first
-``launch`` decision of the span starts (``launched``, twin_assets/twin/launches.py); and
-the baselines: equal weight of every strategy rebalanced monthly (charged the cost
-model's linear rate), and the benchmark bought and held. Unpartitioned (a back-test is
-one span); a back-test replaces the rows of its end date. Survivorship: the bundled
-strategies are 2022's survivors, which flatters every strategy-based row.
+`twin backtest --start --end` first materialises what the span lacks below the solutions
+(the raw history, the strategy layers); this asset then walks the span in memory in batch
+mode (twin_assets/twin/batch.py: month by month the solution level on realised returns,
+each complete month's search from the state it reached, the next month on the policy it
+chose, and the firm's initiate-solution decision) and measures it. Per solution: the twin
+as it walked (``twin``); the same solution on its configured policy with no search,
+stepped by the same daily step from the same state at the close before ``start``
+(``solution_inputs.step_solutions(configured_only=True)``); the same configured policies
+with the alpha pool's entry bar tuned walk-forward on realised returns (``pool_tuned``,
+twin_assets/twin/pool_tuning.py); the solution the walk's first ``launch`` decision
+starts (``launched``, twin_assets/twin/launches.py); and the baselines: equal weight of
+every strategy rebalanced monthly (charged the cost model's linear rate), and the
+benchmark bought and held. Unpartitioned (a back-test is one span); a back-test replaces
+the rows of its end date. Survivorship: the bundled strategies are 2022's survivors,
+which flatters every strategy-based row.
 """
 
 import datetime as dt
@@ -27,6 +28,7 @@ from twin_assets.shared import solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_stored, layer_code_version, provenance
 from twin_assets.shared.metadata import preview
 from twin_assets.shared.partitions import CADENCE_TAG, ON_DEMAND_CADENCE, firm_calendar
+from twin_assets.twin import batch
 from twin_assets.twin.launches import Launch, first_launch
 from twin_assets.twin.pool_tuning import tuned_run
 from twin_model.calendar import business_days, previous_business_day
@@ -38,6 +40,18 @@ from twin_resources.resources import TwinConfigResource, WarehouseResource
 
 RESULTS = TABLES["twin.backtest_results"]
 PERFORMANCE, ORDERS = TABLES["portfolio.solution_performance"], TABLES["portfolio.rebalance_orders"]
+POOL = TABLES["alpha.alpha_pool"]
+READS = (
+    "raw.strategy_returns",
+    "raw.factor_returns",
+    "raw.strategy_positions",
+    "raw.market_regime",
+    "models.strategy_posteriors",
+    "models.strategy_forecasts",
+    "stats.strategy_statistics",
+    "alpha.alpha_pool",
+)
+"""The stored layers the walk and the baselines read (the solutions are walked, not read)."""
 EVERY_PORTFOLIO = "every_portfolio_measured"
 SHOWN_COLUMNS = ["kind", "portfolio_id", "annual_return", "annual_volatility", "sharpe", "max_drawdown", "turnover"]
 
@@ -52,10 +66,11 @@ class BacktestConfig(dg.Config):
 @dg.asset(
     key=dg.AssetKey(RESULTS.path),
     description=(
-        "Walk-forward back-test over a span (run config start, end): each solution as the twin ran it (the "
-        "month-end search's choice in force, on realised returns), on its static configuration without search, and "
+        "Walk-forward back-test over a span (run config start, end), walked in memory (batch mode): each solution as "
+        "the twin ran it (month by month on realised returns, each month on the policy the previous month end's search "
+        "chose from the state the twin had reached), on its static configuration without search, and "
         "with the alpha pool's entry bar tuned walk-forward on realised returns (config/twin.yaml backtest), the "
-        "solution the firm's first launch decision of the span starts (a copy of its template from the next day), "
+        "solution the walk's first launch decision starts (a copy of its template from the next day), "
         "next to equal weight of every strategy (monthly rebalance) and the benchmark (S&P 500 total return for the "
         "bundled firm): annual return, volatility, Sharpe over cash, max drawdown, turnover, trading costs and fees. "
         "The bundled strategies are 2022's survivors (survivorship bias flatters them)."
@@ -67,13 +82,7 @@ class BacktestConfig(dg.Config):
     kinds={"duckdb", "polars", "numpy"},
     code_version=layer_code_version("twin"),
     metadata={"dagster/table_name": RESULTS.qualified_name, "dagster/column_schema": column_schema(RESULTS)},
-    deps=[
-        PERFORMANCE.path,
-        ORDERS.path,
-        ["raw", "strategy_returns"],
-        ["raw", "factor_returns"],
-        ["firm", "firm_decisions"],
-    ],
+    deps=[TABLES[name].path for name in READS],
     check_specs=[
         dg.AssetCheckSpec(
             "rows_valid", asset=dg.AssetKey(RESULTS.path), blocking=True, description="The rows pass the schema."
@@ -93,14 +102,15 @@ def backtest_results(
     warehouse: WarehouseResource,
     twin_config: TwinConfigResource,
 ):
-    """Measure the stored span and its baselines; write the rows dated ``end``."""
+    """Walk the span, measure it and its baselines; write the rows dated ``end``."""
     days = _span(config)
     twin = twin_config.validated()
-    performance = _stored(warehouse, PERFORMANCE.qualified_name, days)
-    orders = _stored(warehouse, ORDERS.qualified_name, days)
+    _require_strategy_layers(warehouse, days)
+    walked = batch.walk(warehouse, twin, days, context.log.info)
+    performance, orders = walked.frames[PERFORMANCE.qualified_name], walked.frames[ORDERS.qualified_name]
     static = solution_inputs.step_solutions(warehouse, twin, days, configured_only=True).frames
     tuned = tuned_run(warehouse, twin, days)
-    launch = first_launch(warehouse, twin, days)
+    launch = first_launch(warehouse, twin, days, walked.decisions)
     returns = warehouse.read_history("raw.strategy_returns", previous_business_day(days[0]), days[-1])
     factors = warehouse.read_history("raw.factor_returns", days[0], days[-1])
     costs = twin.solutions.execution
@@ -127,6 +137,7 @@ def backtest_results(
             "results": preview(rows, SHOWN_COLUMNS),
             "pool_entry_bars": "; ".join(f"{first}: {bar}" for first, bar in tuned.bars),
             "launched": _launch_note(launch),
+            **_walk_metadata(walked),
             **_headline(rows),
             **provenance(context, twin_config.config_dir),
         }
@@ -146,7 +157,7 @@ def _launched_books(launch: Launch | None) -> list:
 
 def _launch_note(launch: Launch | None) -> str:
     if launch is None:
-        return "no launch decided in the span (firm.firm_decisions)"
+        return "no launch decided in the walk (its firm.firm_decisions)"
     solution = launch.solution
     return (
         f"{solution.solution_id}: decided {launch.decided}, managed from {solution.launch_date} "
@@ -164,18 +175,32 @@ def _span(config: BacktestConfig) -> list[dt.date]:
     return days
 
 
-def _stored(warehouse: WarehouseResource, table: str, days: list[dt.date]) -> pl.DataFrame:
-    """``table``'s rows over ``days``; ``dg.Failure`` naming the first day without solution rows."""
-    rows = warehouse.read_history(table, days[0], days[-1])
-    if table == PERFORMANCE.qualified_name:
-        present = set(rows.get_column("date").to_list())
-        missing = [d for d in days if d not in present]
-        if missing:
-            raise dg.Failure(
-                description=f"back-test: no solution rows on {missing[0]} ({len(missing)} of {len(days)} days): "
-                f"run `twin backtest --start {days[0]} --end {days[-1]}`, which materialises the span first"
-            )
-    return rows
+def _require_strategy_layers(warehouse: WarehouseResource, days: list[dt.date]) -> None:
+    """``dg.Failure`` naming the first day of ``days`` without an alpha-pool row (the
+    strategy layers, which every business day has, are what the walk steps on)."""
+    rows = warehouse.read_history(POOL.qualified_name, days[0], days[-1], ["date"])
+    present = set(rows.get_column("date").to_list())
+    missing = [d for d in days if d not in present]
+    if missing:
+        raise dg.Failure(
+            description=f"back-test: no {POOL.qualified_name} rows on {missing[0]} ({len(missing)} of {len(days)} "
+            f"days): run `twin backtest --start {days[0]} --end {days[-1]}`, which materialises the strategy layers "
+            "first"
+        )
+
+
+def _walk_metadata(walked: batch.Walk) -> dict:
+    """What the walk did: month ends searched, choices that replaced the incumbent, the
+    decisions by kind, and the seconds each part took."""
+    searches = walked.searches
+    chosen = searches.filter(pl.col("chosen"))
+    decisions = walked.decisions.get_column("decision").value_counts().sort("decision").rows()
+    return {
+        "month_ends_searched": searches.get_column("date").n_unique() if searches.height else 0,
+        "choices_not_incumbent": chosen.filter(~pl.col("incumbent")).height,
+        "decisions": ", ".join(f"{kind}: {n}" for kind, n in decisions) or "none (no new_solution policy)",
+        **{f"walk_{part}_seconds": round(seconds, 1) for part, seconds in walked.seconds.items()},
+    }
 
 
 def _headline(rows: pl.DataFrame) -> dict[str, float]:

@@ -1,8 +1,8 @@
 """The back-test's ``launched`` rows: the firm's initiate-solution decision acted on.
 
 The daily graph records ``firm.firm_decisions`` and launches nothing: a new solution is a
-change to config/solutions.yaml that a person makes. The back-test acts on the span's
-first ``launch``: a copy of the template solution (its policy, rules and fee terms, no
+change to config/solutions.yaml that a person makes. The back-test acts on the first
+``launch`` its walk decided (twin_assets/twin/batch.py): a copy of the template solution (its policy, rules and fee terms, no
 flows or manual overrides) launched with ``new_solution.launch_aum`` on the business day
 after the decision, stepped on its configured policy by the same daily step, from a
 cold start, over the stored inputs. Only the first: every later decision was taken on a
@@ -13,15 +13,12 @@ on it would launch again on stale grounds.
 import datetime as dt
 from dataclasses import dataclass
 
-import dagster as dg
 import polars as pl
 
 from twin_assets.shared import solution_inputs
 from twin_model.conventions import SolutionDecision
 from twin_resources.config import SolutionConfig, TwinConfig
 from twin_resources.resources import WarehouseResource
-
-DECISIONS = "firm.firm_decisions"
 
 
 @dataclass(frozen=True)
@@ -38,14 +35,15 @@ def launched_id(template: str, decided: dt.date) -> str:
     return f"{template}_launch_{decided.isoformat()}"
 
 
-def first_launch(warehouse: WarehouseResource, config: TwinConfig, days: list[dt.date]) -> Launch | None:
-    """The span's first ``launch`` decision before its last day, stepped from the next
-    business day to the end; None when the span decided none (or the firm has no
-    ``new_solution`` policy)."""
+def first_launch(
+    warehouse: WarehouseResource, config: TwinConfig, days: list[dt.date], decisions: pl.DataFrame
+) -> Launch | None:
+    """The first ``launch`` of ``decisions`` (``firm.firm_decisions`` rows of the span's
+    month ends) before the span's last day, stepped from the next business day to the end;
+    None when there is none (or the firm has no ``new_solution`` policy)."""
     settings = config.firm.new_solution
     if settings is None:
         return None
-    decisions = warehouse.read_history(DECISIONS, days[0], days[-1])
     launches = decisions.filter(
         (pl.col("decision") == SolutionDecision.LAUNCH.value) & (pl.col("date") < days[-1])
     ).sort("date")
@@ -53,12 +51,7 @@ def first_launch(warehouse: WarehouseResource, config: TwinConfig, days: list[dt
         return None
     first = launches.row(0, named=True)
     decided, template_id = first["date"], first["template"]
-    template = next((s for s in config.solutions.solutions if s.solution_id == template_id), None)
-    if template is None:
-        raise dg.Failure(
-            description=f"{DECISIONS} {decided}: the launch's template '{template_id}' is not a solution of "
-            "config/solutions.yaml"
-        )
+    template = next(s for s in config.solutions.solutions if s.solution_id == template_id)  # config checks it
     managed = [day for day in days if day > decided]
     solution = template.model_copy(
         update={
