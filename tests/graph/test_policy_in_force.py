@@ -188,6 +188,8 @@ def test_the_month_end_search_writes_its_choice_and_the_next_month_runs_it(stres
 
 
 LAST_BARS: dict[str, str] = {}
+LAST_WALK: dict[str, dict] = {}
+WALK_KEYS = ("month_ends_searched", "choices_not_incumbent", "replaced_by_family", "decisions")
 
 
 def _backtest(warehouse, config_dir) -> pl.DataFrame:
@@ -196,6 +198,7 @@ def _backtest(warehouse, config_dir) -> pl.DataFrame:
     assert result.success
     (materialization,) = result.asset_materializations_for_node("twin__backtest_results")
     LAST_BARS[warehouse.path] = materialization.metadata["pool_entry_bars"].value
+    LAST_WALK[warehouse.path] = {k: v.value for k, v in materialization.metadata.items() if k.startswith(WALK_KEYS)}
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks), [c.metadata for c in checks if not c.passed]
     return warehouse.read_history("twin.backtest_results", day(LAST), day(LAST))
@@ -254,6 +257,10 @@ def test_the_backtest_walk_in_memory_is_the_dagster_walk_forward(stress_history,
     assert walked.searches.get_column("date").unique().sort().to_list() == [dt.date(2017, 1, 31), dt.date(2017, 2, 28)]
 
     rows = _backtest(warehouse, small)
+    replaced = walked.searches.filter(pl.col("chosen") & ~pl.col("incumbent"))
+    said = LAST_WALK[warehouse.path]
+    assert said["month_ends_searched"] == 2 and said["choices_not_incumbent"] == replaced.height
+    assert sum(int(part.split(": ")[1]) for part in said["decisions"].split(", ")) == 2  # one a month end
     performance = walked.frames["portfolio.solution_performance"]
     expected = float((1 + performance.get_column("net_return")).product() - 1)
     assert _row(rows, "twin", "stress")["total_return"] == pytest.approx(expected, rel=1e-12)

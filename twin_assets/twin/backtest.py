@@ -193,11 +193,13 @@ def _walk_metadata(walked: batch.Walk) -> dict:
     """What the walk did: month ends searched, choices that replaced the incumbent, the
     decisions by kind, and the seconds each part took."""
     searches = walked.searches
-    chosen = searches.filter(pl.col("chosen"))
+    replaced = searches.filter(pl.col("chosen") & ~pl.col("incumbent"))
+    by_family = replaced.group_by("solution_id", "family").len().sort("solution_id", "family").rows()
     decisions = walked.decisions.get_column("decision").value_counts().sort("decision").rows()
     return {
         "month_ends_searched": searches.get_column("date").n_unique() if searches.height else 0,
-        "choices_not_incumbent": chosen.filter(~pl.col("incumbent")).height,
+        "choices_not_incumbent": replaced.height,
+        "replaced_by_family": "; ".join(f"{s} {family}: {n}" for s, family, n in by_family) or "none",
         "decisions": ", ".join(f"{kind}: {n}" for kind, n in decisions) or "none (no new_solution policy)",
         **{f"walk_{part}_seconds": round(seconds, 1) for part, seconds in walked.seconds.items()},
     }
