@@ -64,7 +64,8 @@ strategy_job = dg.define_asset_job(
     name=STRATEGY_JOB,
     selection=STRATEGY_LAYERS | dg.AssetSelection.assets(SNAPSHOT_KEY),
     description="The strategy layers (models, statistics, alpha pool) for a range of days, reading the raw history: "
-    "what the walk-forward (`twin run`, `twin backtest`) runs once before stepping the solutions month by month.",
+    "what `twin run` runs once before stepping the solutions month by month, and `twin backtest` before walking "
+    "its span in memory.",
 )
 
 solution_job = dg.define_asset_job(
