@@ -36,6 +36,12 @@ def next_business_day(day: dt.date) -> dt.date:
     return _step(day, 1)
 
 
+def first_of_next_month(day: dt.date) -> dt.date:
+    """The first calendar day of the month after ``day``'s (day 28 plus four days is always
+    in the next month)."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
 def _step(day: dt.date, direction: int) -> dt.date:
     step = day + dt.timedelta(days=direction)
     while not is_business_day(step):

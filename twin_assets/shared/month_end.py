@@ -11,7 +11,7 @@ import polars as pl
 
 from twin_assets.shared import history, solution_inputs
 from twin_assets.shared.common import HOLIDAY_LOOKBACK
-from twin_model.calendar import business_days, next_business_day
+from twin_model.calendar import business_days, first_of_next_month, next_business_day
 from twin_model.contracts import TABLES, validate
 from twin_model.optimize import Optimizer
 from twin_model.solution import SolutionState, is_managed, valleys_in_force
@@ -24,17 +24,13 @@ POSTERIORS = TABLES["models.strategy_posteriors"]
 PERFORMANCE = TABLES["portfolio.solution_performance"]
 
 
-def next_month(day: dt.date) -> dt.date:
-    """The first calendar day of the month after ``day``'s."""
-    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
 def month_end(warehouse: WarehouseResource, month_start: dt.date) -> dt.date:
     """The last business day of the month with solution rows (``dg.Failure`` if none)."""
-    last = next_month(month_start) - dt.timedelta(days=1)
+    last = first_of_next_month(month_start) - dt.timedelta(days=1)
     rows = warehouse.read_history(PERFORMANCE.qualified_name, month_start, last, ["date"])
     if rows.height == 0:
-        first, final = business_days(month_start, last)[0], business_days(month_start, last)[-1]
+        days = business_days(month_start, last)
+        first, final = days[0], days[-1]
         raise dg.Failure(
             description=f"no solution rows from {first} to {final}: materialise the solution level for the month first"
         )
@@ -67,7 +63,7 @@ def month_end_inputs(
             t
         ),
         "model": strategy_model(warehouse, config.strategies, t),
-        "valley": valleys_in_force(forecasts, next_month(t)),  # the forecast of t, the last before the month
+        "valley": valleys_in_force(forecasts, first_of_next_month(t)),  # the forecast of t, the last before the month
         "solutions": [(r, states[r.solution_id]) for r in rules],
         "settings": settings,
         "limits": config.risk_limits,

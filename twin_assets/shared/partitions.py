@@ -14,7 +14,7 @@ from itertools import groupby
 
 import dagster as dg
 
-from twin_model.calendar import business_days, next_business_day
+from twin_model.calendar import business_days, first_of_next_month, next_business_day
 from twin_resources.config import CalendarConfig, load_calendar
 
 PARTITION_FORMAT = "%Y-%m-%d"
@@ -59,7 +59,7 @@ def month_end_partitions(calendar: CalendarConfig) -> dg.MonthlyPartitionsDefini
     day), for the month-end assets (the policy search). A closed calendar ends with the
     month of its last business day; an open one holds the month in progress."""
     last = calendar.last_business_day
-    end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) if last else None
+    end = first_of_next_month(last) if last else None
     return dg.MonthlyPartitionsDefinition(
         start_date=calendar.first_business_day.replace(day=1).strftime(PARTITION_FORMAT),
         end_date=end.strftime(PARTITION_FORMAT) if end else None,
@@ -104,7 +104,7 @@ def month_steps(days: Sequence[str], calendar: Sequence[str]) -> list[tuple[list
         chunk = list(chunk)
         in_calendar = [d for d in calendar if month_key(d) == month]
         first = dt.date.fromisoformat(month)
-        month_last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        month_last = first_of_next_month(first) - dt.timedelta(days=1)
         weekday_end = business_days(first, month_last)[-1].isoformat()
         goes_on = calendar[-1] > chunk[-1]
         complete = bool(in_calendar) and chunk[-1] == in_calendar[-1] and (goes_on or chunk[-1] >= weekday_end)
