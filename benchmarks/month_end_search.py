@@ -15,10 +15,12 @@ reading and writing by the resource, so point it at a copy, not at a warehouse a
 using.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/month_end_search.py \\
-        --warehouse /tmp/copy/twin.duckdb --month-end 2021-08-31 [--paths 100] [--asset-only]
+        --warehouse /tmp/copy/twin.duckdb --month-end 2021-08-31 [--paths 100] [--asset-only] [--workers 2]
 
-``--asset-only`` times the first run alone (a month end whose paths mostly go to the step
-takes minutes on the reference).
+``--workers N`` runs the first (the asset's) search with its solutions spread over N
+processes, as ``policy_search.workers`` does; the reference run stays in this process
+(it replaces the screen in this process only). ``--asset-only`` times the first run
+alone (a month end whose paths mostly go to the step takes minutes on the reference).
 """
 
 import argparse
@@ -50,11 +52,13 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "config"))
     parser.add_argument("--paths", type=int, default=None, help="search and hold-out paths (default: config)")
     parser.add_argument("--asset-only", action="store_true", help="time the search as the asset runs it, only")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes the asset's search spreads the solutions over (default 1)"
+    )
     args = parser.parse_args()
 
     from twin_assets.shared.month_end import month_end_inputs
-    from twin_model.optimize import Optimizer
-    from twin_model.twin.search import _search, month_end_search
+    from twin_model.twin.search import _search, month_end_search, search_workers
     from twin_resources.config import load_config
     from twin_resources.resources import WarehouseResource
 
@@ -63,7 +67,8 @@ def main() -> None:
     if args.paths:
         inputs["settings"] = dataclasses.replace(inputs["settings"], n_paths=args.paths, holdout_paths=args.paths)
     settings = inputs["settings"]
-    fast, t_fast = _timed(lambda: month_end_search(**inputs, optimizer=Optimizer()))
+    with search_workers(args.workers) as executor:
+        fast, t_fast = _timed(lambda: month_end_search(**inputs, executor=executor))
     if args.asset_only:
         _print_fast(args.month_end, settings, fast, t_fast)
         return
@@ -72,7 +77,7 @@ def main() -> None:
         return ["benchmark: the reference forced"]
 
     _search.vectorised_obstacles = forced
-    slow, t_slow = _timed(lambda: month_end_search(**inputs, optimizer=Optimizer()))
+    slow, t_slow = _timed(lambda: month_end_search(**inputs))
 
     keys = ["solution_id", "candidate_id"]
     joined = fast.join(slow, on=keys, suffix="_reference")

@@ -67,6 +67,7 @@ def main() -> None:
     from twin_assets.shared.partitions import daily_partitions
     from twin_assets.twin.batch import walk
     from twin_model.contracts import TABLES
+    from twin_model.twin.search import search_workers
     from twin_resources.config import load_config
     from twin_resources.resources import WarehouseResource
 
@@ -76,7 +77,8 @@ def main() -> None:
     days = [d for d in calendar if args.start.isoformat() <= d <= args.end.isoformat()]
     first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
     started = time.perf_counter()
-    walked = walk(warehouse, config, [dt.date.fromisoformat(d) for d in days], print)
+    with search_workers(config.twin.policy_search.workers) as executor:
+        walked = walk(warehouse, config, [dt.date.fromisoformat(d) for d in days], print, executor)
     total = time.perf_counter() - started
     searched, seconds = walked.searches, walked.seconds
     months = searched.get_column("date").n_unique() if searched.height else 0

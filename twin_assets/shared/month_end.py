@@ -5,6 +5,7 @@ the search's inputs; and the search's validated rows."""
 
 import datetime as dt
 from collections.abc import Mapping
+from concurrent.futures import Executor
 
 import dagster as dg
 import polars as pl
@@ -13,7 +14,6 @@ from twin_assets.shared import history, solution_inputs
 from twin_assets.shared.common import HOLIDAY_LOOKBACK
 from twin_model.calendar import business_days, first_of_next_month, next_business_day
 from twin_model.contracts import TABLES, validate
-from twin_model.optimize import Optimizer
 from twin_model.solution import SolutionState, is_managed, valleys_in_force
 from twin_model.strategy import SimulationSettings, predictive_model, return_window
 from twin_model.twin.search import month_days, month_end_search, searched
@@ -37,16 +37,17 @@ def month_end(warehouse: WarehouseResource, month_start: dt.date) -> dt.date:
     return rows.get_column("date").max()
 
 
-def searched_rows(inputs: dict) -> pl.DataFrame:
-    """The validated rows of the search ``inputs`` (``month_end_inputs``) describe."""
-    table, _ = month_end_search(**inputs, optimizer=Optimizer())
+def searched_rows(inputs: dict, executor: Executor | None = None) -> pl.DataFrame:
+    """The validated rows of the search ``inputs`` (``month_end_inputs``) describe, its
+    solutions searched in ``executor``'s workers when given (``search_workers``)."""
+    table, _ = month_end_search(**inputs, executor=executor)
     return validate(table, EVALUATIONS) if table.height else EVALUATIONS.empty_frame()
 
 
 def month_end_inputs(
     warehouse: WarehouseResource, config, t: dt.date, states: Mapping[str, SolutionState] | None = None
 ) -> dict:
-    """The keyword arguments of ``month_end_search`` at month end ``t`` but the optimiser:
+    """The keyword arguments of ``month_end_search`` at month end ``t`` but the executor:
     the base day, the strategy model, the valleys in force over the next month, each
     searched solution's rules and state at ``t``'s close (stored, or from ``states`` by
     solution id: batch mode), the settings, the firm's risk limits, the cost model and

@@ -34,6 +34,7 @@ from twin_model.solution import (
 )
 from twin_model.twin import run
 from twin_model.twin.search import policies_in_force
+from twin_resources.artifacts import ArtifactStore
 from twin_resources.config import CalendarConfig, StrategiesConfig, TwinConfig
 from twin_resources.resources import WarehouseResource
 
@@ -66,6 +67,22 @@ def previous_states(warehouse: WarehouseResource, rules: list[SolutionRules], fi
         raise dg.Failure(description=str(error)) from None
 
 
+@dataclass(frozen=True)
+class StoredScenarios:
+    """A day's stored posterior-predictive scenarios, the ``scenarios`` of ``SolutionHistory``:
+    ``(day, wanted)`` -> the day's posterior set's columns ``wanted`` (None when the day has no
+    forecast row). A class rather than a closure so that a day's inputs pickle (a month end's
+    search runs in worker processes)."""
+
+    forecasts: pl.DataFrame
+    artifacts: ArtifactStore
+
+    def __call__(self, day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
+        posterior = (pl.col("date") == day) & (pl.col("parameter_set") == ParameterSetName.POSTERIOR.value)
+        row = self.forecasts.filter(posterior)
+        return decode_scenarios(self.artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
+
+
 def history(
     warehouse: WarehouseResource,
     strategies: StrategiesConfig,
@@ -81,12 +98,6 @@ def history(
     ids = returns.get_column("strategy_id").unique().to_list()
     positions = warehouse.read_history("raw.strategy_positions", first, last)
     forecasts = warehouse.read_history(FORECASTS, forecasts_start(first), last)
-    artifacts = warehouse.artifacts()
-
-    def scenarios(day: dt.date, wanted: Sequence[str]) -> np.ndarray | None:
-        row = forecasts.filter((pl.col("date") == day) & (pl.col("parameter_set") == ParameterSetName.POSTERIOR.value))
-        return decode_scenarios(artifacts.read(FORECASTS, row.row(0, named=True)), wanted) if row.height else None
-
     return SolutionHistory(
         returns=returns,
         pool=warehouse.read_history("alpha.alpha_pool", first - HOLIDAY_LOOKBACK, last) if pool is None else pool,
@@ -96,7 +107,7 @@ def history(
         positions=positions if positions.height else None,
         sectors={s: strategies.metadata(s).sector for s in ids},
         asset_classes={s: strategies.metadata(s).asset_class for s in ids},
-        scenarios=scenarios,
+        scenarios=StoredScenarios(forecasts, warehouse.artifacts()),
         metalabels=_metalabels(warehouse, first, last) if metalabels else None,
     )
 

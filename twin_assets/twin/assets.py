@@ -14,6 +14,7 @@ end reads is in ``twin_assets.shared.month_end``, which batch mode (``batch.py``
 """
 
 import datetime as dt
+from concurrent.futures import Executor
 
 import dagster as dg
 import polars as pl
@@ -28,6 +29,7 @@ from twin_assets.shared.month_end import (
     searched_rows,
 )
 from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
+from twin_model.twin.search import search_workers
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 
@@ -79,11 +81,12 @@ def policy_evaluations(
     """Search each month of the run (a range is searched month by month, in order)."""
     config = twin_config.validated()
     month_ends, wanted = [], set()
-    for key in context.partition_keys:
-        t, frame, rules = _search_month(warehouse, config, dt.date.fromisoformat(key))
-        month_ends.append(t)
-        wanted |= {(t, r.solution_id) for r in rules}
-        context.add_asset_metadata(_month_metadata(t, frame, config.twin.policy_search), partition_key=key)
+    with search_workers(config.twin.policy_search.workers) as executor:
+        for key in context.partition_keys:
+            t, frame, rules = _search_month(warehouse, config, dt.date.fromisoformat(key), executor)
+            month_ends.append(t)
+            wanted |= {(t, r.solution_id) for r in rules}
+            context.add_asset_metadata(_month_metadata(t, frame, config.twin.policy_search), partition_key=key)
     yield dg.MaterializeResult(
         metadata={
             "month_ends": ", ".join(str(t) for t in month_ends[:10]),
@@ -102,12 +105,12 @@ def policy_evaluations(
     )
 
 
-def _search_month(warehouse: WarehouseResource, config, month_start: dt.date):
+def _search_month(warehouse: WarehouseResource, config, month_start: dt.date, executor: Executor | None):
     """The month end of ``month_start``'s month, its validated rows (written) and the
-    solutions searched."""
+    solutions searched (in ``executor``'s workers when given)."""
     t = month_end(warehouse, month_start)
     inputs = month_end_inputs(warehouse, config, t)
-    frame = searched_rows(inputs)
+    frame = searched_rows(inputs, executor)
     warehouse.warehouse().replace_partitions(EVALUATIONS, frame, [t])
     return t, frame, [rules for rules, _ in inputs["solutions"]]
 

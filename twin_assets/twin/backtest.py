@@ -13,7 +13,9 @@ with the alpha pool's entry bar tuned walk-forward on realised returns (``pool_t
 twin_assets/twin/pool_tuning.py); the solution the walk's first ``launch`` decision
 starts (``launched``, twin_assets/twin/launches.py); and the baselines: equal weight of
 every strategy rebalanced monthly (charged the cost model's linear rate), and the
-benchmark bought and held. Unpartitioned (a back-test is one span); a back-test replaces
+benchmark bought and held. The static and pool-tuned runs do not depend on the walk: they
+run beside it in the month-end search's worker processes (twin_assets/twin/baselines.py,
+``policy_search.workers``). Unpartitioned (a back-test is one span); a back-test replaces
 the rows of its end date. Survivorship: the bundled strategies are 2022's survivors,
 which flatters every strategy-based row.
 """
@@ -24,17 +26,17 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from twin_assets.shared import solution_inputs
 from twin_assets.shared.common import DUCKDB_POOL, OWNER, check_stored, layer_code_version, provenance
 from twin_assets.shared.metadata import preview
 from twin_assets.shared.partitions import CADENCE_TAG, ON_DEMAND_CADENCE, firm_calendar
 from twin_assets.twin import batch
+from twin_assets.twin.baselines import Baselines
 from twin_assets.twin.launches import Launch, first_launch
-from twin_assets.twin.pool_tuning import tuned_run
 from twin_model.calendar import business_days, previous_business_day
 from twin_model.contracts import TABLES, validate
 from twin_model.conventions import BacktestKind
 from twin_model.twin.backtest import backtest_rows, benchmark_book, equal_weight_book, solution_books
+from twin_model.twin.search import search_workers
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 
@@ -106,10 +108,11 @@ def backtest_results(
     days = _span(config)
     twin = twin_config.validated()
     _require_strategy_layers(warehouse, days)
-    walked = batch.walk(warehouse, twin, days, context.log.info)
+    with search_workers(twin.twin.policy_search.workers) as executor:
+        baselines = Baselines(executor, warehouse, twin, days)
+        walked = batch.walk(warehouse, twin, days, context.log.info, executor)
+        static, tuned = baselines.static(), baselines.tuned()
     performance, orders = walked.frames[PERFORMANCE.qualified_name], walked.frames[ORDERS.qualified_name]
-    static = solution_inputs.step_solutions(warehouse, twin, days, configured_only=True).frames
-    tuned = tuned_run(warehouse, twin, days)
     launch = first_launch(warehouse, twin, days, walked.decisions)
     returns = warehouse.read_history("raw.strategy_returns", previous_business_day(days[0]), days[-1])
     factors = warehouse.read_history("raw.factor_returns", days[0], days[-1])

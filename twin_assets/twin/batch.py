@@ -16,6 +16,7 @@ September-December 2022 gave the same rows to 0.0 and the same choices.
 import datetime as dt
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import polars as pl
@@ -46,10 +47,16 @@ class Walk:
 
 
 def walk(
-    warehouse: WarehouseResource, config: TwinConfig, days: list[dt.date], log: Callable[[str], None] | None = None
+    warehouse: WarehouseResource,
+    config: TwinConfig,
+    days: list[dt.date],
+    log: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
 ) -> Walk:
     """Walk ``days`` month by month: the solutions, then a complete month's search and
-    decision, whose choice the next month runs; ``log`` (if given) hears of each month."""
+    decision, whose choice the next month runs; ``log`` (if given) hears of each month.
+    The month ends' solutions are searched in ``executor``'s workers when given
+    (``search_workers(policy_search.workers)``), else in this process."""
     log = log or (lambda _: None)
     calendar = daily_partitions().get_partition_keys()
     choices = warehouse.read_history(EVALUATIONS, None, days[0] - dt.timedelta(days=1), list(IN_FORCE_COLUMNS))
@@ -67,7 +74,7 @@ def walk(
             continue
         t = month_days[-1]
         started = time.perf_counter()
-        rows = searched_rows(month_end_inputs(warehouse, config, t, states=state.solutions))
+        rows = searched_rows(month_end_inputs(warehouse, config, t, states=state.solutions), executor)
         seconds["searches"] += time.perf_counter() - started
         chosen = rows.filter(pl.col("chosen")).select("solution_id", "candidate_id").rows()
         log(f"walked {month_days[0]} .. {t}; searched {t}: " + ("; ".join(f"{s}: {c}" for s, c in chosen) or "none"))

@@ -30,7 +30,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import polars as pl
@@ -210,7 +210,7 @@ class SolutionHistory:
             p_profitable=self._p_profitable(day),
             risk_scale=self._risk_scale(day),
             positions=self._positions(day),
-            scenarios=(lambda ids: self.scenarios(day, ids)) if self.scenarios else None,
+            scenarios=partial(self.scenarios, day) if self.scenarios else None,
         )
 
     def _moments(self, day: dt.date) -> dict[str, dict[str, float]]:

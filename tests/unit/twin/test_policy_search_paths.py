@@ -25,6 +25,7 @@ from twin_model.twin.search import (
     inert_limits,
     month_end_search,
     reference_returns,
+    search_workers,
     solution_level,
     vectorised_returns,
 )
@@ -117,14 +118,12 @@ def test_the_paths_keep_the_posterior_mean():
     assert np.all(np.abs(mean - [0.001, -0.0005]) < 4 * se)
 
 
-def test_a_month_end_search_shares_one_path_set_and_writes_valid_rows():
-    """Two solutions searched on the same paths: the incumbent's mean return is the
-    reference evaluator's on ScenarioSet's search paths (rebuilt here), the rows pass
-    twin.policy_evaluations' schema, and a second run gives the same rows."""
+def _two_solutions():
+    """A month end of two strategies and two solutions (a static book, a performance
+    allocation): ``(base, model, valley, solutions, settings)``."""
     ids = ("s00", "s01")
     history = np.random.default_rng(5).normal(0.0, 0.01, size=(120, 2))
     model = predictive_model(_draws(list(ids), [0.001, -0.0005], [0.01, 0.02]), history, None, list(ids))
-    base = base_inputs(2)
     settings = PolicySearchSettings(
         n_paths=12,
         holdout_paths=10,
@@ -136,17 +135,42 @@ def test_a_month_end_search_shares_one_path_set_and_writes_valid_rows():
     one = rules(solution_id="one", policy_params={"weights": {"s00": 1.0, "s01": 1.0}})
     two = rules(solution_id="two", policy_kind="performance", policy_params={})
     solutions = [(r, SolutionState.launch(r)) for r in (one, two)]
-    valley = {"s00": -0.01, "s01": -0.01}
+    return base_inputs(2), model, {"s00": -0.01, "s01": -0.01}, solutions, settings
+
+
+def test_a_month_end_search_shares_one_path_set_and_writes_valid_rows():
+    """Two solutions searched on the same paths: the incumbent's mean return is the
+    reference evaluator's on ScenarioSet's search paths (rebuilt here), the rows pass
+    twin.policy_evaluations' schema, and a second run gives the same rows."""
+    base, model, valley, solutions, settings = _two_solutions()
     table, results = month_end_search(base, model, valley, solutions, settings, inert_limits(), TEN_BPS)
     validate(table, TABLES["twin.policy_evaluations"])
     with pytest.raises(DataQualityError, match="one_incumbent_best_and_choice_per_search"):
         validate(table.with_columns(chosen=pl.lit(True)), TABLES["twin.policy_evaluations"])
     assert table.height == 2 * 3 and set(results) == {"one", "two"}
     paths = ScenarioSet(4, ScenarioStream.SEARCH, 12, 6).simulate(model)
-    m = SimulatedMonth(base, month(base, 6).days, ids, valley)
+    m = SimulatedMonth(base, month(base, 6).days, model.strategy_ids, valley)
+    one, state = solutions[0]
     incumbent = table.filter((pl.col("solution_id") == "one") & pl.col("incumbent")).row(0, named=True)
     assert incumbent["mean_return"] == pytest.approx(
-        reference_returns(one, solutions[0][1], m, paths, inert_limits(), TEN_BPS).mean(), abs=1e-12
+        reference_returns(one, state, m, paths, inert_limits(), TEN_BPS).mean(), abs=1e-12
     )
     again, _ = month_end_search(base, model, valley, solutions, settings, inert_limits(), TEN_BPS)
     assert again.equals(table)
+
+
+def test_the_solutions_searched_in_worker_processes_give_the_rows_of_one_process():
+    """``policy_search.workers``: the two solutions searched in two spawned processes give
+    every row exactly as searched in this one (each solution has its own optimiser, and
+    the inputs pickle whole), and the results keep the solutions' order."""
+    base, model, valley, solutions, settings = _two_solutions()
+    here, _ = month_end_search(base, model, valley, solutions, settings, inert_limits(), TEN_BPS)
+    with search_workers(2) as executor:
+        assert executor is not None
+        there, results = month_end_search(
+            base, model, valley, solutions, settings, inert_limits(), TEN_BPS, executor=executor
+        )
+    assert there.equals(here)
+    assert list(results) == ["one", "two"]
+    with search_workers(1) as executor:
+        assert executor is None

@@ -5,7 +5,9 @@ the back-test): the paths are drawn once and shared by every solution and candid
     holdout_paths = ScenarioSet(seed, HOLDOUT, holdout_paths, horizon).simulate(model)
 
 and each solution's candidates (``candidates(rules, settings)``) are searched from its
-state at the month end's close. The rows are the search's table (``SEARCH_COLUMNS``) with
+state at the month end's close, with an optimiser of its own (so a solution's rows do not
+depend on which solutions were searched before it, nor in which process: given an
+``executor``, the solutions are searched in its workers, ``_workers.search_workers``). The rows are the search's table (``SEARCH_COLUMNS``) with
 the keys and what regenerates the paths: ``date`` (the month end), ``solution_id``,
 ``n_paths``, ``holdout_paths``, ``horizon_days``, ``seed``, ``score_kind`` and
 ``risk_aversion``.
@@ -14,12 +16,13 @@ the keys and what regenerates the paths: ``date`` (the month end), ``solution_id
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from itertools import repeat
 
 import polars as pl
 
 from twin_model.conventions import ScenarioStream
 from twin_model.firm import NO_FEES, FeeTerms
-from twin_model.optimize import Optimizer
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import DayInputs, SolutionRules, SolutionState
 from twin_model.strategy import PredictiveModel
@@ -43,22 +46,26 @@ def month_end_search(
     settings: PolicySearchSettings,
     limits: RiskLimits,
     costs: CostModel,
-    optimizer: Optimizer | None = None,
     fees: Mapping[str, FeeTerms] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[pl.DataFrame, dict[str, SearchResult]]:
     """The month end ``base.day``'s search of each ``(rules, state)``, each solution charged
-    its ``fees`` (by solution id; none: no fees): the table's rows and each solution's result. ``valley`` is the monthly valley in force over the next month
-    (the forecast made at the month end)."""
+    its ``fees`` (by solution id; none: no fees), in ``executor``'s workers when given:
+    the table's rows and each solution's result. ``valley`` is the monthly valley in force
+    over the next month (the forecast made at the month end)."""
     month = SimulatedMonth(base, month_days(base.day, settings.horizon), model.strategy_ids, valley)
     paths = ScenarioSet(settings.seed, ScenarioStream.SEARCH, settings.n_paths, settings.horizon).simulate(model)
     holdout = ScenarioSet(settings.seed, ScenarioStream.HOLDOUT, settings.holdout_paths, settings.horizon).simulate(
         model
     )
+    pools = [candidates(rules, settings) for rules, _ in solutions]
+    terms = [(fees or {}).get(rules.solution_id, NO_FEES) for rules, _ in solutions]
+    states = [state for _, state in solutions]
+    shared = (repeat(month), repeat(paths), repeat(holdout), repeat(settings), repeat(limits), repeat(costs))
+    no_optimizer = repeat(None)  # each solution's search builds its own
+    mapped = (executor.map if executor is not None else map)(search, pools, states, *shared, no_optimizer, terms)
     results, frames = {}, []
-    for rules, state in solutions:
-        terms = (fees or {}).get(rules.solution_id, NO_FEES)
-        pool = candidates(rules, settings)
-        result = search(pool, state, month, paths, holdout, settings, limits, costs, optimizer, terms)
+    for (rules, _), result in zip(solutions, mapped):
         results[rules.solution_id] = result
         frames.append(
             result.table.with_columns(

@@ -107,9 +107,11 @@ def search(
 ) -> SearchResult:
     """Score ``pool`` (the incumbent first) on ``paths``, re-measure the winner and the
     incumbent on ``holdout`` (independent paths), choose (see the module docstring); every
-    candidate is charged the solution's ``fees``."""
+    candidate is charged the solution's ``fees``; the candidates share ``optimizer`` (a new
+    one when None: the search's rows then depend on nothing solved before it)."""
     if not pool or pool[0].family != CandidateFamily.INCUMBENT:
         raise ValueError("search: the first candidate must be the incumbent")
+    optimizer = optimizer or Optimizer()
     on_paths, on_holdout = {}, {}
     measured = [evaluate(c.rules, state, month, paths, limits, costs, optimizer, fees, on_paths) for c in pool]
     u = utilities(np.stack([r for r, _ in measured]), settings.score, settings.risk_aversion)
