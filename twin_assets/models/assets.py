@@ -50,7 +50,7 @@ from twin_model.strategy import (
     stored_anchor,
 )
 from twin_model.strategy import (
-    forecast_calibration as calibrate,
+    forecast_calibration_days as calibrate,
 )
 from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
@@ -362,11 +362,7 @@ def forecast_calibration(
     )
     forecasts = forecasts.filter(pl.col("parameter_set") == ParameterSetName.POSTERIOR.value).drop("parameter_set")
     returns = history.strategy_returns(warehouse, None, days[-1])
-    frames = [
-        calibrate(forecasts.filter(pl.col("date") < day), returns.filter(pl.col("date") <= day), day, horizon)
-        for day in days
-    ]
-    frame = pl.concat(frames).select(list(CALIBRATION.columns())) if frames else CALIBRATION.empty_frame()
+    frame = calibrate(forecasts, returns, days, horizon).select(list(CALIBRATION.columns()))
     yield dg.Output(
         frame,
         metadata=on_last_day(

@@ -47,7 +47,7 @@ from twin_model.strategy._alpha_pool import (
     pool_exogenous,
     pool_table,
 )
-from twin_model.strategy._calibration import forecast_calibration
+from twin_model.strategy._calibration import forecast_calibration, forecast_calibration_days
 from twin_model.strategy._conjugate import conjugate_fit, nig_posterior
 from twin_model.strategy._factors import FactorDesign, benchmark_factors, factor_design, spread_over_benchmark
 from twin_model.strategy._fitting import StrategyModelFitter
@@ -138,6 +138,7 @@ __all__ = [
     "simulate_parameter_set",
     "repair_correlation",
     "forecast_calibration",
+    "forecast_calibration_days",
     # the alpha pool
     "POOL_STATE_COLUMNS",
     "EVIDENCE_COLUMNS",

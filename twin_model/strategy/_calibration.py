@@ -20,6 +20,7 @@ day of the strategy, or with a null band, are not scored.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -43,11 +44,20 @@ def forecast_calibration(
     available]. Columns out: date, strategy_id, forecast_date, horizon_days,
     realised_return, p05, p95, inside_band, n_evaluated, coverage_rate.
     """
+    return forecast_calibration_days(forecasts, returns, [as_of], horizon)
+
+
+def forecast_calibration_days(
+    forecasts: pl.DataFrame, returns: pl.DataFrame, days: Sequence[datetime.date], horizon: int = 21
+) -> pl.DataFrame:
+    """``forecast_calibration`` of each of ``days`` in one pass (rows by date, then
+    strategy): per strategy the realised returns of every forecast once, and the running
+    score of ``as_of = o_J`` from cumulative counts over ``m <= J - h``, so a day's row
+    reads no return after it although ``returns`` runs to the last day."""
     if int(horizon) < 1:
         raise ValueError(f"horizon must be >= 1, got {horizon}")
     h = int(horizon)
-    if isinstance(as_of, datetime.datetime):
-        as_of = as_of.date()
+    wanted = {d.date() if isinstance(d, datetime.datetime) else d for d in days}
     for frame, cols, what in (
         (forecasts, {"date", "strategy_id", "p05", "p95"}, "forecasts"),
         (returns, {"date", "strategy_id", "ret"}, "returns"),
@@ -55,14 +65,17 @@ def forecast_calibration(
         absent = cols - set(frame.columns)
         if absent:
             raise ValueError(f"{what} lack columns {sorted(absent)}")
-    obs = _observed_returns(returns, as_of)
-    fc = _forecast_bands(forecasts, as_of)
+    if not wanted:
+        return pl.DataFrame(schema=_CALIBRATION_SCHEMA)
+    last = max(wanted)
+    obs = _observed_returns(returns, last)
+    fc = _forecast_bands(forecasts, last)
     rows = []
     for (sid,), g in obs.group_by("strategy_id", maintain_order=True):
-        row = _score_strategy(sid, g, fc, as_of, h)
-        if row is not None:
-            rows.append(row)
-    return pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA) if rows else pl.DataFrame(schema=_CALIBRATION_SCHEMA)
+        rows += _score_strategy(sid, g, fc.filter(pl.col("strategy_id") == sid), wanted, h)
+    if not rows:
+        return pl.DataFrame(schema=_CALIBRATION_SCHEMA)
+    return pl.DataFrame(rows, schema=_CALIBRATION_SCHEMA).sort("date", "strategy_id")
 
 
 def _observed_returns(returns: pl.DataFrame, as_of: datetime.date) -> pl.DataFrame:
@@ -94,41 +107,40 @@ def _forecast_bands(forecasts: pl.DataFrame, as_of: datetime.date) -> pl.DataFra
     return fc
 
 
-def _score_strategy(sid: str, g: pl.DataFrame, fc: pl.DataFrame, as_of: datetime.date, h: int) -> dict | None:
-    """The calibration row of one strategy on ``as_of`` (its observed returns ``g``), or None
-    when ``as_of`` is not its observed day or no forecast matures that day."""
+def _score_strategy(sid: str, g: pl.DataFrame, bands: pl.DataFrame, wanted: set, h: int) -> list[dict]:
+    """The calibration rows of one strategy (its observed returns ``g``, its forecast
+    ``bands``) on each wanted day ``o_J`` with ``J >= h`` whose forecast ``o_{J-h}`` has a band."""
     dates = g["date"].to_list()
-    if len(dates) <= h or dates[-1] != as_of:
-        return None
+    if len(dates) <= h:
+        return []
     ret = g["ret"].to_numpy()
     # realised[m]: compounded return of observations m+1 .. m+h, for m = 0 .. M-h-1
     realised = np.prod(sliding_window_view(1.0 + ret[1:], h), axis=1) - 1.0
-    scored = (
-        pl.DataFrame(
-            {"date": dates[: len(realised)], "realised_return": realised},
-            schema={"date": pl.Date, "realised_return": pl.Float64},
+    known = {d: (lo, hi) for d, lo, hi in bands.drop_nulls(["p05", "p95"]).select("date", "p05", "p95").iter_rows()}
+    forecast_dates = dates[: len(realised)]
+    scored = np.array([d in known for d in forecast_dates], dtype=bool)
+    low = np.array([known[d][0] if d in known else np.nan for d in forecast_dates])
+    high = np.array([known[d][1] if d in known else np.nan for d in forecast_dates])
+    with np.errstate(invalid="ignore"):
+        inside = scored & (low <= realised) & (realised <= high)
+    n_scored, n_inside = np.cumsum(scored), np.cumsum(inside)
+    rows = []
+    for m in range(len(realised)):
+        as_of = dates[m + h]
+        if as_of not in wanted or not scored[m]:
+            continue
+        rows.append(
+            {
+                "date": as_of,
+                "strategy_id": sid,
+                "forecast_date": dates[m],
+                "horizon_days": h,
+                "realised_return": float(realised[m]),
+                "p05": float(low[m]),
+                "p95": float(high[m]),
+                "inside_band": bool(inside[m]),
+                "n_evaluated": int(n_scored[m]),
+                "coverage_rate": float(n_inside[m] / n_scored[m]),
+            }
         )
-        .join(fc.filter(pl.col("strategy_id") == sid), on="date", how="inner")
-        .filter(pl.col("p05").is_not_null() & pl.col("p95").is_not_null())
-        .with_columns(
-            ((pl.col("p05") <= pl.col("realised_return")) & (pl.col("realised_return") <= pl.col("p95"))).alias(
-                "inside_band"
-            )
-        )
-    )
-    today = scored.filter(pl.col("date") == dates[-1 - h])
-    if today.height == 0:
-        return None
-    t = today.row(0, named=True)
-    return {
-        "date": as_of,
-        "strategy_id": sid,
-        "forecast_date": t["date"],
-        "horizon_days": h,
-        "realised_return": t["realised_return"],
-        "p05": t["p05"],
-        "p95": t["p95"],
-        "inside_band": t["inside_band"],
-        "n_evaluated": scored.height,
-        "coverage_rate": float(scored["inside_band"].mean()),
-    }
+    return rows

@@ -24,6 +24,7 @@ from twin_model.strategy import (
     SimulationSettings,
     fitted_parameter_set,
     forecast_calibration,
+    forecast_calibration_days,
     forecast_summary,
     repair_correlation,
     residual_correlation,
@@ -564,6 +565,29 @@ def test_forecast_calibration_hand_case():
         .height
         == 0
     )
+
+
+def test_forecast_calibration_over_many_days_is_each_day_alone_and_reads_nothing_later():
+    """One pass over d0 .. d10 (the asset's way) gives, day by day, the rows of the day
+    scored alone, which reads no return after it: a's d8 and d9 rows are the hand-worked
+    ones above although d10's 0.40 is in the returns, and changing d10's return changes no
+    earlier row."""
+    f, r = _forecasts_frame(), _returns_frame()
+    every = forecast_calibration_days(f, r, D, horizon=3)
+    for day in D:
+        alone = forecast_calibration(f, r.filter(pl.col("date") <= day), day, horizon=3)
+        assert every.filter(pl.col("date") == day).equals(alone), day
+    # a's observed days d0 d1 d2 d4 d5 d7 d8 d9 d10: a row on each from the fourth, its
+    # forecast three observations back; d10's forecast d7 -> d8 d9 d10: 1.02*0.97*1.40 - 1
+    # = 0.38516, inside [-1, 1]; running coverage 0/1, 1/2, 2/3, 2/4, 3/5, 4/6
+    a = every.filter(pl.col("strategy_id") == "a")
+    assert a.get_column("date").to_list() == [D[4], D[5], D[7], D[8], D[9], D[10]]
+    assert a.get_column("forecast_date").to_list() == [D[0], D[1], D[2], D[4], D[5], D[7]]
+    assert a.get_column("realised_return").to_list() == pytest.approx([*REALISED_A.values(), 0.38516], abs=1e-12)
+    assert a.get_column("coverage_rate").to_list() == pytest.approx([0, 1 / 2, 2 / 3, 2 / 4, 3 / 5, 4 / 6])
+    shocked = r.with_columns(ret=pl.when(pl.col("date") == D[10]).then(-0.9).otherwise(pl.col("ret")))
+    before = forecast_calibration_days(f, shocked, D, horizon=3).filter(pl.col("date") < D[10])
+    assert before.equals(every.filter(pl.col("date") < D[10]))
 
 
 def test_forecast_calibration_is_idempotent_and_order_free():
