@@ -18,7 +18,7 @@ using.
         --warehouse /tmp/copy/twin.duckdb --month-end 2021-08-31 [--paths 100] [--asset-only] [--workers 2]
 
 ``--workers N`` runs the first (the asset's) search with its solutions spread over N
-processes, as ``policy_search.workers`` does; the reference run stays in this process
+processes, as ``TWIN_WORKERS`` does; the reference run stays in this process
 (it replaces the screen in this process only). ``--asset-only`` times the first run
 alone (a month end whose paths mostly go to the step takes minutes on the reference).
 """
@@ -58,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from twin_assets.shared.month_end import month_end_inputs
-    from twin_model.twin.search import _search, month_end_search, search_workers
+    from twin_model.parallel import worker_pool
+    from twin_model.twin.search import _search, month_end_search
     from twin_resources.config import load_config
     from twin_resources.resources import WarehouseResource
 
@@ -67,7 +68,7 @@ def main() -> None:
     if args.paths:
         inputs["settings"] = dataclasses.replace(inputs["settings"], n_paths=args.paths, holdout_paths=args.paths)
     settings = inputs["settings"]
-    with search_workers(args.workers) as executor:
+    with worker_pool(args.workers) as executor:
         fast, t_fast = _timed(lambda: month_end_search(**inputs, executor=executor))
     if args.asset_only:
         _print_fast(args.month_end, settings, fast, t_fast)

@@ -67,9 +67,10 @@ def main() -> None:
     from twin_assets.shared.partitions import daily_partitions
     from twin_assets.twin.batch import walk
     from twin_model.contracts import TABLES
-    from twin_model.twin.search import search_workers
+    from twin_model.parallel import worker_pool
     from twin_resources.config import load_config
     from twin_resources.resources import WarehouseResource
+    from twin_resources.runtime import worker_count
 
     config = load_config(Path(args.config))
     warehouse = WarehouseResource(path=args.warehouse)
@@ -77,7 +78,7 @@ def main() -> None:
     days = [d for d in calendar if args.start.isoformat() <= d <= args.end.isoformat()]
     first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
     started = time.perf_counter()
-    with search_workers(config.twin.policy_search.workers) as executor:
+    with worker_pool(worker_count()) as executor:
         walked = walk(warehouse, config, [dt.date.fromisoformat(d) for d in days], print, executor)
     total = time.perf_counter() - started
     searched, seconds = walked.searches, walked.seconds

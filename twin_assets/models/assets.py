@@ -1,4 +1,4 @@
-"""The models layer: what the firm believes about each strategy.
+"""The models layer's posteriors: what the firm believes about each strategy.
 
 ``strategy_posteriors`` holds the hierarchical Bayesian model's posterior for every day
 with returns over a trailing window: fitted with NUTS (compiled once per run, re-used
@@ -6,12 +6,10 @@ across the days of a range) on an anchor day, and between anchors the anchor's d
 reweighted by the days that moved (``twin_model.strategy._rolling``; ``model.update``).
 It depends on its own previous day with data: a range carries the anchor in memory, a
 single day rebuilds it from the previous day's rows and draws, and a missing previous
-day fails ("materialise DAY first");
-``strategy_forecasts`` simulates the next month from the posterior; and
-``forecast_calibration`` scores earlier forecasts against what happened.
+day fails ("materialise DAY first"). The forecasts and their calibration are in
+forecasts.py, the metalabels in metalabels.py.
 """
 
-import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -31,28 +29,18 @@ from twin_assets.shared.common import (
 from twin_assets.shared.metadata import data_day_metadata, on_last_day
 from twin_model.contracts import (
     TABLES,
-    encode_scenarios,
-    forecasts_without_usable_fit,
     implausible_posteriors,
     unusable_fits,
 )
-from twin_model.conventions import FitMethod, ParameterSetName
+from twin_model.conventions import FitMethod
 from twin_model.strategy import (
     REPLICATED,
     Anchor,
-    ParameterSet,
     RollingFitter,
     StrategyModelFitter,
-    forecast_summary,
     return_window,
-    simulate_parameter_set,
-    simulate_posterior_predictive,
     stored_anchor,
 )
-from twin_model.strategy import (
-    forecast_calibration_days as calibrate,
-)
-from twin_resources.config import ExpertView
 from twin_resources.resources import TwinConfigResource, WarehouseResource
 
 POSTERIORS = TABLES["models.strategy_posteriors"]
@@ -66,7 +54,7 @@ ONLY_USABLE_FITS = "only_usable_fits"
 SCENARIOS_STORED = "scenarios_stored"
 
 
-def _history_start(first_day: dt.date, window_days: int) -> dt.date:
+def window_history_start(first_day: dt.date, window_days: int) -> dt.date:
     """Far enough back to hold ``window_days`` observed returns (weekends and holidays)."""
     return first_day - dt.timedelta(days=int(window_days * 1.6) + 30)
 
@@ -105,7 +93,7 @@ def strategy_posteriors(
         warehouse, POSTERIORS, days[0], history.last_traded_before(warehouse, days[0])
     )
     anchor_day = None if cold_start else previous.get_column("anchor_date")[0]
-    start = _history_start(min(days[0], anchor_day or days[0]), settings.window_days)
+    start = window_history_start(min(days[0], anchor_day or days[0]), settings.window_days)
     returns = history.strategy_returns(warehouse, start, days[-1])
     factors = history.factor_returns(warehouse, start, days[-1])
     factors = factors if factors.height else None
@@ -229,153 +217,3 @@ def _day_fits(day: dt.date, rows: pl.DataFrame) -> dict:
         "rhat_max": float(rows.get_column("rhat_max").max() or np.nan),
         "ess_bulk_min": float(rows.get_column("ess_bulk_min").min() or np.nan),
     }
-
-
-@dg.asset(
-    **daily_asset_args(
-        FORECASTS,
-        "One-month (21 business days) posterior-predictive forecast of every strategy: parameters "
-        "drawn from the posterior, factor and residual co-movement by a joint bootstrap of "
-        "historical days. Mean, 5/50/95 percentiles of the month's compounded return, P(loss), "
-        "expected shortfall 95% and the monthly valley (5th percentile of the month-to-date "
-        "trough: where the solution layer pauses a strategy). Named parameter sets ('expert' views "
-        "from config) are simulated beside the model. Scenario matrices in the artefact store.",
-        {
-            ONLY_USABLE_FITS: "Forecasts exist only for strategies whose fit converged or fell back.",
-            SCENARIOS_STORED: "Every row's scenario matrix is in the artefact store, with the hash the row recorded.",
-        },
-    ),
-    ins={"posteriors": dg.AssetIn(POSTERIORS.path)},
-    deps=[RAW_RETURNS, RAW_PRICES],
-)
-def strategy_forecasts(
-    context: dg.AssetExecutionContext,
-    warehouse: WarehouseResource,
-    twin_config: TwinConfigResource,
-    posteriors: pl.DataFrame,
-):
-    days = days_of(context)
-    config = twin_config.strategies()
-    base = config.forecast
-    start = _history_start(days[0], config.model.window_days)
-    returns = history.strategy_returns(warehouse, start, days[-1])
-    factors = history.factor_returns(warehouse, start, days[-1])
-    artifacts = warehouse.artifacts()
-    frames = []
-    for day in sorted(posteriors.get_column("date").unique().to_list()):
-        usable = posteriors.filter((pl.col("date") == day) & pl.col("converged"))
-        if usable.height == 0:
-            context.log.warning(f"{day}: no usable fit, so no forecast (no new information)")
-            continue
-        settings = dataclasses.replace(base, seed=base.seed + day.toordinal())
-        frames.append(
-            _forecast_day(
-                day, usable, returns, factors, settings, config.expert_views(), artifacts, config.model.window_days
-            )
-        )
-    frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id"),
-                "paths": base.n_paths,
-                "horizon": base.horizon,
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
-    yield from check_written(
-        warehouse,
-        FORECASTS,
-        days,
-        {
-            ONLY_USABLE_FITS: lambda stored: forecasts_without_usable_fit(stored, posteriors),
-            SCENARIOS_STORED: lambda stored: artifact_problems(warehouse, FORECASTS.qualified_name, stored),
-        },
-    )
-
-
-def _forecast_day(day, usable, returns, factors, settings, experts: dict[str, ExpertView], artifacts, window_days):
-    """Simulate one day: the posterior predictive (on the fit's regressors, bootstrapped with
-    the residuals), and each expert view beside it."""
-    ids = usable.get_column("strategy_id").to_list()
-    draws = artifacts.read(POSTERIORS.qualified_name, usable.row(0, named=True)).filter(
-        pl.col("strategy_id").is_in(ids)
-    )
-    window = return_window(
-        returns.filter(pl.col("strategy_id").is_in(ids)), factors if factors.height else None, day, window_days
-    )
-    ids = list(window.strategy_ids)
-    scenarios = simulate_posterior_predictive(
-        draws, window.returns, window.factors, ids, settings, factor_ids=window.factor_ids
-    )
-    summaries = [
-        forecast_summary(scenarios, ids, settings).with_columns(parameter_set=pl.lit(ParameterSetName.POSTERIOR.value))
-    ]
-    stored = {ParameterSetName.POSTERIOR.value: scenarios}
-    expert_ids = [s for s in ids if s in experts]
-    if expert_ids:
-        view = ParameterSet(
-            name=ParameterSetName.EXPERT.value,
-            annual_return={s: experts[s].annual_return for s in expert_ids},
-            annual_volatility={s: experts[s].annual_volatility for s in expert_ids},
-            tail_df={s: experts[s].tail_df for s in expert_ids},
-        )
-        expert_scenarios = simulate_parameter_set(view, expert_ids, settings)
-        summaries.append(
-            forecast_summary(expert_scenarios, expert_ids, settings).with_columns(
-                parameter_set=pl.lit(ParameterSetName.EXPERT.value)
-            )
-        )
-        stored[ParameterSetName.EXPERT.value] = expert_scenarios
-    artifact = artifacts.write(
-        "strategy_forecasts",
-        day,
-        encode_scenarios(stored, {ParameterSetName.POSTERIOR.value: ids, ParameterSetName.EXPERT.value: expert_ids}),
-    )
-    return pl.concat(summaries).with_columns(
-        date=pl.lit(day), scenarios_path=pl.lit(artifact.path), scenarios_sha256=pl.lit(artifact.sha256)
-    )
-
-
-@dg.asset(
-    **daily_asset_args(
-        CALIBRATION,
-        "Forecast calibration: for each strategy, whether the month that just ended (the last 21 "
-        "observed returns) fell inside the 5-95% band forecast a month earlier, and the running "
-        "coverage rate over every matured forecast (about 90% for a calibrated model).",
-        {},
-    ),
-    deps=[dg.AssetDep(FORECASTS.path), RAW_RETURNS],
-)
-def forecast_calibration(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, twin_config: TwinConfigResource
-):
-    days = days_of(context)
-    horizon = twin_config.strategies().forecast.horizon
-    forecasts = warehouse.read_history(
-        FORECASTS.qualified_name, None, days[-1], ["date", "strategy_id", "parameter_set", "p05", "p95"]
-    )
-    forecasts = forecasts.filter(pl.col("parameter_set") == ParameterSetName.POSTERIOR.value).drop("parameter_set")
-    returns = history.strategy_returns(warehouse, None, days[-1])
-    frame = calibrate(forecasts, returns, days, horizon).select(list(CALIBRATION.columns()))
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id"),
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
-    yield from check_written(warehouse, CALIBRATION, days, {})
-
-
-MODEL_ASSETS = [strategy_posteriors, strategy_forecasts, forecast_calibration]

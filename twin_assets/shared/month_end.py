@@ -39,7 +39,7 @@ def month_end(warehouse: WarehouseResource, month_start: dt.date) -> dt.date:
 
 def searched_rows(inputs: dict, executor: Executor | None = None) -> pl.DataFrame:
     """The validated rows of the search ``inputs`` (``month_end_inputs``) describe, its
-    solutions searched in ``executor``'s workers when given (``search_workers``)."""
+    solutions searched in ``executor``'s workers when given (``twin_model.parallel``)."""
     table, _ = month_end_search(**inputs, executor=executor)
     return validate(table, EVALUATIONS) if table.height else EVALUATIONS.empty_frame()
 

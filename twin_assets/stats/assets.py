@@ -1,5 +1,7 @@
 """The stats layer: risk and performance statistics of every strategy, every day."""
 
+import datetime as dt
+
 import dagster as dg
 import polars as pl
 
@@ -33,15 +35,7 @@ def strategy_statistics(
     benchmark = history.benchmark(warehouse, None, days[-1])
     has_benchmark = benchmark.height > 0
     traded = set(returns.filter(pl.col("date").is_between(days[0], days[-1])).get_column("date").to_list())
-    frames = [
-        strategy_statistics_table(
-            returns.filter(pl.col("date") <= day),
-            benchmark.filter(pl.col("date") <= day) if has_benchmark else None,
-            day,
-        )
-        for day in days
-        if day in traded
-    ]
+    frames = statistics_days([day for day in days if day in traded], returns, benchmark)
     frame = pl.concat(frames) if frames else STATISTICS.empty_frame()
     yield dg.Output(
         frame,
@@ -57,3 +51,16 @@ def strategy_statistics(
         ),
     )
     yield from check_written(warehouse, STATISTICS, days, {})
+
+
+def statistics_days(days: list[dt.date], returns: pl.DataFrame, benchmark: pl.DataFrame) -> list[pl.DataFrame]:
+    """Each day's statistics table from the returns (and benchmark, if any) up to it."""
+    has_benchmark = benchmark.height > 0
+    return [
+        strategy_statistics_table(
+            returns.filter(pl.col("date") <= day),
+            benchmark.filter(pl.col("date") <= day) if has_benchmark else None,
+            day,
+        )
+        for day in days
+    ]

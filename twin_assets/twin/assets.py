@@ -29,9 +29,10 @@ from twin_assets.shared.month_end import (
     searched_rows,
 )
 from twin_assets.shared.partitions import MONTH_END_TAGS, monthly_partitions
-from twin_model.twin.search import search_workers
+from twin_model.parallel import worker_pool
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
+from twin_resources.runtime import worker_count
 
 SEARCHED_ALL = "every_searched_solution_written"
 
@@ -81,7 +82,7 @@ def policy_evaluations(
     """Search each month of the run (a range is searched month by month, in order)."""
     config = twin_config.validated()
     month_ends, wanted = [], set()
-    with search_workers(config.twin.policy_search.workers) as executor:
+    with worker_pool(worker_count()) as executor:
         for key in context.partition_keys:
             t, frame, rules = _search_month(warehouse, config, dt.date.fromisoformat(key), executor)
             month_ends.append(t)

@@ -15,7 +15,7 @@ starts (``launched``, twin_assets/twin/launches.py); and the baselines: equal we
 every strategy rebalanced monthly (charged the cost model's linear rate), and the
 benchmark bought and held. The static and pool-tuned runs do not depend on the walk: they
 run beside it in the month-end search's worker processes (twin_assets/twin/baselines.py,
-``policy_search.workers``). Unpartitioned (a back-test is one span); a back-test replaces
+``TWIN_WORKERS``). Unpartitioned (a back-test is one span); a back-test replaces
 the rows of its end date. Survivorship: the bundled strategies are 2022's survivors,
 which flatters every strategy-based row.
 """
@@ -35,10 +35,11 @@ from twin_assets.twin.launches import Launch, first_launch
 from twin_model.calendar import business_days, previous_business_day
 from twin_model.contracts import TABLES, validate
 from twin_model.conventions import BacktestKind
+from twin_model.parallel import worker_pool
 from twin_model.twin.backtest import backtest_rows, benchmark_book, equal_weight_book, solution_books
-from twin_model.twin.search import search_workers
 from twin_resources.io_manager import column_schema
 from twin_resources.resources import TwinConfigResource, WarehouseResource
+from twin_resources.runtime import worker_count
 
 RESULTS = TABLES["twin.backtest_results"]
 PERFORMANCE, ORDERS = TABLES["portfolio.solution_performance"], TABLES["portfolio.rebalance_orders"]
@@ -108,7 +109,7 @@ def backtest_results(
     days = _span(config)
     twin = twin_config.validated()
     _require_strategy_layers(warehouse, days)
-    with search_workers(twin.twin.policy_search.workers) as executor:
+    with worker_pool(worker_count()) as executor:
         baselines = Baselines(executor, warehouse, twin, days)
         walked = batch.walk(warehouse, twin, days, context.log.info, executor)
         static, tuned = baselines.static(), baselines.tuned()

@@ -3,7 +3,7 @@
 Each solution on its static configuration (``solution_inputs.step_solutions`` with
 ``configured_only``) and the pool-tuned run (twin_assets/twin/pool_tuning.py) read only
 the stored layers below the solutions, not the walk's choices, so the back-test hands
-them to its worker processes (the month-end search's pool, ``policy_search.workers``)
+them to its worker processes (the month-end search's pool, ``TWIN_WORKERS``)
 before it walks, and collects them after: on two cores they run while the walk steps
 and searches instead of after it. A worker rebuilds the warehouse resource from its path
 (a Dagster resource does not unpickle) and reads with read-only connections, as the

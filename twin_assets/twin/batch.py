@@ -56,7 +56,7 @@ def walk(
     """Walk ``days`` month by month: the solutions, then a complete month's search and
     decision, whose choice the next month runs; ``log`` (if given) hears of each month.
     The month ends' solutions are searched in ``executor``'s workers when given
-    (``search_workers(policy_search.workers)``), else in this process."""
+    (``twin_model.parallel.worker_pool``), else in this process."""
     log = log or (lambda _: None)
     calendar = daily_partitions().get_partition_keys()
     choices = warehouse.read_history(EVALUATIONS, None, days[0] - dt.timedelta(days=1), list(IN_FORCE_COLUMNS))

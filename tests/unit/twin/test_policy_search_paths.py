@@ -11,6 +11,7 @@ from tests.helpers.policy_search import base_inputs, month, rules
 from twin_model.contracts import TABLES, validate
 from twin_model.conventions import PolicyKind, ScenarioStream
 from twin_model.errors import DataQualityError
+from twin_model.parallel import worker_pool
 from twin_model.portfolio import CostModel
 from twin_model.solution import SolutionState
 from twin_model.strategy import predictive_model, simulate_predictive
@@ -25,7 +26,6 @@ from twin_model.twin.search import (
     inert_limits,
     month_end_search,
     reference_returns,
-    search_workers,
     solution_level,
     vectorised_returns,
 )
@@ -160,17 +160,17 @@ def test_a_month_end_search_shares_one_path_set_and_writes_valid_rows():
 
 
 def test_the_solutions_searched_in_worker_processes_give_the_rows_of_one_process():
-    """``policy_search.workers``: the two solutions searched in two spawned processes give
+    """``TWIN_WORKERS``: the two solutions searched in two spawned processes give
     every row exactly as searched in this one (each solution has its own optimiser, and
     the inputs pickle whole), and the results keep the solutions' order."""
     base, model, valley, solutions, settings = _two_solutions()
     here, _ = month_end_search(base, model, valley, solutions, settings, inert_limits(), TEN_BPS)
-    with search_workers(2) as executor:
+    with worker_pool(2) as executor:
         assert executor is not None
         there, results = month_end_search(
             base, model, valley, solutions, settings, inert_limits(), TEN_BPS, executor=executor
         )
     assert there.equals(here)
     assert list(results) == ["one", "two"]
-    with search_workers(1) as executor:
+    with worker_pool(1) as executor:
         assert executor is None

@@ -10,7 +10,6 @@ back-test").
 - ``_vectorised``: the same step over every path at once, where the policy allows;
 - ``_search``: scores, standard errors, paired differences, hold-out, the choice;
 - ``_month_end``: one month end's search of every searched solution on shared paths;
-- ``_workers``: the processes a month end's solutions are searched in;
 - ``_in_force``: online mode, the policy a solution runs on a day.
 
 A subpackage of ``twin_model.twin`` (not re-exported by it): the solution and strategy
@@ -48,7 +47,6 @@ from twin_model.twin.search._vectorised import (
     vectorised_obstacles,
     vectorised_returns,
 )
-from twin_model.twin.search._workers import search_workers
 
 __all__ = [
     "ScenarioSet",
@@ -80,7 +78,6 @@ __all__ = [
     "SEARCH_COLUMNS",
     "month_end_search",
     "searched",
-    "search_workers",
     "policy_in_force",
     "PolicyInForce",
     "CONFIGURED",

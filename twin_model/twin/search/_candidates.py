@@ -108,8 +108,7 @@ class DlaGrid:
 
 @validated.dataclass(frozen=True, config=_STRICT)
 class PolicySearchSettings:
-    """How the month-end search runs: paths, horizon, seed, score, grids, solutions, and
-    the processes the solutions are searched in (``workers``; the rows do not depend on it)."""
+    """How the month-end search runs: paths, horizon, seed, score, grids, solutions."""
 
     n_paths: int = Field(default=500, ge=2)
     holdout_paths: int = Field(default=500, ge=2)
@@ -121,7 +120,6 @@ class PolicySearchSettings:
     cfa: CfaGrid = CfaGrid()
     dla: DlaGrid = DlaGrid()
     solutions: tuple[str, ...] | None = None
-    workers: int = Field(default=1, ge=1)
 
 
 SEARCHED_RULES = (

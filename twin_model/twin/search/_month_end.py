@@ -7,10 +7,10 @@ the back-test): the paths are drawn once and shared by every solution and candid
 and each solution's candidates (``candidates(rules, settings)``) are searched from its
 state at the month end's close, with an optimiser of its own (so a solution's rows do not
 depend on which solutions were searched before it, nor in which process: given an
-``executor``, the solutions are searched in its workers, ``_workers.search_workers``). The rows are the search's table (``SEARCH_COLUMNS``) with
-the keys and what regenerates the paths: ``date`` (the month end), ``solution_id``,
-``n_paths``, ``holdout_paths``, ``horizon_days``, ``seed``, ``score_kind`` and
-``risk_aversion``.
+``executor``, the solutions are searched in its workers, ``twin_model.parallel``). The
+rows are the search's table (``SEARCH_COLUMNS``) with the keys and what regenerates the
+paths: ``date`` (the month end), ``solution_id``, ``n_paths``, ``holdout_paths``,
+``horizon_days``, ``seed``, ``score_kind`` and ``risk_aversion``.
 """
 
 from __future__ import annotations
