@@ -16,7 +16,7 @@ from collections.abc import Callable
 from itertools import repeat
 from typing import TypeVar
 
-from twin_model.parallel import contiguous_chunks, worker_pool
+from twin_model.parallel import contiguous_chunks, map_on, worker_pool
 from twin_resources.runtime import worker_count
 
 R = TypeVar("R")
@@ -30,5 +30,4 @@ def in_day_chunks(compute: Callable[..., R], days: list[dt.date], *shared) -> li
     workers = min(worker_count(), len(days) // MIN_DAYS_PER_WORKER)
     chunks = contiguous_chunks(days, workers)
     with worker_pool(workers) as pool:
-        apply = pool.map if pool is not None else map
-        return list(apply(compute, chunks, *(repeat(value) for value in shared)))
+        return list(map_on(pool, compute, chunks, *(repeat(value) for value in shared)))

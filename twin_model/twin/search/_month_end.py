@@ -23,6 +23,7 @@ import polars as pl
 
 from twin_model.conventions import ScenarioStream
 from twin_model.firm import NO_FEES, FeeTerms
+from twin_model.parallel import map_on
 from twin_model.portfolio import CostModel, RiskLimits
 from twin_model.solution import DayInputs, SolutionRules, SolutionState
 from twin_model.strategy import PredictiveModel
@@ -63,7 +64,7 @@ def month_end_search(
     states = [state for _, state in solutions]
     shared = (repeat(month), repeat(paths), repeat(holdout), repeat(settings), repeat(limits), repeat(costs))
     no_optimizer = repeat(None)  # each solution's search builds its own
-    mapped = (executor.map if executor is not None else map)(search, pools, states, *shared, no_optimizer, terms)
+    mapped = map_on(executor, search, pools, states, *shared, no_optimizer, terms)
     results, frames = {}, []
     for (rules, _), result in zip(solutions, mapped):
         results[rules.solution_id] = result
