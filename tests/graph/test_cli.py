@@ -60,11 +60,20 @@ def test_twin_run_records_one_run_in_the_instance_and_prints_the_warehouse(tmp_p
     assert "raw.strategy_returns" in out.stdout and "dagster dev" in out.stdout
     assert "raw_history_job" in out.stdout and "modelling_job" not in out.stdout
 
+    span = ["2022-12-19", "2022-12-20", "2022-12-21", "2022-12-22", "2022-12-23"]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
+        planned = instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+        stored = instance.get_materialized_partitions(dg.AssetKey(["raw", "strategy_returns"]))
     assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
     assert runs[0].tags["dagster/asset_partition_range_start"] == "2022-12-19"
     assert runs[0].tags["dagster/asset_partition_range_end"] == "2022-12-23"
+    # one planned event an asset, holding the range (cli.PLANNED_EVENTS_VARIABLE), not one a day
+    plans = [entry.dagster_event.event_specific_data for entry in planned]
+    assert len({plan.asset_key for plan in plans}) == len(plans) > 1
+    ranged = [sorted(plan.partitions_subset.get_partition_keys()) for plan in plans if plan.partitions_subset]
+    assert all(plan.partition is None for plan in plans) and len(ranged) > 1 and all(keys == span for keys in ranged)
+    assert sorted(stored) == span  # the UI's partition status still has every day
 
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         days = connection.execute("SELECT count(DISTINCT date) FROM raw.strategy_returns").fetchone()[0]
@@ -99,6 +108,15 @@ def test_a_failing_run_exits_non_zero_and_says_why(tmp_path):
     )
     assert out.returncode == 1
     assert "FAILED" in out.stderr and "missing.csv" in out.stderr
+
+
+def test_the_planned_events_switch_is_on_unless_the_user_set_it(monkeypatch):
+    monkeypatch.delenv(cli.PLANNED_EVENTS_VARIABLE, raising=False)
+    cli.one_planned_event_an_asset()
+    assert os.environ[cli.PLANNED_EVENTS_VARIABLE] == "true"
+    monkeypatch.setenv(cli.PLANNED_EVENTS_VARIABLE, "false")
+    cli.one_planned_event_an_asset()
+    assert os.environ[cli.PLANNED_EVENTS_VARIABLE] == "false"
 
 
 def test_a_dagster_home_without_settings_gets_the_projects_and_an_existing_one_is_kept(tmp_path, capsys):
