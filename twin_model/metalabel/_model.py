@@ -19,9 +19,11 @@ predictions the model choice already made. Sigmoid rather than isotonic: the eff
 sample is months (tens of them), and a two-parameter map cannot overfit that the way an
 isotonic step function can.
 
-Threads: every fit and prediction runs with one OpenMP thread (threadpoolctl). The training
-sets are small (thousands to tens of thousands of rows), and on a loaded shared machine
-HistGradientBoosting's default OpenMP team made a fit some 50 times slower (benchmarks/RESULTS.md).
+Threads: every fit and prediction runs with one OpenMP and one BLAS thread (threadpoolctl).
+The training sets are small (thousands to tens of thousands of rows), and on a loaded shared
+machine HistGradientBoosting's default OpenMP team made a fit some 50 times slower
+(benchmarks/RESULTS.md); and with one BLAS thread the logistic regression's sums are
+summed in one order in any process (a worker process has one thread).
 
 Training rows at day T: feature rows dated <= T whose label is known (``window_end <= T``)
 and not null. ``effective_months`` is their number of distinct label months.
@@ -162,7 +164,7 @@ class MetalabelModel:
         if self.estimator is None:
             p = np.full(features.height, self.base_rate)
         else:
-            with threadpool_limits(limits=1, user_api="openmp"):
+            with threadpool_limits(limits=1):
                 q = self.estimator.predict_proba(features.select(self.feature_columns).to_numpy())[:, 1]
             a, b = self.platt
             p = 1.0 / (1.0 + np.exp(-(a * _logit(q) + b)))
@@ -190,7 +192,7 @@ def fit_metalabel_model(
 
     With fewer than ``settings.min_months`` label months, or a single class, the model is
     the base rate (0.5 with no training row at all)."""
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with threadpool_limits(limits=1):
         return _fit_model(features, labels, as_of, settings)
 
 
