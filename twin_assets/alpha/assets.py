@@ -12,9 +12,9 @@ import dagster as dg
 import polars as pl
 
 from twin_assets.shared import history
-from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
+from twin_assets.shared.common import check_written, daily_asset_args, daily_output, days_of
 from twin_assets.shared.history import previous_state
-from twin_assets.shared.metadata import DayFigures, add_daily_metadata, on_last_day, preview, run_metadata
+from twin_assets.shared.metadata import DayFigures, add_daily_metadata, preview, run_metadata
 from twin_assets.shared.restatements import restatement_check, stale_metadata, staleness
 from twin_model.contracts import TABLES
 from twin_model.strategy import PoolState, alpha_pool_level, pool_exogenous, pool_table
@@ -62,20 +62,12 @@ def alpha_pool(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
 
     add_daily_metadata(context, frame, days, "strategy_id", _pool_figures(days[0] if cold_start else None))
     stale = staleness(context, warehouse)
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **run_metadata(days),
-                "policy": policy.name,
-                **stale_metadata(stale),
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
+    metadata = {
+        **run_metadata(days),
+        "policy": policy.name,
+        **stale_metadata(stale),
+    }
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     known_before = set(previous.get_column("strategy_id").to_list())
     yield from check_written(
         warehouse, ALPHA_POOL, days, {ONE_ROW_PER_KNOWN_STRATEGY: lambda stored: _dropped(stored, days, known_before)}

@@ -12,8 +12,8 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
-from twin_assets.shared.metadata import add_daily_metadata, on_last_day, run_metadata
+from twin_assets.shared.common import check_written, daily_asset_args, daily_output, days_of
+from twin_assets.shared.metadata import add_daily_metadata, run_metadata
 from twin_model.calendar import business_days
 from twin_model.contracts import TABLES, profit_problems, revenue_problems
 from twin_model.conventions import FIRM_TOTAL
@@ -51,8 +51,7 @@ def firm_pnl(context: dg.AssetExecutionContext, warehouse: WarehouseResource, tw
     rows = firm_pnl_rows(business_days(start, days[-1]), performance, weights, config.firm.costs())
     frame = rows.filter(pl.col("date").is_between(days[0], days[-1]))
     add_daily_metadata(context, frame, days, "solution_id", _day_figures)
-    metadata = {**run_metadata(days), **provenance(context, twin_config.config_dir)}
-    yield dg.Output(frame, metadata=on_last_day(context, days, warehouse.path, metadata))
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, run_metadata(days))
     written = performance.filter(pl.col("date").is_between(days[0], days[-1]))
     yield from check_written(
         warehouse,

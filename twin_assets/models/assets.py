@@ -23,10 +23,10 @@ from twin_assets.shared.common import (
     artifact_problems,
     check_written,
     daily_asset_args,
+    daily_output,
     days_of,
-    provenance,
 )
-from twin_assets.shared.metadata import data_day_metadata, on_last_day
+from twin_assets.shared.metadata import data_day_metadata
 from twin_model.contracts import (
     TABLES,
     implausible_posteriors,
@@ -120,23 +120,13 @@ def strategy_posteriors(
         context.log.info(f"{day}: {window.returns.shape[1]} strategies over {len(window.dates)} days, {how}")
     frame = pl.concat(frames).select(list(POSTERIORS.columns())) if frames else POSTERIORS.empty_frame()
     metadata = data_day_metadata(context, frame, days, "strategy_id", _day_fits)
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **metadata,
-                **_fit_metadata(frame, fitter),
-                "alpha_reference": "; ".join(sorted(set(frame.get_column("alpha_reference").to_list()))),
-                "window_notes": dg.MetadataValue.json(
-                    {note: f"{d[0]}..{d[-1]} ({len(d)} days)" for note, d in notes.items()}
-                ),
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
+    metadata = {
+        **metadata,
+        **_fit_metadata(frame, fitter),
+        "alpha_reference": "; ".join(sorted(set(frame.get_column("alpha_reference").to_list()))),
+        "window_notes": dg.MetadataValue.json({note: f"{d[0]}..{d[-1]} ({len(d)} days)" for note, d in notes.items()}),
+    }
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     yield from check_written(
         warehouse,
         POSTERIORS,

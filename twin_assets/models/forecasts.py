@@ -17,11 +17,11 @@ from twin_assets.shared.common import (
     artifact_problems,
     check_written,
     daily_asset_args,
+    daily_output,
     days_of,
-    provenance,
 )
 from twin_assets.shared.day_chunks import in_day_chunks
-from twin_assets.shared.metadata import data_day_metadata, on_last_day
+from twin_assets.shared.metadata import data_day_metadata
 from twin_model.contracts import TABLES, encode_scenarios, forecasts_without_usable_fit
 from twin_model.conventions import ParameterSetName
 from twin_model.strategy import (
@@ -89,20 +89,12 @@ def strategy_forecasts(
         for day in unusable:
             context.log.warning(f"{day}: no usable fit, so no forecast (no new information)")
     frame = pl.concat(frames).select(list(FORECASTS.columns())) if frames else FORECASTS.empty_frame()
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id"),
-                "paths": base.n_paths,
-                "horizon": base.horizon,
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
+    metadata = {
+        **data_day_metadata(context, frame, days, "strategy_id"),
+        "paths": base.n_paths,
+        "horizon": base.horizon,
+    }
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     yield from check_written(
         warehouse,
         FORECASTS,
@@ -194,16 +186,6 @@ def forecast_calibration(
     forecasts = forecasts.filter(pl.col("parameter_set") == ParameterSetName.POSTERIOR.value).drop("parameter_set")
     returns = history.strategy_returns(warehouse, None, days[-1])
     frame = calibrate(forecasts, returns, days, horizon).select(list(CALIBRATION.columns()))
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id"),
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
+    metadata = data_day_metadata(context, frame, days, "strategy_id")
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     yield from check_written(warehouse, CALIBRATION, days, {})

@@ -30,11 +30,11 @@ from twin_assets.shared.common import (
     artifact_problems,
     check_written,
     daily_asset_args,
+    daily_output,
     days_of,
-    provenance,
 )
 from twin_assets.shared.day_chunks import in_workers
-from twin_assets.shared.metadata import data_day_metadata, on_last_day
+from twin_assets.shared.metadata import data_day_metadata
 from twin_model.contracts import TABLES
 from twin_model.conventions import MetalabelModelKind, ParameterSetName
 from twin_model.metalabel import (
@@ -66,6 +66,7 @@ ONE_ROW_PER_USABLE_POSTERIOR = "one_row_per_usable_posterior"
 MODEL_STORED = "model_stored"
 
 _PREDICTION_COLUMNS = ["date", "strategy_id", "p_profitable", "model"]
+SCORE_COLUMNS = ["n_scored", "brier", "log_loss", "auc", "base_rate"]
 MIN_REFITS_PER_WORKER = 4
 """Refits a worker must have before a range's refits are spread (a fit takes 0.5-3 s)."""
 
@@ -103,24 +104,51 @@ def _features(warehouse: WarehouseResource, end: dt.date, returns, posteriors) -
     return metalabel_features(returns, posteriors, statistics, forecasts, regime)
 
 
-def _scores(predictions: pl.DataFrame, labels: pl.DataFrame, day: dt.date, settings: MetalabelSettings) -> dict:
-    """Scores of the predictions made before ``day`` whose window ended by ``day``
-    (``twin_model.metalabel`` formulas); every score None when none has."""
-    known = labels.filter((pl.col("window_end") <= day) & pl.col(settings.label.value).is_not_null())
-    matured = predictions.filter(pl.col("date") < day).join(
-        known.select("date", "strategy_id", pl.col(settings.label.value).alias("y")), on=["date", "strategy_id"]
+def _scores_by_day(
+    predictions: pl.DataFrame, labels: pl.DataFrame, days: list[dt.date], settings: MetalabelSettings
+) -> pl.DataFrame:
+    """Per day of ``days``: the scores (``twin_model.metalabel`` formulas) of the predictions
+    made before it whose window ended by it, in one pass: every prediction is joined with
+    its outcome once, in (date, strategy_id) order, and each day scores its prefix in
+    window-end terms (every score None on a day none has matured). Columns: date and
+    ``SCORE_COLUMNS``."""
+    known = labels.filter(pl.col(settings.label.value).is_not_null()).select(
+        "date", "strategy_id", "window_end", pl.col(settings.label.value).alias("y")
     )
-    if matured.height == 0:
-        return {"n_scored": 0, "brier": None, "log_loss": None, "auc": None, "base_rate": None}
+    matured = predictions.join(known, on=["date", "strategy_id"]).sort("date", "strategy_id")
+    made, ended = matured.get_column("date").to_numpy(), matured.get_column("window_end").to_numpy()
     y, p = matured.get_column("y").to_numpy(), matured.get_column("p_profitable").to_numpy()
+    rows = []
+    for day in days:
+        scored = (made < np.datetime64(day)) & (ended <= np.datetime64(day))
+        rows.append({"date": day, **_scores(y[scored], p[scored])})
+    return pl.DataFrame(rows, schema={"date": pl.Date, **{k: METALABELS.columns()[k] for k in SCORE_COLUMNS}})
+
+
+def _scores(y: np.ndarray, p: np.ndarray) -> dict:
+    """n, Brier score, log loss, AUC (None when one class only) and base rate of outcomes
+    ``y`` predicted ``p``; every score None for none."""
+    if y.size == 0:
+        return {"n_scored": 0, "brier": None, "log_loss": None, "auc": None, "base_rate": None}
     area = auc(y, p)
     return {
-        "n_scored": matured.height,
+        "n_scored": int(y.size),
         "brier": brier_score(y, p),
         "log_loss": log_loss(y, p),
         "auc": area if np.isfinite(area) else None,
         "base_rate": float(y.mean()),
     }
+
+
+def _scored(earlier: pl.DataFrame, frames: list[pl.DataFrame], labels, days: list[dt.date], settings) -> pl.DataFrame:
+    """The range's rows (``frames``, one a day of ``days``) with each day's scores so far,
+    over the ``earlier`` predictions (dated before the range) and the range's own."""
+    if not frames:
+        return METALABELS.empty_frame()
+    rows = pl.concat(frames)
+    predictions = pl.concat([earlier.filter(pl.col("date") < days[0]), rows.select(_PREDICTION_COLUMNS)])
+    scores = _scores_by_day(predictions, labels, days, settings)
+    return rows.join(scores, on="date", how="left", maintain_order="left").select(list(METALABELS.columns()))
 
 
 def _previous_model(warehouse: WarehouseResource, first_day: dt.date) -> tuple[MetalabelModel | None, dict]:
@@ -214,7 +242,7 @@ def metalabels(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     returns, labels = _labels(warehouse, days[-1], posteriors, settings)
     features = _features(warehouse, days[-1], returns, posteriors)
     model, reference = _previous_model(warehouse, days[0])
-    predictions = warehouse.read_history(METALABELS.qualified_name, None, days[0], _PREDICTION_COLUMNS)
+    earlier = warehouse.read_history(METALABELS.qualified_name, None, days[0], _PREDICTION_COLUMNS)
     artifacts = warehouse.artifacts()
     usable_days = sorted(set(posteriors.filter(pl.col("date").is_in(days)).get_column("date").to_list()))
     refitted = _refitted(features, labels, _refit_days(model, usable_days), settings)
@@ -236,28 +264,15 @@ def metalabels(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
             effective_months=pl.lit(model.effective_months, dtype=pl.Int64),
             horizon_days=pl.lit(settings.horizon, dtype=pl.Int64),
             **{k: pl.lit(v) for k, v in reference.items()},
-            **{
-                k: pl.lit(v, dtype=METALABELS.columns()[k])
-                for k, v in _scores(predictions, labels, day, settings).items()
-            },
         )
         frames.append(rows)
-        predictions = pl.concat([predictions.filter(pl.col("date") != day), rows.select(_PREDICTION_COLUMNS)])
-    frame = pl.concat(frames).select(list(METALABELS.columns())) if frames else METALABELS.empty_frame()
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id", _day_figures(settings)),
-                "horizon_days": settings.horizon,
-                "label": settings.label.value,
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
+    frame = _scored(earlier, frames, labels, usable_days, settings)
+    metadata = {
+        **data_day_metadata(context, frame, days, "strategy_id", _day_figures(settings)),
+        "horizon_days": settings.horizon,
+        "label": settings.label.value,
+    }
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     yield from check_written(
         warehouse,
         METALABELS,
@@ -301,20 +316,9 @@ def metalabel_scores(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     posteriors = _usable_posteriors(warehouse, days[-1])
     _, labels = _labels(warehouse, days[-1], posteriors, settings)
     predictions = warehouse.read_history(METALABELS.qualified_name, None, days[-1], _PREDICTION_COLUMNS)
-    frames = [matured_outcomes(predictions, labels, day, settings.label) for day in days]
-    frame = pl.concat(frames).select(list(OUTCOMES.columns()))
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id"),
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
+    frame = matured_outcomes(predictions, labels, days, settings.label).select(list(OUTCOMES.columns()))
+    metadata = data_day_metadata(context, frame, days, "strategy_id")
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     yield from check_written(warehouse, OUTCOMES, days, {})
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from twin_assets.shared.common import check_written, daily_asset_args, days_of, provenance
-from twin_assets.shared.metadata import SHOWN, data_day_metadata, on_last_day
+from twin_assets.shared.common import check_written, daily_asset_args, daily_output, days_of
+from twin_assets.shared.metadata import SHOWN, data_day_metadata
 from twin_assets.shared.restatements import record_input_digests
 from twin_model.contracts import (
     TABLES,
@@ -67,19 +67,11 @@ def market_prices(context: dg.AssetExecutionContext, return_source: ReturnSource
     days = days_of(context)
     source = return_source.source()
     frame = validate(source.market_prices(days[0], days[-1]), MARKET_PRICES, source.description)
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "ticker"),
-                "source": source.description,
-                **provenance(context, return_source.config_dir),
-            },
-        ),
-    )
+    metadata = {
+        **data_day_metadata(context, frame, days, "ticker"),
+        "source": source.description,
+    }
+    yield daily_output(context, frame, days, warehouse.path, return_source.config_dir, metadata)
     record_input_digests(context, warehouse, MARKET_PRICES, frame, days)
     yield from check_written(warehouse, MARKET_PRICES, days, {})
 
@@ -109,20 +101,12 @@ def factor_returns(
         raise DataQualityError(FACTOR_RETURNS.qualified_name, problems, origin)
     benchmark_return = source.benchmark_return()
     why_empty = dict.fromkeys(days, ALPHA_OVER_CASH) if benchmark_return is None else None
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, None, _factor_figures(benchmark_return), why_empty),
-                "factors_from": origin,
-                "alpha_over": "factors" if benchmark_return else "cash",
-                **provenance(context, return_source.config_dir),
-            },
-        ),
-    )
+    metadata = {
+        **data_day_metadata(context, frame, days, None, _factor_figures(benchmark_return), why_empty),
+        "factors_from": origin,
+        "alpha_over": "factors" if benchmark_return else "cash",
+    }
+    yield daily_output(context, frame, days, warehouse.path, return_source.config_dir, metadata)
     record_input_digests(context, warehouse, FACTOR_RETURNS, frame, days)
     yield from check_written(
         warehouse,
@@ -176,20 +160,12 @@ def strategy_returns(
     problems = unaccounted + ([ACCOUNTING_HINT] if unaccounted else []) + vanished_strategies(frame, previous)
     if problems:
         raise DataQualityError(STRATEGY_RETURNS.qualified_name, problems, source.description)
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id", _unavailable_rows, no_data),
-                **_empty_day_reasons(no_data, with_data, holidays.description),
-                "source": source.description,
-                **provenance(context, return_source.config_dir),
-            },
-        ),
-    )
+    metadata = {
+        **data_day_metadata(context, frame, days, "strategy_id", _unavailable_rows, no_data),
+        **_empty_day_reasons(no_data, with_data, holidays.description),
+        "source": source.description,
+    }
+    yield daily_output(context, frame, days, warehouse.path, return_source.config_dir, metadata)
     record_input_digests(context, warehouse, STRATEGY_RETURNS, frame, days)
     yield from check_written(
         warehouse, STRATEGY_RETURNS, days, {UNIVERSE_CONTINUOUS: lambda stored: vanished_strategies(stored, previous)}
@@ -243,11 +219,10 @@ def strategy_positions(
     metadata = {
         **data_day_metadata(context, frame, days, "strategy_id"),
         "source": source.description,
-        **provenance(context, return_source.config_dir),
     }
     if not source.has_positions:
         metadata["positions_off"] = "this source has no positions: position-level risk is off"
-    yield dg.Output(frame, metadata=on_last_day(context, days, warehouse.path, metadata))
+    yield daily_output(context, frame, days, warehouse.path, return_source.config_dir, metadata)
     record_input_digests(context, warehouse, STRATEGY_POSITIONS, frame, days)
     yield from check_written(
         warehouse,
@@ -274,8 +249,8 @@ def market_regime(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     prices = warehouse.read_history(MARKET_PRICES.qualified_name, start, days[-1])
     closes = prices.filter(pl.col("is_benchmark")).select("date", "close")
     frame = regime_of(closes, days) if closes.height else MARKET_REGIME.empty_frame()
-    metadata = {**data_day_metadata(context, frame, days, None, _regime), **provenance(context, twin_config.config_dir)}
-    yield dg.Output(frame, metadata=on_last_day(context, days, warehouse.path, metadata))
+    metadata = data_day_metadata(context, frame, days, None, _regime)
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     yield from check_written(warehouse, MARKET_REGIME, days, {})
 
 

@@ -2,13 +2,13 @@
 manager, owner, and the checks that re-read a written range from the warehouse."""
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from twin_assets.shared.metadata import CODE_VERSION, CONFIG_HASH, RUN_ID, first_items
+from twin_assets.shared.metadata import CODE_VERSION, CONFIG_HASH, RUN_ID, first_items, on_last_day
 from twin_assets.shared.partitions import daily_partitions, partition_days
 from twin_assets.shared.restatements import restatement_check_spec
 from twin_model.contracts import TableSpec, validate
@@ -67,6 +67,20 @@ def daily_asset_args(spec: TableSpec, description: str, checks: dict[str, str], 
         check_specs=blocking + ([restatement_check_spec(key)] if self_dependent else []),
         metadata={"dagster/table_name": spec.qualified_name, "dagster/column_schema": column_schema(spec)},
     )
+
+
+def daily_output(
+    context: dg.AssetExecutionContext,
+    frame: pl.DataFrame,
+    days: list[dt.date],
+    warehouse_path: str,
+    config_dir: str,
+    metadata: Mapping,
+) -> dg.Output:
+    """A daily asset's output: ``frame``, the provenance on every day's event and the rest of
+    ``metadata`` (the run's facts) on its last day's (``on_last_day``)."""
+    facts = {**metadata, **provenance(context, config_dir)}
+    return dg.Output(frame, metadata=on_last_day(context, days, warehouse_path, facts))
 
 
 def provenance(context: dg.AssetExecutionContext, config_dir: str, asset_key: dg.AssetKey | None = None) -> dict:

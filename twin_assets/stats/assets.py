@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 
 from twin_assets.shared import history
-from twin_assets.shared.common import RAW_FACTORS, RAW_RETURNS, check_written, daily_asset_args, days_of, provenance
-from twin_assets.shared.metadata import data_day_metadata, on_last_day
+from twin_assets.shared.common import RAW_FACTORS, RAW_RETURNS, check_written, daily_asset_args, daily_output, days_of
+from twin_assets.shared.metadata import data_day_metadata
 from twin_model.contracts import TABLES
 from twin_model.statistics import strategy_statistics_table
 from twin_resources.resources import TwinConfigResource, WarehouseResource
@@ -37,19 +37,11 @@ def strategy_statistics(
     traded = set(returns.filter(pl.col("date").is_between(days[0], days[-1])).get_column("date").to_list())
     frames = statistics_days([day for day in days if day in traded], returns, benchmark)
     frame = pl.concat(frames) if frames else STATISTICS.empty_frame()
-    yield dg.Output(
-        frame,
-        metadata=on_last_day(
-            context,
-            days,
-            warehouse.path,
-            {
-                **data_day_metadata(context, frame, days, "strategy_id"),
-                "benchmark": has_benchmark,
-                **provenance(context, twin_config.config_dir),
-            },
-        ),
-    )
+    metadata = {
+        **data_day_metadata(context, frame, days, "strategy_id"),
+        "benchmark": has_benchmark,
+    }
+    yield daily_output(context, frame, days, warehouse.path, twin_config.config_dir, metadata)
     yield from check_written(warehouse, STATISTICS, days, {})
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+from collections.abc import Sequence
 
 import polars as pl
 import sklearn
@@ -83,15 +84,19 @@ def decode_model(frame: pl.DataFrame, where: str) -> MetalabelModel:
 
 
 def matured_outcomes(
-    predictions: pl.DataFrame, labels: pl.DataFrame, day: dt.date, label: MetalabelTarget = MetalabelTarget.RESIDUAL
+    predictions: pl.DataFrame,
+    labels: pl.DataFrame,
+    days: Sequence[dt.date],
+    label: MetalabelTarget = MetalabelTarget.RESIDUAL,
 ) -> pl.DataFrame:
     """Predictions (date, strategy_id, p_profitable, model) whose label window ended on
-    ``day``, with the window's return (over the factors, or total for the total-return
-    label) and the outcome: columns date (= day), strategy_id, prediction_date,
-    p_profitable, model, realised_return, realised, window_end. A prediction whose label
+    one of ``days``, each on that day, with the window's return (over the factors, or total
+    for the total-return label) and the outcome: columns date (= window_end),
+    strategy_id, prediction_date, p_profitable, model, realised_return, realised,
+    window_end, ordered by date, strategy_id and prediction_date. A prediction whose label
     is null (no betas, or no factor return on a window day) is left out."""
     ret = "residual_return" if label is MetalabelTarget.RESIDUAL else "total_return"
-    ended = labels.filter((pl.col("window_end") == day) & pl.col(label.value).is_not_null())
+    ended = labels.filter(pl.col("window_end").is_in(list(days)) & pl.col(label.value).is_not_null())
     rows = predictions.rename({"date": "prediction_date"}).join(
         ended.select(
             pl.col("date").alias("prediction_date"),
@@ -104,7 +109,7 @@ def matured_outcomes(
         how="inner",
     )
     return rows.select(
-        pl.lit(day, dtype=pl.Date).alias("date"),
+        pl.col("window_end").alias("date"),
         "strategy_id",
         "prediction_date",
         "p_profitable",
@@ -112,4 +117,4 @@ def matured_outcomes(
         "realised_return",
         pl.col("label").alias("realised"),
         "window_end",
-    ).sort("strategy_id", "prediction_date")
+    ).sort("date", "strategy_id", "prediction_date")

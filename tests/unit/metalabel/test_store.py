@@ -107,13 +107,19 @@ def test_matured_outcomes_are_the_predictions_whose_window_ends_that_day():
             "label_total": [True, False, True],
         }
     )
-    residual = matured_outcomes(predictions, labels, DAYS[2])
+    residual = matured_outcomes(predictions, labels, [DAYS[2]])
     assert residual.select("strategy_id", "prediction_date", "realised_return", "realised").rows() == [
         ("a", DAYS[0], 0.02, True)
     ]  # b's residual label is null (no betas): left out
-    total = matured_outcomes(predictions, labels, DAYS[2], MetalabelTarget.TOTAL)
+    total = matured_outcomes(predictions, labels, [DAYS[2]], MetalabelTarget.TOTAL)
     assert total.select("strategy_id", "realised").rows() == [("a", True), ("b", False)]
     validate(total, TABLES["models.metalabel_scores"])
+    both = matured_outcomes(predictions, labels, [DAYS[2], DAYS[3]])  # a's second window ends on DAYS[3]
+    assert both.select("date", "strategy_id", "prediction_date", "realised").rows() == [
+        (DAYS[2], "a", DAYS[0], True),
+        (DAYS[3], "a", DAYS[1], False),
+    ]
+    assert matured_outcomes(predictions, labels, [DAYS[1]]).height == 0  # no window ended that day
 
 
 def _metalabel_row(**changes) -> pl.DataFrame:
