@@ -13,8 +13,10 @@ Batch mode: the back-test walks the same span in memory (``twin_assets.twin.batc
 computes exactly what the Dagster walk stores; it measures that walk.
 """
 
+import dataclasses
 import datetime as dt
 import shutil
+from itertools import groupby
 
 import dagster as dg
 import numpy as np
@@ -37,10 +39,13 @@ from tests.helpers.day_metadata import day_events
 from tests.helpers.graph import day, materialize_days, resources
 from twin_assets.firm import firm_decisions
 from twin_assets.portfolio import solution_level
+from twin_assets.shared.solution_inputs import step_solutions
 from twin_assets.twin import backtest_results, batch, policy_evaluations
+from twin_assets.twin.pool_tuning import PoolReplay
 from twin_model.contracts import DRAW_COLUMNS, TABLES, beta_column, encode_draws
 from twin_model.conventions import StrategyStatus
-from twin_model.strategy import return_window
+from twin_model.strategy import alpha_pool_level, pool_exogenous, pool_table, return_window
+from twin_model.twin import run
 from twin_model.twin.search import parameters_json, with_parameters
 from twin_resources.config import load_config
 
@@ -347,3 +352,48 @@ def test_the_backtest_names_the_strategy_layers_it_lacks_and_keeps_the_rows(stre
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "no alpha.alpha_pool rows on 2017-03-01" in failure and f"twin backtest --start {FIRST}" in failure
     assert warehouse.read_history("twin.backtest_results", day(LAST), day(LAST)).equals(before)
+
+
+@pytest.mark.slow
+def test_the_tuned_pool_walked_once_is_the_month_by_month_walk_and_each_pool_is_walked_once(stress_history):  # noqa: F811
+    """The solutions never feed back into the pool: stepping them once over the span on a
+    pool replayed month by month, the bar switching each month, gives exactly the rows of
+    stepping each month on the pool so far with the state carried (how the tuned run
+    stepped before). A pool already walked is not walked again, and the static run is the
+    walk over the stored pool the daily step reads."""
+    _, config_dir = stress_history
+    warehouse = _copy(stress_history, "pool_replay")
+    config = load_config(config_dir)
+    days = [day(d) for d in DAYS]
+    replay = PoolReplay(warehouse, config, days)
+    configured = replay.policy
+    loose = dataclasses.replace(configured, enter_probability=(configured.exit_probability + 1) / 2)
+    months = [list(month) for _, month in groupby(days, key=lambda d: (d.year, d.month))]
+    plan = [(month, loose if k % 2 == 0 else configured) for k, month in enumerate(months)]
+    assert len(months) == 3
+
+    once = replay.solutions(replay.pool(plan))
+    pool_state, pools, start, pieces = replay.start_pool, [replay.before], None, []
+    for month, policy in plan:
+        path = pool_exogenous(replay.posteriors, replay.statistics, month, policy.signal, None)
+        trajectory = run(alpha_pool_level(policy), pool_state, path)
+        pool_state = trajectory.final
+        pools.append(pool_table(trajectory, policy).select(replay.before.columns))
+        stepped = step_solutions(warehouse, config, month, configured_only=True, pool=pl.concat(pools), start=start)
+        start = stepped.final
+        pieces.append(stepped.frames)
+    for table, frame in once.items():
+        assert frame.height > 0, table
+        assert_frame_equal(frame, pl.concat([piece[table] for piece in pieces]), check_exact=True)
+
+    configured_pool = replay.pool([(days, configured)])
+    frames = replay.solutions(configured_pool)
+    walks = len(replay.walks)
+    assert replay.solutions(replay.pool([(days, configured)])) is frames and len(replay.walks) == walks
+    # the static run: the stored pool (this scenario's is seeded by hand, so not the
+    # replay's, and walked on its own) gives what the step gives reading the stored pool
+    assert not replay.stored_pool().equals(configured_pool)
+    static = replay.solutions(replay.stored_pool())
+    assert len(replay.walks) == walks + 1
+    for table, frame in step_solutions(warehouse, config, days, configured_only=True).frames.items():
+        assert_frame_equal(static[table], frame, check_exact=True)

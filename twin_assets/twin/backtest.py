@@ -112,7 +112,8 @@ def backtest_results(
     with worker_pool(worker_count()) as executor:
         baselines = Baselines(executor, warehouse, twin, days)
         walked = batch.walk(warehouse, twin, days, context.log.info, executor)
-        static, tuned = baselines.static(), baselines.tuned()
+        baseline = baselines.runs()
+    static, tuned = baseline.static, baseline.tuned
     performance, orders = walked.frames[PERFORMANCE.qualified_name], walked.frames[ORDERS.qualified_name]
     launch = first_launch(warehouse, twin, days, walked.decisions)
     returns = warehouse.read_history("raw.strategy_returns", previous_business_day(days[0]), days[-1])
@@ -140,6 +141,7 @@ def backtest_results(
             "days": len(days),
             "results": preview(rows, SHOWN_COLUMNS),
             "pool_entry_bars": "; ".join(f"{first}: {bar}" for first, bar in tuned.bars),
+            "baseline_walks": dg.MetadataValue.int(baseline.walks),
             "launched": _launch_note(launch),
             **_walk_metadata(walked),
             **_headline(rows),
