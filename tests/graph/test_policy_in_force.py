@@ -359,8 +359,9 @@ def test_the_tuned_pool_walked_once_is_the_month_by_month_walk_and_each_pool_is_
     """The solutions never feed back into the pool: stepping them once over the span on a
     pool replayed month by month, the bar switching each month, gives exactly the rows of
     stepping each month on the pool so far with the state carried (how the tuned run
-    stepped before). A pool already walked is not walked again, and the static run is the
-    walk over the stored pool the daily step reads."""
+    stepped before). A pool already walked, or one that differs only in columns the step
+    does not read, is not walked again; the static run, walked on the columns the step
+    reads, is the step over the whole stored pool."""
     _, config_dir = stress_history
     warehouse = _copy(stress_history, "pool_replay")
     config = load_config(config_dir)
@@ -390,6 +391,9 @@ def test_the_tuned_pool_walked_once_is_the_month_by_month_walk_and_each_pool_is_
     frames = replay.solutions(configured_pool)
     walks = len(replay.walks)
     assert replay.solutions(replay.pool([(days, configured)])) is frames and len(replay.walks) == walks
+    # a pool that differs only in what the step does not read (the reason, the policy's name)
+    relabelled = configured_pool.with_columns(reason=pl.lit("another reason"), policy=pl.lit("another policy"))
+    assert replay.solutions(relabelled) is frames and len(replay.walks) == walks
     # the static run: the stored pool (this scenario's is seeded by hand, so not the
     # replay's, and walked on its own) gives what the step gives reading the stored pool
     assert not replay.stored_pool().equals(configured_pool)

@@ -10,11 +10,13 @@ that pool). The tuned run steps the pool month by month, carrying its state, eac
 on the bar chosen from the candidates' realised firm returns up to the month end before
 it, then the solutions over the whole span on that pool.
 
-The solutions never feed back into the pool, so their walk is a function of the pool's
-rows: ``PoolReplay.solutions`` walks each distinct pool once. On the bundled firm the
-pool is empty at the configured bar and at every stricter one, and the configured bar's
-replay is the stored pool, so the static rows, two candidates and often the tuned run
-share one walk (three walks of seven years instead of five).
+The solutions never feed back into the pool, so their walk is a function of the pool
+columns the step reads (membership and evidence, ``POOL_COLUMNS``; not the reason text
+or the policy's name): ``PoolReplay.solutions`` walks each distinct pool once. On the
+bundled firm the pool is empty at the configured bar and at the stricter one, and the
+configured bar's replay is the stored pool, so the static rows and two candidates share
+one walk (three walks of seven years instead of five; four when only the stored pool
+was shared, by whole rows).
 """
 
 import datetime as dt
@@ -26,6 +28,7 @@ import polars as pl
 from twin_assets.shared import history, solution_inputs
 from twin_assets.shared.common import HOLIDAY_LOOKBACK
 from twin_model.contracts import TABLES
+from twin_model.solution import POOL_COLUMNS
 from twin_model.strategy import AlphaPoolPolicy, PoolState, alpha_pool_level, pool_exogenous, pool_table
 from twin_model.twin import run
 from twin_model.twin.pool_tuning import bar_candidates, bars_by_month, firm_returns
@@ -79,14 +82,16 @@ class PoolReplay:
 
     def solutions(self, pool: pl.DataFrame) -> dict[str, pl.DataFrame]:
         """The span's ``portfolio.*`` frames, every solution on its configured policy over
-        ``pool``: walked once a distinct pool (``walks`` keeps each pool and its frames)."""
+        ``pool``: walked once a pool distinct in what the step reads (``POOL_COLUMNS``;
+        ``walks`` keeps each such pool and its frames)."""
+        read = pool.select(POOL_COLUMNS)
         for walked_pool, frames in self.walks:
-            if walked_pool.equals(pool):
+            if walked_pool.equals(read):
                 return frames
         frames = solution_inputs.step_solutions(
-            self.warehouse, self.config, self.days, configured_only=True, pool=pool
+            self.warehouse, self.config, self.days, configured_only=True, pool=read
         ).frames
-        self.walks.append((pool, frames))
+        self.walks.append((read, frames))
         return frames
 
 

@@ -21,6 +21,7 @@ solution through ``twin_model.twin.run``. Also:
 from twin_model.solution._book import Book
 from twin_model.solution._inputs import (
     HISTORY_ROWS,
+    POOL_COLUMNS,
     DayInputs,
     SolutionHistory,
     forecasts_start,
@@ -65,6 +66,7 @@ __all__ = [
     "DayInputs",
     "SolutionHistory",
     "HISTORY_ROWS",
+    "POOL_COLUMNS",
     "history_start",
     "forecasts_start",
     "valleys_in_force",

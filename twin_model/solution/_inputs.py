@@ -122,6 +122,9 @@ HISTORY_CALENDAR_DAYS = 400
 HISTORY_ROWS = 252
 """Each day sees exactly its last 252 days with returns (a fixed window, so a day's figures
 never depend on where its run started)."""
+POOL_COLUMNS = ("date", "strategy_id", "in_pool", "evidence")
+"""The ``alpha.alpha_pool`` columns the solution level reads (membership, and the evidence
+a policy may size by): two pools equal in these walk the same."""
 
 
 def history_start(first_day: dt.date) -> dt.date:
