@@ -50,6 +50,7 @@ from twin_model.metalabel import (
     matured_outcomes,
     metalabel_features,
     metalabel_labels,
+    monthly_refit_dates,
     regressor_returns,
 )
 from twin_resources.resources import TwinConfigResource, WarehouseResource
@@ -166,14 +167,13 @@ def _previous_model(warehouse: WarehouseResource, first_day: dt.date) -> tuple[M
 
 
 def _refit_days(model: MetalabelModel | None, usable_days: list[dt.date]) -> list[dt.date]:
-    """The days that refit, given the model carried in: the first of ``usable_days`` (sorted:
-    the days with a usable posterior) in a month other than the last fit's, and the first
-    day when there is no model yet."""
-    refits, fitted_on = [], model.fitted_on if model is not None else None
-    for day in usable_days:
-        if fitted_on is None or (fitted_on.year, fitted_on.month) != (day.year, day.month):
-            refits.append(day)
-            fitted_on = day
+    """The days that refit, given the model carried in: the first of ``usable_days`` (the
+    days with a usable posterior) in each month (``monthly_refit_dates``), less the first
+    when the carried model was fitted in that month."""
+    refits = monthly_refit_dates(usable_days)
+    carried_month = (model.fitted_on.year, model.fitted_on.month) if model is not None else None
+    if refits and carried_month == (refits[0].year, refits[0].month):
+        return refits[1:]
     return refits
 
 

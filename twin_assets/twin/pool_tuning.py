@@ -15,8 +15,7 @@ columns the step reads (membership and evidence, ``POOL_COLUMNS``; not the reaso
 or the policy's name): ``PoolReplay.solutions`` walks each distinct pool once. On the
 bundled firm the pool is empty at the configured bar and at the stricter one, and the
 configured bar's replay is the stored pool, so the static rows and two candidates share
-one walk (three walks of seven years instead of five; four when only the stored pool
-was shared, by whole rows).
+one walk (three walks of seven years instead of five).
 """
 
 import datetime as dt

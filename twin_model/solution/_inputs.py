@@ -124,7 +124,8 @@ HISTORY_ROWS = 252
 never depend on where its run started)."""
 POOL_COLUMNS = ("date", "strategy_id", "in_pool", "evidence")
 """The ``alpha.alpha_pool`` columns the solution level reads (membership, and the evidence
-a policy may size by): two pools equal in these walk the same."""
+a policy may size by), and all ``SolutionHistory`` keeps: two pools equal in these walk
+the same."""
 
 
 def history_start(first_day: dt.date) -> dt.date:
@@ -177,7 +178,7 @@ class SolutionHistory:
             if self.strategy_ids
             else np.zeros((len(self.dates), 0))
         )
-        self.pool = pool
+        self.pool = pool.select(POOL_COLUMNS)
         self.posteriors = posteriors.filter(pl.col("converged")).sort("date")
         self.forecasts = forecasts
         self.regime = regime
